@@ -1,0 +1,24 @@
+import { infraDown, infraStatus, infraUp } from './index.ts';
+
+// npm run infra:up | infra:down | infra:status
+
+const command = process.argv[2];
+try {
+  if (command === 'up') {
+    const started = Date.now();
+    await infraUp();
+    console.log(`infra: ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (const line of await infraStatus()) console.log(line);
+  } else if (command === 'down') {
+    const stopped = await infraDown();
+    console.log(stopped.length ? `infra: stopped ${stopped.join(', ')}` : 'infra: nothing started by infra:up is running');
+  } else if (command === 'status') {
+    for (const line of await infraStatus()) console.log(line);
+  } else {
+    console.error('usage: node infra/src/cli.ts up|down|status');
+    process.exitCode = 2;
+  }
+} catch (error) {
+  console.error(`infra ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,114 @@
+import { loadConfig, type PlatformConfig } from '@chat/platform';
+import { composeDown, composeUp, dockerEngineAnswers } from './docker.ts';
+import { ensureKafkaJars, kafkaAnswers, kafkaVersion, startKafka, waitForKafkaAndTopics } from './kafka.ts';
+import { stopStarted, runningPid } from './processes.ts';
+import { ensureDatabases, postgresAnswers, redact, startLocalPostgres, waitForPostgres } from './postgres.ts';
+import { redisAnswers, startLocalRedis, waitForRedis } from './redis.ts';
+import { APICURIO_VERSION, ensureApicurio, registryAnswers, startApicurio, waitForRegistry } from './registry.ts';
+
+// DESIGN.md's order for every component: a URL from the environment is used as given (and
+// must answer); otherwise a server already answering on the default address is reused;
+// otherwise Docker where an engine answers; otherwise the native launcher.
+
+type Env = Record<string, string | undefined>;
+
+interface Component {
+  name: string;
+  envVar: string;
+  composeService: string;
+  answers(config: PlatformConfig): Promise<boolean>;
+  startNative(config: PlatformConfig): void;
+  waitReady(config: PlatformConfig): Promise<void>;
+}
+
+const COMPONENTS: Component[] = [
+  {
+    name: 'postgres',
+    envVar: 'DATABASE_URL',
+    composeService: 'postgres',
+    answers: postgresAnswers,
+    startNative: () => startLocalPostgres(),
+    waitReady: async (config) => {
+      await waitForPostgres(config);
+      await ensureDatabases(config);
+    },
+  },
+  {
+    name: 'redis',
+    envVar: 'REDIS_URL',
+    composeService: 'redis',
+    answers: redisAnswers,
+    startNative: startLocalRedis,
+    waitReady: waitForRedis,
+  },
+  {
+    name: 'kafka',
+    envVar: 'KAFKA_BROKERS',
+    composeService: 'kafka',
+    answers: kafkaAnswers,
+    startNative: () => {
+      ensureKafkaJars();
+      startKafka();
+    },
+    waitReady: (config) => waitForKafkaAndTopics(config, process.env.KAFKA_BROKERS ? 20_000 : 120_000),
+  },
+  {
+    name: 'registry',
+    envVar: 'SCHEMA_REGISTRY_URL',
+    composeService: 'registry',
+    answers: registryAnswers,
+    startNative: (config) => {
+      ensureApicurio();
+      startApicurio(config);
+    },
+    waitReady: waitForRegistry,
+  },
+];
+
+/** Brings every component up (idempotent) and returns the configuration that reaches them. */
+export async function infraUp(env: Env = process.env): Promise<PlatformConfig> {
+  const config = loadConfig(env);
+  let docker: boolean | undefined;
+  // Postgres and Redis first: the registry keeps its schemas in Postgres.
+  const [stores, streams] = [COMPONENTS.slice(0, 2), COMPONENTS.slice(2)];
+  for (const group of [stores, streams]) {
+    for (const component of group) {
+      if (env[component.envVar] || (await component.answers(config))) continue;
+      docker ??= dockerEngineAnswers();
+      if (docker) composeUp([component.composeService]);
+      else component.startNative(config);
+    }
+    // Slow starters (Kafka, the registry) boot side by side.
+    await Promise.all(group.map((component) => component.waitReady(config)));
+  }
+  return config;
+}
+
+export async function infraDown(): Promise<string[]> {
+  const stopped: string[] = [];
+  // The registry first: it is a client of Postgres, and Kafka's clients may still be draining.
+  for (const name of ['registry', 'kafka', 'redis']) {
+    if (await stopStarted(name)) stopped.push(name);
+  }
+  return [...stopped, ...composeDown().map((s) => `${s} (docker)`)];
+}
+
+export async function infraStatus(env: Env = process.env): Promise<string[]> {
+  const config = loadConfig(env);
+  const where: Record<string, string> = {
+    postgres: redact(config.databaseUrl),
+    redis: config.redisUrl,
+    kafka: `${config.kafkaBrokers.join(',')} (Apache Kafka ${kafkaVersion()} when native)`,
+    registry: `${config.schemaRegistryUrl} (Apicurio Registry ${APICURIO_VERSION} when native)`,
+  };
+  return Promise.all(
+    COMPONENTS.map(async (c) => {
+      const up = await c.answers(config);
+      const pid = runningPid(c.name);
+      const owner = pid ? `started by infra:up, pid ${pid}` : up ? 'not started by infra:up' : '';
+      return `${c.name.padEnd(9)} ${up ? 'up  ' : 'DOWN'} ${where[c.name]}${owner ? `  [${owner}]` : ''}`;
+    }),
+  );
+}
+
+export { ROOT, LOGS } from './paths.ts';

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createKafka, ensureTopics, waitFor, type PlatformConfig } from '@chat/platform';
+import { CACHE, DATA, INFRA } from './paths.ts';
+import { commandExists, run, startDetached } from './processes.ts';
+import { hostPort, tcpOpen } from './probes.ts';
+
+// The real Apache Kafka broker, single node in KRaft mode, from Apache Kafka's own jars on
+// Maven Central (infra/kafka/pom.xml), run with the machine's Java.
+
+const POM = join(INFRA, 'kafka', 'pom.xml');
+const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(readFileSync(POM, 'utf8'))?.[1] ?? 'unknown';
+const LIBS = join(CACHE, 'kafka', KAFKA_VERSION, 'libs');
+const DATA_DIR = join(DATA, 'kafka');
+
+export async function kafkaAnswers(config: PlatformConfig): Promise<boolean> {
+  const { host, port } = hostPort(config.kafkaBrokers[0] ?? '', 9092);
+  return tcpOpen(host, port);
+}
+
+export function ensureKafkaJars(): void {
+  const marker = join(LIBS, '.complete');
+  if (existsSync(marker)) return;
+  if (!commandExists('mvn')) throw new Error('Maven (mvn) is needed to fetch the Kafka broker jars');
+  if (!commandExists('java')) throw new Error('Java 17+ is needed to run the Kafka broker');
+  console.log(`kafka: resolving Apache Kafka ${KAFKA_VERSION} jars with Maven into ${LIBS}`);
+  run('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${LIBS}`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  writeFileSync(marker, new Date().toISOString());
+}
+
+export function startKafka(): void {
+  mkdirSync(DATA_DIR, { recursive: true });
+  const properties = join(DATA_DIR, 'server.properties');
+  const template = readFileSync(join(INFRA, 'kafka', 'server.properties'), 'utf8');
+  writeFileSync(properties, `${template}\nlog.dirs=${join(DATA_DIR, 'logs')}\n`);
+  const classpath = join(LIBS, '*');
+  const java = (mainClass: string, args: string[]) => [
+    `-Dlog4j2.configurationFile=${join(INFRA, 'kafka', 'log4j2.properties')}`,
+    '-cp',
+    classpath,
+    mainClass,
+    ...args,
+  ];
+  if (!existsSync(join(DATA_DIR, 'logs', 'meta.properties'))) {
+    const clusterId = randomBytes(16).toString('base64url');
+    run('java', java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]));
+  }
+  const started = startDetached('kafka', 'java', ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', ...java('kafka.Kafka', [properties])]);
+  console.log(`kafka: started Apache Kafka ${KAFKA_VERSION} (pid ${started.pid}, log ${started.log})`);
+}
+
+/** Waits until the broker serves metadata, then creates the project's topics. */
+export async function waitForKafkaAndTopics(config: PlatformConfig, timeoutMs = 120_000): Promise<void> {
+  const admin = createKafka(config, 'infra').admin();
+  try {
+    await waitFor(
+      `Kafka at ${config.kafkaBrokers.join(',')}`,
+      async () => {
+        await admin.connect();
+        const cluster = await admin.describeCluster();
+        return cluster.brokers.length > 0 ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+    await ensureTopics(admin, config.topicPrefix);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function kafkaVersion(): string {
+  return KAFKA_VERSION;
+}
+
+export function kafkaJarsPresent(): boolean {
+  return existsSync(LIBS) && readdirSync(LIBS).some((f) => f.startsWith('kafka_'));
+}

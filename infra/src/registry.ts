@@ -1,0 +1,85 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor, type PlatformConfig } from '@chat/platform';
+import { CACHE } from './paths.ts';
+import { commandExists, run, startDetached } from './processes.ts';
+
+// Apicurio Registry 3.x from Maven Central, serving the Confluent-compatible API at
+// /apis/ccompat/v7. Its storage is SQL on the same Postgres, so registered schemas (and so
+// the ids inside every event) survive a restart.
+
+export const APICURIO_VERSION = '3.0.9';
+const HOME = join(CACHE, 'apicurio', APICURIO_VERSION);
+const ARTIFACT = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`;
+
+export function ensureApicurio(): void {
+  const marker = join(HOME, '.complete');
+  if (existsSync(marker)) return;
+  if (!commandExists('mvn')) throw new Error('Maven (mvn) is needed to fetch Apicurio Registry');
+  mkdirSync(HOME, { recursive: true });
+  console.log(`registry: fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${HOME}`);
+  run('mvn', ['-q', '-B', 'dependency:copy', `-Dartifact=${ARTIFACT}`, `-DoutputDirectory=${HOME}`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const archive = readdirSync(HOME).find((f) => f.endsWith('.tar.gz'));
+  if (!archive) throw new Error(`Apicurio archive missing in ${HOME}`);
+  run('tar', ['xzf', join(HOME, archive), '-C', HOME]);
+  runnerJar();
+  writeFileSync(marker, new Date().toISOString());
+}
+
+/** The 3.0 line ships a legacy runner jar with lib/ beside it; later lines, quarkus-run.jar. */
+function runnerJar(): string {
+  const jar = readdirSync(HOME).find((f) => f === 'quarkus-run.jar' || f.endsWith('-runner.jar'));
+  if (!jar) throw new Error(`no runnable Apicurio jar in ${HOME}`);
+  return jar;
+}
+
+/** The JDBC URL of the registry's own database, on the server of DATABASE_URL. */
+export function registryJdbcUrl(config: PlatformConfig): { url: string; user: string; password: string } {
+  const db = new URL(config.databaseUrl);
+  return {
+    url: `jdbc:postgresql://${db.hostname}:${db.port || '5432'}/apicurio`,
+    user: decodeURIComponent(db.username || 'postgres'),
+    password: decodeURIComponent(db.password),
+  };
+}
+
+export function startApicurio(config: PlatformConfig): void {
+  const port = new URL(config.schemaRegistryUrl).port || '8081';
+  const jdbc = registryJdbcUrl(config);
+  const started = startDetached('registry', 'java', ['-Xms128m', '-Xmx512m', '-jar', runnerJar()], {
+    cwd: HOME,
+    env: {
+      QUARKUS_HTTP_HOST: '127.0.0.1',
+      QUARKUS_HTTP_PORT: port,
+      APICURIO_STORAGE_KIND: 'sql',
+      APICURIO_STORAGE_SQL_KIND: 'postgresql',
+      APICURIO_DATASOURCE_URL: jdbc.url,
+      APICURIO_DATASOURCE_USERNAME: jdbc.user,
+      APICURIO_DATASOURCE_PASSWORD: jdbc.password,
+      // The default pool (20..100 connections) would use most of a stock Postgres.
+      APICURIO_DATASOURCE_JDBC_INITIAL_SIZE: '2',
+      APICURIO_DATASOURCE_JDBC_MIN_SIZE: '2',
+      APICURIO_DATASOURCE_JDBC_MAX_SIZE: '10',
+    },
+  });
+  console.log(`registry: started Apicurio Registry ${APICURIO_VERSION} (pid ${started.pid}, log ${started.log})`);
+}
+
+export async function registryAnswers(config: PlatformConfig): Promise<boolean> {
+  try {
+    const response = await fetch(`${config.schemaRegistryUrl}/subjects`, { signal: AbortSignal.timeout(2000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitForRegistry(config: PlatformConfig, timeoutMs = 180_000): Promise<void> {
+  await waitFor(
+    `the schema registry at ${config.schemaRegistryUrl}`,
+    async () => ((await registryAnswers(config)) ? true : undefined),
+    { timeoutMs, intervalMs: 500 },
+  );
+}

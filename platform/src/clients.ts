@@ -1,0 +1,40 @@
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import type { PlatformConfig } from './config.ts';
+import type { Logger } from './log.ts';
+
+// Thin factories: one place that knows how each client is configured, so services and tests
+// talk to the infrastructure the same way.
+
+export function createKafka(config: PlatformConfig, clientId: string, log?: Logger): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: config.kafkaBrokers,
+    // Fail fast when the broker is absent: callers retry at their own level.
+    connectionTimeout: 3000,
+    retry: { retries: 5, initialRetryTime: 200 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      log?.warn(`kafkajs: ${message}`, { namespace: entry.namespace, ...rest });
+    },
+  });
+}
+
+export function createPgPool(config: PlatformConfig, max = 10): pg.Pool {
+  // search_path isolates the read models of one deployment (or one test file) in its schema.
+  return new pg.Pool({
+    connectionString: config.databaseUrl,
+    max,
+    options: `-c search_path=${quoteIdent(config.pgSchema)}`,
+  });
+}
+
+export function createRedis(config: PlatformConfig): Redis {
+  return new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

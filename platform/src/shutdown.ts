@@ -1,0 +1,22 @@
+import type { Logger } from './log.ts';
+
+/**
+ * Runs `close` once on SIGINT/SIGTERM, then exits. A service's main.ts registers its
+ * adapters' close calls here so a stop drains in-flight work instead of dropping it.
+ */
+export function onShutdown(log: Logger, close: () => Promise<void>): void {
+  let closing = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    log.info('shutting down', { signal });
+    close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        log.error('shutdown failed', { error });
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

@@ -1,0 +1,39 @@
+import type { Admin } from 'kafkajs';
+
+// Topics are the event store. Partition counts are fixed at creation: changing them would
+// move rooms to other partitions and break per-room order, so they are constants here.
+export const TOPICS = {
+  roomEvents: { name: 'chat.room-events', partitions: 12 },
+  userEvents: { name: 'chat.user-events', partitions: 6 },
+} as const;
+
+export type TopicKey = keyof typeof TOPICS;
+
+export function topicName(prefix: string, key: TopicKey): string {
+  return `${prefix}${TOPICS[key].name}`;
+}
+
+/** Infinite retention, no compaction: nothing is ever deleted from the event store. */
+const EVENT_STORE_CONFIG = [
+  { name: 'retention.ms', value: '-1' },
+  { name: 'retention.bytes', value: '-1' },
+  { name: 'cleanup.policy', value: 'delete' },
+];
+
+/** Creates the event topics under `prefix` if missing. Safe to call any number of times. */
+export async function ensureTopics(admin: Admin, prefix: string): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = Object.keys(TOPICS)
+    .map((key) => TOPICS[key as TopicKey])
+    .filter((t) => !existing.has(prefix + t.name));
+  if (missing.length === 0) return;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((t) => ({
+      topic: prefix + t.name,
+      numPartitions: t.partitions,
+      replicationFactor: 1,
+      configEntries: EVENT_STORE_CONFIG,
+    })),
+  });
+}

@@ -1,0 +1,74 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { topicName } from '@chat/platform';
+import { loadEventSchemas, type AvroRecord } from './avro-files.ts';
+import { EVENT_NAMESPACE, EVENT_TOPIC, isEventType, type DomainEvent, type EventType } from './events.ts';
+
+// Encodes events as Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro
+// body) with schemas registered in the registry, and decodes any such record back.
+//
+// Subject naming: TopicRecordNameStrategy, `<topic>-<record full name>`, because one topic
+// carries several event types and each must evolve under its own compatibility check.
+
+export const MAGIC_BYTE = 0;
+
+export function subjectFor(topic: string, record: Pick<AvroRecord, 'namespace' | 'name'>): string {
+  return `${topic}-${record.namespace}.${record.name}`;
+}
+
+export class UnknownEventError extends Error {
+  override name = 'UnknownEventError';
+}
+
+export class EventCodec {
+  readonly registry: SchemaRegistry;
+  private readonly topicPrefix: string;
+  private readonly ids = new Map<EventType, number>();
+  private readonly typeById = new Map<number, EventType>();
+
+  constructor(registryUrl: string, topicPrefix: string) {
+    this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'chat' });
+    this.topicPrefix = topicPrefix;
+  }
+
+  /**
+   * Registers every event schema under its subject with BACKWARD compatibility. Idempotent:
+   * an unchanged schema gets its existing id; an incompatible change is refused by the
+   * registry and this throws.
+   */
+  async registerAll(): Promise<void> {
+    for (const record of loadEventSchemas()) {
+      if (!isEventType(record.name)) throw new UnknownEventError(`schema ${record.name} has no event type`);
+      const topic = topicName(this.topicPrefix, EVENT_TOPIC[record.name]);
+      const { id } = await this.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(record) },
+        { subject: subjectFor(topic, record) },
+      );
+      this.ids.set(record.name, id);
+      this.typeById.set(id, record.name);
+    }
+  }
+
+  async encode(event: DomainEvent): Promise<Buffer> {
+    const id = this.ids.get(event.type);
+    if (id === undefined) throw new UnknownEventError(`no registered schema for ${event.type}; call registerAll() first`);
+    const { type: _type, ...payload } = event;
+    return this.registry.encode(id, payload);
+  }
+
+  async decode(buffer: Buffer): Promise<DomainEvent> {
+    if (buffer.length < 5 || buffer[0] !== MAGIC_BYTE) throw new UnknownEventError('not a Confluent-framed record');
+    const id = buffer.readInt32BE(1);
+    const type = this.typeById.get(id) ?? (await this.typeOfSchema(id));
+    const payload = (await this.registry.decode(buffer)) as Record<string, unknown>;
+    return { type, ...payload } as DomainEvent;
+  }
+
+  /** Old events may carry schema ids this process did not register: ask the registry. */
+  private async typeOfSchema(id: number): Promise<EventType> {
+    const schema = (await this.registry.getSchema(id)) as { name?: string };
+    const name = schema.name?.startsWith(`${EVENT_NAMESPACE}.`) ? schema.name.slice(EVENT_NAMESPACE.length + 1) : '';
+    if (!isEventType(name)) throw new UnknownEventError(`schema id ${id} (${schema.name}) is not a known event`);
+    this.typeById.set(id, name);
+    return name;
+  }
+}

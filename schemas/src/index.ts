@@ -1,0 +1,3 @@
+export * from './events.ts';
+export * from './codec.ts';
+export { loadEventSchemas, type AvroRecord } from './avro-files.ts';
