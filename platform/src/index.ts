@@ -4,3 +4,5 @@ export * from './log.ts';
 export * from './clients.ts';
 export * from './wait.ts';
 export * from './shutdown.ts';
+export * from './keyed-lock.ts';
+export * from './http.ts';

@@ -1,3 +1,4 @@
 export * from './events.ts';
 export * from './codec.ts';
 export { loadEventSchemas, type AvroRecord } from './avro-files.ts';
+export * from './live.ts';

@@ -1,0 +1,23 @@
+// Every way a command can be refused, as a code a client can switch on. The GraphQL layer
+// exposes these as the ErrorCode enum; nothing else ever reaches a client.
+
+export const ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'INVALID_INPUT',
+  'ROOM_NOT_FOUND',
+  'ROOM_ALREADY_EXISTS',
+  'NOT_A_MEMBER',
+  'IDEMPOTENCY_KEY_REUSED',
+  'UNAVAILABLE',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface CommandError {
+  code: ErrorCode;
+  message: string;
+}
+
+export function commandError(code: ErrorCode, message: string): CommandError {
+  return { code, message };
+}

@@ -1,0 +1,73 @@
+import SchemaBuilder, { type ObjectRef } from '@pothos/core';
+import { ERROR_CODES, type CommandError } from '../domain/errors.ts';
+import type { Accepted, CommandHandler } from '../app/command-handler.ts';
+import type { Position } from '../app/room-store.ts';
+
+// The Pothos builder and the types every mutation area shares: errors come back as a typed
+// CommandError result, never as a GraphQL error with a stack trace.
+
+export interface Context {
+  /** Who is calling. Until sign-up and tokens land, the x-user-id header stands in. */
+  userId: string | null;
+  traceparent: string | undefined;
+  handler: CommandHandler;
+}
+
+export const builder = new SchemaBuilder<{ Context: Context }>({});
+type Types = (typeof builder)['$inferSchemaTypes'];
+
+export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: ERROR_CODES });
+
+export const CommandErrorRef = builder.objectRef<CommandError>('CommandError').implement({
+  description: 'Why a command was refused. Nothing was appended.',
+  fields: (t) => ({
+    code: t.field({ type: ErrorCodeEnum, resolve: (e) => e.code }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const PositionRef = builder.objectRef<Position>('Position').implement({
+  description: 'Where the event sits in the log: its Kafka partition and offset.',
+  fields: (t) => ({
+    partition: t.exposeInt('partition'),
+    offset: t.exposeString('offset', { description: '64-bit offset as a decimal string' }),
+  }),
+});
+
+export const ReceiptRef = builder.objectRef<Accepted>('Receipt').implement({
+  description: 'Proof that a command was accepted: the event that records it and where it is.',
+  fields: (t) => ({
+    eventId: t.exposeID('eventId', { nullable: true, description: 'Null when the command changed nothing.' }),
+    position: t.expose('position', { type: PositionRef, nullable: true }),
+    duplicate: t.exposeBoolean('duplicate', { description: 'This answers a retry of an already accepted command.' }),
+    projected: t.exposeBoolean('projected', { description: 'The read models (history) already include the change.' }),
+  }),
+});
+
+builder.queryType({
+  fields: (t) => ({
+    me: t.id({
+      nullable: true,
+      description: 'The caller as the command service sees them.',
+      resolve: (_root, _args, ctx) => ctx.userId,
+    }),
+  }),
+});
+builder.mutationType({});
+
+/**
+ * A `<Name>Result` union of a success type and CommandError, with the resolver glue that
+ * turns a handler outcome into one of them.
+ */
+export function resultUnion<T extends object>(name: string, success: ObjectRef<Types, T>) {
+  return builder.unionType(`${name}Result`, {
+    types: [success, CommandErrorRef],
+    resolveType: (value) => ('code' in value ? CommandErrorRef : success),
+  });
+}
+
+export function requireUser(ctx: Context): string | CommandError {
+  const id = ctx.userId?.trim();
+  if (!id) return { code: 'UNAUTHENTICATED', message: 'send the x-user-id header' };
+  return id;
+}

@@ -1,0 +1,5 @@
+import { builder } from './builder.ts';
+import './rooms.ts';
+import './messages.ts';
+
+export const schema = builder.toSchema();

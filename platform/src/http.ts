@@ -1,0 +1,36 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+// The HTTP shell every service shares: /health answers while the process lives, /ready
+// once the service can do its job (caught up, consumer joined); everything else goes to
+// the service's handler (GraphQL for the two API services).
+
+export interface HttpOptions {
+  port: number;
+  host?: string;
+  ready: () => boolean;
+  handler?: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: HttpOptions): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = req.url?.split('?')[0];
+    if (path === '/health') return reply(res, 200, { status: 'ok' });
+    if (path === '/ready') return ready() ? reply(res, 200, { status: 'ready' }) : reply(res, 503, { status: 'starting' });
+    if (handler) return handler(req, res);
+    reply(res, 404, { error: 'not found' });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

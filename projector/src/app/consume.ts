@@ -1,0 +1,97 @@
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type pg from 'pg';
+import { sleep, type Logger } from '@chat/platform';
+import type { EventCodec } from '@chat/schemas';
+import { projectBatch, type DecodedRecord } from '../adapters/pg-projection.ts';
+import type { RedisPublisher } from '../adapters/redis-publisher.ts';
+
+// The consumer loop: decode a partition's batch, project it in one transaction, publish what
+// changed, and only then let Kafka know (Postgres' checkpoint is the truth; the committed
+// group offset is just where to start reading).
+
+export interface ProjectorDeps {
+  consumer: Consumer;
+  pool: pg.Pool;
+  codec: EventCodec;
+  publisher: RedisPublisher;
+  log: Logger;
+}
+
+export async function runProjector({ consumer, pool, codec, publisher, log }: ProjectorDeps, topic: string): Promise<void> {
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 4,
+    eachBatch: async (payload) => {
+      const records = await decodeBatch(payload, codec);
+      const result = await retryUntilDone(payload, log, async () => {
+        const client = await pool.connect();
+        try {
+          return await projectBatch(client, topic, payload.batch.partition, records);
+        } finally {
+          client.release();
+        }
+      });
+      if (result === undefined) return; // stopping: the batch is redelivered to whoever takes the partition
+      await publisher.publish(result.notifications);
+      const last = records.at(-1);
+      if (last) payload.resolveOffset(last.offset);
+      await payload.heartbeat();
+      if (result.deadLettered > 0) log.error('records moved to dead_letters', { partition: payload.batch.partition, count: result.deadLettered });
+      log.debug('batch projected', { partition: payload.batch.partition, applied: result.applied, skipped: result.skipped });
+    },
+  });
+}
+
+async function decodeBatch({ batch, heartbeat, isRunning }: EachBatchPayload, codec: EventCodec): Promise<DecodedRecord[]> {
+  const records: DecodedRecord[] = [];
+  for (const message of batch.messages) {
+    for (;;) {
+      try {
+        if (!message.value) throw new PoisonRecord('record has no value');
+        records.push({ offset: message.offset, event: await codec.decode(message.value) });
+        break;
+      } catch (error) {
+        if (isPoison(error)) {
+          records.push({
+            offset: message.offset,
+            poison: { error: String(error instanceof Error ? error.message : error), key: message.key?.toString() ?? null, value: message.value },
+          });
+          break;
+        }
+        // The registry is unreachable: wait for it rather than dead-letter a good event.
+        if (!isRunning()) throw error;
+        await heartbeat();
+        await sleep(1000);
+      }
+    }
+  }
+  return records;
+}
+
+class PoisonRecord extends Error {
+  override name = 'PoisonRecord';
+}
+
+/** A record that can never decode, as opposed to a registry that is down for a while. */
+function isPoison(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'PoisonRecord' || error.name === 'UnknownEventError') return true;
+  if ((error as { status?: number }).status === 404) return true;
+  // avsc reports bodies that do not match their schema as these.
+  return error instanceof RangeError || /truncated|invalid/i.test(error.message);
+}
+
+/** Retries Postgres work through an outage, keeping the group session alive meanwhile. */
+async function retryUntilDone<T>({ heartbeat, isRunning }: EachBatchPayload, log: Logger, work: () => Promise<T>): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isRunning()) return undefined;
+      log.warn('projecting a batch failed; retrying', { attempt, error });
+      await heartbeat().catch(() => undefined);
+      await sleep(Math.min(5000, 200 * attempt));
+    }
+  }
+}

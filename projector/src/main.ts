@@ -1,0 +1,34 @@
+import { closeServer, createKafka, createLogger, createPgPool, createRedis, intFromEnv, loadConfig, onShutdown, startHttpServer, topicName } from '@chat/platform';
+import { EventCodec } from '@chat/schemas';
+import { migrate } from './adapters/migrate.ts';
+import { RedisPublisher } from './adapters/redis-publisher.ts';
+import { runProjector } from './app/consume.ts';
+
+const config = loadConfig();
+const log = createLogger('projector');
+const port = intFromEnv(process.env, 'PROJECTOR_PORT', 4003);
+
+const pool = createPgPool(config, 6);
+const applied = await migrate(pool, config.pgSchema);
+if (applied.length > 0) log.info('migrated', { schema: config.pgSchema, applied });
+
+const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
+const redis = createRedis(config);
+const kafka = createKafka(config, 'projector', log);
+const consumer = kafka.consumer({ groupId: `${config.topicPrefix}projector`, sessionTimeout: 30_000 });
+let joined = false;
+consumer.on(consumer.events.GROUP_JOIN, () => {
+  joined = true;
+});
+await consumer.connect();
+await runProjector({ consumer, pool, codec, publisher: new RedisPublisher(redis, config.redisPrefix, log), log }, topicName(config.topicPrefix, 'roomEvents'));
+
+const server = await startHttpServer({ port, host: process.env.HOST ?? '127.0.0.1', ready: () => joined });
+log.info('projecting', { topic: topicName(config.topicPrefix, 'roomEvents'), schema: config.pgSchema, health: `http://127.0.0.1:${port}/ready` });
+
+onShutdown(log, async () => {
+  await closeServer(server);
+  await consumer.disconnect();
+  redis.disconnect();
+  await pool.end();
+});

@@ -1,0 +1,55 @@
+import { Repeater } from 'graphql-yoga';
+import type { MessageView } from '@chat/schemas';
+import type { LiveSignal } from '../adapters/fanout.ts';
+
+// A room's messages for one subscriber: first everything after the client's cursor from
+// Postgres, then live from Redis, switching over with no gap and no duplicate. Sequences are
+// gap-free per room, so a live message that skips ahead means notifications were lost, and
+// the gap is filled from Postgres before it is delivered.
+
+export interface MessageSource {
+  messagesAfter(roomId: string, after: number, limit: number): Promise<MessageView[]>;
+  lastSequence(roomId: string): Promise<number>;
+  subscribe(roomId: string, listener: (signal: LiveSignal) => void): () => void;
+}
+
+const PAGE = 200;
+
+export function liveMessages(source: MessageSource, roomId: string, after: number | null): Repeater<MessageView> {
+  return new Repeater<MessageView>(async (push, stop) => {
+    let last = 0;
+    // Subscribe before reading history, so nothing committed in between is missed; every
+    // step runs on one chain so deliveries keep sequence order.
+    const fillUpTo = async (upTo: number) => {
+      while (last < upTo) {
+        const page = await source.messagesAfter(roomId, last, Math.min(PAGE, upTo - last));
+        if (page.length === 0) return;
+        for (const message of page) {
+          await push(message);
+          last = message.sequence;
+        }
+      }
+    };
+    const deliver = async (signal: LiveSignal) => {
+      if (signal === 'resync') return fillUpTo(Number.MAX_SAFE_INTEGER);
+      if (signal.sequence <= last) return;
+      if (signal.sequence > last + 1) await fillUpTo(signal.sequence - 1);
+      if (signal.sequence === last + 1) {
+        await push(signal);
+        last = signal.sequence;
+      }
+    };
+    let chain: Promise<void> = Promise.resolve();
+    const unsubscribe = source.subscribe(roomId, (signal) => {
+      chain = chain.then(() => deliver(signal));
+      chain.catch(stop);
+    });
+    chain = chain.then(async () => {
+      last = after ?? (await source.lastSequence(roomId));
+      await fillUpTo(Number.MAX_SAFE_INTEGER);
+    });
+    chain.catch(stop);
+    await stop;
+    unsubscribe();
+  });
+}
