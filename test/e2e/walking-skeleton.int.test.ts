@@ -1,0 +1,161 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, topicName } from '@chat/platform';
+import { collect, gql, wsClient } from '../src/graphql.ts';
+import { readRecord, topicSize } from '../src/kafka.ts';
+import { startStack, type Stack } from '../src/stack.ts';
+
+// One message through the real Kafka, registry, Postgres and Redis, end to end, with the
+// three services running as separate processes.
+
+const CREATE_ROOM = `mutation($name: String!) { createRoom(name: $name) {
+  __typename ... on RoomAccepted { roomId } ... on CommandError { code message } } }`;
+const JOIN_ROOM = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) {
+  __typename ... on RoomAccepted { roomId receipt { projected } } ... on CommandError { code message } } }`;
+const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $id) {
+  __typename
+  ... on MessageAccepted { messageId receipt { eventId duplicate projected position { partition offset } } }
+  ... on CommandError { code message } } }`;
+const HISTORY = `query($roomId: ID!, $after: String) { messages(roomId: $roomId, after: $after) {
+  edges { cursor node { id sequence body senderId clientMessageId } } pageInfo { endCursor hasNextPage } } }`;
+const LIVE = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { id sequence body senderId } }`;
+
+interface Sent {
+  sendMessage: {
+    __typename: string;
+    messageId?: string;
+    code?: string;
+    receipt?: { eventId: string; duplicate: boolean; projected: boolean; position: { partition: number; offset: string } };
+  };
+}
+interface History {
+  messages: { edges: { cursor: string; node: { id: string; sequence: number; body: string; senderId: string; clientMessageId: string } }[] };
+}
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack('skeleton');
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function newRoom(owner: string, ...members: string[]): Promise<string> {
+  const created = await gql(stack.commandUrl, CREATE_ROOM, { name: 'general' }, owner);
+  expect(created.createRoom.__typename).toBe('RoomAccepted');
+  const roomId = created.createRoom.roomId as string;
+  for (const member of members) {
+    const joined = await gql(stack.commandUrl, JOIN_ROOM, { roomId }, member);
+    expect(joined.joinRoom).toMatchObject({ __typename: 'RoomAccepted', receipt: { projected: true } });
+  }
+  return roomId;
+}
+
+const send = (roomId: string, body: string, id: string, user = 'alice') => gql<Sent>(stack.commandUrl, SEND, { roomId, body, id }, user);
+
+describe('walking skeleton', () => {
+  it('delivers a message live over graphql-ws, then serves it from history', async () => {
+    const roomId = await newRoom('alice', 'bob');
+    const client = wsClient(stack.queryWsUrl, 'bob');
+    try {
+      const live = collect<{ messageAdded: { id: string; sequence: number; body: string; senderId: string } }>(client, LIVE, { roomId, after: '0' }, 2);
+      const first = await send(roomId, 'hello bob', 'm-1');
+      expect(first.sendMessage.__typename).toBe('MessageAccepted');
+      // Wait for the first one so the second is sent while the subscription is live.
+      await expect.poll(() => live.items.length, { timeout: 10_000 }).toBe(1);
+      const second = await send(roomId, 'are you there?', 'm-2');
+      const received = await live.done;
+      expect(received.map((r) => r.messageAdded)).toEqual([
+        { id: first.sendMessage.messageId, sequence: 1, body: 'hello bob', senderId: 'alice' },
+        { id: second.sendMessage.messageId, sequence: 2, body: 'are you there?', senderId: 'alice' },
+      ]);
+      live.unsubscribe();
+
+      // Read-your-writes: the mutation answered after the projection passed its position,
+      // so history has the message with no waiting here.
+      expect(second.sendMessage.receipt?.projected).toBe(true);
+      const history = await gql<History>(stack.queryUrl, HISTORY, { roomId }, 'alice');
+      expect(history.messages.edges.map((e) => [e.cursor, e.node.sequence, e.node.body])).toEqual([
+        ['1', 1, 'hello bob'],
+        ['2', 2, 'are you there?'],
+      ]);
+
+      // A subscriber that comes back with a cursor gets what it missed, once.
+      const resumed = collect<{ messageAdded: { sequence: number } }>(client, LIVE, { roomId, after: '1' }, 1);
+      expect((await resumed.done).map((r) => r.messageAdded.sequence)).toEqual([2]);
+      resumed.unsubscribe();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('writes the event to Kafka keyed by room id, as Confluent-framed Avro the registry can decode', async () => {
+    const roomId = await newRoom('carol');
+    const sent = await send(roomId, 'on the record', 'k-1', 'carol');
+    const receipt = sent.sendMessage.receipt!;
+    const kafka = createKafka(stack.config, 'test-reader');
+    const record = await readRecord(kafka, topicName(stack.config.topicPrefix, 'roomEvents'), receipt.position.partition, receipt.position.offset);
+
+    expect(record.key?.toString()).toBe(roomId);
+    const value = record.value!;
+    expect(value[0]).toBe(0); // Confluent magic byte
+    const schemaId = value.readInt32BE(1);
+    const schema = (await (await fetch(`${stack.config.schemaRegistryUrl}/schemas/ids/${schemaId}`)).json()) as { schema: string };
+    expect(JSON.parse(schema.schema)).toMatchObject({ type: 'record', name: 'MessageSent', namespace: 'chat.events' });
+    // Decoded by a registry client that knows nothing of our codec.
+    const decoded = await new SchemaRegistry({ host: stack.config.schemaRegistryUrl }).decode(value);
+    expect(decoded).toMatchObject({
+      eventId: receipt.eventId,
+      roomId,
+      actorId: 'carol',
+      commandId: 'k-1',
+      messageId: sent.sendMessage.messageId,
+      body: 'on the record',
+    });
+    expect(typeof decoded.occurredAt).toBe('number');
+    expect(record.headers?.['event-type']?.toString()).toBe('MessageSent');
+    expect(record.headers?.traceparent?.toString()).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+  });
+
+  it('keeps one message when the same clientMessageId is sent twice', async () => {
+    const roomId = await newRoom('dave');
+    const kafka = createKafka(stack.config, 'test-sizes');
+    const topic = topicName(stack.config.topicPrefix, 'roomEvents');
+    const before = await topicSize(kafka, topic);
+
+    const first = await send(roomId, 'only once', 'same-id', 'dave');
+    const again = await send(roomId, 'only once', 'same-id', 'dave');
+    expect(first.sendMessage.receipt?.duplicate).toBe(false);
+    expect(again.sendMessage).toMatchObject({
+      __typename: 'MessageAccepted',
+      messageId: first.sendMessage.messageId,
+      receipt: { duplicate: true, eventId: first.sendMessage.receipt?.eventId },
+    });
+    expect(await topicSize(kafka, topic)).toBe(before + 1n);
+    const history = await gql<History>(stack.queryUrl, HISTORY, { roomId }, 'dave');
+    expect(history.messages.edges.map((e) => e.node.clientMessageId)).toEqual(['same-id']);
+  });
+
+  it('refuses bad commands with typed errors and appends nothing', async () => {
+    const roomId = await newRoom('erin');
+    const kafka = createKafka(stack.config, 'test-sizes');
+    const topic = topicName(stack.config.topicPrefix, 'roomEvents');
+    const before = await topicSize(kafka, topic);
+
+    const outsider = await send(roomId, 'let me in', 'x-1', 'mallory');
+    expect(outsider.sendMessage).toMatchObject({ __typename: 'CommandError', code: 'NOT_A_MEMBER' });
+    const blank = await send(roomId, '   ', 'x-2', 'erin');
+    expect(blank.sendMessage).toMatchObject({ __typename: 'CommandError', code: 'INVALID_INPUT' });
+    const tooLong = await send(roomId, 'x'.repeat(4001), 'x-3', 'erin');
+    expect(tooLong.sendMessage).toMatchObject({ __typename: 'CommandError', code: 'INVALID_INPUT' });
+    const nowhere = await send(crypto.randomUUID(), 'hello?', 'x-4', 'erin');
+    expect(nowhere.sendMessage).toMatchObject({ __typename: 'CommandError', code: 'ROOM_NOT_FOUND' });
+    const anonymous = await gql<Sent>(stack.commandUrl, SEND, { roomId, body: 'who am I', id: 'x-5' });
+    expect(anonymous.sendMessage).toMatchObject({ __typename: 'CommandError', code: 'UNAUTHENTICATED' });
+
+    expect(await topicSize(kafka, topic)).toBe(before);
+    await expect(gql(stack.queryUrl, HISTORY, { roomId }, 'mallory')).rejects.toMatchObject({ codes: ['NOT_A_MEMBER'] });
+  });
+});

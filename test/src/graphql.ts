@@ -1,0 +1,44 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+// Minimal GraphQL clients for tests: plain HTTP POST, and graphql-ws over a real socket.
+
+export async function gql<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, userId?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(userId ? { 'x-user-id': userId } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const result = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  if (result.errors?.length) {
+    const error = new Error(result.errors.map((e) => e.message).join('; ')) as Error & { codes: (string | undefined)[] };
+    error.codes = result.errors.map((e) => e.extensions?.code);
+    throw error;
+  }
+  return result.data as T;
+}
+
+export function wsClient(url: string, userId: string): Client {
+  return createClient({ url, webSocketImpl: WebSocket, connectionParams: { userId }, lazy: false, retryAttempts: 0 });
+}
+
+/** Collects subscription results until `count` arrived; `done` resolves with them. */
+export function collect<T>(client: Client, query: string, variables: Record<string, unknown>, count: number) {
+  const items: T[] = [];
+  let unsubscribe = () => {};
+  const done = new Promise<T[]>((resolve, reject) => {
+    unsubscribe = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          if (value.errors) return reject(new Error(value.errors.map((e) => e.message).join('; ')));
+          items.push(value.data as T);
+          if (items.length >= count) resolve(items);
+        },
+        error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
+        complete: () => resolve(items),
+      },
+    );
+  });
+  return { items, done, unsubscribe: () => unsubscribe() };
+}
