@@ -15,7 +15,12 @@ if (applied.length > 0) log.info('migrated', { schema: config.pgSchema, applied 
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 const redis = createRedis(config);
 const kafka = createKafka(config, 'projector', log);
-const consumer = kafka.consumer({ groupId: `${config.topicPrefix}projector`, sessionTimeout: 30_000 });
+// The session timeout bounds how long a crashed projector's partitions wait for a new owner.
+const consumer = kafka.consumer({
+  groupId: `${config.topicPrefix}projector`,
+  sessionTimeout: intFromEnv(process.env, 'PROJECTOR_SESSION_TIMEOUT_MS', 10_000),
+  heartbeatInterval: 1_000,
+});
 let joined = false;
 consumer.on(consumer.events.GROUP_JOIN, () => {
   joined = true;

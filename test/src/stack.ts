@@ -14,8 +14,8 @@ export interface Stack {
   commandUrl: string;
   queryUrl: string;
   queryWsUrl: string;
-  /** Stops one service (SIGTERM) and waits for it to exit, e.g. to test restarts. */
-  stopService(name: ServiceName): Promise<void>;
+  /** Stops one service and waits for it to exit; SIGKILL simulates a crash. */
+  stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   startService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export function uniqueName(label: string): string {
   return `t_${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export async function startStack(label: string): Promise<Stack> {
+export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Stack> {
   const name = uniqueName(label);
   const config: PlatformConfig = { ...loadConfig(), topicPrefix: `${name}.`, pgSchema: name, redisPrefix: `${name}:` };
   const admin = createKafka(config, 'test').admin();
@@ -57,6 +57,7 @@ export async function startStack(label: string): Promise<Stack> {
     PROJECTOR_PORT: String(ports.projector),
     COMMAND_PORT: String(ports['command-service']),
     QUERY_PORT: String(ports['query-service']),
+    ...extraEnv,
   };
   const running = new Map<ServiceName, ChildProcess>();
   mkdirSync(LOGS, { recursive: true });
@@ -84,12 +85,12 @@ export async function startStack(label: string): Promise<Stack> {
     );
   };
 
-  const stopService = async (service: ServiceName) => {
+  const stopService = async (service: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => {
     const child = running.get(service);
     running.delete(service);
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
@@ -107,7 +108,7 @@ export async function startStack(label: string): Promise<Stack> {
     startService,
     stopService,
     stop: async () => {
-      await Promise.all([...running.keys()].map(stopService));
+      await Promise.all([...running.keys()].map((service) => stopService(service)));
       await dropSchema(config);
     },
   };

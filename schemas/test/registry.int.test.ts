@@ -1,0 +1,61 @@
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, topicName } from '@chat/platform';
+import { EventCodec, loadEventSchemas, subjectFor } from '../src/index.ts';
+
+// Against the real registry (Apicurio's Confluent-compatible API): registration is
+// idempotent, subjects are BACKWARD, and an incompatible change is refused.
+
+const config = loadConfig();
+const prefix = `t_registry_${Date.now().toString(36)}.`;
+
+describe('schema registry', () => {
+  it('registers every event once, under topic + record name, with BACKWARD compatibility', async () => {
+    const codec = new EventCodec(config.schemaRegistryUrl, prefix);
+    await codec.registerAll();
+    await codec.registerAll(); // a second start changes nothing
+    const topic = topicName(prefix, 'roomEvents');
+    for (const record of loadEventSchemas()) {
+      const subject = subjectFor(topic, record);
+      const versions = (await (await fetch(`${config.schemaRegistryUrl}/subjects/${subject}/versions`)).json()) as number[];
+      expect(versions, subject).toEqual([1]);
+      const level = (await (await fetch(`${config.schemaRegistryUrl}/config/${subject}`)).json()) as { compatibilityLevel: string };
+      expect(level.compatibilityLevel).toBe('BACKWARD');
+    }
+  });
+
+  it('round-trips an event through the Confluent wire format', async () => {
+    const codec = new EventCodec(config.schemaRegistryUrl, prefix);
+    await codec.registerAll();
+    const event = {
+      type: 'MemberJoined' as const,
+      eventId: crypto.randomUUID(),
+      occurredAt: Date.now(),
+      actorId: 'u1',
+      commandId: null,
+      roomId: crypto.randomUUID(),
+      userId: 'u1',
+    };
+    const bytes = await codec.encode(event);
+    expect(bytes[0]).toBe(0);
+    // A fresh codec that registered nothing learns the type from the registry by schema id.
+    expect(await new EventCodec(config.schemaRegistryUrl, prefix).decode(bytes)).toEqual(event);
+  });
+
+  it('refuses an incompatible change and accepts a compatible one', async () => {
+    const codec = new EventCodec(config.schemaRegistryUrl, prefix);
+    await codec.registerAll();
+    const record = loadEventSchemas().find((r) => r.name === 'MessageSent')!;
+    const subject = subjectFor(topicName(prefix, 'roomEvents'), record);
+    const register = (fields: object[]) =>
+      codec.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify({ ...record, fields: [...record.fields, ...fields] }) }, { subject });
+
+    // A new field without a default: readers of the new schema could not read old events.
+    await expect(register([{ name: 'priority', type: 'int' }])).rejects.toThrow();
+    // With a default it is backward compatible.
+    const { id } = await register([{ name: 'priority', type: 'int', default: 0 }]);
+    expect(id).toBeGreaterThan(0);
+    const versions = (await (await fetch(`${config.schemaRegistryUrl}/subjects/${subject}/versions`)).json()) as number[];
+    expect(versions).toEqual([1, 2]);
+  });
+});
