@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // against the real Kafka, registry, Postgres and Redis that the global setup brings up).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/src/summary-reporter.ts'],
     projects: [
       {
         test: {

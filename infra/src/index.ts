@@ -1,4 +1,4 @@
-import { loadConfig, type PlatformConfig } from '@chat/platform';
+import { intFromEnv, loadConfig, type PlatformConfig } from '@chat/platform';
 import { composeDown, composeUp, dockerEngineAnswers } from './docker.ts';
 import { ensureKafkaJars, kafkaAnswers, kafkaVersion, startKafka, waitForKafkaAndTopics } from './kafka.ts';
 import { stopStarted, runningPid } from './processes.ts';
@@ -50,7 +50,7 @@ const COMPONENTS: Component[] = [
       ensureKafkaJars();
       startKafka();
     },
-    waitReady: (config) => waitForKafkaAndTopics(config, process.env.KAFKA_BROKERS ? 20_000 : 120_000),
+    waitReady: (config) => waitForKafkaAndTopics(config, waitBudget('KAFKA_BROKERS', 120_000)),
   },
   {
     name: 'registry',
@@ -61,9 +61,17 @@ const COMPONENTS: Component[] = [
       ensureApicurio();
       startApicurio(config);
     },
-    waitReady: waitForRegistry,
+    waitReady: (config) => waitForRegistry(config, waitBudget('SCHEMA_REGISTRY_URL', 180_000)),
   },
 ];
+
+/**
+ * How long to wait for a component: a server named in the environment should already be up,
+ * so it gets a short budget (INFRA_WAIT_MS); one we start ourselves gets time to boot.
+ */
+function waitBudget(envVar: string, startingMs: number): number {
+  return process.env[envVar] ? intFromEnv(process.env, 'INFRA_WAIT_MS', 20_000) : startingMs;
+}
 
 /** Brings every component up (idempotent) and returns the configuration that reaches them. */
 export async function infraUp(env: Env = process.env): Promise<PlatformConfig> {
@@ -112,3 +120,4 @@ export async function infraStatus(env: Env = process.env): Promise<string[]> {
 }
 
 export { ROOT, LOGS } from './paths.ts';
+export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';

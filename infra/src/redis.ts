@@ -29,12 +29,26 @@ export function startLocalRedis(config: PlatformConfig): void {
   if (!commandExists('redis-server')) {
     console.log('redis: not installed; installing redis-server from Debian packages');
     run('apt-get', ['update', '-q'], { stdio: 'inherit' });
-    run('apt-get', ['install', '-y', '-q', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', ['install', '-y', '-q', 'redis-server'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
   const port = new URL(config.redisUrl).port || '6379';
   const dir = join(DATA, 'redis');
   mkdirSync(dir, { recursive: true });
-  const started = startDetached('redis', 'redis-server', ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  const started = startDetached('redis', 'redis-server', [
+    '--port',
+    port,
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ]);
   console.log(`redis: started redis-server (pid ${started.pid}, log ${started.log})`);
 }
 

@@ -77,9 +77,8 @@ export async function registryAnswers(config: PlatformConfig): Promise<boolean> 
 }
 
 export async function waitForRegistry(config: PlatformConfig, timeoutMs = 180_000): Promise<void> {
-  await waitFor(
-    `the schema registry at ${config.schemaRegistryUrl}`,
-    async () => ((await registryAnswers(config)) ? true : undefined),
-    { timeoutMs, intervalMs: 500 },
-  );
+  await waitFor(`the schema registry at ${config.schemaRegistryUrl}`, async () => ((await registryAnswers(config)) ? true : undefined), {
+    timeoutMs,
+    intervalMs: 500,
+  });
 }

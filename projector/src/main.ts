@@ -1,4 +1,15 @@
-import { closeServer, createKafka, createLogger, createPgPool, createRedis, intFromEnv, loadConfig, onShutdown, startHttpServer, topicName } from '@chat/platform';
+import {
+  closeServer,
+  createKafka,
+  createLogger,
+  createPgPool,
+  createRedis,
+  intFromEnv,
+  loadConfig,
+  onShutdown,
+  startHttpServer,
+  topicName,
+} from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { migrate } from './adapters/migrate.ts';
 import { RedisPublisher } from './adapters/redis-publisher.ts';
@@ -26,10 +37,17 @@ consumer.on(consumer.events.GROUP_JOIN, () => {
   joined = true;
 });
 await consumer.connect();
-await runProjector({ consumer, pool, codec, publisher: new RedisPublisher(redis, config.redisPrefix, log), log }, topicName(config.topicPrefix, 'roomEvents'));
+await runProjector(
+  { consumer, pool, codec, publisher: new RedisPublisher(redis, config.redisPrefix, log), log },
+  topicName(config.topicPrefix, 'roomEvents'),
+);
 
 const server = await startHttpServer({ port, host: process.env.HOST ?? '127.0.0.1', ready: () => joined });
-log.info('projecting', { topic: topicName(config.topicPrefix, 'roomEvents'), schema: config.pgSchema, health: `http://127.0.0.1:${port}/ready` });
+log.info('projecting', {
+  topic: topicName(config.topicPrefix, 'roomEvents'),
+  schema: config.pgSchema,
+  health: `http://127.0.0.1:${port}/ready`,
+});
 
 onShutdown(log, async () => {
   await closeServer(server);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { createPgPool, loadConfig, quoteIdent } from '@chat/platform';
 import type { DomainEvent } from '@chat/schemas';
 import { migrate } from '../src/adapters/migrate.ts';
@@ -13,7 +13,15 @@ const config = { ...loadConfig(), pgSchema: schema };
 const ROOM = crypto.randomUUID();
 let pool: pg.Pool;
 
-const created: DomainEvent = { type: 'RoomCreated', eventId: crypto.randomUUID(), occurredAt: 1, actorId: 'a', commandId: null, roomId: ROOM, name: 'r' };
+const created: DomainEvent = {
+  type: 'RoomCreated',
+  eventId: crypto.randomUUID(),
+  occurredAt: 1,
+  actorId: 'a',
+  commandId: null,
+  roomId: ROOM,
+  name: 'r',
+};
 const message = (i: number): DomainEvent => ({
   type: 'MessageSent',
   eventId: crypto.randomUUID(),
@@ -68,7 +76,10 @@ describe('postgres projection', () => {
   });
 
   it('dead-letters a record that cannot be decoded and moves on', async () => {
-    const poison: DecodedRecord = { offset: '5', poison: { error: 'not a Confluent-framed record', key: ROOM, value: Buffer.from('junk') } };
+    const poison: DecodedRecord = {
+      offset: '5',
+      poison: { error: 'not a Confluent-framed record', key: ROOM, value: Buffer.from('junk') },
+    };
     const next: DecodedRecord = { offset: '6', event: message(5) };
     expect(await project([poison, next])).toMatchObject({ applied: 1, deadLettered: 1 });
     const { rows: dead } = await pool.query('SELECT "offset", error FROM dead_letters');

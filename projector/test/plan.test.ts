@@ -25,12 +25,20 @@ describe('batch plan', () => {
       [B, 1],
       [A, 43],
     ]);
-    expect(plan.lastSequence).toEqual(new Map([[A, 43], [B, 1]]));
+    expect(plan.lastSequence).toEqual(
+      new Map([
+        [A, 43],
+        [B, 1],
+      ]),
+    );
   });
 
   it('skips a second event for an idempotency key already stored or earlier in the batch, without a gap', () => {
     const stored = new Set([messageKey(A, 'u', 'dup-stored')]);
-    const plan = planBatch([sent(A, 'u', 'dup-stored'), sent(A, 'u', 'x'), sent(A, 'u', 'x'), sent(A, 'v', 'x')], { ...none, storedMessages: stored });
+    const plan = planBatch([sent(A, 'u', 'dup-stored'), sent(A, 'u', 'x'), sent(A, 'u', 'x'), sent(A, 'v', 'x')], {
+      ...none,
+      storedMessages: stored,
+    });
     expect(plan.messages.map((m) => [m.senderId, m.clientMessageId, m.sequence])).toEqual([
       ['u', 'x', 1],
       ['v', 'x', 2],

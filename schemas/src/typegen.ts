@@ -4,10 +4,7 @@ import type { AvroRecord } from './avro-files.ts';
 // are supported; anything else fails loudly so a new shape gets a deliberate mapping.
 
 export function generateTypes(records: AvroRecord[]): string {
-  const lines = [
-    '// Generated from schemas/avro/*.avsc by `npm run generate -w schemas`. Do not edit.',
-    '',
-  ];
+  const lines = ['// Generated from schemas/avro/*.avsc by `npm run generate -w schemas`. Do not edit.', ''];
   for (const record of records) {
     if (record.doc) lines.push(`/** ${record.doc} */`);
     lines.push(`export interface ${record.name} {`);

@@ -48,7 +48,10 @@ describe('schema registry', () => {
     const record = loadEventSchemas().find((r) => r.name === 'MessageSent')!;
     const subject = subjectFor(topicName(prefix, 'roomEvents'), record);
     const register = (fields: object[]) =>
-      codec.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify({ ...record, fields: [...record.fields, ...fields] }) }, { subject });
+      codec.registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify({ ...record, fields: [...record.fields, ...fields] }) },
+        { subject },
+      );
 
     // A new field without a default: readers of the new schema could not read old events.
     await expect(register([{ name: 'priority', type: 'int' }])).rejects.toThrow();

@@ -29,7 +29,9 @@ interface Sent {
   };
 }
 interface History {
-  messages: { edges: { cursor: string; node: { id: string; sequence: number; body: string; senderId: string; clientMessageId: string } }[] };
+  messages: {
+    edges: { cursor: string; node: { id: string; sequence: number; body: string; senderId: string; clientMessageId: string } }[];
+  };
 }
 
 let stack: Stack;
@@ -60,7 +62,12 @@ describe('walking skeleton', () => {
     const roomId = await newRoom('alice', 'bob');
     const client = wsClient(stack.queryWsUrl, 'bob');
     try {
-      const live = collect<{ messageAdded: { id: string; sequence: number; body: string; senderId: string } }>(client, LIVE, { roomId, after: '0' }, 2);
+      const live = collect<{ messageAdded: { id: string; sequence: number; body: string; senderId: string } }>(
+        client,
+        LIVE,
+        { roomId, after: '0' },
+        2,
+      );
       const first = await send(roomId, 'hello bob', 'm-1');
       expect(first.sendMessage.__typename).toBe('MessageAccepted');
       // Wait for the first one so the second is sent while the subscription is live.
@@ -96,7 +103,12 @@ describe('walking skeleton', () => {
     const sent = await send(roomId, 'on the record', 'k-1', 'carol');
     const receipt = sent.sendMessage.receipt!;
     const kafka = createKafka(stack.config, 'test-reader');
-    const record = await readRecord(kafka, topicName(stack.config.topicPrefix, 'roomEvents'), receipt.position.partition, receipt.position.offset);
+    const record = await readRecord(
+      kafka,
+      topicName(stack.config.topicPrefix, 'roomEvents'),
+      receipt.position.partition,
+      receipt.position.offset,
+    );
 
     expect(record.key?.toString()).toBe(roomId);
     const value = record.value!;

@@ -3,7 +3,12 @@ import WebSocket from 'ws';
 
 // Minimal GraphQL clients for tests: plain HTTP POST, and graphql-ws over a real socket.
 
-export async function gql<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}, userId?: string): Promise<T> {
+export async function gql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  userId?: string,
+): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(userId ? { 'x-user-id': userId } : {}) },

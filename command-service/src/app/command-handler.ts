@@ -58,7 +58,10 @@ export class CommandHandler {
     // a retry then finds the first attempt in the idempotency index instead of racing it.
     const outcome = await withTimeout(appended, this.options.appendTimeoutMs);
     if (outcome === undefined) {
-      return { ok: false, error: commandError('UNAVAILABLE', 'the event log did not acknowledge in time; retry with the same idempotency key') };
+      return {
+        ok: false,
+        error: commandError('UNAVAILABLE', 'the event log did not acknowledge in time; retry with the same idempotency key'),
+      };
     }
     if (!outcome.ok || outcome.position === null || outcome.projected) return outcome;
     const projected = await this.projection.waitVisible(outcome.position, this.options.visibilityTimeoutMs);

@@ -8,8 +8,7 @@ import { messageKey, planBatch, type BatchPlan } from '../domain/plan.ts';
 // redelivery after a crash or rebalance change nothing.
 
 export type DecodedRecord =
-  | { offset: string; event: DomainEvent }
-  | { offset: string; poison: { error: string; key: string | null; value: Buffer | null } };
+  { offset: string; event: DomainEvent } | { offset: string; poison: { error: string; key: string | null; value: Buffer | null } };
 
 export interface BatchResult {
   applied: number;
@@ -51,7 +50,10 @@ export async function projectBatch(
        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = GREATEST(projection_checkpoints.next_offset, excluded.next_offset), updated_at = now()`,
       [topic, partition, nextOffset],
     );
-    await client.query('SELECT pg_notify($1, $2)', [PROJECTION_CHANNEL, JSON.stringify({ topic, partition, nextOffset } satisfies ProjectionProgress)]);
+    await client.query('SELECT pg_notify($1, $2)', [
+      PROJECTION_CHANNEL,
+      JSON.stringify({ topic, partition, nextOffset } satisfies ProjectionProgress),
+    ]);
     await client.query('COMMIT');
     return {
       applied: events.length,

@@ -37,7 +37,8 @@ export async function runProjector({ consumer, pool, codec, publisher, log }: Pr
       const last = records.at(-1);
       if (last) payload.resolveOffset(last.offset);
       await payload.heartbeat();
-      if (result.deadLettered > 0) log.error('records moved to dead_letters', { partition: payload.batch.partition, count: result.deadLettered });
+      if (result.deadLettered > 0)
+        log.error('records moved to dead_letters', { partition: payload.batch.partition, count: result.deadLettered });
       log.debug('batch projected', { partition: payload.batch.partition, applied: result.applied, skipped: result.skipped });
     },
   });
@@ -55,7 +56,11 @@ async function decodeBatch({ batch, heartbeat, isRunning }: EachBatchPayload, co
         if (isPoison(error)) {
           records.push({
             offset: message.offset,
-            poison: { error: String(error instanceof Error ? error.message : error), key: message.key?.toString() ?? null, value: message.value },
+            poison: {
+              error: String(error instanceof Error ? error.message : error),
+              key: message.key?.toString() ?? null,
+              value: message.value,
+            },
           });
           break;
         }

@@ -53,10 +53,9 @@ export class ReadModels {
   }
 
   async roomIdsOf(userId: string): Promise<string[]> {
-    const { rows } = await this.pool.query<{ room_id: string }>(
-      'SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY joined_at',
-      [userId],
-    );
+    const { rows } = await this.pool.query<{ room_id: string }>('SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY joined_at', [
+      userId,
+    ]);
     return rows.map((r) => r.room_id);
   }
 }

@@ -1,0 +1,56 @@
+import { loadConfig } from '@chat/platform';
+import { SERVICES, infraUp, startService, stopService, type RunningService, type ServiceName } from '@chat/infra';
+
+// `./chat up`: the infrastructure, then the three services, then the addresses to use.
+// Ctrl-C stops the services; `./chat infra:down` stops the infrastructure too.
+
+const started = Date.now();
+await infraUp();
+const config = loadConfig();
+const running: RunningService[] = [];
+const stopAll = async () => {
+  await Promise.all(running.map((service) => stopService(service)));
+};
+
+try {
+  running.push(await startService('projector', process.env));
+  running.push(...(await Promise.all((['command-service', 'query-service'] as const).map((name) => startService(name, process.env)))));
+} catch (error) {
+  console.error(`chat: ${error instanceof Error ? error.message : String(error)}`);
+  await stopAll();
+  process.exit(1);
+}
+
+const port = (name: ServiceName) => process.env[SERVICES[name].portVar] ?? String(SERVICES[name].defaultPort);
+console.log(`
+chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
+
+  GraphQL playground, queries + subscriptions   http://127.0.0.1:${port('query-service')}/graphql
+  GraphQL playground, commands (mutations)      http://127.0.0.1:${port('command-service')}/graphql
+  subscriptions over graphql-ws                 ws://127.0.0.1:${port('query-service')}/graphql
+  projector health                              http://127.0.0.1:${port('projector')}/ready
+
+  Kafka ${config.kafkaBrokers.join(',')} · schema registry ${config.schemaRegistryUrl}
+  Postgres ${config.databaseUrl.replace(/:[^:@/]*@/, ':***@')} · Redis ${config.redisUrl}
+  service logs: ${running.map((s) => s.log).join(', ')}
+
+  Send an x-user-id header (any name) to act as that user. Ctrl-C stops the services.
+`);
+
+let stopping = false;
+for (const service of running) {
+  service.child.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`chat: ${service.name} stopped (${signal ?? `exit ${code}`}); see ${service.log}. Stopping the others.`);
+    void shutdown(1);
+  });
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await stopAll();
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
