@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql } from '../src/graphql.ts';
-import { startStack, type Stack } from '../src/stack.ts';
+import { startStack, type Stack } from '@chat/infra';
 
 // Nothing accepted is lost when a service dies: the projector resumes from its own
 // checkpoint, and the command service rebuilds its state (idempotency keys included) from

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, topicName } from '@chat/platform';
 import { collect, gql, wsClient } from '../src/graphql.ts';
 import { readRecord, topicSize } from '../src/kafka.ts';
-import { startStack, type Stack } from '../src/stack.ts';
+import { startStack, type Stack } from '@chat/infra';
 
 // One message through the real Kafka, registry, Postgres and Redis, end to end, with the
 // three services running as separate processes.

@@ -27,8 +27,8 @@ export function wsClient(url: string, userId: string): Client {
   return createClient({ url, webSocketImpl: WebSocket, connectionParams: { userId }, lazy: false, retryAttempts: 0 });
 }
 
-/** Collects subscription results until `count` arrived; `done` resolves with them. */
-export function collect<T>(client: Client, query: string, variables: Record<string, unknown>, count: number) {
+/** Collects subscription results until `count` arrived; `done` resolves with them. `onItem` sees each as it arrives. */
+export function collect<T>(client: Client, query: string, variables: Record<string, unknown>, count: number, onItem?: (item: T) => void) {
   const items: T[] = [];
   let unsubscribe = () => {};
   const done = new Promise<T[]>((resolve, reject) => {
@@ -38,6 +38,7 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
         next: (value) => {
           if (value.errors) return reject(new Error(value.errors.map((e) => e.message).join('; ')));
           items.push(value.data as T);
+          onItem?.(value.data as T);
           if (items.length >= count) resolve(items);
         },
         error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),

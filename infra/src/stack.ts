@@ -1,10 +1,11 @@
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { createKafka, ensureTopics, loadConfig, quoteIdent, type PlatformConfig } from '@chat/platform';
-import { SERVICES, startService, stopService, type RunningService, type ServiceName } from '@chat/infra';
+import { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 
 // Starts the three services as real processes against the real infrastructure, isolated by
-// a fresh topic prefix, Postgres schema and Redis prefix, so test files run side by side.
+// a fresh topic prefix, Postgres schema and Redis prefix, so test files and benchmarks run
+// side by side without seeing each other's data.
 
 export interface Stack {
   config: PlatformConfig;

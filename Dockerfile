@@ -1,0 +1,16 @@
+# One image for the three services (and the infra init step); compose picks the command.
+# TypeScript runs as is on Node 24 (type stripping): no build step.
+FROM node:24-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY platform/package.json platform/
+COPY schemas/package.json schemas/
+COPY command-service/package.json command-service/
+COPY projector/package.json projector/
+COPY query-service/package.json query-service/
+COPY infra/package.json infra/
+COPY test/package.json test/
+RUN npm ci --no-audit --no-fund
+COPY . .
+ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning HOST=0.0.0.0
+USER node
