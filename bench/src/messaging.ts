@@ -80,7 +80,13 @@ try {
       sendToLiveDeliveryMs: summarize(liveLatency),
       answeredBeforeProjected: notProjected,
     },
-    throughput: { messages: MESSAGES, concurrency: CONCURRENCY, rooms: ROOMS, seconds: Math.round(seconds * 10) / 10, perSecond: Math.round(MESSAGES / seconds) },
+    throughput: {
+      messages: MESSAGES,
+      concurrency: CONCURRENCY,
+      rooms: ROOMS,
+      seconds: Math.round(seconds * 10) / 10,
+      perSecond: Math.round(MESSAGES / seconds),
+    },
   };
   console.log(JSON.stringify(report, null, 2));
 } finally {
