@@ -1,15 +1,5 @@
 import { createYoga } from 'graphql-yoga';
-import {
-  closeServer,
-  createKafka,
-  createLogger,
-  createPgPool,
-  intFromEnv,
-  loadConfig,
-  onShutdown,
-  startHttpServer,
-  topicName,
-} from '@chat/platform';
+import { bootService, closeServer, createKafka, createPgPool, intFromEnv, onShutdown, startHttpServer, topicName } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { KafkaEventLog, followRoomEvents } from './adapters/kafka-event-log.ts';
 import { ProjectionWatcher } from './adapters/projection-watcher.ts';
@@ -18,9 +8,7 @@ import { RoomStore } from './app/room-store.ts';
 import { schema } from './graphql/schema.ts';
 import type { Context } from './graphql/builder.ts';
 
-const config = loadConfig();
-const log = createLogger('command-service');
-const port = intFromEnv(process.env, 'COMMAND_PORT', 4001);
+const { config, log, port, host } = bootService('command-service');
 
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 await codec.registerAll();
@@ -54,7 +42,7 @@ const yoga = createYoga({
   },
 });
 
-const server = await startHttpServer({ port, host: process.env.HOST ?? '127.0.0.1', ready: () => caughtUp, handler: yoga });
+const server = await startHttpServer({ port, host, ready: () => caughtUp, handler: yoga });
 log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}` });
 
 onShutdown(log, async () => {

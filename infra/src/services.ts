@@ -1,19 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '@chat/platform';
+import { SERVICES, waitFor, type ServiceName } from '@chat/platform';
 import { LOGS, ROOT } from './paths.ts';
 
 // The three services as processes: how to start one, where it logs, and when it is ready.
 // `./chat up` and the end-to-end tests both start them through here.
 
-export const SERVICES = {
-  projector: { entry: 'projector/src/main.ts', portVar: 'PROJECTOR_PORT', defaultPort: 4003 },
-  'command-service': { entry: 'command-service/src/main.ts', portVar: 'COMMAND_PORT', defaultPort: 4001 },
-  'query-service': { entry: 'query-service/src/main.ts', portVar: 'QUERY_PORT', defaultPort: 4002 },
-} as const;
-
-export type ServiceName = keyof typeof SERVICES;
+export { SERVICES, type ServiceName };
 
 export interface RunningService {
   name: ServiceName;

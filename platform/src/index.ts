@@ -6,3 +6,4 @@ export * from './wait.ts';
 export * from './shutdown.ts';
 export * from './keyed-lock.ts';
 export * from './http.ts';
+export * from './service.ts';

@@ -1,23 +1,21 @@
 import {
+  bootService,
   closeServer,
   createKafka,
-  createLogger,
   createPgPool,
   createRedis,
   intFromEnv,
-  loadConfig,
   onShutdown,
   startHttpServer,
   topicName,
 } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
+import { bindToCluster } from './adapters/cluster-guard.ts';
 import { migrate } from './adapters/migrate.ts';
 import { RedisPublisher } from './adapters/redis-publisher.ts';
 import { runProjector } from './app/consume.ts';
 
-const config = loadConfig();
-const log = createLogger('projector');
-const port = intFromEnv(process.env, 'PROJECTOR_PORT', 4003);
+const { config, log, port, host } = bootService('projector');
 
 const pool = createPgPool(config, 6);
 const applied = await migrate(pool, config.pgSchema);
@@ -26,6 +24,11 @@ if (applied.length > 0) log.info('migrated', { schema: config.pgSchema, applied 
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 const redis = createRedis(config);
 const kafka = createKafka(config, 'projector', log);
+const admin = kafka.admin();
+await admin.connect();
+const { clusterId } = await admin.describeCluster();
+await admin.disconnect();
+await bindToCluster(pool, config.pgSchema, clusterId, log);
 // The session timeout bounds how long a crashed projector's partitions wait for a new owner.
 const consumer = kafka.consumer({
   groupId: `${config.topicPrefix}projector`,
@@ -42,7 +45,7 @@ await runProjector(
   topicName(config.topicPrefix, 'roomEvents'),
 );
 
-const server = await startHttpServer({ port, host: process.env.HOST ?? '127.0.0.1', ready: () => joined });
+const server = await startHttpServer({ port, host, ready: () => joined });
 log.info('projecting', {
   topic: topicName(config.topicPrefix, 'roomEvents'),
   schema: config.pgSchema,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { createPgPool, loadConfig, quoteIdent } from '@chat/platform';
+import { createLogger, createPgPool, loadConfig, quoteIdent } from '@chat/platform';
 import type { DomainEvent } from '@chat/schemas';
+import { bindToCluster } from '../src/adapters/cluster-guard.ts';
 import { migrate } from '../src/adapters/migrate.ts';
 import { projectBatch, type DecodedRecord } from '../src/adapters/pg-projection.ts';
 
@@ -99,5 +100,18 @@ describe('postgres projection', () => {
     expect(await rows()).toEqual(before);
     const { rows: checkpoint } = await pool.query('SELECT next_offset FROM projection_checkpoints');
     expect(checkpoint).toEqual([{ next_offset: '7' }]);
+  });
+
+  it('empties the read models when they were built from another Kafka cluster', async () => {
+    const log = createLogger('test', 'error');
+    expect(await bindToCluster(pool, schema, 'cluster-a', log)).toBe('new');
+    expect(await bindToCluster(pool, schema, 'cluster-a', log)).toBe('same');
+    expect((await rows()).length).toBeGreaterThan(0);
+    expect(await bindToCluster(pool, schema, 'cluster-b', log)).toBe('reset');
+    expect(await rows()).toEqual([]);
+    const { rows: checkpoints } = await pool.query('SELECT * FROM projection_checkpoints');
+    expect(checkpoints).toEqual([]);
+    const { rows: applied } = await pool.query('SELECT name FROM schema_migrations ORDER BY name');
+    expect(applied.map((r) => r.name)).toEqual(['001_read_models.sql', '002_projection_meta.sql']);
   });
 });

@@ -1,15 +1,13 @@
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import { closeServer, createLogger, createPgPool, createRedis, intFromEnv, loadConfig, onShutdown, startHttpServer } from '@chat/platform';
+import { bootService, closeServer, createPgPool, createRedis, onShutdown, startHttpServer } from '@chat/platform';
 import { RoomFanout } from './adapters/fanout.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { createContext } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
 
-const config = loadConfig();
-const log = createLogger('query-service');
-const port = intFromEnv(process.env, 'QUERY_PORT', 4002);
+const { config, log, port, host } = bootService('query-service');
 
 const pool = createPgPool(config, 10);
 const readModels = new ReadModels(pool);
@@ -26,7 +24,7 @@ const yoga = createYoga({
   },
 });
 
-const server = await startHttpServer({ port, host: process.env.HOST ?? '127.0.0.1', ready: () => true, handler: yoga });
+const server = await startHttpServer({ port, host, ready: () => true, handler: yoga });
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
 // transports share one schema, one context factory and one error masking.

@@ -1,0 +1,26 @@
+import { intFromEnv, loadConfig, type PlatformConfig } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+
+// The three services, their HTTP ports and the variables that move them. `infra` starts
+// them from this table; each main.ts boots from it.
+
+export const SERVICES = {
+  projector: { entry: 'projector/src/main.ts', portVar: 'PROJECTOR_PORT', defaultPort: 4003 },
+  'command-service': { entry: 'command-service/src/main.ts', portVar: 'COMMAND_PORT', defaultPort: 4001 },
+  'query-service': { entry: 'query-service/src/main.ts', portVar: 'QUERY_PORT', defaultPort: 4002 },
+} as const;
+
+export type ServiceName = keyof typeof SERVICES;
+
+export interface ServiceBoot {
+  config: PlatformConfig;
+  log: Logger;
+  port: number;
+  /** Interface to listen on: loopback unless HOST says otherwise (containers use 0.0.0.0). */
+  host: string;
+}
+
+export function bootService(name: ServiceName, env: NodeJS.ProcessEnv = process.env): ServiceBoot {
+  const { portVar, defaultPort } = SERVICES[name];
+  return { config: loadConfig(env), log: createLogger(name), port: intFromEnv(env, portVar, defaultPort), host: env.HOST ?? '127.0.0.1' };
+}

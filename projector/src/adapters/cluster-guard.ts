@@ -1,0 +1,43 @@
+import type pg from 'pg';
+import type { Logger } from '@chat/platform';
+
+// Checkpoints are Kafka offsets, which only mean something in the cluster that issued them.
+// When the read models were built from another cluster (a wiped broker, a new environment
+// pointed at an old database), they are emptied and rebuilt from this cluster's topics:
+// they are disposable, and skipping events because of a stale checkpoint is not.
+
+const KEEP = ['schema_migrations', 'projection_meta'];
+
+export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: string, log: Logger): Promise<'new' | 'same' | 'reset'> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ value: string }>("SELECT value FROM projection_meta WHERE key = 'kafka_cluster_id' FOR UPDATE");
+    const known = rows[0]?.value;
+    const outcome: 'new' | 'same' | 'reset' = known === undefined ? 'new' : known === clusterId ? 'same' : 'reset';
+    if (outcome === 'reset') {
+      const tables = await client.query<{ tablename: string }>(
+        'SELECT tablename FROM pg_tables WHERE schemaname = $1 AND NOT (tablename = ANY($2))',
+        [schema, KEEP],
+      );
+      if (tables.rows.length > 0) {
+        await client.query(`TRUNCATE ${tables.rows.map((t) => `"${t.tablename.replaceAll('"', '""')}"`).join(', ')}`);
+      }
+      log.warn('read models were built from another Kafka cluster; emptied them to rebuild from this one', { was: known, now: clusterId });
+    }
+    if (outcome !== 'same') {
+      await client.query(
+        `INSERT INTO projection_meta (key, value) VALUES ('kafka_cluster_id', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [clusterId],
+      );
+    }
+    await client.query('COMMIT');
+    return outcome;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
