@@ -103,7 +103,8 @@ describe('walking skeleton', () => {
 
   it('writes the event to Kafka keyed by room id, as Confluent-framed Avro the registry can decode', async () => {
     const roomId = await newRoom('carol');
-    const sent = await send(roomId, 'on the record', 'k-1', 'carol');
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const sent = await gql<Sent>(stack.commandUrl, SEND, { roomId, body: 'on the record', id: 'k-1' }, 'carol', { traceparent });
     const receipt = sent.sendMessage.receipt!;
     const kafka = createKafka(stack.config, 'test-reader');
     const record = await readRecord(
@@ -131,7 +132,8 @@ describe('walking skeleton', () => {
     });
     expect(typeof decoded.occurredAt).toBe('number');
     expect(record.headers?.['event-type']?.toString()).toBe('MessageSent');
-    expect(record.headers?.traceparent?.toString()).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    // The caller's trace context travels with the event.
+    expect(record.headers?.traceparent?.toString()).toBe(traceparent);
   });
 
   it('keeps one message when the same clientMessageId is sent twice', async () => {

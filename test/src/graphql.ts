@@ -8,10 +8,11 @@ export async function gql<T = Record<string, any>>(
   query: string,
   variables: Record<string, unknown> = {},
   userId?: string,
+  headers: Record<string, string> = {},
 ): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(userId ? { 'x-user-id': userId } : {}) },
+    headers: { 'content-type': 'application/json', ...(userId ? { 'x-user-id': userId } : {}), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const result = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };

@@ -52,7 +52,9 @@ export class CommandHandler {
     this.options = options;
   }
 
-  async handle(command: RoomCommand, traceparent = newTraceparent()): Promise<Outcome> {
+  async handle(command: RoomCommand, incomingTraceparent?: string): Promise<Outcome> {
+    // A caller's trace context is carried into Kafka only when well-formed.
+    const traceparent = incomingTraceparent && TRACEPARENT.test(incomingTraceparent) ? incomingTraceparent : newTraceparent();
     const appended = this.lock.run(lockKey(command), () => this.decideAndAppend(command, traceparent));
     // The lock stays held until Kafka answers, even when the caller has been told to retry:
     // a retry then finds the first attempt in the idempotency index instead of racing it.
@@ -129,6 +131,8 @@ function answerRetry(command: RoomCommand, prior: AcceptedCommand): Outcome {
 function stamp(event: DecidedEvent, command: RoomCommand, occurredAt: number): RoomEvent {
   return { ...event, eventId: randomUUID(), occurredAt, actorId: command.actorId, commandId: command.commandId } as RoomEvent;
 }
+
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** A W3C trace context for commands that arrive without one. */
 export function newTraceparent(): string {

@@ -83,8 +83,8 @@ function isPoison(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'PoisonRecord' || error.name === 'UnknownEventError') return true;
   if ((error as { status?: number }).status === 404) return true;
-  // avsc reports bodies that do not match their schema as these.
-  return error instanceof RangeError || /truncated|invalid/i.test(error.message);
+  // avsc's errors for a body that does not match its schema.
+  return error instanceof RangeError || /truncated buffer|invalid union index/i.test(error.message);
 }
 
 /** Retries Postgres work through an outage, keeping the group session alive meanwhile. */
