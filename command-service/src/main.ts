@@ -1,3 +1,4 @@
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga } from 'graphql-yoga';
 import { bootService, closeServer, createKafka, createPgPool, intFromEnv, onShutdown, startHttpServer, topicName } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
@@ -34,6 +35,8 @@ const handler = new CommandHandler(store, eventLog, watcher, {
 
 const yoga = createYoga({
   schema,
+  // The playground bundled into the page: it works offline, with no CDN.
+  renderGraphiQL,
   graphiql: { title: 'Chat commands' },
   // Commands wait for the catch-up, so no decision is taken on a partial view of the log.
   context: async ({ request }): Promise<Context> => {

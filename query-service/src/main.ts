@@ -1,4 +1,5 @@
 import { useServer } from 'graphql-ws/use/ws';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { bootService, closeServer, createPgPool, createRedis, onShutdown, startHttpServer } from '@chat/platform';
@@ -17,6 +18,8 @@ await fanout.start();
 
 const yoga = createYoga({
   schema,
+  // The playground bundled into the page: it works offline, with no CDN.
+  renderGraphiQL,
   graphiql: { title: 'Chat', subscriptionsProtocol: 'WS' },
   context: ({ request, connectionParams }: { request: Request; connectionParams?: Record<string, unknown> }) => {
     const fromSocket = typeof connectionParams?.userId === 'string' ? connectionParams.userId : null;
