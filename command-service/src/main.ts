@@ -1,6 +1,15 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga } from 'graphql-yoga';
-import { bootService, closeServer, createKafka, createPgPool, intFromEnv, onShutdown, startHttpServer, topicName } from '@chat/platform';
+import {
+  bootService,
+  closeServer,
+  playground,
+  createKafka,
+  createPgPool,
+  intFromEnv,
+  onShutdown,
+  startHttpServer,
+  topicName,
+} from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { KafkaEventLog, followRoomEvents } from './adapters/kafka-event-log.ts';
 import { ProjectionWatcher } from './adapters/projection-watcher.ts';
@@ -35,9 +44,10 @@ const handler = new CommandHandler(store, eventLog, watcher, {
 
 const yoga = createYoga({
   schema,
-  // The playground bundled into the page: it works offline, with no CDN.
-  renderGraphiQL,
-  graphiql: { title: 'Chat commands' },
+  ...playground(
+    'Chat commands',
+    'mutation { createRoom(name: "general") { __typename ... on RoomAccepted { roomId } ... on CommandError { code message } } }\n',
+  ),
   // Commands wait for the catch-up, so no decision is taken on a partial view of the log.
   context: async ({ request }): Promise<Context> => {
     await follower.caughtUp;

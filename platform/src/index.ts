@@ -7,3 +7,4 @@ export * from './shutdown.ts';
 export * from './keyed-lock.ts';
 export * from './http.ts';
 export * from './service.ts';
+export * from './playground.ts';

@@ -1,8 +1,7 @@
 import { useServer } from 'graphql-ws/use/ws';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import { bootService, closeServer, createPgPool, createRedis, onShutdown, startHttpServer } from '@chat/platform';
+import { bootService, closeServer, playground, createPgPool, createRedis, onShutdown, startHttpServer } from '@chat/platform';
 import { RoomFanout } from './adapters/fanout.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { createContext } from './graphql/builder.ts';
@@ -18,13 +17,15 @@ await fanout.start();
 
 const yoga = createYoga({
   schema,
-  // The playground bundled into the page: it works offline, with no CDN.
-  renderGraphiQL,
-  graphiql: { title: 'Chat', subscriptionsProtocol: 'WS' },
-  context: ({ request, connectionParams }: { request: Request; connectionParams?: Record<string, unknown> }) => {
-    const fromSocket = typeof connectionParams?.userId === 'string' ? connectionParams.userId : null;
-    return createContext(fromSocket ?? request.headers.get('x-user-id'), readModels, fanout);
-  },
+  ...playground(
+    'Chat',
+    'query { myRooms { id name lastSequence } }\n\n# subscription { messageAdded(roomId: "<roomId>", after: "0") { sequence senderId body sentAt } }\n',
+    { subscriptionsProtocol: 'WS' },
+  ),
+  // Over HTTP the caller is the x-user-id header; over graphql-ws there is no request, and
+  // onSubscribe below passes socketUserId instead.
+  context: ({ request, socketUserId }: { request?: Request; socketUserId?: string | null }) =>
+    createContext(socketUserId ?? request?.headers.get('x-user-id') ?? null, readModels, fanout),
 });
 
 const server = await startHttpServer({ port, host, ready: () => true, handler: yoga });
@@ -51,13 +52,23 @@ const wsCleanup = useServer(
         operationName: params.operationName,
         document,
         variableValues: params.variables,
-        contextValue: await contextFactory({ connectionParams: ctx.connectionParams }),
+        contextValue: await contextFactory({ socketUserId: socketUserId(ctx.connectionParams, params.extensions) }),
         rootValue: { execute, subscribe } satisfies EnvelopedRoot,
       };
     },
   },
   wsServer,
 );
+
+/**
+ * Who a graphql-ws subscriber is: `userId` (or `x-user-id`) in the connection parameters, or
+ * an `x-user-id` header that GraphiQL sends inside each operation's extensions.
+ */
+function socketUserId(connectionParams: Readonly<Record<string, unknown>> | undefined, extensions: unknown): string | null {
+  const fromHeaders = (extensions as { headers?: Record<string, unknown> } | undefined)?.headers?.['x-user-id'];
+  const candidate = connectionParams?.userId ?? connectionParams?.['x-user-id'] ?? fromHeaders;
+  return typeof candidate === 'string' ? candidate : null;
+}
 
 type EnvelopedRoot = Pick<ReturnType<typeof yoga.getEnveloped>, 'execute' | 'subscribe'>;
 

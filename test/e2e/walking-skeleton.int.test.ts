@@ -171,4 +171,24 @@ describe('walking skeleton', () => {
     expect(await roomEventCount()).toBe(before);
     await expect(gql(stack.queryUrl, HISTORY, { roomId }, 'mallory')).rejects.toMatchObject({ codes: ['NOT_A_MEMBER'] });
   });
+
+  it('identifies subscribers by connection params or by the playground header, and refuses strangers', async () => {
+    const roomId = await newRoom('frank');
+    await send(roomId, 'members only', 'f-1', 'frank');
+    const anonymous = wsClient(stack.queryWsUrl);
+    try {
+      // GraphiQL sends its header editor's contents inside each operation's extensions.
+      const viaHeader = collect<{ messageAdded: { body: string } }>(anonymous, LIVE, { roomId, after: '0' }, 1, undefined, {
+        headers: { 'x-user-id': 'frank' },
+      });
+      expect((await viaHeader.done).map((r) => r.messageAdded.body)).toEqual(['members only']);
+      viaHeader.unsubscribe();
+      await expect(collect(anonymous, LIVE, { roomId, after: '0' }, 1).done).rejects.toThrow(/x-user-id/);
+      const stranger = wsClient(stack.queryWsUrl, 'mallory');
+      await expect(collect(stranger, LIVE, { roomId }, 1).done).rejects.toThrow(/not a member/);
+      await stranger.dispose();
+    } finally {
+      await anonymous.dispose();
+    }
+  });
 });

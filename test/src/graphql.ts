@@ -24,17 +24,33 @@ export async function gql<T = Record<string, any>>(
   return result.data as T;
 }
 
-export function wsClient(url: string, userId: string): Client {
-  return createClient({ url, webSocketImpl: WebSocket, connectionParams: { userId }, lazy: false, retryAttempts: 0 });
+/** A graphql-ws client; without `userId` it connects anonymously. */
+export function wsClient(url: string, userId?: string): Client {
+  return createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: userId ? { userId } : {},
+    lazy: false,
+    retryAttempts: 0,
+    // Errors reach each subscription's own sink; the socket closing at dispose is not one.
+    onNonLazyError: () => undefined,
+  });
 }
 
 /** Collects subscription results until `count` arrived; `done` resolves with them. `onItem` sees each as it arrives. */
-export function collect<T>(client: Client, query: string, variables: Record<string, unknown>, count: number, onItem?: (item: T) => void) {
+export function collect<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  count: number,
+  onItem?: (item: T) => void,
+  extensions?: Record<string, unknown>,
+) {
   const items: T[] = [];
   let unsubscribe = () => {};
   const done = new Promise<T[]>((resolve, reject) => {
     unsubscribe = client.subscribe<T>(
-      { query, variables },
+      { query, variables, ...(extensions ? { extensions } : {}) },
       {
         next: (value) => {
           if (value.errors) return reject(new Error(value.errors.map((e) => e.message).join('; ')));
