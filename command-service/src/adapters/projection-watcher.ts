@@ -24,6 +24,7 @@ export class ProjectionWatcher implements ProjectionWaiter {
   private readonly waiters = new Map<number, Set<Waiter>>();
   private listener: pg.Client | undefined;
   private stopped = false;
+  private reconnecting = false;
 
   constructor(config: PlatformConfig, pool: pg.Pool, topic: string, log: Logger) {
     this.config = config;
@@ -96,15 +97,21 @@ export class ProjectionWatcher implements ProjectionWaiter {
     }
   }
 
+  /** One reconnect loop at a time, however many errors the dying connection reports. */
   private async reconnect(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
     await this.listener?.end().catch(() => undefined);
     while (!this.stopped) {
       try {
         await this.start();
-        return;
+        break;
       } catch {
         await sleep(1000);
       }
     }
+    this.reconnecting = false;
+    // Notifications sent while disconnected are gone: re-read where waiters stand.
+    for (const partition of this.waiters.keys()) void this.readCheckpoint(partition);
   }
 }
