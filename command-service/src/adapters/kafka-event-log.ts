@@ -38,6 +38,10 @@ export class KafkaEventLog implements EventLog {
       // One request in flight keeps the idempotent producer's sequence numbers simple and
       // the order within a partition strict, whatever the retries.
       maxInFlightRequests: 1,
+      // An idempotent producer must retry without limit, or a retry that gives up could leave
+      // an event written that the service reported as failed. Callers get a bounded answer
+      // from the command handler's append timeout instead.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.codec = codec;
