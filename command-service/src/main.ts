@@ -9,6 +9,7 @@ import {
   onShutdown,
   startHttpServer,
   topicName,
+  waitFor,
 } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { KafkaEventLog, followRoomEvents } from './adapters/kafka-event-log.ts';
@@ -21,7 +22,11 @@ import type { Context } from './graphql/builder.ts';
 const { config, log, port, host } = bootService('command-service');
 
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
-await codec.registerAll();
+// The registry may still be starting (or briefly away): registration waits for it.
+await waitFor('the schema registry to take the event schemas', async () => (await codec.registerAll(), true), {
+  timeoutMs: 120_000,
+  intervalMs: 1000,
+});
 const kafka = createKafka(config, 'command-service', log);
 const eventLog = new KafkaEventLog(kafka, codec, config.topicPrefix);
 await eventLog.connect();

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type EachBatchPayload, type LogEntry } from 'kafkajs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { PlatformConfig } from './config.ts';
@@ -37,4 +37,16 @@ export function createRedis(config: PlatformConfig): Redis {
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * For waiting inside a kafkajs batch handler: keeps the group session alive while the
+ * consumer runs, and answers false once it is stopping so the wait can end.
+ */
+export function keepWaitingWhileRunning({ heartbeat, isRunning }: Pick<EachBatchPayload, 'heartbeat' | 'isRunning'>) {
+  return async (): Promise<boolean> => {
+    if (!isRunning()) return false;
+    await heartbeat();
+    return true;
+  };
 }

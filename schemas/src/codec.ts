@@ -1,5 +1,5 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { topicName } from '@chat/platform';
+import { sleep, topicName } from '@chat/platform';
 import { loadEventSchemas, type AvroRecord } from './avro-files.ts';
 import { EVENT_NAMESPACE, EVENT_TOPIC, isEventType, type DomainEvent, type EventType } from './events.ts';
 
@@ -17,6 +17,17 @@ export function subjectFor(topic: string, record: Pick<AvroRecord, 'namespace' |
 
 export class UnknownEventError extends Error {
   override name = 'UnknownEventError';
+}
+
+export type DecodeOutcome = { event: DomainEvent } | { undecodable: string };
+
+/** A record that can never decode, as opposed to a registry that is unreachable for a while. */
+export function isUndecodable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof UnknownEventError) return true;
+  if ((error as { status?: number }).status === 404) return true; // no such schema id
+  // avsc's errors for a body that does not match its schema.
+  return error instanceof RangeError || /truncated buffer|invalid union index/i.test(error.message);
 }
 
 export class EventCodec {
@@ -61,6 +72,24 @@ export class EventCodec {
     const type = this.typeById.get(id) ?? (await this.typeOfSchema(id));
     const payload = (await this.registry.decode(buffer)) as Record<string, unknown>;
     return { type, ...payload } as DomainEvent;
+  }
+
+  /**
+   * Decodes one Kafka record value, waiting out registry outages: between attempts it calls
+   * `keepWaiting`, and gives up (rethrowing) once that answers false. A record that can
+   * never decode comes back as `undecodable`, for the caller to set aside without blocking.
+   */
+  async decodeRecord(value: Buffer | null, keepWaiting: () => Promise<boolean>): Promise<DecodeOutcome> {
+    for (;;) {
+      try {
+        if (!value) throw new UnknownEventError('record has no value');
+        return { event: await this.decode(value) };
+      } catch (error) {
+        if (isUndecodable(error)) return { undecodable: error instanceof Error ? error.message : String(error) };
+        if (!(await keepWaiting())) throw error;
+        await sleep(1000);
+      }
+    }
   }
 
   /** Old events may carry schema ids this process did not register: ask the registry. */

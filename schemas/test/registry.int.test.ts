@@ -61,4 +61,32 @@ describe('schema registry', () => {
     const versions = (await (await fetch(`${config.schemaRegistryUrl}/subjects/${subject}/versions`)).json()) as number[];
     expect(versions).toEqual([1, 2]);
   });
+
+  it('sets aside records that can never decode, and says why', async () => {
+    const codec = new EventCodec(config.schemaRegistryUrl, prefix);
+    const giveUp = async () => false;
+    expect(await codec.decodeRecord(Buffer.from('plain text'), giveUp)).toEqual({ undecodable: 'not a Confluent-framed record' });
+    expect(await codec.decodeRecord(null, giveUp)).toEqual({ undecodable: 'record has no value' });
+    const unknownSchema = Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]);
+    expect(await codec.decodeRecord(unknownSchema, giveUp)).toMatchObject({ undecodable: expect.any(String) });
+  });
+
+  it('waits out an unreachable registry instead of calling a good record undecodable', async () => {
+    const codec = new EventCodec(config.schemaRegistryUrl, prefix);
+    await codec.registerAll();
+    const bytes = await codec.encode({
+      type: 'RoomCreated',
+      eventId: crypto.randomUUID(),
+      occurredAt: 1,
+      actorId: 'a',
+      commandId: null,
+      roomId: 'r',
+      name: 'n',
+    });
+    // A codec pointed at a port where nothing listens stands for the registry being down.
+    const offline = new EventCodec('http://127.0.0.1:9/apis/ccompat/v7', prefix);
+    let waits = 0;
+    await expect(offline.decodeRecord(bytes, async () => ++waits < 2)).rejects.toThrow();
+    expect(waits).toBe(2);
+  });
 });

@@ -1,5 +1,5 @@
 import { Partitioners, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
-import { topicName, type Logger } from '@chat/platform';
+import { keepWaitingWhileRunning, topicName, type Logger } from '@chat/platform';
 import { eventKey, type EventCodec } from '@chat/schemas';
 import type { EventLog } from '../app/command-handler.ts';
 import type { RoomEvent } from '../domain/room.ts';
@@ -150,15 +150,20 @@ export async function followRoomEvents(
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
-    eachBatch: async ({ batch }) => {
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      // Skipping an event because the registry is down would leave a room's state wrong:
+      // wait for the registry instead. Only a record that can never decode is passed over.
+      const keepWaiting = keepWaitingWhileRunning(payload);
       for (const message of batch.messages) {
-        if (!message.value) continue;
-        try {
-          const event = (await codec.decode(message.value)) as RoomEvent;
-          apply(event, { partition: batch.partition, offset: message.offset });
-        } catch (error) {
-          log.error('skipping an undecodable event', { partition: batch.partition, offset: message.offset, error });
-        }
+        const outcome = await codec.decodeRecord(message.value, keepWaiting);
+        if ('event' in outcome) apply(outcome.event as RoomEvent, { partition: batch.partition, offset: message.offset });
+        else
+          log.error('passing over an undecodable record', {
+            partition: batch.partition,
+            offset: message.offset,
+            error: outcome.undecodable,
+          });
       }
       const end = remaining.get(batch.partition);
       if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end) {

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type pg from 'pg';
-import { sleep, type Logger } from '@chat/platform';
+import { keepWaitingWhileRunning, sleep, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import { projectBatch, type DecodedRecord } from '../adapters/pg-projection.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
@@ -44,47 +44,20 @@ export async function runProjector({ consumer, pool, codec, publisher, log }: Pr
   });
 }
 
-async function decodeBatch({ batch, heartbeat, isRunning }: EachBatchPayload, codec: EventCodec): Promise<DecodedRecord[]> {
+async function decodeBatch(payload: EachBatchPayload, codec: EventCodec): Promise<DecodedRecord[]> {
+  const { batch } = payload;
   const records: DecodedRecord[] = [];
+  // While the registry is unreachable, wait for it rather than dead-letter good events.
+  const keepWaiting = keepWaitingWhileRunning(payload);
   for (const message of batch.messages) {
-    for (;;) {
-      try {
-        if (!message.value) throw new PoisonRecord('record has no value');
-        records.push({ offset: message.offset, event: await codec.decode(message.value) });
-        break;
-      } catch (error) {
-        if (isPoison(error)) {
-          records.push({
-            offset: message.offset,
-            poison: {
-              error: String(error instanceof Error ? error.message : error),
-              key: message.key?.toString() ?? null,
-              value: message.value,
-            },
-          });
-          break;
-        }
-        // The registry is unreachable: wait for it rather than dead-letter a good event.
-        if (!isRunning()) throw error;
-        await heartbeat();
-        await sleep(1000);
-      }
-    }
+    const outcome = await codec.decodeRecord(message.value, keepWaiting);
+    records.push(
+      'event' in outcome
+        ? { offset: message.offset, event: outcome.event }
+        : { offset: message.offset, poison: { error: outcome.undecodable, key: message.key?.toString() ?? null, value: message.value } },
+    );
   }
   return records;
-}
-
-class PoisonRecord extends Error {
-  override name = 'PoisonRecord';
-}
-
-/** A record that can never decode, as opposed to a registry that is down for a while. */
-function isPoison(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'PoisonRecord' || error.name === 'UnknownEventError') return true;
-  if ((error as { status?: number }).status === 404) return true;
-  // avsc's errors for a body that does not match its schema.
-  return error instanceof RangeError || /truncated buffer|invalid union index/i.test(error.message);
 }
 
 /** Retries Postgres work through an outage, keeping the group session alive meanwhile. */
