@@ -5,7 +5,6 @@ import { SERVICES, infraUp, startService, stopService, type RunningService, type
 // Ctrl-C stops the services; `./chat infra:down` stops the infrastructure too.
 
 const started = Date.now();
-await infraUp();
 const config = loadConfig();
 const running: RunningService[] = [];
 const stopAll = async () => {
@@ -13,6 +12,7 @@ const stopAll = async () => {
 };
 
 try {
+  await infraUp();
   running.push(await startService('projector', process.env));
   running.push(...(await Promise.all((['command-service', 'query-service'] as const).map((name) => startService(name, process.env)))));
 } catch (error) {
