@@ -15,6 +15,8 @@ export interface Stack {
   /** Stops one service and waits for it to exit; SIGKILL simulates a crash. */
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   startService(name: ServiceName): Promise<void>;
+  /** Starts one more instance of a service (same group, own port), e.g. to force a rebalance. */
+  startExtra(name: ServiceName): Promise<RunningService>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   };
   for (const service of Object.values(SERVICES)) env[service.portVar] = String(await freePort());
   const running = new Map<ServiceName, RunningService>();
+  const extras: RunningService[] = [];
   const start = async (service: ServiceName) => {
     running.set(service, await startService(service, env, `${name}.${service}`));
   };
@@ -64,8 +67,18 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
     queryWsUrl: url('query-service', 'ws'),
     startService: start,
     stopService: stop,
+    startExtra: async (service) => {
+      const extra = await startService(
+        service,
+        { ...env, [SERVICES[service].portVar]: String(await freePort()) },
+        `${name}.${service}-${extras.length + 2}`,
+      );
+      extras.push(extra);
+      return extra;
+    },
     stop: async () => {
       await Promise.all([...running.keys()].map((service) => stop(service)));
+      await Promise.all(extras.map((extra) => stopService(extra)));
       await dropSchema(config);
     },
   };

@@ -67,4 +67,33 @@ describe('restarts', () => {
       [2, 'after restart'],
     ]);
   });
+
+  it('a rebalance between two projectors, then the death of one, loses and repeats nothing', async () => {
+    const rooms: string[] = [];
+    for (let r = 0; r < 4; r++) rooms.push((await gql(stack.commandUrl, CREATE_ROOM, {}, 'ops')).createRoom.roomId as string);
+    const sent = new Map<string, string[]>(rooms.map((roomId) => [roomId, []]));
+    const sendRound = async (label: string) =>
+      Promise.all(
+        rooms.map(async (roomId) => {
+          for (let i = 0; i < 5; i++) {
+            const body = `${label} ${i}`;
+            await send(roomId, body, `${label}-${roomId}-${i}`);
+            sent.get(roomId)!.push(body);
+          }
+        }),
+      );
+
+    await sendRound('alone');
+    const second = stack.startExtra('projector'); // joins the group: partitions move
+    await sendRound('rebalancing');
+    await second;
+    await sendRound('shared');
+    await stack.stopService('projector', 'SIGKILL'); // the first dies; the second takes over
+    await sendRound('after crash');
+
+    for (const roomId of rooms) {
+      const expected = sent.get(roomId)!.map((body, i) => [i + 1, body]);
+      await expect.poll(() => bodies(roomId), { timeout: 30_000 }).toEqual(expected);
+    }
+  });
 });
