@@ -43,6 +43,7 @@ void follower.caughtUp.then(() => {
 });
 
 const handler = new CommandHandler(store, eventLog, watcher, {
+  log,
   appendTimeoutMs: intFromEnv(process.env, 'APPEND_TIMEOUT_MS', 10_000),
   visibilityTimeoutMs: intFromEnv(process.env, 'VISIBILITY_TIMEOUT_MS', 5_000),
 });

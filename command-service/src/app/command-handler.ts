@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { KeyedLock } from '@chat/platform';
+import { KeyedLock, type Logger } from '@chat/platform';
 import { commandError, type CommandError } from '../domain/errors.ts';
 import { EVENT_OF_COMMAND, decide, type DecidedEvent, type RoomCommand, type RoomEvent } from '../domain/room.ts';
 import type { AcceptedCommand, Position, RoomStore } from './room-store.ts';
@@ -33,6 +33,7 @@ export interface Accepted {
 export type Outcome = Accepted | { ok: false; error: CommandError };
 
 export interface HandlerOptions {
+  log: Logger;
   appendTimeoutMs: number;
   visibilityTimeoutMs: number;
   now?: () => number;
@@ -85,7 +86,9 @@ export class CommandHandler {
     try {
       positions = await this.log.append(events, traceparent);
     } catch (error) {
-      return { ok: false, error: commandError('UNAVAILABLE', `the event log refused the append: ${errorMessage(error)}`) };
+      // The cause stays in the log; the client learns only what it can act on.
+      this.options.log.warn('append failed', { command: command.type, roomId: command.roomId, error });
+      return { ok: false, error: commandError('UNAVAILABLE', 'the event log is unavailable; retry with the same idempotency key') };
     }
     events.forEach((event, i) => this.store.apply(event, positions[i]!));
     const last = events.length - 1;
@@ -149,8 +152,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
   } finally {
     clearTimeout(timer);
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
