@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, RUN } from './paths.ts';
 import { run } from './processes.ts';
@@ -18,6 +18,7 @@ export function composeUp(services: string[]): void {
   if (services.length === 0) return;
   console.log(`docker: starting ${services.join(', ')} with docker compose`);
   run('docker', ['compose', 'up', '-d', '--wait', ...services], { cwd: ROOT, stdio: 'inherit' });
+  mkdirSync(RUN, { recursive: true });
   const already = existsSync(MARKER) ? readMarker() : [];
   writeFileSync(MARKER, [...new Set([...already, ...services])].join('\n'));
 }
@@ -31,5 +32,5 @@ export function composeDown(): string[] {
 }
 
 function readMarker(): string[] {
-  return spawnSync('cat', [MARKER], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  return readFileSync(MARKER, 'utf8').split('\n').filter(Boolean);
 }

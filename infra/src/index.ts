@@ -121,4 +121,4 @@ export async function infraStatus(env: Env = process.env): Promise<string[]> {
 
 export { ROOT, LOGS } from './paths.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
-export { startStack, dropSchema, uniqueName, type Stack } from './stack.ts';
+export { startStack, type Stack } from './stack.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKafka, ensureTopics, waitFor, type PlatformConfig } from '@chat/platform';
 import { CACHE, DATA, INFRA } from './paths.ts';
@@ -77,8 +77,4 @@ export async function waitForKafkaAndTopics(config: PlatformConfig, timeoutMs = 
 
 export function kafkaVersion(): string {
   return KAFKA_VERSION;
-}
-
-export function kafkaJarsPresent(): boolean {
-  return existsSync(LIBS) && readdirSync(LIBS).some((f) => f.startsWith('kafka_'));
 }

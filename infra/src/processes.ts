@@ -58,11 +58,6 @@ export async function stopStarted(name: string, graceMs = 20_000): Promise<boole
   return true;
 }
 
-export function markStarted(name: string, pid: number): void {
-  mkdirSync(RUN, { recursive: true });
-  writeFileSync(pidFile(name), String(pid));
-}
-
 /** Runs a command to completion; throws with its output when it fails. */
 export function run(command: string, args: string[], options: SpawnSyncOptions = {}): string {
   const result = spawnSync(command, args, { encoding: 'utf8', ...options });

@@ -36,7 +36,7 @@ function runnerJar(): string {
 }
 
 /** The JDBC URL of the registry's own database, on the server of DATABASE_URL. */
-export function registryJdbcUrl(config: PlatformConfig): { url: string; user: string; password: string } {
+function registryJdbcUrl(config: PlatformConfig): { url: string; user: string; password: string } {
   const db = new URL(config.databaseUrl);
   return {
     url: `jdbc:postgresql://${db.hostname}:${db.port || '5432'}/apicurio`,

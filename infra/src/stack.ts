@@ -20,7 +20,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export function uniqueName(label: string): string {
+function uniqueName(label: string): string {
   return `t_${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 }
 
@@ -84,7 +84,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   };
 }
 
-export async function dropSchema(config: PlatformConfig): Promise<void> {
+async function dropSchema(config: PlatformConfig): Promise<void> {
   const client = new pg.Client({ connectionString: config.databaseUrl });
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(config.pgSchema)} CASCADE`);

@@ -39,12 +39,6 @@ export class RoomFanout {
     };
   }
 
-  get subscriberCount(): number {
-    let count = 0;
-    for (const set of this.listeners.values()) count += set.size;
-    return count;
-  }
-
   private dispatch(channel: string, payload: string): void {
     const roomId = channel.slice(`${this.prefix}room:`.length);
     const set = this.listeners.get(roomId);
