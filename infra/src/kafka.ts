@@ -25,13 +25,7 @@ export function ensureKafkaJars(): void {
   if (!commandExists('mvn')) throw new Error('Maven (mvn) is needed to fetch the Kafka broker jars');
   if (!commandExists('java')) throw new Error('Java 17+ is needed to run the Kafka broker');
   console.log(`kafka: resolving Apache Kafka ${KAFKA_VERSION} jars with Maven into ${LIBS}`);
-  run(
-    'mvn',
-    ['-q', '-B', '-Dstyle.color=never', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${LIBS}`],
-    {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+  run('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${LIBS}`]);
   writeFileSync(marker, new Date().toISOString());
 }
 

@@ -18,9 +18,7 @@ export function ensureApicurio(): void {
   if (!commandExists('mvn')) throw new Error('Maven (mvn) is needed to fetch Apicurio Registry');
   mkdirSync(HOME, { recursive: true });
   console.log(`registry: fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${HOME}`);
-  run('mvn', ['-q', '-B', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=${ARTIFACT}`, `-DoutputDirectory=${HOME}`], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  run('mvn', ['-q', '-B', 'dependency:copy', `-Dartifact=${ARTIFACT}`, `-DoutputDirectory=${HOME}`]);
   const archive = readdirSync(HOME).find((f) => f.endsWith('.tar.gz'));
   if (!archive) throw new Error(`Apicurio archive missing in ${HOME}`);
   run('tar', ['xzf', join(HOME, archive), '-C', HOME]);
