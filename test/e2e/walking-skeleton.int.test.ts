@@ -18,6 +18,8 @@ const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roo
   ... on CommandError { code message } } }`;
 const HISTORY = `query($roomId: ID!, $after: String) { messages(roomId: $roomId, after: $after) {
   edges { cursor node { id sequence body senderId clientMessageId } } pageInfo { endCursor hasNextPage } } }`;
+const PAGE_BACK = `query($roomId: ID!, $last: Int, $before: String) { messages(roomId: $roomId, last: $last, before: $before) {
+  edges { node { sequence } } pageInfo { startCursor endCursor hasPreviousPage hasNextPage } } }`;
 const LIVE = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { id sequence body senderId } }`;
 
 interface Sent {
@@ -91,6 +93,23 @@ describe('walking skeleton', () => {
         ['1', 1, 'hello bob'],
         ['2', 2, 'are you there?'],
       ]);
+
+      // Newest first for a chat screen, then older pages; every page reads oldest first.
+      const newest = await gql(stack.queryUrl, PAGE_BACK, { roomId, last: 1 }, 'bob');
+      expect(newest.messages).toEqual({
+        edges: [{ node: { sequence: 2 } }],
+        pageInfo: { startCursor: '2', endCursor: '2', hasPreviousPage: true, hasNextPage: false },
+      });
+      const older = await gql(stack.queryUrl, PAGE_BACK, { roomId, last: 5, before: '2' }, 'bob');
+      expect(older.messages).toEqual({
+        edges: [{ node: { sequence: 1 } }],
+        pageInfo: { startCursor: '1', endCursor: '1', hasPreviousPage: false, hasNextPage: true },
+      });
+      await expect(
+        gql(stack.queryUrl, `query($r: ID!) { messages(roomId: $r, first: 1, last: 1) { edges { cursor } } }`, { r: roomId }, 'bob'),
+      ).rejects.toMatchObject({
+        codes: ['INVALID_INPUT'],
+      });
 
       // A subscriber that comes back with a cursor gets what it missed, once.
       const resumed = collect<{ messageAdded: { sequence: number } }>(client, LIVE, { roomId, after: '1' }, 1);

@@ -30,6 +30,16 @@ export class ReadModels {
     return rows;
   }
 
+  /** The newest `limit` messages with sequence < `before` (all when null), returned oldest first. */
+  async messagesBefore(roomId: string, before: number | null, limit: number): Promise<MessageView[]> {
+    const { rows } = await this.pool.query<MessageView>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND ($2::bigint IS NULL OR sequence < $2)
+        ORDER BY sequence DESC LIMIT $3`,
+      [roomId, before, limit],
+    );
+    return rows.reverse();
+  }
+
   async lastSequence(roomId: string): Promise<number> {
     const { rows } = await this.pool.query<{ last: number }>('SELECT last_sequence::int AS last FROM rooms WHERE room_id = $1', [roomId]);
     return rows[0]?.last ?? 0;

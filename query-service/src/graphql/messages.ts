@@ -29,13 +29,17 @@ const EdgeRef = builder.objectRef<Edge>('MessageEdge').implement({
 });
 
 interface PageInfo {
+  startCursor: string | null;
   endCursor: string | null;
+  hasPreviousPage: boolean;
   hasNextPage: boolean;
 }
 
 const PageInfoRef = builder.objectRef<PageInfo>('PageInfo').implement({
   fields: (t) => ({
+    startCursor: t.exposeString('startCursor', { nullable: true }),
     endCursor: t.exposeString('endCursor', { nullable: true }),
+    hasPreviousPage: t.exposeBoolean('hasPreviousPage'),
     hasNextPage: t.exposeBoolean('hasNextPage'),
   }),
 });
@@ -54,27 +58,54 @@ function parseCursor(after: string | null | undefined): number | null {
   return Number(after);
 }
 
+function pageSize(name: string, value: number): number {
+  if (value < 1 || value > MAX_PAGE) throw clientError('INVALID_INPUT', `${name} must be 1 to ${MAX_PAGE}`);
+  return value;
+}
+
+function connection(page: MessageView[], info: Pick<PageInfo, 'hasPreviousPage' | 'hasNextPage'>) {
+  return {
+    edges: page.map((node) => ({ cursor: String(node.sequence), node })),
+    pageInfo: {
+      startCursor: page.length ? String(page[0]!.sequence) : null,
+      endCursor: page.length ? String(page.at(-1)!.sequence) : null,
+      ...info,
+    },
+  };
+}
+
 builder.queryFields((t) => ({
   messages: t.field({
     type: ConnectionRef,
-    description: "A room's history, oldest first, after the given cursor.",
+    description:
+      "A room's history, oldest first in every page. Forward with `first`/`after` (from the beginning by default); " +
+      'backward with `last`/`before`, e.g. `last: 50` for the newest 50, then `before: startCursor` for older ones.',
     args: {
       roomId: t.arg.id({ required: true }),
-      first: t.arg.int({ defaultValue: 50 }),
+      first: t.arg.int(),
       after: t.arg.string(),
+      last: t.arg.int(),
+      before: t.arg.string(),
     },
     resolve: async (_root, args, ctx) => {
       const roomId = args.roomId.toString();
       await requireMember(ctx, roomId);
-      const first = args.first ?? 50;
-      if (first < 1 || first > MAX_PAGE) throw clientError('INVALID_INPUT', `first must be 1 to ${MAX_PAGE}`);
-      // One extra row tells whether another page follows.
-      const rows = await ctx.readModels.messagesAfter(roomId, parseCursor(args.after) ?? 0, first + 1);
-      const page = rows.slice(0, first);
-      return {
-        edges: page.map((node) => ({ cursor: String(node.sequence), node })),
-        pageInfo: { endCursor: page.length ? String(page.at(-1)!.sequence) : (args.after ?? null), hasNextPage: rows.length > first },
-      };
+      const backward = args.last != null || args.before != null;
+      if (backward && (args.first != null || args.after != null)) {
+        throw clientError('INVALID_INPUT', 'page forward (first/after) or backward (last/before), not both');
+      }
+      // One extra row tells whether another page follows; sequences have no gaps, so a
+      // cursor past 0 means there are messages on its other side.
+      if (backward) {
+        const last = pageSize('last', args.last ?? 50);
+        const before = parseCursor(args.before);
+        const rows = await ctx.readModels.messagesBefore(roomId, before, last + 1);
+        return connection(rows.slice(-last), { hasPreviousPage: rows.length > last, hasNextPage: before !== null });
+      }
+      const first = pageSize('first', args.first ?? 50);
+      const after = parseCursor(args.after) ?? 0;
+      const rows = await ctx.readModels.messagesAfter(roomId, after, first + 1);
+      return connection(rows.slice(0, first), { hasPreviousPage: after > 0, hasNextPage: rows.length > first });
     },
   }),
 }));
