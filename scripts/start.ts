@@ -1,5 +1,5 @@
-import { loadConfig } from '@chat/platform';
-import { SERVICES, infraUp, startService, stopService, type RunningService, type ServiceName } from '@chat/infra';
+import { loadConfig, servicePort } from '@chat/platform';
+import { infraUp, redact, startService, stopService, type RunningService, type ServiceName } from '@chat/infra';
 
 // `./chat up`: the infrastructure, then the three services, then the addresses to use.
 // Ctrl-C stops the services; `./chat infra:down` stops the infrastructure too.
@@ -21,7 +21,7 @@ try {
   process.exit(1);
 }
 
-const port = (name: ServiceName) => process.env[SERVICES[name].portVar] ?? String(SERVICES[name].defaultPort);
+const port = (name: ServiceName) => servicePort(name);
 console.log(`
 chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
 
@@ -31,7 +31,7 @@ chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
   projector health                              http://127.0.0.1:${port('projector')}/ready
 
   Kafka ${config.kafkaBrokers.join(',')} · schema registry ${config.schemaRegistryUrl}
-  Postgres ${config.databaseUrl.replace(/:[^:@/]*@/, ':***@')} · Redis ${config.redisUrl}
+  Postgres ${redact(config.databaseUrl)} · Redis ${config.redisUrl}
   service logs: ${running.map((s) => s.log).join(', ')}
 
   Send an x-user-id header (any name) to act as that user. Ctrl-C stops the services.

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES, waitFor, type ServiceName } from '@chat/platform';
+import { SERVICES, servicePort, waitFor, type ServiceName } from '@chat/platform';
 import { LOGS, ROOT } from './paths.ts';
 
 // The three services as processes: how to start one, where it logs, and when it is ready.
@@ -28,7 +28,7 @@ export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, lo
   });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
-  const port = env[SERVICES[name].portVar] ?? String(SERVICES[name].defaultPort);
+  const port = servicePort(name, env);
   await waitFor(
     `${name} to be ready (log: ${log})`,
     async () => {

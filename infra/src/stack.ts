@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import pg from 'pg';
-import { createKafka, ensureTopics, loadConfig, quoteIdent, type PlatformConfig } from '@chat/platform';
+import { createKafka, ensureTopics, loadConfig, quoteIdent, servicePort, type PlatformConfig } from '@chat/platform';
 import { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 
 // Starts the three services as real processes against the real infrastructure, isolated by
@@ -59,7 +59,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   await start('projector');
   await Promise.all([start('command-service'), start('query-service')]);
 
-  const url = (service: ServiceName, scheme: string) => `${scheme}://127.0.0.1:${env[SERVICES[service].portVar]}/graphql`;
+  const url = (service: ServiceName, scheme: string) => `${scheme}://127.0.0.1:${servicePort(service, env)}/graphql`;
   return {
     config,
     commandUrl: url('command-service', 'http'),

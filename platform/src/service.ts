@@ -20,7 +20,12 @@ export interface ServiceBoot {
   host: string;
 }
 
-export function bootService(name: ServiceName, env: NodeJS.ProcessEnv = process.env): ServiceBoot {
+/** The HTTP port a service listens on under `env`. */
+export function servicePort(name: ServiceName, env: NodeJS.ProcessEnv = process.env): number {
   const { portVar, defaultPort } = SERVICES[name];
-  return { config: loadConfig(env), log: createLogger(name), port: intFromEnv(env, portVar, defaultPort), host: env.HOST ?? '127.0.0.1' };
+  return intFromEnv(env, portVar, defaultPort);
+}
+
+export function bootService(name: ServiceName, env: NodeJS.ProcessEnv = process.env): ServiceBoot {
+  return { config: loadConfig(env), log: createLogger(name), port: servicePort(name, env), host: env.HOST ?? '127.0.0.1' };
 }
