@@ -8,3 +8,4 @@ export * from './keyed-lock.ts';
 export * from './http.ts';
 export * from './service.ts';
 export * from './playground.ts';
+export * from './migrate.ts';

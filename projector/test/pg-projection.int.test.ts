@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
+import pg from 'pg';
 import { createLogger, createPgPool, loadConfig, quoteIdent } from '@chat/platform';
 import type { DomainEvent } from '@chat/schemas';
 import { bindToCluster } from '../src/adapters/cluster-guard.ts';
 import { migrate } from '../src/adapters/migrate.ts';
-import { projectBatch, type DecodedRecord } from '../src/adapters/pg-projection.ts';
+import { isDataError, projectBatch, type DecodedRecord } from '../src/adapters/pg-projection.ts';
 
 // Exactly-once in effect, against the real Postgres: a batch delivered again, or overlapping
-// one already applied, changes nothing it already changed.
+// one already applied, changes nothing it already changed; a record Postgres refuses is set
+// aside without stalling the rest; an outage is thrown, never dead-lettered.
 
 const schema = `t_projection_${Date.now().toString(36)}`;
 const config = { ...loadConfig(), pgSchema: schema };
@@ -21,17 +22,20 @@ const created: DomainEvent = {
   actorId: 'a',
   commandId: null,
   roomId: ROOM,
+  revision: 1,
   name: 'r',
 };
-const message = (i: number): DomainEvent => ({
+// Message i is the room's revision i + 1 (the room itself is revision 1).
+const message = (i: number, body = `m${i}`): DomainEvent => ({
   type: 'MessageSent',
   eventId: crypto.randomUUID(),
   occurredAt: 1000 + i,
   actorId: 'a',
   commandId: `c${i}`,
   roomId: ROOM,
+  revision: i + 1,
   messageId: crypto.randomUUID(),
-  body: `m${i}`,
+  body,
 });
 const log: DecodedRecord[] = [created, message(1), message(2), message(3), message(4)].map((event, i) => ({ offset: String(i), event }));
 
@@ -88,18 +92,64 @@ describe('postgres projection', () => {
     expect((await rows()).at(-1)).toEqual([5, 'm5']);
   });
 
-  it('rolls back everything, checkpoint included, when a batch fails', async () => {
-    const before = await rows();
-    // The same message id twice breaks a unique constraint mid-batch.
-    const clash = message(6);
-    const records: DecodedRecord[] = [
-      { offset: '7', event: clash },
-      { offset: '8', event: { ...clash, commandId: 'other', eventId: crypto.randomUUID() } },
-    ];
-    await expect(project(records)).rejects.toThrow();
-    expect(await rows()).toEqual(before);
+  it('dead-letters an event Postgres refuses (a NUL in its body) and applies the rest of the batch', async () => {
+    const refused: DecodedRecord = { offset: '8', event: message(7, 'a\u0000b'), key: ROOM, value: Buffer.from('raw bytes') };
+    const batch: DecodedRecord[] = [{ offset: '7', event: message(6) }, refused, { offset: '9', event: message(8) }];
+    // The event after the refused one follows a revision the read model never saw: a fault, reported.
+    expect(await project(batch)).toMatchObject({ applied: 2, deadLettered: 1, faults: 1 });
+    expect((await rows()).slice(-2)).toEqual([
+      [6, 'm6'],
+      [7, 'm8'],
+    ]);
+    const { rows: dead } = await pool.query<{ offset: string; error: string; key: string; value: Buffer }>(
+      'SELECT "offset", error, key, value FROM dead_letters WHERE "offset" = 8',
+    );
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.error).toMatch(/^not applicable: .*0x00/);
+    expect(dead[0]!).toMatchObject({ key: ROOM, value: Buffer.from('raw bytes') });
     const { rows: checkpoint } = await pool.query('SELECT next_offset FROM projection_checkpoints');
-    expect(checkpoint).toEqual([{ next_offset: '7' }]);
+    expect(checkpoint).toEqual([{ next_offset: '10' }]);
+    // Delivered again: nothing changes.
+    expect(await project(batch)).toMatchObject({ applied: 0, skipped: 3, deadLettered: 0 });
+    expect((await rows()).length).toBe(7);
+  });
+
+  it('records a revision gap and applies the event; skips a revision already applied', async () => {
+    const gap = message(10); // revision 11 where 10 is next
+    const replay = { ...message(5), eventId: crypto.randomUUID() }; // revision 6, long applied
+    expect(
+      await project([
+        { offset: '10', event: gap },
+        { offset: '11', event: replay },
+      ]),
+    ).toMatchObject({ applied: 2, faults: 2 });
+    expect((await rows()).at(-1)).toEqual([8, 'm10']);
+    expect((await rows()).length).toBe(8);
+    const { rows: faults } = await pool.query('SELECT "offset", kind, detail FROM projection_faults ORDER BY "offset"');
+    expect(faults).toEqual([
+      { offset: '9', kind: 'revision-gap', detail: 'revision 9 after 7: applied' }, // from the dead letter above
+      { offset: '10', kind: 'revision-gap', detail: 'revision 11 after 9: applied' },
+      { offset: '11', kind: 'revision-replayed', detail: 'revision 6 after 11: skipped' },
+    ]);
+    const { rows: room } = await pool.query('SELECT revision FROM rooms');
+    expect(room).toEqual([{ revision: '11' }]);
+  });
+
+  it('throws on an outage instead of dead-lettering: the caller waits it out', async () => {
+    const client = new pg.Client({ connectionString: config.databaseUrl, options: `-c search_path=${quoteIdent(schema)}` });
+    client.on('error', () => undefined); // the termination below is the point
+    await client.connect();
+    await pool.query('SELECT pg_terminate_backend($1)', [(client as unknown as { processID: number }).processID]);
+    const failure = await projectBatch(client as unknown as pg.PoolClient, 'topic', 0, [{ offset: '12', event: message(11) }]).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(isDataError(failure)).toBe(false);
+    await client.end().catch(() => undefined);
+    const { rows: dead } = await pool.query('SELECT count(*)::int AS n FROM dead_letters');
+    expect(dead).toEqual([{ n: 2 }]);
+    const { rows: checkpoint } = await pool.query('SELECT next_offset FROM projection_checkpoints');
+    expect(checkpoint).toEqual([{ next_offset: '12' }]);
   });
 
   it('empties the read models when they were built from another Kafka cluster', async () => {
@@ -112,6 +162,6 @@ describe('postgres projection', () => {
     const { rows: checkpoints } = await pool.query('SELECT * FROM projection_checkpoints');
     expect(checkpoints).toEqual([]);
     const { rows: applied } = await pool.query('SELECT name FROM schema_migrations ORDER BY name');
-    expect(applied.map((r) => r.name)).toEqual(['001_read_models.sql', '002_projection_meta.sql']);
+    expect(applied.map((r) => r.name)).toEqual(['001_read_models.sql', '002_projection_meta.sql', '003_revisions.sql']);
   });
 });

@@ -1,25 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '@chat/schemas';
-import { messageKey, planBatch } from '../src/domain/plan.ts';
+import { planBatch, type PlannedRecord } from '../src/domain/plan.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
 let n = 0;
-const sent = (roomId: string, actorId: string, commandId: string): DomainEvent => ({
+const sent = (roomId: string, actorId: string, commandId: string, revision = 0): DomainEvent => ({
   type: 'MessageSent',
   eventId: `e${++n}`,
   occurredAt: 1000 + n,
   actorId,
   commandId,
   roomId,
+  revision,
   messageId: `m${n}`,
   body: `body ${n}`,
 });
-const none = { lastSequence: new Map<string, number>(), storedMessages: new Set<string>() };
+const at = (...events: DomainEvent[]): PlannedRecord[] => events.map((event, i) => ({ offset: String(100 + i), event }));
+const none = { lastSequence: new Map<string, number>(), revision: new Map<string, number>() };
+/** Room A created by alice, joined by bob, then bob's first message: revisions 1, 2, 3. */
+const aRoomsFirstEvents = (): DomainEvent[] => [
+  { type: 'RoomCreated', eventId: 'r', occurredAt: 1, actorId: 'alice', commandId: null, roomId: A, revision: 1, name: 'general' },
+  { type: 'MemberJoined', eventId: 'j', occurredAt: 2, actorId: 'bob', commandId: null, roomId: A, revision: 2, userId: 'bob' },
+  sent(A, 'bob', 'hello', 3),
+];
 
 describe('batch plan', () => {
   it('numbers each room from its last sequence, with no gaps, in log order', () => {
-    const plan = planBatch([sent(A, 'u', '1'), sent(B, 'u', '2'), sent(A, 'u', '3')], { ...none, lastSequence: new Map([[A, 41]]) });
+    const plan = planBatch(at(sent(A, 'u', '1'), sent(B, 'u', '2'), sent(A, 'u', '3')), { ...none, lastSequence: new Map([[A, 41]]) });
     expect(plan.messages.map((m) => [m.roomId, m.sequence])).toEqual([
       [A, 42],
       [B, 1],
@@ -33,25 +41,33 @@ describe('batch plan', () => {
     );
   });
 
-  it('skips a second event for an idempotency key already stored or earlier in the batch, without a gap', () => {
-    const stored = new Set([messageKey(A, 'u', 'dup-stored')]);
-    const plan = planBatch([sent(A, 'u', 'dup-stored'), sent(A, 'u', 'x'), sent(A, 'u', 'x'), sent(A, 'v', 'x')], {
-      ...none,
-      storedMessages: stored,
-    });
-    expect(plan.messages.map((m) => [m.senderId, m.clientMessageId, m.sequence])).toEqual([
-      ['u', 'x', 1],
-      ['v', 'x', 2],
+  it('advances each room revision over every event type, and stores it with each message', () => {
+    const plan = planBatch(at(...aRoomsFirstEvents()), none);
+    expect(plan.revision).toEqual(new Map([[A, 3]]));
+    expect(plan.messages.map((m) => m.revision)).toEqual([3]);
+    expect(plan.faults).toEqual([]);
+  });
+
+  it('skips a revision already applied and reports it; applies a revision that skips ahead and reports the gap', () => {
+    const known = { ...none, revision: new Map([[A, 5]]) };
+    const plan = planBatch(at(sent(A, 'u', 'old', 5), sent(A, 'u', 'next', 6), sent(A, 'u', 'far', 9), sent(A, 'u', 'again', 9)), known);
+    expect(plan.messages.map((m) => m.clientMessageId)).toEqual(['next', 'far']);
+    expect(plan.faults).toEqual([
+      { offset: '100', roomId: A, kind: 'revision-replayed', detail: 'revision 5 after 5: skipped' },
+      { offset: '102', roomId: A, kind: 'revision-gap', detail: 'revision 9 after 6: applied' },
+      { offset: '103', roomId: A, kind: 'revision-replayed', detail: 'revision 9 after 9: skipped' },
     ]);
+    expect(plan.revision).toEqual(new Map([[A, 9]]));
+  });
+
+  it('applies events written before revisions existed (revision 0) as they come, keys repeated or not', () => {
+    const plan = planBatch(at(sent(A, 'u', 'x'), sent(A, 'u', 'x')), none);
+    expect(plan.messages.map((m) => m.sequence)).toEqual([1, 2]);
+    expect(plan.faults).toEqual([]);
   });
 
   it('makes the creator a member and announces joins and messages', () => {
-    const events: DomainEvent[] = [
-      { type: 'RoomCreated', eventId: 'r', occurredAt: 1, actorId: 'alice', commandId: null, roomId: A, name: 'general' },
-      { type: 'MemberJoined', eventId: 'j', occurredAt: 2, actorId: 'bob', commandId: null, roomId: A, userId: 'bob' },
-      sent(A, 'bob', 'hello'),
-    ];
-    const plan = planBatch(events, none);
+    const plan = planBatch(at(...aRoomsFirstEvents()), none);
     expect(plan.rooms).toEqual([{ roomId: A, name: 'general', createdBy: 'alice', createdAt: 1 }]);
     expect(plan.members.map((m) => m.userId)).toEqual(['alice', 'bob']);
     expect(plan.notifications.map((x) => x.kind)).toEqual(['member-joined', 'member-joined', 'message']);

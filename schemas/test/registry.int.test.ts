@@ -34,6 +34,7 @@ describe('schema registry', () => {
       actorId: 'u1',
       commandId: null,
       roomId: crypto.randomUUID(),
+      revision: 2,
       userId: 'u1',
     };
     const bytes = await codec.encode(event);
@@ -81,6 +82,7 @@ describe('schema registry', () => {
       actorId: 'a',
       commandId: null,
       roomId: 'r',
+      revision: 1,
       name: 'n',
     });
     // A codec pointed at a port where nothing listens stands for the registry being down.

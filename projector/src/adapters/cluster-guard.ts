@@ -6,7 +6,8 @@ import type { Logger } from '@chat/platform';
 // pointed at an old database), they are emptied and rebuilt from this cluster's topics:
 // they are disposable, and skipping events because of a stale checkpoint is not.
 
-const KEEP = ['schema_migrations', 'projection_meta'];
+// Migration ledgers stay (the tables they describe stay too); command snapshots carry their own cluster id.
+const KEEP = ['schema_migrations', 'command_schema_migrations', 'projection_meta'];
 
 export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: string, log: Logger): Promise<'new' | 'same' | 'reset'> {
   const client = await pool.connect();

@@ -1,20 +1,45 @@
 import type pg from 'pg';
 import { PROJECTION_CHANNEL, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
-import { messageKey, planBatch, type BatchPlan } from '../domain/plan.ts';
+import { planBatch, type BatchPlan, type PlannedRecord } from '../domain/plan.ts';
 
 // Writes one Kafka batch of one partition to Postgres in one transaction: the rows, the
 // partition checkpoint, and a NOTIFY that wakes command services waiting to read their
 // writes. Offsets below the checkpoint were applied before and are skipped, which makes
 // redelivery after a crash or rebalance change nothing.
+//
+// One record must not stall its partition: when Postgres refuses a batch because of its data
+// (isDataError), the batch is applied again record by record, each in a savepoint, and the
+// records Postgres refuses go to dead_letters with the reason. Any other failure (an outage)
+// is thrown, for the caller to wait out.
 
-export type DecodedRecord =
-  { offset: string; event: DomainEvent } | { offset: string; poison: { error: string; key: string | null; value: Buffer | null } };
+interface Raw {
+  key: string | null;
+  value: Buffer | null;
+}
+
+export type DecodedRecord = ({ offset: string; event: DomainEvent } & Partial<Raw>) | { offset: string; poison: { error: string } & Raw };
 
 export interface BatchResult {
   applied: number;
   skipped: number;
   deadLettered: number;
+  faults: number;
   notifications: LiveNotification[];
+}
+
+type EventRecord = Extract<DecodedRecord, { event: DomainEvent }>;
+type DeadLetter = { offset: string; error: string } & Raw;
+
+/**
+ * Whether Postgres refused the statement because of the data it was given, so that trying
+ * again can never succeed: data exceptions (class 22: a NUL in text, a malformed uuid, a value
+ * out of range), integrity violations (class 23: a member of a room that does not exist) and
+ * program limits (class 54: a row too large). Everything else, connection failures above all,
+ * is an outage.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
 
 export async function projectBatch(
@@ -23,8 +48,23 @@ export async function projectBatch(
   partition: number,
   records: readonly DecodedRecord[],
 ): Promise<BatchResult> {
+  try {
+    return await inTransaction(client, topic, partition, records, 'whole batch');
+  } catch (error) {
+    if (!isDataError(error)) throw error;
+    return inTransaction(client, topic, partition, records, 'record by record');
+  }
+}
+
+async function inTransaction(
+  client: pg.PoolClient,
+  topic: string,
+  partition: number,
+  records: readonly DecodedRecord[],
+  mode: 'whole batch' | 'record by record',
+): Promise<BatchResult> {
   const last = records.at(-1);
-  if (!last) return { applied: 0, skipped: 0, deadLettered: 0, notifications: [] };
+  if (!last) return { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
   await client.query('BEGIN');
   try {
     const checkpoint = await client.query<{ next_offset: string }>(
@@ -33,15 +73,35 @@ export async function projectBatch(
     );
     const next = BigInt(checkpoint.rows[0]?.next_offset ?? '0');
     const fresh = records.filter((r) => BigInt(r.offset) >= next);
-    const events = fresh.flatMap((r) => ('event' in r ? [r.event] : []));
-    const poison = fresh.flatMap((r) => ('poison' in r ? [{ offset: r.offset, ...r.poison }] : []));
+    const events = fresh.filter((r): r is EventRecord => 'event' in r);
+    const deadLetters: DeadLetter[] = fresh.flatMap((r) => ('poison' in r ? [{ offset: r.offset, ...r.poison }] : []));
 
-    const plan = planBatch(events, await loadKnownState(client, events));
-    await writePlan(client, plan);
-    for (const p of poison) {
+    const applied: BatchPlan[] = [];
+    let refused = 0;
+    if (mode === 'whole batch') applied.push(await apply(client, topic, partition, events));
+    else {
+      for (const record of events) {
+        await client.query('SAVEPOINT record');
+        try {
+          applied.push(await apply(client, topic, partition, [record]));
+          await client.query('RELEASE SAVEPOINT record');
+        } catch (error) {
+          if (!isDataError(error)) throw error;
+          await client.query('ROLLBACK TO SAVEPOINT record');
+          refused++;
+          deadLetters.push({
+            offset: record.offset,
+            error: `not applicable: ${(error as Error).message}`,
+            key: record.key ?? null,
+            value: record.value ?? null,
+          });
+        }
+      }
+    }
+    for (const letter of deadLetters) {
       await client.query(
         'INSERT INTO dead_letters (topic, partition, "offset", error, key, value) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
-        [topic, partition, p.offset, p.error, p.key, p.value],
+        [topic, partition, letter.offset, letter.error, letter.key, letter.value],
       );
     }
     const nextOffset = String(BigInt(last.offset) + 1n);
@@ -56,10 +116,11 @@ export async function projectBatch(
     ]);
     await client.query('COMMIT');
     return {
-      applied: events.length,
+      applied: events.length - refused,
       skipped: records.length - fresh.length,
-      deadLettered: poison.length,
-      notifications: plan.notifications,
+      deadLettered: deadLetters.length,
+      faults: applied.reduce((sum, plan) => sum + plan.faults.length, 0),
+      notifications: applied.flatMap((plan) => plan.notifications),
     };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -67,30 +128,36 @@ export async function projectBatch(
   }
 }
 
-async function loadKnownState(client: pg.PoolClient, events: DomainEvent[]) {
-  const messages = events.flatMap((e) => (e.type === 'MessageSent' ? [e] : []));
-  if (messages.length === 0) return { lastSequence: new Map<string, number>(), storedMessages: new Set<string>() };
-  const roomIds = [...new Set(messages.map((m) => m.roomId))];
+/** Plans and writes events: one multi-row statement per table, whatever their number. */
+async function apply(client: pg.PoolClient, topic: string, partition: number, records: readonly PlannedRecord[]): Promise<BatchPlan> {
+  const plan = planBatch(records, await loadKnownState(client, records));
+  await writePlan(client, plan);
+  if (plan.faults.length > 0) {
+    const f = plan.faults;
+    await client.query(
+      `INSERT INTO projection_faults (topic, partition, "offset", room_id, kind, detail)
+       SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[])
+       ON CONFLICT DO NOTHING`,
+      [topic, partition, col(f, 'offset'), col(f, 'roomId'), col(f, 'kind'), col(f, 'detail')],
+    );
+  }
+  return plan;
+}
+
+async function loadKnownState(client: pg.PoolClient, records: readonly PlannedRecord[]) {
+  const roomIds = [...new Set(records.map((r) => r.event.roomId))];
   // FOR UPDATE: a second projector handed the same partition during a rebalance waits here
   // instead of handing out the same sequences.
-  const rooms = await client.query<{ room_id: string; last_sequence: string }>(
-    'SELECT room_id, last_sequence FROM rooms WHERE room_id = ANY($1::uuid[]) FOR UPDATE',
+  const rooms = await client.query<{ room_id: string; last_sequence: string; revision: string }>(
+    'SELECT room_id, last_sequence, revision FROM rooms WHERE room_id = ANY($1::uuid[]) FOR UPDATE',
     [roomIds],
-  );
-  const stored = await client.query<{ room_id: string; sender_id: string; client_message_id: string }>(
-    `SELECT m.room_id, m.sender_id, m.client_message_id
-       FROM messages m
-       JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(room_id, sender_id, client_message_id)
-         USING (room_id, sender_id, client_message_id)`,
-    [messages.map((m) => m.roomId), messages.map((m) => m.actorId), messages.map((m) => m.commandId ?? m.messageId)],
   );
   return {
     lastSequence: new Map(rooms.rows.map((r) => [r.room_id, Number(r.last_sequence)])),
-    storedMessages: new Set(stored.rows.map((r) => messageKey(r.room_id, r.sender_id, r.client_message_id))),
+    revision: new Map(rooms.rows.map((r) => [r.room_id, Number(r.revision)])),
   };
 }
 
-/** One multi-row statement per table, whatever the batch size. */
 async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
   if (plan.rooms.length > 0) {
     await client.query(
@@ -111,8 +178,8 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   if (plan.messages.length > 0) {
     const m = plan.messages;
     await client.query(
-      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id)
-       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::uuid[])`,
+      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision)
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::uuid[], $9::bigint[])`,
       [
         col(m, 'roomId'),
         col(m, 'sequence'),
@@ -122,14 +189,17 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
         col(m, 'body'),
         m.map((r) => new Date(r.sentAt)),
         col(m, 'eventId'),
+        col(m, 'revision'),
       ],
     );
-    const rooms = [...plan.lastSequence];
+  }
+  const touched = [...new Set([...plan.lastSequence.keys(), ...plan.revision.keys()])];
+  if (touched.length > 0) {
     await client.query(
-      `UPDATE rooms SET last_sequence = v.last_sequence
-         FROM unnest($1::uuid[], $2::bigint[]) AS v(room_id, last_sequence)
+      `UPDATE rooms SET last_sequence = COALESCE(v.last_sequence, rooms.last_sequence), revision = COALESCE(v.revision, rooms.revision)
+         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(room_id, last_sequence, revision)
         WHERE rooms.room_id = v.room_id`,
-      [rooms.map(([id]) => id), rooms.map(([, seq]) => seq)],
+      [touched, touched.map((id) => plan.lastSequence.get(id) ?? null), touched.map((id) => plan.revision.get(id) ?? null)],
     );
   }
 }

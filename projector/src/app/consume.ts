@@ -39,6 +39,8 @@ export async function runProjector({ consumer, pool, codec, publisher, log }: Pr
       await payload.heartbeat();
       if (result.deadLettered > 0)
         log.error('records moved to dead_letters', { partition: payload.batch.partition, count: result.deadLettered });
+      if (result.faults > 0)
+        log.error('revision faults recorded in projection_faults', { partition: payload.batch.partition, count: result.faults });
       log.debug('batch projected', { partition: payload.batch.partition, applied: result.applied, skipped: result.skipped });
     },
   });
@@ -51,10 +53,11 @@ async function decodeBatch(payload: EachBatchPayload, codec: EventCodec): Promis
   const keepWaiting = keepWaitingWhileRunning(payload);
   for (const message of batch.messages) {
     const outcome = await codec.decodeRecord(message.value, keepWaiting);
+    const raw = { key: message.key?.toString() ?? null, value: message.value };
     records.push(
       'event' in outcome
-        ? { offset: message.offset, event: outcome.event }
-        : { offset: message.offset, poison: { error: outcome.undecodable, key: message.key?.toString() ?? null, value: message.value } },
+        ? { offset: message.offset, event: outcome.event, ...raw }
+        : { offset: message.offset, poison: { error: outcome.undecodable, ...raw } },
     );
   }
   return records;

@@ -12,6 +12,8 @@ export interface MemberJoined {
   commandId: null | string;
   /** The room (aggregate) the event belongs to; also the Kafka key. */
   roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
   /** The user who joined. */
   userId: string;
 }
@@ -28,6 +30,8 @@ export interface MessageSent {
   commandId: null | string;
   /** The room (aggregate) the event belongs to; also the Kafka key. */
   roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
   /** Server-assigned id of the message. */
   messageId: string;
   /** The message text. */
@@ -46,6 +50,8 @@ export interface RoomCreated {
   commandId: null | string;
   /** The room (aggregate) the event belongs to; also the Kafka key. */
   roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
   /** Display name of the room. */
   name: string;
 }
