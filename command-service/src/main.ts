@@ -1,25 +1,38 @@
 import { createYoga } from 'graphql-yoga';
+import { Partitioners } from 'kafkajs';
 import {
   bootService,
   closeServer,
-  playground,
   createKafka,
   createPgPool,
   intFromEnv,
+  migrate,
   onShutdown,
+  playground,
   startHttpServer,
   topicName,
   waitFor,
 } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
-import { KafkaEventLog, followRoomEvents } from './adapters/kafka-event-log.ts';
+import { FORWARD_PATH, HttpForwarder, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
+import { KafkaOwnership } from './adapters/kafka-ownership.ts';
+import { KafkaAppender } from './adapters/kafka-appender.ts';
+import { PgSnapshots } from './adapters/pg-snapshots.ts';
+import { PgWriterClaims } from './adapters/pg-writer-claims.ts';
 import { ProjectionWatcher } from './adapters/projection-watcher.ts';
 import { CommandHandler } from './app/command-handler.ts';
-import { RoomStore } from './app/room-store.ts';
+import { authenticate } from './app/identity.ts';
+import { Owners } from './app/owners.ts';
+import { PartitionOwner } from './app/partition-owner.ts';
+import { TransactionPump } from './app/transaction-pump.ts';
 import { schema } from './graphql/schema.ts';
 import type { Context } from './graphql/builder.ts';
 
 const { config, log, port, host } = bootService('command-service');
+const env = (name: string, fallback: number) => intFromEnv(process.env, name, fallback);
+const topic = topicName(config.topicPrefix, 'roomEvents');
+// The URL other instances forward commands to; behind NAT or in containers, set it.
+const endpoint = process.env.COMMAND_ADVERTISED_URL ?? `http://127.0.0.1:${port}`;
 
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 // The registry may still be starting (or briefly away): registration waits for it.
@@ -27,26 +40,70 @@ await waitFor('the schema registry to take the event schemas', async () => (awai
   timeoutMs: 120_000,
   intervalMs: 1000,
 });
-const kafka = createKafka(config, 'command-service', log);
-const eventLog = new KafkaEventLog(kafka, codec, config.topicPrefix);
-await eventLog.connect();
 const pool = createPgPool(config, 4);
-const watcher = new ProjectionWatcher(config, pool, topicName(config.topicPrefix, 'roomEvents'), log);
+await migrate(pool, config.pgSchema, { dir: new URL('../migrations/', import.meta.url), ledger: 'command_schema_migrations' });
+const kafka = createKafka(config, 'command-service', log);
+const admin = kafka.admin();
+await admin.connect();
+const { clusterId } = await admin.describeCluster();
+const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+await admin.disconnect();
+if (!metadata?.partitions.length) throw new Error(`topic ${topic} has no partitions; run infra:up`);
+// The Java client's murmur2 partitioner, so every Kafka client agrees on a room's partition.
+const partitioner = Partitioners.DefaultPartitioner();
+// Remembered per room: kafkajs's murmur2 costs tens of microseconds a call.
+const partitions = new Map<string, number>();
+const partitionOf = (roomId: string) => {
+  let partition = partitions.get(roomId);
+  if (partition === undefined) {
+    if (partitions.size >= 100_000) partitions.clear();
+    partition = partitioner({ topic, partitionMetadata: metadata.partitions, message: { key: roomId, value: null } });
+    partitions.set(roomId, partition);
+  }
+  return partition;
+};
+
+const watcher = new ProjectionWatcher(config, pool, topic, log);
 await watcher.start();
-
-const store = new RoomStore();
-const follower = await followRoomEvents(kafka, codec, config.topicPrefix, (event, position) => store.apply(event, position), log);
-let caughtUp = false;
-void follower.caughtUp.then(() => {
-  caughtUp = true;
-  log.info('caught up with the event log', { rooms: store.roomCount });
-});
-
-const handler = new CommandHandler(store, eventLog, watcher, {
+const snapshots = new PgSnapshots(pool, topic, clusterId);
+const ownership = new KafkaOwnership(kafka, codec, {
+  topic,
+  groupId: `${config.topicPrefix}command-service`,
+  endpoint,
+  sessionTimeoutMs: env('COMMAND_SESSION_TIMEOUT_MS', 10_000),
   log,
-  appendTimeoutMs: intFromEnv(process.env, 'APPEND_TIMEOUT_MS', 10_000),
-  visibilityTimeoutMs: intFromEnv(process.env, 'VISIBILITY_TIMEOUT_MS', 5_000),
 });
+const appender = new KafkaAppender(kafka, codec, topic, log);
+await waitFor('a transactional producer', async () => (await appender.open(), true), { timeoutMs: 120_000, intervalMs: 1000 });
+const claims = new PgWriterClaims(pool, topic);
+const restorer = {
+  loadSnapshot: (p: number) => snapshots.load(p),
+  saveSnapshot: (p: number, snapshot: Parameters<PgSnapshots['save']>[1]) => snapshots.save(p, snapshot),
+  readTail: (p: number, state: Parameters<KafkaOwnership['readTail']>[1]) => ownership.readTail(p, state),
+};
+const ownerOptions = {
+  log,
+  idempotencyWindowMs: env('IDEMPOTENCY_WINDOW_MS', 7 * 24 * 3600_000),
+  maxPendingPerPartition: env('MAX_PENDING_PER_PARTITION', 2000),
+  maxPendingPerRoom: env('MAX_PENDING_PER_ROOM', 200),
+  snapshotAfterRecords: env('SNAPSHOT_AFTER_RECORDS', 10_000),
+};
+const owners: Owners = new Owners(
+  (partition) =>
+    new PartitionOwner(
+      partition,
+      { appender, claims, restorer, schedule: () => pump.schedule(), lost: (owner) => owners.lost(owner) },
+      ownerOptions,
+    ),
+  log,
+);
+const pump = new TransactionPump(appender, () => owners.all(), log, env('TRANSACTION_INTERVAL_MS', 10));
+const handler = new CommandHandler(
+  { partitionOf, localOwner: (partition) => owners.get(partition) },
+  new HttpForwarder(ownership, endpoint, log),
+  watcher,
+  { appendTimeoutMs: env('APPEND_TIMEOUT_MS', 10_000), visibilityTimeoutMs: env('VISIBILITY_TIMEOUT_MS', 5_000) },
+);
 
 const yoga = createYoga({
   schema,
@@ -54,20 +111,37 @@ const yoga = createYoga({
     'Chat commands',
     'mutation { createRoom(name: "general") { __typename ... on RoomAccepted { roomId } ... on CommandError { code message } } }\n',
   ),
-  // Commands wait for the catch-up, so no decision is taken on a partial view of the log.
-  context: async ({ request }): Promise<Context> => {
-    await follower.caughtUp;
-    return { userId: request.headers.get('x-user-id'), traceparent: request.headers.get('traceparent') ?? undefined, handler };
-  },
+  context: ({ request }): Context => ({
+    caller: authenticate(request.headers),
+    arrival: { traceparent: request.headers.get('traceparent'), credentials: credentialsOf(request.headers) },
+    handler,
+  }),
 });
 
-const server = await startHttpServer({ port, host, ready: () => caughtUp, handler: yoga });
-log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}` });
+const server = await startHttpServer({
+  port,
+  host,
+  ready: () => ownership.isJoined && owners.allServing,
+  handler: (req, res) => {
+    const path = req.url?.split('?')[0];
+    if (path === FORWARD_PATH) return void serveForwarded(handler, req, res);
+    if (path === '/partitions') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify(owners.describe()));
+    }
+    return yoga(req, res);
+  },
+});
+await ownership.start(owners);
+const upkeep = setInterval(() => void owners.maintain(), env('SNAPSHOT_INTERVAL_MS', 30_000));
+log.info('listening', { url: `${endpoint}${yoga.graphqlEndpoint}` });
 
 onShutdown(log, async () => {
+  clearInterval(upkeep);
   await closeServer(server);
-  await follower.stop();
-  await eventLog.disconnect();
+  await owners.releaseAll();
+  await appender.close();
+  await ownership.stop();
   await watcher.stop();
   await pool.end();
 });

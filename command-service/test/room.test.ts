@@ -26,7 +26,7 @@ const send = (actorId: string, body = 'hi', commandId: string | null = 'c1'): Ro
 describe('room decider', () => {
   it('creates a room with a trimmed name, its creator the first member', () => {
     const decision = decide(create, initialRoomState);
-    expect(decision).toEqual({ ok: true, events: [{ type: 'RoomCreated', roomId: ROOM, name: 'general' }] });
+    expect(decision).toEqual({ ok: true, events: [{ type: 'RoomCreated', roomId: ROOM, name: 'general', revision: 1 }] });
     expect(given(create).members).toEqual(new Set(['alice']));
   });
 
@@ -43,7 +43,7 @@ describe('room decider', () => {
   it('lets a user join an existing room once; joining again appends nothing', () => {
     expect(decide(join('bob'), initialRoomState)).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
     const state = given(create);
-    expect(decide(join('bob'), state)).toEqual({ ok: true, events: [{ type: 'MemberJoined', roomId: ROOM, userId: 'bob' }] });
+    expect(decide(join('bob'), state)).toEqual({ ok: true, events: [{ type: 'MemberJoined', roomId: ROOM, userId: 'bob', revision: 2 }] });
     expect(decide(join('bob'), given(create, join('bob')))).toEqual({ ok: true, events: [] });
   });
 
@@ -63,12 +63,46 @@ describe('room decider', () => {
     expect(decide(send('alice', '🙂'.repeat(4000)), state)).toMatchObject({ ok: true });
   });
 
-  it('evolve ignores a repeated join and leaves state alone on messages', () => {
+  it('evolve ignores a repeated join; messages move only the revision', () => {
     const state = given(create, join('bob'));
     const [joined] = stamp(decide(join('carol'), state), 'carol');
     const after = evolve(evolve(state, joined!), joined!);
     expect(after.members).toEqual(new Set(['alice', 'bob', 'carol']));
     const [sent] = stamp(decide(send('bob'), state), 'bob');
-    expect(evolve(state, sent!)).toBe(state);
+    expect(evolve(state, sent!)).toEqual({ ...state, revision: 3 });
+  });
+
+  it('numbers every event of a room with the next revision, whatever its type', () => {
+    const state = given(create, join('bob'), send('bob', 'one', 'k1'), join('carol'));
+    expect(state.revision).toBe(4);
+    expect(decide(send('carol', 'two', 'k2'), state)).toMatchObject({ ok: true, events: [{ revision: 5 }] });
+  });
+
+  it('refuses a command whose expectedRevision is not the room revision, saying which it is', () => {
+    const state = given(create, join('bob'));
+    expect(decide({ ...send('bob'), expectedRevision: 2 }, state)).toMatchObject({ ok: true, events: [{ revision: 3 }] });
+    expect(decide({ ...send('bob'), expectedRevision: 1 }, state)).toEqual({
+      ok: false,
+      error: { code: 'CONFLICT', message: 'the room is at revision 2, not 1', currentRevision: 2 },
+    });
+    expect(decide({ ...create, expectedRevision: 0 }, initialRoomState)).toMatchObject({ ok: true });
+    expect(decide({ ...send('bob'), expectedRevision: -1 }, state)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+  });
+
+  it('refuses strings that strict decoders or Postgres would choke on, before anything else', () => {
+    const state = given(create);
+    const refused = (command: RoomCommand) => expect(decide(command, state)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+    refused(send('alice', 'a\u0000b'));
+    refused(send('alice', 'x\ud800y')); // lone surrogate
+    refused(send('alice', 'next line\u0085')); // C1 control
+    refused(send('alice', 'hi', 'a\u0000b'));
+    refused(send('alice', 'hi', '   '));
+    refused(send('alice', 'hi', 'tab\tkey'));
+    refused(send('alice', 'hi', 'k'.repeat(129)));
+    refused(send('x'.repeat(129), 'hi'));
+    refused(send('bad\u0001user', 'hi'));
+    refused({ ...create, roomId: ROOM, name: 'x\udc00' });
+    expect(decide(send('alice', 'line one\nline\ttwo'), state)).toMatchObject({ ok: true });
+    expect(decide(send('alice', 'hi', 'k'.repeat(128)), state)).toMatchObject({ ok: true });
   });
 });

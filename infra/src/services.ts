@@ -41,12 +41,14 @@ export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, lo
   return { name, child, log };
 }
 
-/** Stops a service and waits for it to exit; SIGKILL after 10 s, or at once to simulate a crash. */
+/** Stops a service (even a frozen one) and waits for it to exit; SIGKILL after 10 s, or at once to simulate a crash. */
 export async function stopService(service: RunningService, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const { child } = service;
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill(signal);
+  // A process frozen with SIGSTOP only acts on SIGTERM once thawed (SIGKILL needs no thaw).
+  if (signal !== 'SIGKILL') child.kill('SIGCONT');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);

@@ -7,6 +7,20 @@ import { SERVICES, startService, stopService, type RunningService, type ServiceN
 // a fresh topic prefix, Postgres schema and Redis prefix, so test files and benchmarks run
 // side by side without seeing each other's data.
 
+/** One running process of a service, with its own port. */
+export interface Instance extends RunningService {
+  port: number;
+  /** http://127.0.0.1:<port>, for /health, /ready and service-specific endpoints. */
+  baseUrl: string;
+  /** The GraphQL endpoint (for the two API services). */
+  url: string;
+  pid: number;
+  /** Stops the process and waits for it to exit; SIGKILL simulates a crash. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting, e.g. SIGSTOP and SIGCONT to freeze and thaw a process. */
+  signal(signal: NodeJS.Signals): void;
+}
+
 export interface Stack {
   config: PlatformConfig;
   commandUrl: string;
@@ -15,9 +29,25 @@ export interface Stack {
   /** Stops one service and waits for it to exit; SIGKILL simulates a crash. */
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   startService(name: ServiceName): Promise<void>;
-  /** Starts one more instance of a service (same group, own port), e.g. to force a rebalance. */
-  startExtra(name: ServiceName): Promise<RunningService>;
+  /** The first instance of a service as it runs now (a restart gives a new pid, same port). */
+  instance(name: ServiceName): Instance;
+  /** Starts one more instance of a service (same group, same env, own port), e.g. to force a rebalance. */
+  startExtra(name: ServiceName): Promise<Instance>;
   stop(): Promise<void>;
+}
+
+/** The environment that points a service process at `config`'s infrastructure and isolation. */
+export function serviceEnv(config: PlatformConfig): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KAFKA_BROKERS: config.kafkaBrokers.join(','),
+    SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
+    DATABASE_URL: config.databaseUrl,
+    REDIS_URL: config.redisUrl,
+    TOPIC_PREFIX: config.topicPrefix,
+    PG_SCHEMA: config.pgSchema,
+    REDIS_PREFIX: config.redisPrefix,
+  };
 }
 
 function uniqueName(label: string): string {
@@ -32,27 +62,18 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   await ensureTopics(admin, config.topicPrefix);
   await admin.disconnect();
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    KAFKA_BROKERS: config.kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: config.schemaRegistryUrl,
-    DATABASE_URL: config.databaseUrl,
-    REDIS_URL: config.redisUrl,
-    TOPIC_PREFIX: config.topicPrefix,
-    PG_SCHEMA: config.pgSchema,
-    REDIS_PREFIX: config.redisPrefix,
-    ...extraEnv,
-  };
+  const env: NodeJS.ProcessEnv = { ...serviceEnv(config), ...extraEnv };
   for (const service of Object.values(SERVICES)) env[service.portVar] = String(await freePort());
-  const running = new Map<ServiceName, RunningService>();
-  const extras: RunningService[] = [];
+  const running = new Map<ServiceName, Instance>();
+  const extras: Instance[] = [];
+  let extraCount = 0;
   const start = async (service: ServiceName) => {
-    running.set(service, await startService(service, env, `${name}.${service}`));
+    running.set(service, instanceOf(await startService(service, env, `${name}.${service}`), servicePort(service, env)));
   };
   const stop = async (service: ServiceName, signal?: NodeJS.Signals) => {
     const entry = running.get(service);
     running.delete(service);
-    if (entry) await stopService(entry, signal);
+    if (entry) await entry.stop(signal);
   };
 
   // The projector first: it creates the schema the other two read.
@@ -67,19 +88,40 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
     queryWsUrl: url('query-service', 'ws'),
     startService: start,
     stopService: stop,
+    instance: (service) => {
+      const entry = running.get(service);
+      if (!entry) throw new Error(`${service} is not running`);
+      return entry;
+    },
     startExtra: async (service) => {
-      const extra = await startService(
-        service,
-        { ...env, [SERVICES[service].portVar]: String(await freePort()) },
-        `${name}.${service}-${extras.length + 2}`,
-      );
+      // Numbered before any await, so extras started side by side log to their own files.
+      const logName = `${name}.${service}-${(extraCount += 1) + 1}`;
+      const port = await freePort();
+      const extra = instanceOf(await startService(service, { ...env, [SERVICES[service].portVar]: String(port) }, logName), port);
       extras.push(extra);
       return extra;
     },
     stop: async () => {
       await Promise.all([...running.keys()].map((service) => stop(service)));
-      await Promise.all(extras.map((extra) => stopService(extra)));
+      await Promise.all(extras.map((extra) => extra.stop()));
       await dropSchema(config);
+    },
+  };
+}
+
+function instanceOf(service: RunningService, port: number): Instance {
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const { child } = service;
+  if (child.pid === undefined) throw new Error(`${service.name} has no pid`);
+  return {
+    ...service,
+    port,
+    baseUrl,
+    url: `${baseUrl}/graphql`,
+    pid: child.pid,
+    stop: (signal) => stopService(service, signal),
+    signal: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
 }

@@ -2,12 +2,13 @@ import pg from 'pg';
 import { sleep, type Logger, type PlatformConfig } from '@chat/platform';
 import { PROJECTION_CHANNEL, type ProjectionProgress } from '@chat/schemas';
 import type { ProjectionWaiter } from '../app/command-handler.ts';
-import type { Position } from '../app/room-store.ts';
+import type { Position } from '../app/outcome.ts';
 
 // Read-your-writes: the projector commits each batch with its partition checkpoint and a
-// NOTIFY on PROJECTION_CHANNEL in the same transaction. This LISTENs on one connection and
-// wakes every command waiting for its position; a plain read of the checkpoint covers
-// notifications that arrived before the waiter did.
+// NOTIFY on PROJECTION_CHANNEL in the same transaction. This LISTENs on one connection, keeps
+// the newest checkpoint of every partition, and wakes every command waiting for its position.
+// Progress is pushed: the checkpoints are read once when listening starts (and again after a
+// reconnect, since notifications sent meanwhile are lost), never once per command.
 
 interface Waiter {
   offset: bigint;
@@ -43,6 +44,7 @@ export class ProjectionWatcher implements ProjectionWaiter {
     await client.connect();
     await client.query(`LISTEN ${PROJECTION_CHANNEL}`);
     this.listener = client;
+    await this.readCheckpoints();
   }
 
   async stop(): Promise<void> {
@@ -67,7 +69,6 @@ export class ProjectionWatcher implements ProjectionWaiter {
       };
       const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
       set.add(waiter);
-      void this.readCheckpoint(position.partition);
     });
   }
 
@@ -84,13 +85,13 @@ export class ProjectionWatcher implements ProjectionWaiter {
     }
   }
 
-  private async readCheckpoint(partition: number): Promise<void> {
+  private async readCheckpoints(): Promise<void> {
     try {
-      const { rows } = await this.pool.query<{ next_offset: string }>(
-        'SELECT next_offset FROM projection_checkpoints WHERE topic = $1 AND partition = $2',
-        [this.topic, partition],
+      const { rows } = await this.pool.query<{ partition: number; next_offset: string }>(
+        'SELECT partition, next_offset FROM projection_checkpoints WHERE topic = $1',
+        [this.topic],
       );
-      if (rows[0]) this.advance(partition, BigInt(rows[0].next_offset));
+      for (const row of rows) this.advance(row.partition, BigInt(row.next_offset));
     } catch (error) {
       // The projector may not have created its tables yet; the notification will come.
       this.log.debug('checkpoint read failed', { error });
@@ -111,7 +112,5 @@ export class ProjectionWatcher implements ProjectionWaiter {
       }
     }
     this.reconnecting = false;
-    // Notifications sent while disconnected are gone: re-read where waiters stand.
-    for (const partition of this.waiters.keys()) void this.readCheckpoint(partition);
   }
 }

@@ -1,145 +1,116 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { KeyedLock, type Logger } from '@chat/platform';
-import { commandError, type CommandError } from '../domain/errors.ts';
-import { EVENT_OF_COMMAND, decide, type DecidedEvent, type RoomCommand, type RoomEvent } from '../domain/room.ts';
-import type { AcceptedCommand, Position, RoomStore } from './room-store.ts';
+import { commandError } from '../domain/errors.ts';
+import { checkCommand, type RoomCommand } from '../domain/room.ts';
+import type { Outcome, Position } from './outcome.ts';
+import type { PartitionOwner } from './partition-owner.ts';
 
-// Runs one command: idempotency check, decide, append to Kafka, fold into the store, then
-// wait (bounded) until the projection has caught up so the caller reads its own write.
-
-export interface EventLog {
-  /** Appends one room's events in order; resolves with their positions once Kafka acknowledged them. */
-  append(events: RoomEvent[], traceparent: string): Promise<Position[]>;
-}
+// Runs one command wherever it arrives: checked at the door, then decided by the partition's
+// owner, here or on the instance that owns it. An accepted answer waits (bounded) until the
+// projection has passed its position, so the caller reads its own write.
 
 export interface ProjectionWaiter {
   /** Resolves true once the read model includes `position`, false after `timeoutMs`. */
   waitVisible(position: Position, timeoutMs: number): Promise<boolean>;
 }
 
-export interface Accepted {
-  ok: true;
-  roomId: string;
-  /** The event that records the command; null when the command changed nothing (a repeat join). */
-  eventId: string | null;
-  position: Position | null;
-  messageId: string | null;
-  /** True when this answers a retry of a command already accepted. */
-  duplicate: boolean;
-  /** True when the read models already include the change. */
-  projected: boolean;
+export interface Routing {
+  partitionOf(roomId: string): number;
+  /** This instance's owner of `partition`, if it owns it. */
+  localOwner(partition: number): PartitionOwner | undefined;
 }
 
-export type Outcome = Accepted | { ok: false; error: CommandError };
+/** How a command arrived: its trace context and the caller's credential headers, for forwarding. */
+export interface Arrival {
+  traceparent?: string | null;
+  credentials: Record<string, string>;
+}
+
+export interface Forwarder {
+  /** Runs the command on the owner of `partition`; undefined when no owner answered (the caller tries again). */
+  forward(partition: number, command: ForwardedCommand, arrival: ForwardArrival, deadline: number): Promise<Outcome | undefined>;
+}
+
+export interface ForwardArrival {
+  traceparent: string;
+  credentials: Record<string, string>;
+}
+
+/** A command as it travels between instances: the owner authenticates the caller itself. */
+export type ForwardedCommand = RoomCommand extends infer C ? (C extends unknown ? Omit<C, 'actorId'> : never) : never;
 
 export interface HandlerOptions {
-  log: Logger;
   appendTimeoutMs: number;
   visibilityTimeoutMs: number;
-  now?: () => number;
 }
 
 export class CommandHandler {
-  private readonly lock = new KeyedLock();
-  private readonly store: RoomStore;
-  private readonly log: EventLog;
+  private readonly routing: Routing;
+  private readonly forwarder: Forwarder;
   private readonly projection: ProjectionWaiter;
   private readonly options: HandlerOptions;
 
-  constructor(store: RoomStore, log: EventLog, projection: ProjectionWaiter, options: HandlerOptions) {
-    this.store = store;
-    this.log = log;
+  constructor(routing: Routing, forwarder: Forwarder, projection: ProjectionWaiter, options: HandlerOptions) {
+    this.routing = routing;
+    this.forwarder = forwarder;
     this.projection = projection;
     this.options = options;
   }
 
-  async handle(command: RoomCommand, incomingTraceparent?: string): Promise<Outcome> {
-    // A caller's trace context is carried into Kafka only when well-formed.
-    const traceparent = incomingTraceparent && TRACEPARENT.test(incomingTraceparent) ? incomingTraceparent : newTraceparent();
-    const appended = this.lock.run(lockKey(command), () => this.decideAndAppend(command, traceparent));
-    // The lock stays held until Kafka answers, even when the caller has been told to retry:
-    // a retry then finds the first attempt in the idempotency index instead of racing it.
-    const outcome = await withTimeout(appended, this.options.appendTimeoutMs);
-    if (outcome === undefined) {
-      return {
-        ok: false,
-        error: commandError('UNAVAILABLE', 'the event log did not acknowledge in time; retry with the same idempotency key'),
-      };
+  /** A command from a client: decided here when this instance owns its room, else forwarded (checked first, so junk travels nowhere). */
+  async handle(command: RoomCommand, arrival: Arrival): Promise<Outcome> {
+    const invalid = checkCommand(command);
+    if (invalid) return { ok: false, error: invalid };
+    const traceparent = carriedTraceparent(arrival.traceparent);
+    const partition = this.routing.partitionOf(command.roomId);
+    const deadline = Date.now() + this.options.appendTimeoutMs;
+    for (;;) {
+      if (this.routing.localOwner(partition)) return this.handleOwned(command, traceparent);
+      const { actorId: _caller, ...forwarded } = command;
+      const outcome = await this.forwarder.forward(partition, forwarded, { traceparent, credentials: arrival.credentials }, deadline);
+      if (outcome) return outcome;
+      if (Date.now() >= deadline) return unavailable('no instance owns this room right now; retry with the same idempotency key');
     }
+  }
+
+  /**
+   * A command for a partition this instance owns (from a client, or forwarded: the owner's
+   * decide() checks it in full); NOT_OWNER_MESSAGE when it does not own it.
+   */
+  async handleOwned(command: RoomCommand, traceparent: string): Promise<Outcome> {
+    const owner = this.routing.localOwner(this.routing.partitionOf(command.roomId));
+    if (!owner) return notOwner();
+    // The decision stays in the queue until Kafka answers, even when the caller has been told
+    // to retry: a retry then meets the first attempt in the idempotency index instead of racing it.
+    const outcome = await withTimeout(owner.submit(command, traceparent, this.options.appendTimeoutMs), this.options.appendTimeoutMs);
+    if (outcome === undefined) return unavailable('the event log did not acknowledge in time; retry with the same idempotency key');
     if (!outcome.ok || outcome.position === null || outcome.projected) return outcome;
     const projected = await this.projection.waitVisible(outcome.position, this.options.visibilityTimeoutMs);
     return { ...outcome, projected };
   }
-
-  private async decideAndAppend(command: RoomCommand, traceparent: string): Promise<Outcome> {
-    const prior = command.commandId === null ? undefined : this.store.acceptedCommand(command.actorId, command.commandId);
-    if (prior) return answerRetry(command, prior);
-
-    const decision = decide(command, this.store.state(command.roomId));
-    if (!decision.ok) return decision;
-    if (decision.events.length === 0) {
-      return { ok: true, roomId: command.roomId, eventId: null, position: null, messageId: null, duplicate: false, projected: true };
-    }
-    const occurredAt = (this.options.now ?? Date.now)();
-    const events = decision.events.map((event) => stamp(event, command, occurredAt));
-    let positions: Position[];
-    try {
-      positions = await this.log.append(events, traceparent);
-    } catch (error) {
-      // The cause stays in the log; the client learns only what it can act on.
-      this.options.log.warn('append failed', { command: command.type, roomId: command.roomId, error });
-      return { ok: false, error: commandError('UNAVAILABLE', 'the event log is unavailable; retry with the same idempotency key') };
-    }
-    events.forEach((event, i) => this.store.apply(event, positions[i]!));
-    const last = events.length - 1;
-    return {
-      ok: true,
-      roomId: command.roomId,
-      eventId: events[last]!.eventId,
-      position: positions[last]!,
-      messageId: command.type === 'SendMessage' ? command.messageId : null,
-      duplicate: false,
-      projected: false,
-    };
-  }
 }
 
-/**
- * A new room's id is fresh, so nobody else can race on it; what must not race are two tries
- * of the same createRoom, which share the idempotency key.
- */
-function lockKey(command: RoomCommand): string {
-  if (command.type === 'CreateRoom' && command.commandId !== null) return `create\u0000${command.actorId}\u0000${command.commandId}`;
-  return command.roomId;
+/** What an instance answers for a partition it does not own: the forwarder looks again. */
+export const NOT_OWNER_MESSAGE = 'this instance does not own the room';
+
+function notOwner(): Outcome {
+  return { ok: false, error: commandError('UNAVAILABLE', NOT_OWNER_MESSAGE) };
 }
 
-function answerRetry(command: RoomCommand, prior: AcceptedCommand): Outcome {
-  if (prior.roomId !== command.roomId && command.type !== 'CreateRoom') {
-    return { ok: false, error: commandError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used for another room') };
-  }
-  if (prior.eventType !== EVENT_OF_COMMAND[command.type]) {
-    return { ok: false, error: commandError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used for another command') };
-  }
-  return {
-    ok: true,
-    roomId: prior.roomId,
-    eventId: prior.eventId,
-    position: prior.position,
-    messageId: prior.messageId ?? null,
-    duplicate: true,
-    projected: false,
-  };
+export function isNotOwner(outcome: Outcome): boolean {
+  return !outcome.ok && outcome.error.code === 'UNAVAILABLE' && outcome.error.message === NOT_OWNER_MESSAGE;
 }
 
-function stamp(event: DecidedEvent, command: RoomCommand, occurredAt: number): RoomEvent {
-  return { ...event, eventId: randomUUID(), occurredAt, actorId: command.actorId, commandId: command.commandId } as RoomEvent;
+function unavailable(message: string): Outcome {
+  return { ok: false, error: commandError('UNAVAILABLE', message) };
 }
 
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-/** A W3C trace context for commands that arrive without one. */
-export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+/** A caller's trace context is carried into Kafka only when well-formed; otherwise a new one starts. */
+export function carriedTraceparent(incoming: string | null | undefined): string {
+  if (incoming && TRACEPARENT.test(incoming)) return incoming;
+  // randomUUID draws from a pooled buffer; randomBytes per command cost ~0.1 ms of CPU here.
+  const hex = crypto.randomUUID().replaceAll('-', '');
+  return `00-${hex}-${hex.slice(8, 24)}-01`;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

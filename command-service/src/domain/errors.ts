@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   'ROOM_ALREADY_EXISTS',
   'NOT_A_MEMBER',
   'IDEMPOTENCY_KEY_REUSED',
+  'CONFLICT',
   'UNAVAILABLE',
 ] as const;
 
@@ -16,6 +17,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface CommandError {
   code: ErrorCode;
   message: string;
+  /** With CONFLICT: the room's revision the command was checked against. */
+  currentRevision?: number;
 }
 
 export function commandError(code: ErrorCode, message: string): CommandError {

@@ -1,35 +1,53 @@
 import { commandError, type CommandError } from './errors.ts';
 
-// Input limits, checked inside decide() so a bad command is refused before anything is appended.
+// What every string the command side accepts must be, checked at the door so a bad command
+// is refused before anything is appended. Our topics are read by strict decoders in other
+// languages, and Postgres refuses NUL: a string that passes here is well-formed Unicode with
+// no NUL and no control characters (newline and tab only where `multiline`), within its
+// limit counted in code points.
 
 export const LIMITS = {
   roomName: 100,
   messageBody: 4000,
-  idempotencyKey: 128,
+  /** Idempotency keys, user ids and any other identifier a client names. */
+  id: 128,
 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+// C0 controls, DEL and C1 controls; newline and tab are let through separately for multiline text.
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CONTROL_EXCEPT_NEWLINE_AND_TAB = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-/** Text that must be non-blank and at most `max` characters (counted as code points). */
-export function checkText(field: string, value: string, max: number): CommandError | undefined {
-  if (value.trim().length === 0) return commandError('INVALID_INPUT', `${field} must not be blank`);
-  const length = [...value].length;
-  if (length > max) return commandError('INVALID_INPUT', `${field} is ${length} characters; the limit is ${max}`);
-  // Control characters other than newline and tab have no place in chat text.
-  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(value)) {
-    return commandError('INVALID_INPUT', `${field} contains control characters`);
+export interface TextRule {
+  max: number;
+  /** Newline and tab allowed (message bodies only). */
+  multiline?: boolean;
+}
+
+/** Non-blank, well-formed, control-free text of at most `max` code points. */
+export function checkText(field: string, value: string, { max, multiline = false }: TextRule): CommandError | undefined {
+  // Before anything else: a huge value is refused without scanning it.
+  if (value.length > max * 2) return tooLong(field, max);
+  if (!value.isWellFormed()) return commandError('INVALID_INPUT', `${field} is not well-formed Unicode (lone surrogate)`);
+  if ((multiline ? CONTROL_EXCEPT_NEWLINE_AND_TAB : CONTROL).test(value)) {
+    return commandError('INVALID_INPUT', `${field} contains NUL or control characters`);
   }
+  if (value.trim().length === 0) return commandError('INVALID_INPUT', `${field} must not be blank`);
+  let length = 0;
+  for (const _ of value) length++;
+  if (length > max) return tooLong(field, max);
   return undefined;
 }
 
-export function checkIdempotencyKey(field: string, value: string | null): CommandError | undefined {
-  if (value === null) return undefined;
-  if (value.length === 0 || value.length > LIMITS.idempotencyKey) {
-    return commandError('INVALID_INPUT', `${field} must be 1 to ${LIMITS.idempotencyKey} characters`);
-  }
-  return undefined;
+/** An identifier a client chose (idempotency key, user id): the same rule as text, one line, ≤ LIMITS.id. */
+export function checkId(field: string, value: string): CommandError | undefined {
+  return checkText(field, value, { max: LIMITS.id });
+}
+
+function tooLong(field: string, max: number): CommandError {
+  return commandError('INVALID_INPUT', `${field} is longer than ${max} characters`);
 }

@@ -1,15 +1,16 @@
 import SchemaBuilder, { type ObjectRef } from '@pothos/core';
 import { ERROR_CODES, type CommandError } from '../domain/errors.ts';
-import type { Accepted, CommandHandler } from '../app/command-handler.ts';
-import type { Position } from '../app/room-store.ts';
+import type { Arrival, CommandHandler } from '../app/command-handler.ts';
+import type { Accepted, Outcome, Position } from '../app/outcome.ts';
+import type { RoomCommand } from '../domain/room.ts';
 
 // The Pothos builder and the types every mutation area shares: errors come back as a typed
 // CommandError result, never as a GraphQL error with a stack trace.
 
 export interface Context {
-  /** Who is calling. Until sign-up and tokens land, the x-user-id header stands in. */
-  userId: string | null;
-  traceparent: string | undefined;
+  /** Who is calling (authenticated from the request's headers), or why they could not be. */
+  caller: string | CommandError;
+  arrival: Arrival;
   handler: CommandHandler;
 }
 
@@ -23,6 +24,11 @@ export const CommandErrorRef = builder.objectRef<CommandError>('CommandError').i
   fields: (t) => ({
     code: t.field({ type: ErrorCodeEnum, resolve: (e) => e.code }),
     message: t.exposeString('message'),
+    currentRevision: t.int({
+      nullable: true,
+      description: "With CONFLICT: the room's revision the command was checked against.",
+      resolve: (e) => e.currentRevision ?? null,
+    }),
   }),
 });
 
@@ -39,6 +45,7 @@ export const ReceiptRef = builder.objectRef<Accepted>('Receipt').implement({
   fields: (t) => ({
     eventId: t.exposeID('eventId', { nullable: true, description: 'Null when the command changed nothing.' }),
     position: t.expose('position', { type: PositionRef, nullable: true }),
+    revision: t.exposeInt('revision', { description: "The room's revision after the command (pass it as expectedRevision)." }),
     duplicate: t.exposeBoolean('duplicate', { description: 'This answers a retry of an already accepted command.' }),
     projected: t.exposeBoolean('projected', { description: 'The read models (history) already include the change.' }),
   }),
@@ -49,7 +56,7 @@ builder.queryType({
     me: t.id({
       nullable: true,
       description: 'The caller as the command service sees them.',
-      resolve: (_root, _args, ctx) => ctx.userId,
+      resolve: (_root, _args, ctx) => (typeof ctx.caller === 'string' ? ctx.caller : null),
     }),
   }),
 });
@@ -66,8 +73,15 @@ export function resultUnion<T extends object>(name: string, success: ObjectRef<T
   });
 }
 
-export function requireUser(ctx: Context): string | CommandError {
-  const id = ctx.userId?.trim();
-  if (!id) return { code: 'UNAUTHENTICATED', message: 'send the x-user-id header' };
-  return id;
+type CommandWithoutCaller = RoomCommand extends infer C ? (C extends unknown ? Omit<C, 'actorId'> : never) : never;
+
+/** Runs a command as the authenticated caller; a typed CommandError otherwise. */
+export async function runCommand(ctx: Context, command: CommandWithoutCaller): Promise<Accepted | CommandError> {
+  if (typeof ctx.caller !== 'string') return ctx.caller;
+  const outcome: Outcome = await ctx.handler.handle({ ...command, actorId: ctx.caller } as RoomCommand, ctx.arrival);
+  return outcome.ok ? outcome : outcome.error;
 }
+
+export const expectedRevisionArg = {
+  description: 'Optimistic concurrency: the room revision you last saw; if the room has moved on, CONFLICT and nothing is appended.',
+} as const;

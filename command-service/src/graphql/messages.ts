@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Accepted } from '../app/command-handler.ts';
-import { ReceiptRef, builder, requireUser, resultUnion } from './builder.ts';
+import type { Accepted } from '../app/outcome.ts';
+import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand } from './builder.ts';
 
 const MessageAcceptedRef = builder.objectRef<Accepted>('MessageAccepted').implement({
   fields: (t) => ({
@@ -21,22 +21,16 @@ builder.mutationFields((t) => ({
       roomId: t.arg.id({ required: true }),
       body: t.arg.string({ required: true }),
       clientMessageId: t.arg.id({ required: true }),
+      expectedRevision: t.arg.int(expectedRevisionArg),
     },
-    resolve: async (_root, args, ctx) => {
-      const actorId = requireUser(ctx);
-      if (typeof actorId !== 'string') return actorId;
-      const outcome = await ctx.handler.handle(
-        {
-          type: 'SendMessage',
-          roomId: args.roomId.toString(),
-          actorId,
-          commandId: args.clientMessageId.toString(),
-          messageId: randomUUID(),
-          body: args.body,
-        },
-        ctx.traceparent,
-      );
-      return outcome.ok ? outcome : outcome.error;
-    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'SendMessage',
+        roomId: args.roomId.toString(),
+        commandId: args.clientMessageId.toString(),
+        messageId: randomUUID(),
+        body: args.body,
+        expectedRevision: args.expectedRevision,
+      }),
   }),
 }));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Accepted } from '../app/command-handler.ts';
-import { ReceiptRef, builder, requireUser, resultUnion } from './builder.ts';
+import { v5 as uuidV5 } from 'uuid';
+import type { Accepted } from '../app/outcome.ts';
+import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand } from './builder.ts';
 
 const RoomAcceptedRef = builder.objectRef<Accepted>('RoomAccepted').implement({
   fields: (t) => ({
@@ -12,6 +13,10 @@ const RoomAcceptedRef = builder.objectRef<Accepted>('RoomAccepted').implement({
 const CreateRoomResult = resultUnion('CreateRoom', RoomAcceptedRef);
 const JoinRoomResult = resultUnion('JoinRoom', RoomAcceptedRef);
 
+// Namespace of name-based room ids (RFC 9562 v5): caller + idempotency key → room id, so a
+// retried createRoom names the same room on any instance and can never create a second one.
+const ROOM_ID_NAMESPACE = '3c1b2a5e-8f0d-4c1e-9b7a-6d2f4e8a1c30';
+
 builder.mutationFields((t) => ({
   createRoom: t.field({
     type: CreateRoomResult,
@@ -20,14 +25,16 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ required: true }),
       commandId: t.arg.id({ description: 'Idempotency key: a retry with the same key returns the same room.' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const actorId = requireUser(ctx);
-      if (typeof actorId !== 'string') return actorId;
-      const outcome = await ctx.handler.handle(
-        { type: 'CreateRoom', roomId: randomUUID(), name: args.name, actorId, commandId: args.commandId?.toString() ?? null },
-        ctx.traceparent,
-      );
-      return outcome.ok ? outcome : outcome.error;
+    resolve: (_root, args, ctx) => {
+      // Without a key of the client's, one of ours still makes the internal retries safe.
+      const commandId = args.commandId?.toString() ?? randomUUID();
+      const caller = typeof ctx.caller === 'string' ? ctx.caller : '';
+      return runCommand(ctx, {
+        type: 'CreateRoom',
+        roomId: uuidV5(`${caller}\u0000${commandId}`, ROOM_ID_NAMESPACE),
+        name: args.name,
+        commandId,
+      });
     },
   }),
   joinRoom: t.field({
@@ -36,15 +43,14 @@ builder.mutationFields((t) => ({
     args: {
       roomId: t.arg.id({ required: true }),
       commandId: t.arg.id(),
+      expectedRevision: t.arg.int(expectedRevisionArg),
     },
-    resolve: async (_root, args, ctx) => {
-      const actorId = requireUser(ctx);
-      if (typeof actorId !== 'string') return actorId;
-      const outcome = await ctx.handler.handle(
-        { type: 'JoinRoom', roomId: args.roomId.toString(), actorId, commandId: args.commandId?.toString() ?? null },
-        ctx.traceparent,
-      );
-      return outcome.ok ? outcome : outcome.error;
-    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'JoinRoom',
+        roomId: args.roomId.toString(),
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      }),
   }),
 }));

@@ -1,0 +1,140 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sleep, type Logger } from '@chat/platform';
+import { CREDENTIAL_HEADERS, authenticate } from '../app/identity.ts';
+import {
+  carriedTraceparent,
+  isNotOwner,
+  type CommandHandler,
+  type ForwardArrival,
+  type ForwardedCommand,
+  type Forwarder,
+} from '../app/command-handler.ts';
+import type { Outcome } from '../app/outcome.ts';
+
+// Commands reaching an instance that does not own their room travel to the owner over HTTP,
+// with the caller's own credential headers: the owner authenticates the caller itself. The
+// owner map comes from the consumer group (each member advertises its URL) and is looked up
+// again whenever an instance answers that it is not the owner or does not answer at all.
+
+export const FORWARD_PATH = '/internal/commands';
+const MAX_BODY_BYTES = 64 * 1024;
+const COMMAND_TYPES = new Set(['CreateRoom', 'JoinRoom', 'SendMessage']);
+
+export interface OwnerDirectory {
+  owners(): Promise<Map<number, string>>;
+}
+
+export class HttpForwarder implements Forwarder {
+  private readonly directory: OwnerDirectory;
+  private readonly self: string;
+  private readonly log: Logger;
+  private owners = new Map<number, string>();
+  private lookup: Promise<void> | undefined;
+
+  constructor(directory: OwnerDirectory, selfEndpoint: string, log: Logger) {
+    this.directory = directory;
+    this.self = selfEndpoint;
+    this.log = log;
+  }
+
+  async forward(partition: number, command: ForwardedCommand, arrival: ForwardArrival, deadline: number): Promise<Outcome | undefined> {
+    let endpoint = this.owners.get(partition);
+    if (endpoint === undefined || endpoint === this.self) {
+      await this.refresh();
+      endpoint = this.owners.get(partition);
+    }
+    if (endpoint === undefined || endpoint === this.self) {
+      // A rebalance is under way: nobody (else) owns the partition yet.
+      await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+      this.owners.clear();
+      return undefined;
+    }
+    try {
+      const response = await fetch(`${endpoint}${FORWARD_PATH}`, {
+        method: 'POST',
+        headers: { ...arrival.credentials, 'content-type': 'application/json', traceparent: arrival.traceparent },
+        body: JSON.stringify(command),
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      });
+      const outcome = (await response.json()) as Outcome;
+      if (!isNotOwner(outcome)) return outcome;
+    } catch (error) {
+      this.log.debug('forwarding failed; looking up the owner again', { partition, endpoint, error });
+      await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
+    }
+    this.owners.clear();
+    return undefined;
+  }
+
+  /** One lookup at a time, however many commands are waiting on it. */
+  private refresh(): Promise<void> {
+    this.lookup ??= this.directory
+      .owners()
+      .then((owners) => {
+        this.owners = owners;
+      })
+      .catch((error: unknown) => this.log.warn('looking up partition owners failed', { error }))
+      .finally(() => {
+        this.lookup = undefined;
+      });
+    return this.lookup;
+  }
+}
+
+/** The caller's credential headers of an incoming request, to pass on when forwarding. */
+export function credentialsOf(headers: { get(name: string): string | null }): Record<string, string> {
+  const credentials: Record<string, string> = {};
+  for (const name of CREDENTIAL_HEADERS) {
+    const value = headers.get(name);
+    if (value !== null) credentials[name] = value;
+  }
+  return credentials;
+}
+
+/** The owner's side: runs a forwarded command if this instance owns its room. */
+export async function serveForwarded(handler: CommandHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const headers = { get: (name: string) => headerValue(req.headers[name]) };
+  let outcome: Outcome;
+  const body = req.method === 'POST' ? await readBody(req) : undefined;
+  const command = body === undefined ? undefined : parseForwarded(body);
+  const caller = authenticate(headers);
+  if (!command) outcome = { ok: false, error: { code: 'INVALID_INPUT', message: 'not a command' } };
+  else if (typeof caller !== 'string') outcome = { ok: false, error: caller };
+  else outcome = await handler.handleOwned({ ...command, actorId: caller }, carriedTraceparent(headers.get('traceparent')));
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(outcome));
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Shape only: every value is checked again by the owner's checkCommand. */
+function parseForwarded(body: string): ForwardedCommand | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const c = value as Record<string, unknown>;
+  const strings = (...keys: string[]) => keys.every((key) => typeof c[key] === 'string');
+  if (!COMMAND_TYPES.has(c.type as string) || !strings('roomId')) return undefined;
+  if (c.commandId !== null && typeof c.commandId !== 'string') return undefined;
+  if (c.expectedRevision != null && typeof c.expectedRevision !== 'number') return undefined;
+  if (c.type === 'CreateRoom' && !strings('name')) return undefined;
+  if (c.type === 'SendMessage' && !strings('messageId', 'body')) return undefined;
+  return c as unknown as ForwardedCommand;
+}

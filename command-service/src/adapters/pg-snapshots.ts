@@ -1,0 +1,36 @@
+import type pg from 'pg';
+import type { PartitionSnapshot } from '../app/partition-state.ts';
+
+// Snapshots of the command side's partition state in Postgres. A snapshot only ever moves
+// forward: a fenced owner that writes late cannot replace a newer one with an older one
+// (an older snapshot is still true of its offset, just less useful).
+
+export class PgSnapshots {
+  private readonly pool: pg.Pool;
+  private readonly topic: string;
+  private readonly clusterId: string;
+
+  constructor(pool: pg.Pool, topic: string, clusterId: string) {
+    this.pool = pool;
+    this.topic = topic;
+    this.clusterId = clusterId;
+  }
+
+  async load(partition: number): Promise<PartitionSnapshot | undefined> {
+    const { rows } = await this.pool.query<{ state: string }>(
+      'SELECT state FROM command_snapshots WHERE topic = $1 AND partition = $2 AND kafka_cluster_id = $3',
+      [this.topic, partition, this.clusterId],
+    );
+    return rows[0] ? (JSON.parse(rows[0].state) as PartitionSnapshot) : undefined;
+  }
+
+  async save(partition: number, snapshot: PartitionSnapshot): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO command_snapshots (topic, partition, next_offset, kafka_cluster_id, state) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, kafka_cluster_id = excluded.kafka_cluster_id,
+         state = excluded.state, taken_at = now()
+       WHERE command_snapshots.next_offset < excluded.next_offset OR command_snapshots.kafka_cluster_id <> excluded.kafka_cluster_id`,
+      [this.topic, partition, snapshot.nextOffset, this.clusterId, JSON.stringify(snapshot)],
+    );
+  }
+}

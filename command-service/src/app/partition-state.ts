@@ -1,0 +1,99 @@
+import { evolve, initialRoomState, type RoomEvent, type RoomState } from '../domain/room.ts';
+
+// The command side's committed view of one partition of the room topic: every room's state
+// and the idempotency index, folded from the log in order, up to `nextOffset`. It is what a
+// snapshot holds, so its size grows with rooms, members and the idempotency window, never
+// with the number of messages.
+
+export interface AcceptedCommand {
+  eventType: RoomEvent['type'];
+  eventId: string;
+  offset: string;
+  revision: number;
+  messageId: string | null;
+  occurredAt: number;
+}
+
+/**
+ * The one scoping rule for idempotency keys: a key names one command of one user in one
+ * room. Rooms live in partitions, so the index of a room's keys lives with the room.
+ */
+export function idempotencyScope(roomId: string, actorId: string, commandId: string): string {
+  return `${roomId}\u0000${actorId}\u0000${commandId}`;
+}
+
+export interface PartitionSnapshot {
+  nextOffset: string;
+  rooms: [roomId: string, name: string, revision: number, members: string[]][];
+  keys: [scope: string, command: AcceptedCommand][];
+}
+
+export class PartitionState {
+  readonly rooms = new Map<string, RoomState>();
+  /** In the order commands were accepted, so expiry only looks at the front. */
+  readonly keys = new Map<string, AcceptedCommand>();
+  nextOffset = 0n;
+  /** Keys accepted before this (epoch ms) are outside the idempotency window: not kept. */
+  keyHorizon = 0;
+
+  room(roomId: string): RoomState {
+    return this.rooms.get(roomId) ?? initialRoomState;
+  }
+
+  accepted(roomId: string, actorId: string, commandId: string): AcceptedCommand | undefined {
+    return this.keys.get(idempotencyScope(roomId, actorId, commandId));
+  }
+
+  /** Applies the record at `offset`; the log may hand back a record this state already holds. */
+  apply(event: RoomEvent, offset: bigint): void {
+    if (offset < this.nextOffset) return;
+    this.nextOffset = offset + 1n;
+    this.rooms.set(event.roomId, evolve(this.room(event.roomId), event));
+    if (event.commandId === null || event.occurredAt < this.keyHorizon) return;
+    const scope = idempotencyScope(event.roomId, event.actorId, event.commandId);
+    this.keys.delete(scope); // re-inserted at the back: the map stays in acceptance order
+    this.keys.set(scope, {
+      eventType: event.type,
+      eventId: event.eventId,
+      offset: String(offset),
+      revision: event.revision,
+      messageId: event.type === 'MessageSent' ? event.messageId : null,
+      occurredAt: event.occurredAt,
+    });
+  }
+
+  /** Moves the position past records that carry no event (transaction markers, dead records). */
+  advanceTo(nextOffset: bigint): void {
+    if (nextOffset > this.nextOffset) this.nextOffset = nextOffset;
+  }
+
+  /** Forgets keys accepted before `oldest` (epoch ms): retries after the window are new commands. */
+  expireKeys(oldest: number): number {
+    this.keyHorizon = Math.max(this.keyHorizon, oldest);
+    let expired = 0;
+    for (const [scope, command] of this.keys) {
+      if (command.occurredAt >= oldest) break;
+      this.keys.delete(scope);
+      expired++;
+    }
+    return expired;
+  }
+
+  toSnapshot(): PartitionSnapshot {
+    return {
+      nextOffset: String(this.nextOffset),
+      rooms: [...this.rooms].map(([id, room]) => [id, room.name, room.revision, [...room.members]]),
+      keys: [...this.keys],
+    };
+  }
+
+  static fromSnapshot(snapshot: PartitionSnapshot): PartitionState {
+    const state = new PartitionState();
+    state.nextOffset = BigInt(snapshot.nextOffset);
+    for (const [id, name, revision, members] of snapshot.rooms) {
+      state.rooms.set(id, { status: 'open', name, revision, members: new Set(members) });
+    }
+    for (const [scope, command] of snapshot.keys) state.keys.set(scope, command);
+    return state;
+  }
+}
