@@ -1,0 +1,116 @@
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import { infraUp, startStack } from '@chat/infra';
+import { intFromEnv } from '@chat/platform';
+import { gql } from '@chat/test/graphql';
+import { cpuMs } from './proc.ts';
+import { measureRawLimits } from './raw-limits.ts';
+import { summarize } from './stats.ts';
+
+// CPU per accepted command under a fixed offered load (open loop), on the real stack.
+//
+// RATE sendMessage mutations per second over ROOMS rooms, each sent at its scheduled time
+// whatever happened to the ones before (so a slow service meets the same load, and latency
+// is measured from the scheduled time: no coordinated omission), for DURATION seconds after
+// WARMUP seconds. CPU is each service process's user + system time from /proc over the
+// measured window, divided by the commands accepted in it.
+//
+// Usage: ./chat bench:cpu   (env: RATE, ROOMS, DURATION, WARMUP, CONNECTIONS)
+
+const RATE = intFromEnv(process.env, 'RATE', 1000);
+const ROOMS = intFromEnv(process.env, 'ROOMS', 100);
+const DURATION = intFromEnv(process.env, 'DURATION', 20);
+const WARMUP = intFromEnv(process.env, 'WARMUP', 5);
+const CONNECTIONS = intFromEnv(process.env, 'CONNECTIONS', 64);
+
+const CREATE = `mutation($key: ID!) { createRoom(name: "bench", commandId: $key) { ... on RoomAccepted { roomId } ... on CommandError { code message } } }`;
+const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $id) {
+  __typename ... on CommandError { code } } }`;
+
+await infraUp();
+const raw = await measureRawLimits();
+const stack = await startStack('bench-cpu');
+try {
+  const rooms: string[] = [];
+  for (let r = 0; r < ROOMS; r++) {
+    const created = await gql(stack.commandUrl, CREATE, { key: `room-${r}` }, 'bench');
+    if (!created.createRoom.roomId) throw new Error(JSON.stringify(created.createRoom));
+    rooms.push(created.createRoom.roomId as string);
+  }
+  const agent = new Agent({ connections: CONNECTIONS, pipelining: 1 });
+  const url = new URL(stack.commandUrl);
+  const services = ['command-service', 'projector', 'query-service'] as const;
+  const pids = Object.fromEntries(services.map((s) => [s, stack.instance(s).pid])) as Record<(typeof services)[number], number>;
+
+  const latencies: number[] = [];
+  const outcomes = new Map<string, number>();
+  let accepted = 0;
+  const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+  const sendOne = async (i: number, scheduled: number, measured: boolean) => {
+    const body = JSON.stringify({ query: SEND, variables: { roomId: rooms[i % ROOMS], body: `load ${i}`, id: `cpu-${i}` } });
+    let outcome: string;
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json', 'x-user-id': 'bench' },
+        body,
+      });
+      const result = (await response.body.json()) as { data?: { sendMessage: { __typename: string; code?: string } }; errors?: unknown };
+      outcome = result.data?.sendMessage.code ?? result.data?.sendMessage.__typename ?? 'GraphQLError';
+    } catch (error) {
+      outcome = `network: ${(error as Error).message}`;
+    }
+    if (!measured) return;
+    latencies.push(performance.now() - scheduled);
+    count(outcome);
+    if (outcome === 'MessageAccepted') accepted++;
+  };
+
+  const total = RATE * (WARMUP + DURATION);
+  const start = performance.now() + 100;
+  const inFlight: Promise<void>[] = [];
+  let window: { startedAt: number; cpu: Record<string, number>; load: NodeJS.CpuUsage } | undefined;
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + (i * 1000) / RATE;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const measured = i >= RATE * WARMUP;
+    if (measured && !window) {
+      window = {
+        startedAt: performance.now(),
+        cpu: Object.fromEntries(services.map((s) => [s, cpuMs(pids[s])])),
+        load: process.cpuUsage(),
+      };
+    }
+    inFlight.push(sendOne(i, scheduled, measured));
+  }
+  const offeredEnd = performance.now();
+  // The window closes once every measured command has its answer, so their whole cost is in it.
+  await Promise.all(inFlight);
+  const cpuAtEnd = Object.fromEntries(services.map((s) => [s, cpuMs(pids[s])]));
+  const loadCpu = process.cpuUsage(window!.load);
+  await agent.close();
+
+  const perCommand = (ms: number) => Math.round((ms / Math.max(1, accepted)) * 1000) / 1000;
+  const cpu = Object.fromEntries(services.map((s) => [s, perCommand(cpuAtEnd[s]! - window!.cpu[s]!)]));
+  const platform = services.reduce((sum, s) => sum + cpuAtEnd[s]! - window!.cpu[s]!, 0);
+  console.log(
+    JSON.stringify(
+      {
+        method: 'open loop, fixed offered rate; CPU from /proc from the first measured send until the last measured answer',
+        offered: { ratePerSecond: RATE, seconds: DURATION, rooms: ROOMS, warmupSeconds: WARMUP },
+        achievedOfferedRate: Math.round((RATE * DURATION) / ((offeredEnd - window!.startedAt) / 1000)),
+        outcomes: Object.fromEntries(outcomes),
+        answerLatencyFromScheduledMs: summarize(latencies),
+        cpuMsPerAcceptedCommand: { ...cpu, platform: perCommand(platform) },
+        loadGeneratorCpuMs: Math.round((loadCpu.user + loadCpu.system) / 1000),
+        rawLimits: raw,
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await stack.stop();
+}
