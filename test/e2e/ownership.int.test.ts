@@ -104,7 +104,7 @@ interface Retried {
 
 /**
  * Runs a command as a careful client does: on UNAVAILABLE or a network error it sends the
- * same command with the same idempotency key to the next instance, a bounded number of times.
+ * same command with the same idempotency key to the next instance, for a bounded time.
  */
 async function command(
   instances: Instance[],
@@ -112,17 +112,18 @@ async function command(
   field: Field,
   variables: Record<string, unknown>,
   userId: string,
-  attempts = 40,
+  budgetMs = 60_000,
 ): Promise<Retried> {
   const seen: string[] = [];
-  for (let attempt = 0; attempt < attempts; attempt++) {
+  const deadline = Date.now() + budgetMs;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
     if (attempt > 0) await sleep(Math.min(100 * attempt, 1000));
     const instance = instances[(first + attempt) % instances.length]!;
-    const answer = await post(instance, field, variables, userId);
+    const answer = await post(instance, field, variables, userId, Math.max(1000, deadline - Date.now()));
     if (!isUnavailable(answer)) return { result: (answer as { result: Result }).result, retries: attempt };
-    seen.push('network' in answer ? answer.network : `UNAVAILABLE: ${answer.result.message}`);
+    seen.push(`${new Date().toISOString()} ${'network' in answer ? answer.network : `UNAVAILABLE: ${answer.result.message}`}`);
   }
-  throw new Error(`${field} ${JSON.stringify(variables)} still unavailable after ${attempts} attempts: ${seen.slice(-3).join(' | ')}`);
+  throw new Error(`${field} ${JSON.stringify(variables)} still unavailable after ${budgetMs} ms: ${seen.slice(-3).join(' | ')}`);
 }
 
 /** A command that must be accepted; returns its result. */
@@ -295,7 +296,7 @@ describe('command-service instances side by side', () => {
     } finally {
       await release();
     }
-  }, 120_000);
+  }, 240_000);
 
   it('answers a retried key on every instance with the first outcome, and the log holds it once', async () => {
     const { all, release } = await instances(3);
@@ -377,7 +378,7 @@ describe('command-service instances side by side', () => {
         for (let i = 0; flowing; i++) {
           const entry: (typeof sent)[number] = { roomId, key: `crash-${r}-${i}` };
           sent.push(entry);
-          const outcome = await command(all, i, 'sendMessage', { roomId, body: `flow ${r} ${i}`, key: entry.key }, 'kim', 80);
+          const outcome = await command(all, i, 'sendMessage', { roomId, body: `flow ${r} ${i}`, key: entry.key }, 'kim', 90_000);
           entry.result = outcome.result;
           retries += outcome.retries;
         }

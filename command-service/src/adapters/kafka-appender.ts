@@ -13,6 +13,8 @@ import type { Appended, Appender } from '../app/transaction-pump.ts';
 // INVALID_PRODUCER_EPOCH. A fenced generation is never opened again by its instance: after
 // any failure the instance moves to a new generation. Consumers read committed records only.
 
+const TRANSACTION_TIMEOUT_MS = 15_000;
+
 export class KafkaAppender implements Appender {
   private readonly kafka: Kafka;
   private readonly codec: EventCodec;
@@ -89,6 +91,10 @@ export class KafkaAppender implements Appender {
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
+      // A transaction its producer left open (a crash, a lost abort) holds every read-committed
+      // reader of its partitions until the broker aborts it: keep that short. Owners fence a
+      // writer they replace at once anyway; this bounds the cases nobody fences.
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
       // A transaction begun right after a commit usually meets CONCURRENT_TRANSACTIONS while
       // the broker writes the last one's markers; kafkajs retries after this backoff, which a
       // command waits out, so keep it short (measured here: 3 ms gives a 6 ms median

@@ -91,7 +91,7 @@ export class TransactionPump {
     }
   }
 
-  /** New producer generation; every owner renews its claim to it and re-reads its tail. */
+  /** New producer generation, the old one fenced; every owner renews its claim to it and re-reads its tail. */
   recover(): Promise<void> {
     this.recovering ??= (async () => {
       const owners = [...this.owners()];
@@ -100,6 +100,10 @@ export class TransactionPump {
       for (let attempt = 1; ; attempt++) {
         try {
           await this.appender.open();
+          // The failed generation may have left its transaction open (its abort can fail too);
+          // until that ends, no read-committed reader, this instance's tail reads included,
+          // gets past it. Fencing the old id aborts it now rather than at its timeout.
+          await this.appender.fence(previous);
           await Promise.all(owners.map((owner) => owner.restore({ renewFrom: previous })));
           return;
         } catch (error) {
