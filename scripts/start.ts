@@ -34,7 +34,10 @@ chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
   Postgres ${redact(config.databaseUrl)} · Redis ${config.redisUrl}
   service logs: ${running.map((s) => s.log).join(', ')}
 
-  Send an x-user-id header (any name) to act as that user. Ctrl-C stops the services.
+  Sign up (logIn takes the same arguments), then send "Authorization: Bearer <accessToken>":
+  ${signUpCommand(port('command-service'))}
+
+  Ctrl-C stops the services.
 `);
 
 let stopping = false;
@@ -54,3 +57,10 @@ async function shutdown(code: number): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+
+/** A copy-and-paste sign-up with curl. */
+function signUpCommand(commandPort: number): string {
+  const query =
+    'mutation { signUp(username: "alice", password: "correct horse battery") { ... on Session { accessToken refreshToken } ... on CommandError { code message } } }';
+  return `curl -s http://127.0.0.1:${commandPort}/graphql -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`;
+}

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { infraUp, startStack } from '@chat/infra';
 import { intFromEnv } from '@chat/platform';
+import { signUp } from '@chat/test/accounts';
 import { gql } from '@chat/test/graphql';
 import { cpuMs } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
@@ -31,9 +32,10 @@ await infraUp();
 const raw = await measureRawLimits();
 const stack = await startStack('bench-cpu');
 try {
+  const bench = (await signUp(stack.commandUrl, 'bench')).accessToken;
   const rooms: string[] = [];
   for (let r = 0; r < ROOMS; r++) {
-    const created = await gql(stack.commandUrl, CREATE, { key: `room-${r}` }, 'bench');
+    const created = await gql(stack.commandUrl, CREATE, { key: `room-${r}` }, bench);
     if (!created.createRoom.roomId) throw new Error(JSON.stringify(created.createRoom));
     rooms.push(created.createRoom.roomId as string);
   }
@@ -53,7 +55,7 @@ try {
       const response = await request(url, {
         method: 'POST',
         dispatcher: agent,
-        headers: { 'content-type': 'application/json', 'x-user-id': 'bench' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bench}` },
         body,
       });
       const result = (await response.body.json()) as { data?: { sendMessage: { __typename: string; code?: string } }; errors?: unknown };

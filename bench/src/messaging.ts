@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { infraUp, startStack } from '@chat/infra';
 import { intFromEnv } from '@chat/platform';
+import { signUp } from '@chat/test/accounts';
 import { collect, gql, wsClient } from '@chat/test/graphql';
 import { summarize } from './stats.ts';
 
@@ -28,15 +29,16 @@ const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId, after: 
 await infraUp();
 const stack = await startStack('bench');
 try {
+  const bench = (await signUp(stack.commandUrl, 'bench')).accessToken;
   const send = async (roomId: string, body: string, id: string) => {
-    const result = await gql(stack.commandUrl, SEND, { roomId, body, id }, 'bench');
+    const result = await gql(stack.commandUrl, SEND, { roomId, body, id }, bench);
     if (result.sendMessage.__typename !== 'MessageAccepted') throw new Error(JSON.stringify(result.sendMessage));
     return result.sendMessage.receipt.projected as boolean;
   };
 
   // 1. Latency, with a live subscriber.
-  const roomId = (await gql(stack.commandUrl, CREATE, {}, 'bench')).createRoom.roomId as string;
-  const client = wsClient(stack.queryWsUrl, 'bench');
+  const roomId = (await gql(stack.commandUrl, CREATE, {}, bench)).createRoom.roomId as string;
+  const client = wsClient(stack.queryWsUrl, bench);
   const sentAt = new Map<string, number>();
   const liveLatency: number[] = [];
   const live = collect<{ messageAdded: { body: string } }>(client, LIVE, { roomId }, LATENCY_MESSAGES + 1, (item) => {
@@ -61,7 +63,7 @@ try {
 
   // 2. Throughput.
   const rooms = await Promise.all(
-    Array.from({ length: ROOMS }, async () => (await gql(stack.commandUrl, CREATE, {}, 'bench')).createRoom.roomId as string),
+    Array.from({ length: ROOMS }, async () => (await gql(stack.commandUrl, CREATE, {}, bench)).createRoom.roomId as string),
   );
   let next = 0;
   const started = performance.now();

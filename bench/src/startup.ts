@@ -3,7 +3,7 @@ import { Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
 import { createKafka, ensureTopics, intFromEnv, loadConfig, quoteIdent, topicName, SERVICES, type PlatformConfig } from '@chat/platform';
-import { EventCodec, type DomainEvent } from '@chat/schemas';
+import { EventCodec, type RoomDomainEvent } from '@chat/schemas';
 import { memoryMiB } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
 
@@ -93,7 +93,7 @@ async function writeLog(): Promise<number> {
   const revisions = new Map<string, number>();
   let records = 0;
   const started = performance.now();
-  const event = (i: number): DomainEvent => {
+  const event = (i: number): RoomDomainEvent => {
     const roomId = roomIds[i % ROOMS]!;
     const revision = (revisions.get(roomId) ?? 0) + 1;
     revisions.set(roomId, revision);

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { createYoga } from 'graphql-yoga';
 import { Partitioners } from 'kafkajs';
 import {
@@ -5,7 +6,9 @@ import {
   closeServer,
   createKafka,
   createPgPool,
+  createRedis,
   intFromEnv,
+  JWKS_PATH,
   migrate,
   onShutdown,
   playground,
@@ -21,14 +24,28 @@ import { PgSnapshots } from './adapters/pg-snapshots.ts';
 import { PgWriterClaims } from './adapters/pg-writer-claims.ts';
 import { ProjectionWatcher } from './adapters/projection-watcher.ts';
 import { CommandHandler } from './app/command-handler.ts';
-import { authenticate } from './app/identity.ts';
 import { Owners } from './app/owners.ts';
 import { PartitionOwner } from './app/partition-owner.ts';
 import { TransactionPump } from './app/transaction-pump.ts';
 import { schema } from './graphql/schema.ts';
 import type { Context } from './graphql/builder.ts';
+import { wireAccounts } from './wire-accounts.ts';
 
 const { config, log, port, host } = bootService('command-service');
+const PLAYGROUND_QUERY = `# Every mutation but signUp and logIn needs a token. Sign up (or log in), copy accessToken,
+# and add it under Headers below as {"Authorization": "Bearer <accessToken>"}.
+mutation SignUp {
+  signUp(username: "alice", password: "correct horse battery") {
+    __typename
+    ... on Session { userId accessToken refreshToken }
+    ... on CommandError { code message }
+  }
+}
+
+mutation CreateRoom {
+  createRoom(name: "general") { __typename ... on RoomAccepted { roomId } ... on CommandError { code message } }
+}
+`;
 const env = (name: string, fallback: number) => intFromEnv(process.env, name, fallback);
 const topic = topicName(config.topicPrefix, 'roomEvents');
 // The URL other instances forward commands to; behind NAT or in containers, set it.
@@ -62,6 +79,15 @@ const partitionOf = (roomId: string) => {
   }
   return partition;
 };
+
+const redis = createRedis(config);
+const {
+  accounts,
+  keyRing,
+  authenticate,
+  clientAddress,
+  stop: stopAccounts,
+} = await wireAccounts({ config, pool, kafka, codec, redis, log });
 
 const watcher = new ProjectionWatcher(config, pool, topic, log);
 await watcher.start();
@@ -105,16 +131,16 @@ const handler = new CommandHandler(
   { appendTimeoutMs: env('APPEND_TIMEOUT_MS', 10_000), visibilityTimeoutMs: env('VISIBILITY_TIMEOUT_MS', 5_000) },
 );
 
-const yoga = createYoga({
+const yoga = createYoga<{ req: IncomingMessage }>({
   schema,
-  ...playground(
-    'Chat commands',
-    'mutation { createRoom(name: "general") { __typename ... on RoomAccepted { roomId } ... on CommandError { code message } } }\n',
-  ),
-  context: ({ request }): Context => ({
-    caller: authenticate(request.headers),
+  ...playground('Chat commands', PLAYGROUND_QUERY),
+  context: async ({ request, req }): Promise<Context> => ({
+    caller: await authenticate(request.headers),
+    address: clientAddress(req),
     arrival: { traceparent: request.headers.get('traceparent'), credentials: credentialsOf(request.headers) },
     handler,
+    accounts,
+    log,
   }),
 });
 
@@ -124,7 +150,11 @@ const server = await startHttpServer({
   ready: () => ownership.isJoined && owners.allServing,
   handler: (req, res) => {
     const path = req.url?.split('?')[0];
-    if (path === FORWARD_PATH) return void serveForwarded(handler, req, res);
+    if (path === FORWARD_PATH) return void serveForwarded(handler, authenticate, req, res);
+    if (path === JWKS_PATH) {
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
+      return void res.end(JSON.stringify(keyRing.jwks()));
+    }
     if (path === '/partitions') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify(owners.describe()));
@@ -143,5 +173,7 @@ onShutdown(log, async () => {
   await appender.close();
   await ownership.stop();
   await watcher.stop();
+  await stopAccounts();
+  redis.disconnect();
   await pool.end();
 });

@@ -31,8 +31,8 @@ export interface Stack {
   startService(name: ServiceName): Promise<void>;
   /** The first instance of a service as it runs now (a restart gives a new pid, same port). */
   instance(name: ServiceName): Instance;
-  /** Starts one more instance of a service (same group, same env, own port), e.g. to force a rebalance. */
-  startExtra(name: ServiceName): Promise<Instance>;
+  /** Starts one more instance of a service (same group, same env plus `env`, own port), e.g. to force a rebalance. */
+  startExtra(name: ServiceName, env?: NodeJS.ProcessEnv): Promise<Instance>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +62,9 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   await ensureTopics(admin, config.topicPrefix);
   await admin.disconnect();
 
-  const env: NodeJS.ProcessEnv = { ...serviceEnv(config), ...extraEnv };
+  // Every test client comes from 127.0.0.1: per-address abuse limits would count them all as one.
+  const testLimits = { SIGN_UP_LIMIT_PER_ADDRESS: '1000000', LOG_IN_LIMIT_PER_ADDRESS: '1000000' };
+  const env: NodeJS.ProcessEnv = { ...serviceEnv(config), ...testLimits, ...extraEnv };
   for (const service of Object.values(SERVICES)) env[service.portVar] = String(await freePort());
   const running = new Map<ServiceName, Instance>();
   const extras: Instance[] = [];
@@ -93,11 +95,14 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
       if (!entry) throw new Error(`${service} is not running`);
       return entry;
     },
-    startExtra: async (service) => {
+    startExtra: async (service, instanceEnv = {}) => {
       // Numbered before any await, so extras started side by side log to their own files.
       const logName = `${name}.${service}-${(extraCount += 1) + 1}`;
       const port = await freePort();
-      const extra = instanceOf(await startService(service, { ...env, [SERVICES[service].portVar]: String(port) }, logName), port);
+      const extra = instanceOf(
+        await startService(service, { ...env, ...instanceEnv, [SERVICES[service].portVar]: String(port) }, logName),
+        port,
+      );
       extras.push(extra);
       return extra;
     },

@@ -9,3 +9,4 @@ export * from './http.ts';
 export * from './service.ts';
 export * from './playground.ts';
 export * from './migrate.ts';
+export * from './tokens.ts';

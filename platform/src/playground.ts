@@ -2,10 +2,11 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 
 // GraphiQL options both GraphQL services share, to spread into createYoga().
 // render-graphiql bundles the playground into the page itself, so it works offline, with
-// no CDN; until sign-up lands it acts as 'alice' (edit the header to be someone else).
+// no CDN. Its headers start with an Authorization placeholder for the access token that
+// signUp or logIn answers; the default query says how to get one.
 export function playground(title: string, defaultQuery: string, options: { subscriptionsProtocol?: 'WS' } = {}) {
   return {
     renderGraphiQL,
-    graphiql: { title, defaultQuery, headers: JSON.stringify({ 'x-user-id': 'alice' }), ...options },
+    graphiql: { title, defaultQuery, headers: JSON.stringify({ Authorization: 'Bearer <accessToken from signUp or logIn>' }), ...options },
   };
 }

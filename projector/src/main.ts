@@ -12,6 +12,8 @@ import {
 import { EventCodec } from '@chat/schemas';
 import { bindToCluster } from './adapters/cluster-guard.ts';
 import { migrate } from './adapters/migrate.ts';
+import { applyRoomEvents } from './adapters/pg-projection.ts';
+import { applyUserEvents } from './adapters/pg-users.ts';
 import { RedisPublisher } from './adapters/redis-publisher.ts';
 import { runProjector } from './app/consume.ts';
 
@@ -40,14 +42,15 @@ consumer.on(consumer.events.GROUP_JOIN, () => {
   joined = true;
 });
 await consumer.connect();
-await runProjector(
-  { consumer, pool, codec, publisher: new RedisPublisher(redis, config.redisPrefix, log), log },
-  topicName(config.topicPrefix, 'roomEvents'),
-);
+const projections = {
+  [topicName(config.topicPrefix, 'roomEvents')]: applyRoomEvents,
+  [topicName(config.topicPrefix, 'userEvents')]: applyUserEvents,
+};
+await runProjector({ consumer, pool, codec, publisher: new RedisPublisher(redis, config.redisPrefix, log), log }, projections);
 
 const server = await startHttpServer({ port, host, ready: () => joined });
 log.info('projecting', {
-  topic: topicName(config.topicPrefix, 'roomEvents'),
+  topics: Object.keys(projections),
   schema: config.pgSchema,
   health: `http://127.0.0.1:${port}/ready`,
 });

@@ -157,11 +157,14 @@ describe('postgres projection', () => {
     expect(await bindToCluster(pool, schema, 'cluster-a', log)).toBe('new');
     expect(await bindToCluster(pool, schema, 'cluster-a', log)).toBe('same');
     expect((await rows()).length).toBeGreaterThan(0);
+    // The command side's own records (accounts, sessions, keys: auth_*) are not built from the log and stay.
+    await pool.query('CREATE TABLE auth_probe (id int); INSERT INTO auth_probe VALUES (1)');
     expect(await bindToCluster(pool, schema, 'cluster-b', log)).toBe('reset');
     expect(await rows()).toEqual([]);
+    expect((await pool.query('SELECT id FROM auth_probe')).rows).toEqual([{ id: 1 }]);
     const { rows: checkpoints } = await pool.query('SELECT * FROM projection_checkpoints');
     expect(checkpoints).toEqual([]);
     const { rows: applied } = await pool.query('SELECT name FROM schema_migrations ORDER BY name');
-    expect(applied.map((r) => r.name)).toEqual(['001_read_models.sql', '002_projection_meta.sql', '003_revisions.sql']);
+    expect(applied.map((r) => r.name)).toEqual(['001_read_models.sql', '002_projection_meta.sql', '003_revisions.sql', '004_users.sql']);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { DomainEvent } from '@chat/schemas';
+import type { RoomDomainEvent } from '@chat/schemas';
 import { planBatch, type PlannedRecord } from '../src/domain/plan.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
 let n = 0;
-const sent = (roomId: string, actorId: string, commandId: string, revision = 0): DomainEvent => ({
+const sent = (roomId: string, actorId: string, commandId: string, revision = 0): RoomDomainEvent => ({
   type: 'MessageSent',
   eventId: `e${++n}`,
   occurredAt: 1000 + n,
@@ -16,10 +16,10 @@ const sent = (roomId: string, actorId: string, commandId: string, revision = 0):
   messageId: `m${n}`,
   body: `body ${n}`,
 });
-const at = (...events: DomainEvent[]): PlannedRecord[] => events.map((event, i) => ({ offset: String(100 + i), event }));
+const at = (...events: RoomDomainEvent[]): PlannedRecord[] => events.map((event, i) => ({ offset: String(100 + i), event }));
 const none = { lastSequence: new Map<string, number>(), revision: new Map<string, number>() };
 /** Room A created by alice, joined by bob, then bob's first message: revisions 1, 2, 3. */
-const aRoomsFirstEvents = (): DomainEvent[] => [
+const aRoomsFirstEvents = (): RoomDomainEvent[] => [
   { type: 'RoomCreated', eventId: 'r', occurredAt: 1, actorId: 'alice', commandId: null, roomId: A, revision: 1, name: 'general' },
   { type: 'MemberJoined', eventId: 'j', occurredAt: 2, actorId: 'bob', commandId: null, roomId: A, revision: 2, userId: 'bob' },
   sent(A, 'bob', 'hello', 3),

@@ -1,10 +1,26 @@
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import { bootService, closeServer, playground, createPgPool, createRedis, onShutdown, startHttpServer } from '@chat/platform';
+import { createRemoteJWKSet } from 'jose';
+import {
+  AccessTokenVerifier,
+  SessionRevocations,
+  accessTokenSettings,
+  bearerToken,
+  bootService,
+  closeServer,
+  createPgPool,
+  createRedis,
+  isRefusal,
+  onShutdown,
+  playground,
+  startHttpServer,
+  type Caller,
+} from '@chat/platform';
 import { RoomFanout } from './adapters/fanout.ts';
 import { ReadModels } from './adapters/read-models.ts';
-import { createContext } from './graphql/builder.ts';
+import { SocketSessions } from './adapters/socket-sessions.ts';
+import { createContext, type NoCaller } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
 
 const { config, log, port, host } = bootService('query-service');
@@ -15,6 +31,31 @@ const subscriber = createRedis(config);
 const fanout = new RoomFanout(subscriber, config.redisPrefix, log);
 await fanout.start();
 
+// Tokens are checked against the command service's published keys: no shared secret. jose
+// caches the set and fetches it again when a token names a key it does not have.
+const tokens = accessTokenSettings();
+const redis = createRedis(config);
+const revocations = new SessionRevocations(redis, config.redisPrefix);
+const verifier = new AccessTokenVerifier(
+  createRemoteJWKSet(new URL(tokens.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5000 }),
+  tokens,
+  revocations,
+);
+const sockets = new SocketSessions(log);
+const revocationSubscriber = createRedis(config);
+await sockets.listen(revocationSubscriber, revocations.channel);
+
+/** The caller an `Authorization` value names, or why there is none. */
+async function callerOf(authorization: unknown): Promise<Caller | NoCaller> {
+  try {
+    const verdict = await verifier.verify(typeof authorization === 'string' ? bearerToken(authorization) : null);
+    return isRefusal(verdict) ? { code: 'UNAUTHENTICATED', message: verdict.message } : verdict;
+  } catch (error) {
+    log.warn('cannot verify an access token', { error });
+    return { code: 'UNAVAILABLE', message: 'cannot check sessions right now; retry shortly' };
+  }
+}
+
 const yoga = createYoga({
   schema,
   ...playground(
@@ -22,10 +63,10 @@ const yoga = createYoga({
     'query { myRooms { id name lastSequence } }\n\n# subscription { messageAdded(roomId: "<roomId>", after: "0") { sequence senderId body sentAt } }\n',
     { subscriptionsProtocol: 'WS' },
   ),
-  // Over HTTP the caller is the x-user-id header; over graphql-ws there is no request, and
-  // onSubscribe below passes socketUserId instead.
-  context: ({ request, socketUserId }: { request?: Request; socketUserId?: string | null }) =>
-    createContext(socketUserId ?? request?.headers.get('x-user-id') ?? null, readModels, fanout),
+  // Over HTTP the caller comes from the Authorization header; over graphql-ws there is no
+  // request, and onSubscribe below passes the socket's caller instead.
+  context: async ({ request, socketCaller }: { request?: Request; socketCaller?: Caller | NoCaller }) =>
+    createContext(socketCaller ?? (await callerOf(request?.headers.get('authorization'))), readModels, fanout),
 });
 
 const server = await startHttpServer({ port, host, ready: () => true, handler: yoga });
@@ -35,6 +76,18 @@ const server = await startHttpServer({ port, host, ready: () => true, handler: y
 const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
 const wsCleanup = useServer(
   {
+    // A token in connection_init (`authorization: "Bearer …"`) authenticates the socket; a bad
+    // one is refused with Forbidden (4403). A socket opened without one (GraphiQL does this)
+    // must carry the token in each operation's extensions.headers instead.
+    onConnect: async (ctx) => {
+      const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      if (authorization === undefined) return true;
+      const caller = await callerOf(authorization);
+      if ('code' in caller) return false;
+      (ctx.extra as SocketExtra).caller = caller;
+      sockets.add(ctx.extra.socket, caller);
+      return true;
+    },
     execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
     subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
     onSubscribe: async (ctx, _id, params) => {
@@ -52,7 +105,9 @@ const wsCleanup = useServer(
         operationName: params.operationName,
         document,
         variableValues: params.variables,
-        contextValue: await contextFactory({ socketUserId: socketUserId(ctx.connectionParams, params.extensions) }),
+        contextValue: await contextFactory({
+          socketCaller: (ctx.extra as SocketExtra).caller ?? (await callerOf(operationHeaders(params.extensions)?.authorization)),
+        }),
         rootValue: { execute, subscribe } satisfies EnvelopedRoot,
       };
     },
@@ -60,14 +115,15 @@ const wsCleanup = useServer(
   wsServer,
 );
 
-/**
- * Who a graphql-ws subscriber is: `userId` (or `x-user-id`) in the connection parameters, or
- * an `x-user-id` header that GraphiQL sends inside each operation's extensions.
- */
-function socketUserId(connectionParams: Readonly<Record<string, unknown>> | undefined, extensions: unknown): string | null {
-  const fromHeaders = (extensions as { headers?: Record<string, unknown> } | undefined)?.headers?.['x-user-id'];
-  const candidate = connectionParams?.userId ?? connectionParams?.['x-user-id'] ?? fromHeaders;
-  return typeof candidate === 'string' ? candidate : null;
+interface SocketExtra {
+  caller?: Caller;
+}
+
+/** The headers GraphiQL sends inside each graphql-ws operation's extensions, with lower-case names. */
+function operationHeaders(extensions: unknown): Record<string, unknown> | undefined {
+  const headers = (extensions as { headers?: unknown } | undefined)?.headers;
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
 type EnvelopedRoot = Pick<ReturnType<typeof yoga.getEnveloped>, 'execute' | 'subscribe'>;
@@ -78,5 +134,7 @@ onShutdown(log, async () => {
   await wsCleanup.dispose();
   await closeServer(server);
   subscriber.disconnect();
+  revocationSubscriber.disconnect();
+  redis.disconnect();
   await pool.end();
 });

@@ -16,6 +16,8 @@ export const EVENT_TOPIC: Record<EventType, TopicKey> = {
   RoomCreated: 'roomEvents',
   MemberJoined: 'roomEvents',
   MessageSent: 'roomEvents',
+  UserRegistered: 'userEvents',
+  ProfileUpdated: 'userEvents',
 };
 
 export const EVENT_NAMESPACE = 'chat.events';
@@ -24,7 +26,16 @@ export function isEventType(name: string): name is EventType {
   return (EVENT_TYPES as readonly string[]).includes(name);
 }
 
-/** The Kafka key: room events are keyed by room id so a room's events share one partition. */
+/** Events of the room topic: each belongs to one room, its aggregate. */
+export type RoomDomainEvent = Extract<DomainEvent, { roomId: string }>;
+/** Events of the user topic: each belongs to one user, its aggregate. */
+export type UserDomainEvent = Exclude<DomainEvent, RoomDomainEvent>;
+
+export function isRoomEvent(event: DomainEvent): event is RoomDomainEvent {
+  return EVENT_TOPIC[event.type] === 'roomEvents';
+}
+
+/** The Kafka key: an event's aggregate id, so an aggregate's events share one partition. */
 export function eventKey(event: DomainEvent): string {
-  return event.roomId;
+  return isRoomEvent(event) ? event.roomId : event.userId;
 }

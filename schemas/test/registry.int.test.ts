@@ -1,7 +1,7 @@
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, topicName } from '@chat/platform';
-import { EventCodec, loadEventSchemas, subjectFor } from '../src/index.ts';
+import { EVENT_TOPIC, EventCodec, loadEventSchemas, subjectFor, type EventType } from '../src/index.ts';
 
 // Against the real registry (Apicurio's Confluent-compatible API): registration is
 // idempotent, subjects are BACKWARD, and an incompatible change is refused.
@@ -14,9 +14,8 @@ describe('schema registry', () => {
     const codec = new EventCodec(config.schemaRegistryUrl, prefix);
     await codec.registerAll();
     await codec.registerAll(); // a second start changes nothing
-    const topic = topicName(prefix, 'roomEvents');
     for (const record of loadEventSchemas()) {
-      const subject = subjectFor(topic, record);
+      const subject = subjectFor(topicName(prefix, EVENT_TOPIC[record.name as EventType]), record);
       const versions = (await (await fetch(`${config.schemaRegistryUrl}/subjects/${subject}/versions`)).json()) as number[];
       expect(versions, subject).toEqual([1]);
       const level = (await (await fetch(`${config.schemaRegistryUrl}/config/${subject}`)).json()) as { compatibilityLevel: string };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUp } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
 import { startStack, type Stack } from '@chat/infra';
 
@@ -12,26 +13,29 @@ const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roo
 const HISTORY = `query($roomId: ID!) { messages(roomId: $roomId, first: 200) { edges { node { sequence body } } } }`;
 
 let stack: Stack;
+/** The operator's access token: signing keys live in Postgres, so it outlives command-service restarts. */
+let ops: string;
 
 beforeAll(async () => {
   // A short visibility wait: with the projector down, mutations answer after 500 ms with projected=false.
   stack = await startStack('restarts', { VISIBILITY_TIMEOUT_MS: '500', PROJECTOR_SESSION_TIMEOUT_MS: '6000' });
+  ops = (await signUp(stack.commandUrl, 'ops')).accessToken;
 }, 180_000);
 
 afterAll(async () => {
   await stack?.stop();
 });
 
-const send = (roomId: string, body: string, id: string) => gql(stack.commandUrl, SEND, { roomId, body, id }, 'ops');
+const send = (roomId: string, body: string, id: string) => gql(stack.commandUrl, SEND, { roomId, body, id }, ops);
 const bodies = async (roomId: string) =>
-  ((await gql(stack.queryUrl, HISTORY, { roomId }, 'ops')).messages.edges as { node: { sequence: number; body: string } }[]).map((e) => [
+  ((await gql(stack.queryUrl, HISTORY, { roomId }, ops)).messages.edges as { node: { sequence: number; body: string } }[]).map((e) => [
     e.node.sequence,
     e.node.body,
   ]);
 
 describe('restarts', () => {
   it('a crashed projector catches up on restart, with gap-free sequences and nothing twice', async () => {
-    const roomId = (await gql(stack.commandUrl, CREATE_ROOM, {}, 'ops')).createRoom.roomId as string;
+    const roomId = (await gql(stack.commandUrl, CREATE_ROOM, {}, ops)).createRoom.roomId as string;
     await send(roomId, 'before', 'p-0');
     await stack.stopService('projector', 'SIGKILL');
 
@@ -53,7 +57,7 @@ describe('restarts', () => {
   });
 
   it('a restarted command service remembers rooms, members and idempotency keys', async () => {
-    const roomId = (await gql(stack.commandUrl, CREATE_ROOM, {}, 'ops')).createRoom.roomId as string;
+    const roomId = (await gql(stack.commandUrl, CREATE_ROOM, {}, ops)).createRoom.roomId as string;
     const first = await send(roomId, 'kept', 'r-1');
     await stack.stopService('command-service', 'SIGKILL');
     await stack.startService('command-service');
@@ -70,7 +74,7 @@ describe('restarts', () => {
 
   it('a rebalance between two projectors, then the death of one, loses and repeats nothing', async () => {
     const rooms: string[] = [];
-    for (let r = 0; r < 4; r++) rooms.push((await gql(stack.commandUrl, CREATE_ROOM, {}, 'ops')).createRoom.roomId as string);
+    for (let r = 0; r < 4; r++) rooms.push((await gql(stack.commandUrl, CREATE_ROOM, {}, ops)).createRoom.roomId as string);
     const sent = new Map<string, string[]>(rooms.map((roomId) => [roomId, []]));
     const sendRound = async (label: string) =>
       Promise.all(

@@ -1,6 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, topicName } from '@chat/platform';
+import { TestUsers } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
 import { readRecord, topicSize } from '../src/kafka.ts';
 import { readRoomLog } from '../src/room-log.ts';
@@ -38,9 +39,13 @@ interface History {
 }
 
 let stack: Stack;
+let users: TestUsers;
+const token = (name: string) => users.token(name);
+const id = (name: string) => users.id(name);
 
 beforeAll(async () => {
   stack = await startStack('skeleton');
+  users = new TestUsers(stack.commandUrl);
 }, 180_000);
 
 afterAll(async () => {
@@ -48,11 +53,11 @@ afterAll(async () => {
 });
 
 async function newRoom(owner: string, ...members: string[]): Promise<string> {
-  const created = await gql(stack.commandUrl, CREATE_ROOM, { name: 'general' }, owner);
+  const created = await gql(stack.commandUrl, CREATE_ROOM, { name: 'general' }, await token(owner));
   expect(created.createRoom.__typename).toBe('RoomAccepted');
   const roomId = created.createRoom.roomId as string;
   for (const member of members) {
-    const joined = await gql(stack.commandUrl, JOIN_ROOM, { roomId }, member);
+    const joined = await gql(stack.commandUrl, JOIN_ROOM, { roomId }, await token(member));
     expect(joined.joinRoom).toMatchObject({ __typename: 'RoomAccepted', receipt: { projected: true } });
   }
   return roomId;
@@ -61,12 +66,13 @@ async function newRoom(owner: string, ...members: string[]): Promise<string> {
 /** The room-events topic's end offsets, summed (transaction markers included): proves nothing was appended. */
 const roomEventCount = () => topicSize(createKafka(stack.config, 'test-sizes'), topicName(stack.config.topicPrefix, 'roomEvents'));
 
-const send = (roomId: string, body: string, id: string, user = 'alice') => gql<Sent>(stack.commandUrl, SEND, { roomId, body, id }, user);
+const send = async (roomId: string, body: string, id: string, user = 'alice') =>
+  gql<Sent>(stack.commandUrl, SEND, { roomId, body, id }, await token(user));
 
 describe('walking skeleton', () => {
   it('delivers a message live over graphql-ws, then serves it from history', async () => {
     const roomId = await newRoom('alice', 'bob');
-    const client = wsClient(stack.queryWsUrl, 'bob');
+    const client = wsClient(stack.queryWsUrl, await token('bob'));
     try {
       const live = collect<{ messageAdded: { id: string; sequence: number; body: string; senderId: string } }>(
         client,
@@ -81,33 +87,38 @@ describe('walking skeleton', () => {
       const second = await send(roomId, 'are you there?', 'm-2');
       const received = await live.done;
       expect(received.map((r) => r.messageAdded)).toEqual([
-        { id: first.sendMessage.messageId, sequence: 1, body: 'hello bob', senderId: 'alice' },
-        { id: second.sendMessage.messageId, sequence: 2, body: 'are you there?', senderId: 'alice' },
+        { id: first.sendMessage.messageId, sequence: 1, body: 'hello bob', senderId: await id('alice') },
+        { id: second.sendMessage.messageId, sequence: 2, body: 'are you there?', senderId: await id('alice') },
       ]);
       live.unsubscribe();
 
       // Read-your-writes: the mutation answered after the projection passed its position,
       // so history has the message with no waiting here.
       expect(second.sendMessage.receipt?.projected).toBe(true);
-      const history = await gql<History>(stack.queryUrl, HISTORY, { roomId }, 'alice');
+      const history = await gql<History>(stack.queryUrl, HISTORY, { roomId }, await token('alice'));
       expect(history.messages.edges.map((e) => [e.cursor, e.node.sequence, e.node.body])).toEqual([
         ['1', 1, 'hello bob'],
         ['2', 2, 'are you there?'],
       ]);
 
       // Newest first for a chat screen, then older pages; every page reads oldest first.
-      const newest = await gql(stack.queryUrl, PAGE_BACK, { roomId, last: 1 }, 'bob');
+      const newest = await gql(stack.queryUrl, PAGE_BACK, { roomId, last: 1 }, await token('bob'));
       expect(newest.messages).toEqual({
         edges: [{ node: { sequence: 2 } }],
         pageInfo: { startCursor: '2', endCursor: '2', hasPreviousPage: true, hasNextPage: false },
       });
-      const older = await gql(stack.queryUrl, PAGE_BACK, { roomId, last: 5, before: '2' }, 'bob');
+      const older = await gql(stack.queryUrl, PAGE_BACK, { roomId, last: 5, before: '2' }, await token('bob'));
       expect(older.messages).toEqual({
         edges: [{ node: { sequence: 1 } }],
         pageInfo: { startCursor: '1', endCursor: '1', hasPreviousPage: false, hasNextPage: true },
       });
       await expect(
-        gql(stack.queryUrl, `query($r: ID!) { messages(roomId: $r, first: 1, last: 1) { edges { cursor } } }`, { r: roomId }, 'bob'),
+        gql(
+          stack.queryUrl,
+          `query($r: ID!) { messages(roomId: $r, first: 1, last: 1) { edges { cursor } } }`,
+          { r: roomId },
+          await token('bob'),
+        ),
       ).rejects.toMatchObject({
         codes: ['INVALID_INPUT'],
       });
@@ -124,7 +135,9 @@ describe('walking skeleton', () => {
   it('writes the event to Kafka keyed by room id, as Confluent-framed Avro the registry can decode', async () => {
     const roomId = await newRoom('carol');
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const sent = await gql<Sent>(stack.commandUrl, SEND, { roomId, body: 'on the record', id: 'k-1' }, 'carol', { traceparent });
+    const sent = await gql<Sent>(stack.commandUrl, SEND, { roomId, body: 'on the record', id: 'k-1' }, await token('carol'), {
+      traceparent,
+    });
     const receipt = sent.sendMessage.receipt!;
     const kafka = createKafka(stack.config, 'test-reader');
     const record = await readRecord(
@@ -145,7 +158,7 @@ describe('walking skeleton', () => {
     expect(decoded).toMatchObject({
       eventId: receipt.eventId,
       roomId,
-      actorId: 'carol',
+      actorId: await id('carol'),
       commandId: 'k-1',
       messageId: sent.sendMessage.messageId,
       body: 'on the record',
@@ -174,7 +187,7 @@ describe('walking skeleton', () => {
     expect(await roomEventCount()).toBe(afterFirst);
     const inLog = (await readRoomLog(stack.config)).filter((e) => e.event.roomId === roomId && e.event.commandId === 'same-id');
     expect(inLog.map((e) => e.event.eventId)).toEqual([first.sendMessage.receipt?.eventId]);
-    const history = await gql<History>(stack.queryUrl, HISTORY, { roomId }, 'dave');
+    const history = await gql<History>(stack.queryUrl, HISTORY, { roomId }, await token('dave'));
     expect(history.messages.edges.map((e) => e.node.clientMessageId)).toEqual(['same-id']);
   });
 
@@ -194,22 +207,22 @@ describe('walking skeleton', () => {
     expect(anonymous.sendMessage).toMatchObject({ __typename: 'CommandError', code: 'UNAUTHENTICATED' });
 
     expect(await roomEventCount()).toBe(before);
-    await expect(gql(stack.queryUrl, HISTORY, { roomId }, 'mallory')).rejects.toMatchObject({ codes: ['NOT_A_MEMBER'] });
+    await expect(gql(stack.queryUrl, HISTORY, { roomId }, await token('mallory'))).rejects.toMatchObject({ codes: ['NOT_A_MEMBER'] });
   });
 
-  it('identifies subscribers by connection params or by the playground header, and refuses strangers', async () => {
+  it('identifies subscribers by the token in connection_init or in the playground header, and refuses strangers', async () => {
     const roomId = await newRoom('frank');
     await send(roomId, 'members only', 'f-1', 'frank');
     const anonymous = wsClient(stack.queryWsUrl);
     try {
       // GraphiQL sends its header editor's contents inside each operation's extensions.
       const viaHeader = collect<{ messageAdded: { body: string } }>(anonymous, LIVE, { roomId, after: '0' }, 1, undefined, {
-        headers: { 'x-user-id': 'frank' },
+        headers: { Authorization: `Bearer ${await token('frank')}` },
       });
       expect((await viaHeader.done).map((r) => r.messageAdded.body)).toEqual(['members only']);
       viaHeader.unsubscribe();
-      await expect(collect(anonymous, LIVE, { roomId, after: '0' }, 1).done).rejects.toThrow(/x-user-id/);
-      const stranger = wsClient(stack.queryWsUrl, 'mallory');
+      await expect(collect(anonymous, LIVE, { roomId, after: '0' }, 1).done).rejects.toThrow(/Bearer/);
+      const stranger = wsClient(stack.queryWsUrl, await token('mallory'));
       await expect(collect(stranger, LIVE, { roomId }, 1).done).rejects.toThrow(/not a member/);
       await stranger.dispose();
     } finally {

@@ -3,16 +3,17 @@ import WebSocket from 'ws';
 
 // Minimal GraphQL clients for tests: plain HTTP POST, and graphql-ws over a real socket.
 
+/** One POST; `accessToken` goes in `Authorization: Bearer …`. GraphQL errors throw, with their codes. */
 export async function gql<T = Record<string, any>>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
-  userId?: string,
+  accessToken?: string,
   headers: Record<string, string> = {},
 ): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(userId ? { 'x-user-id': userId } : {}), ...headers },
+    headers: { 'content-type': 'application/json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const result = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
@@ -24,12 +25,12 @@ export async function gql<T = Record<string, any>>(
   return result.data as T;
 }
 
-/** A graphql-ws client; without `userId` it connects anonymously. */
-export function wsClient(url: string, userId?: string): Client {
+/** A graphql-ws client that sends `accessToken` in connection_init; without one it connects anonymously. */
+export function wsClient(url: string, accessToken?: string): Client {
   return createClient({
     url,
     webSocketImpl: WebSocket,
-    connectionParams: userId ? { userId } : {},
+    connectionParams: accessToken ? { authorization: `Bearer ${accessToken}` } : {},
     lazy: false,
     retryAttempts: 0,
     // Errors reach each subscription's own sink; the socket closing at dispose is not one.

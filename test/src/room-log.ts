@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { createKafka, topicName, type PlatformConfig } from '@chat/platform';
-import { EventCodec, type DomainEvent } from '@chat/schemas';
+import { EventCodec, isRoomEvent, type RoomDomainEvent } from '@chat/schemas';
 
 // The room-events topic as any read-committed reader sees it: every committed record from the
 // beginning up to the end offsets taken when the read starts, decoded with the project's
@@ -10,7 +10,7 @@ export interface LoggedEvent {
   partition: number;
   offset: bigint;
   key: string | undefined;
-  event: DomainEvent;
+  event: RoomDomainEvent;
 }
 
 /** The end offset (high watermark) of every partition of `topic`. */
@@ -86,6 +86,7 @@ export async function readRoomLog(config: PlatformConfig, { timeoutMs = 60_000 }
     const event = await codec.decode(record.value).catch((error: unknown) => {
       throw new Error(`record ${topic}/${record.partition}@${record.offset} does not decode: ${String(error)}`);
     });
+    if (!isRoomEvent(event)) throw new Error(`record ${topic}/${record.partition}@${record.offset} is a ${event.type}, not a room event`);
     events.push({ partition: record.partition, offset: record.offset, key: record.key, event });
   }
   return events;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sleep, type Logger } from '@chat/platform';
-import { CREDENTIAL_HEADERS, authenticate } from '../app/identity.ts';
+import { CREDENTIAL_HEADERS, isCaller, type Authenticate } from '../app/identity.ts';
 import {
   carriedTraceparent,
   isNotOwner,
@@ -92,15 +92,20 @@ export function credentialsOf(headers: { get(name: string): string | null }): Re
 }
 
 /** The owner's side: runs a forwarded command if this instance owns its room. */
-export async function serveForwarded(handler: CommandHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveForwarded(
+  handler: CommandHandler,
+  authenticate: Authenticate,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const headers = { get: (name: string) => headerValue(req.headers[name]) };
   let outcome: Outcome;
   const body = req.method === 'POST' ? await readBody(req) : undefined;
   const command = body === undefined ? undefined : parseForwarded(body);
-  const caller = authenticate(headers);
+  const caller = await authenticate(headers);
   if (!command) outcome = { ok: false, error: { code: 'INVALID_INPUT', message: 'not a command' } };
-  else if (typeof caller !== 'string') outcome = { ok: false, error: caller };
-  else outcome = await handler.handleOwned({ ...command, actorId: caller }, carriedTraceparent(headers.get('traceparent')));
+  else if (!isCaller(caller)) outcome = { ok: false, error: caller };
+  else outcome = await handler.handleOwned({ ...command, actorId: caller.userId }, carriedTraceparent(headers.get('traceparent')));
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify(outcome));
 }

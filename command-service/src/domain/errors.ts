@@ -3,6 +3,10 @@
 
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
+  'INVALID_CREDENTIALS',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'USERNAME_TAKEN',
   'INVALID_INPUT',
   'ROOM_NOT_FOUND',
   'ROOM_ALREADY_EXISTS',
@@ -19,6 +23,8 @@ export interface CommandError {
   message: string;
   /** With CONFLICT: the room's revision the command was checked against. */
   currentRevision?: number;
+  /** With RATE_LIMITED: seconds until the caller may try again. */
+  retryAfterSeconds?: number;
 }
 
 export function commandError(code: ErrorCode, message: string): CommandError {

@@ -37,10 +37,15 @@ export function checkText(field: string, value: string, { max, multiline = false
     return commandError('INVALID_INPUT', `${field} contains NUL or control characters`);
   }
   if (value.trim().length === 0) return commandError('INVALID_INPUT', `${field} must not be blank`);
+  if (codePointLength(value) > max) return tooLong(field, max);
+  return undefined;
+}
+
+/** Length as a person counts it more nearly than UTF-16 units do: code points. */
+export function codePointLength(value: string): number {
   let length = 0;
   for (const _ of value) length++;
-  if (length > max) return tooLong(field, max);
-  return undefined;
+  return length;
 }
 
 /** An identifier a client chose (idempotency key, user id): the same rule as text, one line, ≤ LIMITS.id. */

@@ -1,6 +1,9 @@
 import SchemaBuilder, { type ObjectRef } from '@pothos/core';
 import { ERROR_CODES, type CommandError } from '../domain/errors.ts';
+import type { Caller, Logger } from '@chat/platform';
+import type { Accounts } from '../app/accounts.ts';
 import type { Arrival, CommandHandler } from '../app/command-handler.ts';
+import { isCaller } from '../app/identity.ts';
 import type { Accepted, Outcome, Position } from '../app/outcome.ts';
 import type { RoomCommand } from '../domain/room.ts';
 
@@ -9,9 +12,13 @@ import type { RoomCommand } from '../domain/room.ts';
 
 export interface Context {
   /** Who is calling (authenticated from the request's headers), or why they could not be. */
-  caller: string | CommandError;
+  caller: Caller | CommandError;
+  /** The client's address, as rate limits count it. */
+  address: string;
   arrival: Arrival;
   handler: CommandHandler;
+  accounts: Accounts;
+  log: Logger;
 }
 
 export const builder = new SchemaBuilder<{ Context: Context }>({});
@@ -28,6 +35,11 @@ export const CommandErrorRef = builder.objectRef<CommandError>('CommandError').i
       nullable: true,
       description: "With CONFLICT: the room's revision the command was checked against.",
       resolve: (e) => e.currentRevision ?? null,
+    }),
+    retryAfterSeconds: t.int({
+      nullable: true,
+      description: 'With RATE_LIMITED: seconds to wait before trying again.',
+      resolve: (e) => e.retryAfterSeconds ?? null,
     }),
   }),
 });
@@ -55,8 +67,8 @@ builder.queryType({
   fields: (t) => ({
     me: t.id({
       nullable: true,
-      description: 'The caller as the command service sees them.',
-      resolve: (_root, _args, ctx) => (typeof ctx.caller === 'string' ? ctx.caller : null),
+      description: "The caller's user id as the command service sees it (profiles are on the query side).",
+      resolve: (_root, _args, ctx) => (isCaller(ctx.caller) ? ctx.caller.userId : null),
     }),
   }),
 });
@@ -77,8 +89,8 @@ type CommandWithoutCaller = RoomCommand extends infer C ? (C extends unknown ? O
 
 /** Runs a command as the authenticated caller; a typed CommandError otherwise. */
 export async function runCommand(ctx: Context, command: CommandWithoutCaller): Promise<Accepted | CommandError> {
-  if (typeof ctx.caller !== 'string') return ctx.caller;
-  const outcome: Outcome = await ctx.handler.handle({ ...command, actorId: ctx.caller } as RoomCommand, ctx.arrival);
+  if (!isCaller(ctx.caller)) return ctx.caller;
+  const outcome: Outcome = await ctx.handler.handle({ ...command, actorId: ctx.caller.userId } as RoomCommand, ctx.arrival);
   return outcome.ok ? outcome : outcome.error;
 }
 

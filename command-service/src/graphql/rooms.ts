@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { v5 as uuidV5 } from 'uuid';
 import type { Accepted } from '../app/outcome.ts';
+import { isCaller } from '../app/identity.ts';
 import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand } from './builder.ts';
 
 const RoomAcceptedRef = builder.objectRef<Accepted>('RoomAccepted').implement({
@@ -28,7 +29,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => {
       // Without a key of the client's, one of ours still makes the internal retries safe.
       const commandId = args.commandId?.toString() ?? randomUUID();
-      const caller = typeof ctx.caller === 'string' ? ctx.caller : '';
+      const caller = isCaller(ctx.caller) ? ctx.caller.userId : '';
       return runCommand(ctx, {
         type: 'CreateRoom',
         roomId: uuidV5(`${caller}\u0000${commandId}`, ROOM_ID_NAMESPACE),

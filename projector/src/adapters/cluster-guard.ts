@@ -18,7 +18,8 @@ export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: st
     const outcome: 'new' | 'same' | 'reset' = known === undefined ? 'new' : known === clusterId ? 'same' : 'reset';
     if (outcome === 'reset') {
       const tables = await client.query<{ tablename: string }>(
-        'SELECT tablename FROM pg_tables WHERE schemaname = $1 AND NOT (tablename = ANY($2))',
+        // auth_*: accounts, sessions and keys are the command side's own records, not built from the log.
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND NOT (tablename = ANY($2) OR tablename LIKE 'auth\\_%')",
         [schema, KEEP],
       );
       if (tables.rows.length > 0) {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { PROJECTION_CHANNEL, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
+import { PROJECTION_CHANNEL, isRoomEvent, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
 import { planBatch, type BatchPlan, type PlannedRecord } from '../domain/plan.ts';
 
 // Writes one Kafka batch of one partition to Postgres in one transaction: the rows, the
@@ -27,7 +27,7 @@ export interface BatchResult {
   notifications: LiveNotification[];
 }
 
-type EventRecord = Extract<DecodedRecord, { event: DomainEvent }>;
+export type EventRecord = Extract<DecodedRecord, { event: DomainEvent }>;
 type DeadLetter = { offset: string; error: string } & Raw;
 
 /**
@@ -38,21 +38,37 @@ type DeadLetter = { offset: string; error: string } & Raw;
  * is an outage.
  */
 export function isDataError(error: unknown): boolean {
+  if (error instanceof NotApplicableError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
+
+/** An event that can never apply where it was found (say, a user event in the room topic). */
+export class NotApplicableError extends Error {
+  override name = 'NotApplicableError';
+}
+
+/** What applying some events of one topic did: faults it recorded, and what to announce after the commit. */
+export interface Applied {
+  faults: number;
+  notifications: LiveNotification[];
+}
+
+/** Writes the effect of events of one topic's partition, inside the caller's transaction. */
+export type Applier = (client: pg.PoolClient, topic: string, partition: number, records: readonly EventRecord[]) => Promise<Applied>;
 
 export async function projectBatch(
   client: pg.PoolClient,
   topic: string,
   partition: number,
   records: readonly DecodedRecord[],
+  applier: Applier = applyRoomEvents,
 ): Promise<BatchResult> {
   try {
-    return await inTransaction(client, topic, partition, records, 'whole batch');
+    return await inTransaction(client, topic, partition, records, applier, 'whole batch');
   } catch (error) {
     if (!isDataError(error)) throw error;
-    return inTransaction(client, topic, partition, records, 'record by record');
+    return inTransaction(client, topic, partition, records, applier, 'record by record');
   }
 }
 
@@ -61,6 +77,7 @@ async function inTransaction(
   topic: string,
   partition: number,
   records: readonly DecodedRecord[],
+  apply: Applier,
   mode: 'whole batch' | 'record by record',
 ): Promise<BatchResult> {
   const last = records.at(-1);
@@ -76,7 +93,7 @@ async function inTransaction(
     const events = fresh.filter((r): r is EventRecord => 'event' in r);
     const deadLetters: DeadLetter[] = fresh.flatMap((r) => ('poison' in r ? [{ offset: r.offset, ...r.poison }] : []));
 
-    const applied: BatchPlan[] = [];
+    const applied: Applied[] = [];
     let refused = 0;
     if (mode === 'whole batch') applied.push(await apply(client, topic, partition, events));
     else {
@@ -119,7 +136,7 @@ async function inTransaction(
       applied: events.length - refused,
       skipped: records.length - fresh.length,
       deadLettered: deadLetters.length,
-      faults: applied.reduce((sum, plan) => sum + plan.faults.length, 0),
+      faults: applied.reduce((sum, plan) => sum + plan.faults, 0),
       notifications: applied.flatMap((plan) => plan.notifications),
     };
   } catch (error) {
@@ -128,8 +145,18 @@ async function inTransaction(
   }
 }
 
-/** Plans and writes events: one multi-row statement per table, whatever their number. */
-async function apply(client: pg.PoolClient, topic: string, partition: number, records: readonly PlannedRecord[]): Promise<BatchPlan> {
+/** Plans and writes room events: one multi-row statement per table, whatever their number. */
+export async function applyRoomEvents(
+  client: pg.PoolClient,
+  topic: string,
+  partition: number,
+  events: readonly EventRecord[],
+): Promise<Applied> {
+  const records: PlannedRecord[] = [];
+  for (const { offset, event } of events) {
+    if (!isRoomEvent(event)) throw new NotApplicableError(`${event.type} does not belong in the room topic`);
+    records.push({ offset, event });
+  }
   const plan = planBatch(records, await loadKnownState(client, records));
   await writePlan(client, plan);
   if (plan.faults.length > 0) {
@@ -141,7 +168,7 @@ async function apply(client: pg.PoolClient, topic: string, partition: number, re
       [topic, partition, col(f, 'offset'), col(f, 'roomId'), col(f, 'kind'), col(f, 'detail')],
     );
   }
-  return plan;
+  return { faults: plan.faults.length, notifications: plan.notifications };
 }
 
 async function loadKnownState(client: pg.PoolClient, records: readonly PlannedRecord[]) {

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type pg from 'pg';
 import { keepWaitingWhileRunning, sleep, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
-import { projectBatch, type DecodedRecord } from '../adapters/pg-projection.ts';
+import { projectBatch, type Applier, type DecodedRecord } from '../adapters/pg-projection.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
 
 // The consumer loop: decode a partition's batch, project it in one transaction, publish what
@@ -17,17 +17,23 @@ export interface ProjectorDeps {
   log: Logger;
 }
 
-export async function runProjector({ consumer, pool, codec, publisher, log }: ProjectorDeps, topic: string): Promise<void> {
-  await consumer.subscribe({ topic, fromBeginning: true });
+/** The topics to project, each with what writes its events into the read models. */
+export type Projections = Record<string, Applier>;
+
+export async function runProjector({ consumer, pool, codec, publisher, log }: ProjectorDeps, projections: Projections): Promise<void> {
+  await consumer.subscribe({ topics: Object.keys(projections), fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 4,
     eachBatch: async (payload) => {
+      const { topic } = payload.batch;
+      const applier = projections[topic];
+      if (!applier) throw new Error(`no projection for topic ${topic}`);
       const records = await decodeBatch(payload, codec);
       const result = await retryUntilDone(payload, log, async () => {
         const client = await pool.connect();
         try {
-          return await projectBatch(client, topic, payload.batch.partition, records);
+          return await projectBatch(client, topic, payload.batch.partition, records, applier);
         } finally {
           client.release();
         }

@@ -1,4 +1,4 @@
-import type { DomainEvent, LiveNotification, MessageView } from '@chat/schemas';
+import type { LiveNotification, MessageView, RoomDomainEvent } from '@chat/schemas';
 
 // The effect of a batch of events on the read models, computed without I/O: which rows to
 // insert, each room's new last sequence and revision, what to report as a fault, and what to
@@ -27,7 +27,7 @@ export interface MessageRow extends MessageView {
 
 export interface PlannedRecord {
   offset: string;
-  event: DomainEvent;
+  event: RoomDomainEvent;
 }
 
 export interface Fault {
@@ -102,7 +102,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
 }
 
 /** Checks the event's revision against the room's; false when it was applied before. */
-function followsRevision(plan: BatchPlan, known: KnownState, offset: string, event: DomainEvent): boolean {
+function followsRevision(plan: BatchPlan, known: KnownState, offset: string, event: RoomDomainEvent): boolean {
   if (event.revision === 0) return true; // written before revisions existed
   const last = plan.revision.get(event.roomId) ?? known.revision.get(event.roomId) ?? 0;
   if (event.revision <= last) {

@@ -11,6 +11,14 @@ export interface RoomView {
   lastSequence: number;
 }
 
+export interface UserView {
+  id: string;
+  username: string;
+  displayName: string;
+  avatarUrl: string | null;
+  bio: string | null;
+}
+
 const MESSAGE_COLUMNS = `room_id AS "roomId", sequence::int AS sequence, message_id AS "messageId", sender_id AS "senderId",
   client_message_id AS "clientMessageId", body, (extract(epoch FROM sent_at) * 1000)::float8 AS "sentAt"`;
 
@@ -56,6 +64,17 @@ export class ReadModels {
       `SELECT room_id AS id, name, created_by AS "createdBy", (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt",
               last_sequence::int AS "lastSequence"
          FROM rooms WHERE room_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
+  }
+
+  /** For DataLoader: users by id, in the order asked, undefined where missing. */
+  async usersByIds(ids: readonly string[]): Promise<(UserView | undefined)[]> {
+    const { rows } = await this.pool.query<UserView>(
+      `SELECT user_id AS id, username, display_name AS "displayName", avatar_url AS "avatarUrl", bio
+         FROM users WHERE user_id = ANY($1::uuid[])`,
       [ids],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));

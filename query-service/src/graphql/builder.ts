@@ -1,24 +1,33 @@
 import SchemaBuilder from '@pothos/core';
 import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
+import type { Caller } from '@chat/platform';
 import type { RoomFanout } from '../adapters/fanout.ts';
-import type { ReadModels, RoomView } from '../adapters/read-models.ts';
+import type { ReadModels, RoomView, UserView } from '../adapters/read-models.ts';
+
+/** Why a request has no caller: no or a bad token (UNAUTHENTICATED), or sessions cannot be checked (UNAVAILABLE). */
+export interface NoCaller {
+  code: 'UNAUTHENTICATED' | 'UNAVAILABLE';
+  message: string;
+}
 
 export interface Context {
-  /** Who is asking. Until sign-up and tokens land, the x-user-id header (or connection param) stands in. */
-  userId: string | null;
+  /** Who is asking: the user and session of a verified access token, or why there is none. */
+  caller: Caller | NoCaller;
   readModels: ReadModels;
   fanout: RoomFanout;
   rooms: DataLoader<string, RoomView | undefined>;
+  users: DataLoader<string, UserView | undefined>;
 }
 
-export function createContext(userId: string | null, readModels: ReadModels, fanout: RoomFanout): Context {
+export function createContext(caller: Caller | NoCaller, readModels: ReadModels, fanout: RoomFanout): Context {
   return {
-    userId: userId?.trim() || null,
+    caller,
     readModels,
     fanout,
-    // Per request, so one query that names a room many times reads it once.
+    // Per request, so one query that names a room or user many times reads it once.
     rooms: new DataLoader((ids: readonly string[]) => readModels.roomsByIds(ids)),
+    users: new DataLoader((ids: readonly string[]) => readModels.usersByIds(ids)),
   };
 }
 
@@ -30,16 +39,16 @@ builder.queryType({});
 builder.subscriptionType({});
 
 /** Errors reach clients as a message and an extensions.code, never as a stack trace. */
-export function clientError(code: 'UNAUTHENTICATED' | 'NOT_A_MEMBER' | 'INVALID_INPUT', message: string) {
+export function clientError(code: 'UNAUTHENTICATED' | 'UNAVAILABLE' | 'NOT_A_MEMBER' | 'INVALID_INPUT', message: string) {
   return createGraphQLError(message, { extensions: { code } });
 }
 
 export function requireUser(ctx: Context): string {
-  if (!ctx.userId) throw clientError('UNAUTHENTICATED', 'send the x-user-id header (or the userId connection parameter)');
-  return ctx.userId;
+  if ('code' in ctx.caller) throw clientError(ctx.caller.code, ctx.caller.message);
+  return ctx.caller.userId;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** History is for members only. */
 export async function requireMember(ctx: Context, roomId: string): Promise<string> {

@@ -1,5 +1,6 @@
 import { builder } from './builder.ts';
 import './rooms.ts';
 import './messages.ts';
+import './users.ts';
 
 export const schema = builder.toSchema();

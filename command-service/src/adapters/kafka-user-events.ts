@@ -1,0 +1,43 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { EventCodec } from '@chat/schemas';
+import type { UserEventLog } from '../app/accounts.ts';
+import type { ProfileUpdated, UserRegistered } from '../domain/account.ts';
+
+// Appends user events, keyed by user id, one record per send (see the write-side notes on why
+// several partitions in one idempotent send can be misreported). No transactions here: the
+// account row in Postgres decides, and an append repeated after an unclear failure is the same
+// event again, which the projector applies once.
+
+export class KafkaUserEvents implements UserEventLog {
+  private readonly producer: Producer;
+  private readonly codec: EventCodec;
+  private readonly topic: string;
+  private connected: Promise<void> | undefined;
+
+  constructor(kafka: Kafka, codec: EventCodec, topic: string) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.codec = codec;
+    this.topic = topic;
+  }
+
+  async append(event: UserRegistered | ProfileUpdated): Promise<bigint> {
+    this.connected ??= this.producer.connect().catch((error: unknown) => {
+      this.connected = undefined;
+      throw error;
+    });
+    await this.connected;
+    const [metadata] = await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: [
+        { key: event.userId, value: await this.codec.encode(event), headers: { 'event-type': event.type, 'event-id': event.eventId } },
+      ],
+    });
+    if (metadata?.baseOffset === undefined) throw new Error('Kafka returned no offset for a user event');
+    return BigInt(metadata.baseOffset);
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}

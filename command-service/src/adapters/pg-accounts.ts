@@ -1,0 +1,212 @@
+import type pg from 'pg';
+import type { AccountRecord, AccountStore, RefreshLookup, SessionStore } from '../app/accounts.ts';
+import type { Profile, UserRegistered } from '../domain/account.ts';
+import type { CommandError } from '../domain/errors.ts';
+
+// Accounts, sessions, refresh tokens and identity links in the auth_* tables (see
+// migrations/003_accounts.sql).
+
+interface AccountRow {
+  user_id: string;
+  username: string;
+  password_hash: string | null;
+  display_name: string;
+  avatar_url: string | null;
+  bio: string | null;
+  created_at: Date;
+  registered_event_id: string;
+  registered_command_id: string | null;
+  registered_offset: string | null;
+}
+
+const ACCOUNT_COLUMNS = `user_id, username, password_hash, display_name, avatar_url, bio, created_at,
+  registered_event_id, registered_command_id, registered_offset`;
+
+export class PgAccounts implements AccountStore {
+  private readonly pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  async insert({ usernameKey, passwordHash, event }: { usernameKey: string; passwordHash: string | null; event: UserRegistered }) {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO auth_accounts (user_id, username, username_key, password_hash, display_name, created_at, registered_event_id, registered_command_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username_key) DO NOTHING`,
+      [
+        event.userId,
+        event.username,
+        usernameKey,
+        passwordHash,
+        event.displayName,
+        new Date(event.occurredAt),
+        event.eventId,
+        event.commandId,
+      ],
+    );
+    return rowCount === 1 ? 'created' : 'taken';
+  }
+
+  async byUsernameKey(key: string): Promise<AccountRecord | undefined> {
+    const { rows } = await this.pool.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE username_key = $1`, [key]);
+    return rows[0] && toAccount(rows[0]);
+  }
+
+  async byId(userId: string): Promise<AccountRecord | undefined> {
+    const { rows } = await this.pool.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE user_id = $1`, [userId]);
+    return rows[0] && toAccount(rows[0]);
+  }
+
+  async markRegistered(userId: string, offset: bigint): Promise<void> {
+    await this.pool.query('UPDATE auth_accounts SET registered_offset = $2 WHERE user_id = $1', [userId, offset.toString()]);
+  }
+
+  async unregistered(olderThanMs: number, limit: number): Promise<UserRegistered[]> {
+    const { rows } = await this.pool.query<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts
+        WHERE registered_offset IS NULL AND created_at < now() - make_interval(secs => $1)
+        ORDER BY created_at LIMIT $2`,
+      [olderThanMs / 1000, limit],
+    );
+    return rows.map((row) => toAccount(row).event);
+  }
+
+  async changeProfile(userId: string, change: (current: Profile) => Promise<Profile | CommandError>): Promise<Profile | CommandError> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE user_id = $1 FOR UPDATE`, [
+        userId,
+      ]);
+      if (!rows[0]) throw new Error(`no account ${userId}`);
+      const next = await change(toAccount(rows[0]).profile);
+      if (!('code' in next)) {
+        await client.query('UPDATE auth_accounts SET display_name = $2, avatar_url = $3, bio = $4 WHERE user_id = $1', [
+          userId,
+          next.displayName,
+          next.avatarUrl,
+          next.bio,
+        ]);
+      }
+      await client.query('COMMIT');
+      return next;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async setPasswordHash(userId: string, hash: string): Promise<void> {
+    await this.pool.query('UPDATE auth_accounts SET password_hash = $2 WHERE user_id = $1', [userId, hash]);
+  }
+
+  async linkedAccount(issuer: string, subject: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ user_id: string }>(
+      'SELECT user_id FROM auth_identity_links WHERE issuer = $1 AND subject = $2',
+      [issuer, subject],
+    );
+    return rows[0]?.user_id;
+  }
+
+  async link(issuer: string, subject: string, userId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'INSERT INTO auth_identity_links (issuer, subject, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [issuer, subject, userId],
+    );
+    return rowCount === 1;
+  }
+}
+
+function toAccount(row: AccountRow): AccountRecord {
+  return {
+    userId: row.user_id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    profile: { displayName: row.display_name, avatarUrl: row.avatar_url, bio: row.bio },
+    registered: row.registered_offset !== null,
+    event: {
+      type: 'UserRegistered',
+      eventId: row.registered_event_id,
+      occurredAt: row.created_at.getTime(),
+      actorId: row.user_id,
+      commandId: row.registered_command_id,
+      userId: row.user_id,
+      username: row.username,
+      // The name it was registered with: later changes are ProfileUpdated events of their own.
+      displayName: row.display_name,
+    },
+  };
+}
+
+export class PgSessions implements SessionStore {
+  private readonly pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  async create(userId: string): Promise<string> {
+    const sessionId = crypto.randomUUID();
+    await this.pool.query('INSERT INTO auth_sessions (session_id, user_id) VALUES ($1, $2)', [sessionId, userId]);
+    return sessionId;
+  }
+
+  async revoke(sessionIds: readonly string[], reason: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ session_id: string }>(
+      `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE session_id = ANY($1::uuid[]) AND revoked_at IS NULL RETURNING session_id`,
+      [sessionIds, reason],
+    );
+    return rows.map((r) => r.session_id);
+  }
+
+  async openSessionsOf(userId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ session_id: string }>(
+      'SELECT session_id FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL',
+      [userId],
+    );
+    return rows.map((r) => r.session_id);
+  }
+
+  async addRefreshToken(sessionId: string, tokenHash: Buffer, expiresAt: number): Promise<void> {
+    await this.pool.query('INSERT INTO auth_refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)', [
+      tokenHash,
+      sessionId,
+      new Date(expiresAt),
+    ]);
+  }
+
+  async findRefreshToken(tokenHash: Buffer): Promise<RefreshLookup> {
+    const { rows } = await this.pool.query<{ session_id: string; user_id: string; used: boolean; expired: boolean; revoked: boolean }>(
+      `SELECT t.session_id, s.user_id, t.used_at IS NOT NULL AS used, t.expires_at <= now() AS expired, s.revoked_at IS NOT NULL AS revoked
+         FROM auth_refresh_tokens t JOIN auth_sessions s USING (session_id) WHERE t.token_hash = $1`,
+      [tokenHash],
+    );
+    const row = rows[0];
+    if (!row) return { kind: 'unknown' };
+    return {
+      kind: 'found',
+      sessionId: row.session_id,
+      userId: row.user_id,
+      used: row.used,
+      expired: row.expired,
+      sessionRevoked: row.revoked,
+    };
+  }
+
+  async consumeRefreshToken(tokenHash: Buffer): Promise<boolean> {
+    const { rowCount } = await this.pool.query('UPDATE auth_refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL', [
+      tokenHash,
+    ]);
+    return rowCount === 1;
+  }
+
+  async revokedSince(since: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ session_id: string }>('SELECT session_id FROM auth_sessions WHERE revoked_at >= $1', [
+      new Date(since),
+    ]);
+    return rows.map((r) => r.session_id);
+  }
+}

@@ -1,0 +1,287 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Caller, Logger, SessionRevocations } from '@chat/platform';
+import {
+  checkDisplayName,
+  checkPassword,
+  checkUsername,
+  decideProfileUpdate,
+  decideSignUp,
+  usernameKey,
+  type Profile,
+  type ProfileChange,
+  type ProfileUpdated,
+  type UserRegistered,
+} from '../domain/account.ts';
+import { commandError, type CommandError } from '../domain/errors.ts';
+import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
+import type { IssuedAccessToken } from './signing-keys.ts';
+
+// Accounts and sessions: sign-up, log-in, refresh, log-out, password and profile changes.
+// Usernames stay unique because the account row is written first under a unique index on
+// the normalized name (any number of instances, one winner); its UserRegistered event is
+// fixed in that row and appended after, again after a crash if need be, so an account is
+// never left without its event. A session is one log-in and every refresh after it; ending
+// it (log-out, password change, a refresh token used twice) refuses its access tokens
+// everywhere at once through the revocation list.
+
+export interface AccountRecord {
+  userId: string;
+  username: string;
+  passwordHash: string | null;
+  profile: Profile;
+  /** Whether its UserRegistered event is in the log. */
+  registered: boolean;
+  event: UserRegistered;
+}
+
+export interface AccountStore {
+  /** Writes a new account, or answers 'taken' when its normalized username exists. */
+  insert(account: { usernameKey: string; passwordHash: string | null; event: UserRegistered }): Promise<'created' | 'taken'>;
+  byUsernameKey(key: string): Promise<AccountRecord | undefined>;
+  byId(userId: string): Promise<AccountRecord | undefined>;
+  markRegistered(userId: string, offset: bigint): Promise<void>;
+  /** UserRegistered events of accounts written more than `olderThanMs` ago whose append never finished. */
+  unregistered(olderThanMs: number, limit: number): Promise<UserRegistered[]>;
+  /** Runs `change` with the account's profile locked, and stores the profile it returns. */
+  changeProfile(userId: string, change: (current: Profile) => Promise<Profile | CommandError>): Promise<Profile | CommandError>;
+  setPasswordHash(userId: string, hash: string): Promise<void>;
+  linkedAccount(issuer: string, subject: string): Promise<string | undefined>;
+  /** Links an identity to an account; false when it was linked meanwhile (to whichever account is linked). */
+  link(issuer: string, subject: string, userId: string): Promise<boolean>;
+}
+
+export type RefreshLookup =
+  { kind: 'unknown' } | { kind: 'found'; sessionId: string; userId: string; used: boolean; expired: boolean; sessionRevoked: boolean };
+
+export interface SessionStore {
+  create(userId: string): Promise<string>;
+  /** Ends sessions; answers the ones that were still open. */
+  revoke(sessionIds: readonly string[], reason: string): Promise<string[]>;
+  openSessionsOf(userId: string): Promise<string[]>;
+  addRefreshToken(sessionId: string, tokenHash: Buffer, expiresAt: number): Promise<void>;
+  findRefreshToken(tokenHash: Buffer): Promise<RefreshLookup>;
+  /** Marks a refresh token used; false when it was used already (a race with its thief, or a retry). */
+  consumeRefreshToken(tokenHash: Buffer): Promise<boolean>;
+  /** Sessions ended since `since`, to write back into the revocation list. */
+  revokedSince(since: number): Promise<string[]>;
+}
+
+export interface UserEventLog {
+  /** Appends a user event; resolves with its offset once Kafka has it. */
+  append(event: UserRegistered | ProfileUpdated): Promise<bigint>;
+}
+
+export interface TokenIssuer {
+  issue(userId: string, sessionId: string): Promise<IssuedAccessToken>;
+}
+
+export interface AbuseLimits {
+  signUp(address: string): Promise<CommandError | undefined>;
+  logIn(usernameKey: string, address: string): Promise<CommandError | undefined>;
+  loggedIn(usernameKey: string): Promise<void>;
+}
+
+export interface SessionTokens {
+  userId: string;
+  username: string;
+  accessToken: string;
+  accessTokenExpiresAt: number;
+  refreshToken: string;
+  refreshTokenExpiresAt: number;
+}
+
+export interface AccountsDeps {
+  accounts: AccountStore;
+  sessions: SessionStore;
+  events: UserEventLog;
+  tokens: TokenIssuer;
+  revocations: SessionRevocations;
+  limits: AbuseLimits;
+  log: Logger;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlMs: number;
+}
+
+const BAD_CREDENTIALS = commandError('INVALID_CREDENTIALS', 'wrong username or password');
+
+export class Accounts {
+  private readonly deps: AccountsDeps;
+
+  constructor(deps: AccountsDeps) {
+    this.deps = deps;
+  }
+
+  async signUp(
+    input: { username: string; password: string; displayName: string | null; commandId: string | null },
+    address: string,
+  ): Promise<SessionTokens | CommandError> {
+    const limited = await this.deps.limits.signUp(address);
+    if (limited) return limited;
+    const password = checkPassword(input.password);
+    if (typeof password !== 'string') return password;
+    const event = decideSignUp({ ...input, userId: crypto.randomUUID() }, Date.now());
+    if ('code' in event) return event;
+    const key = usernameKey(event.username);
+    const passwordHash = await hashPassword(password);
+    if ((await this.deps.accounts.insert({ usernameKey: key, passwordHash, event })) === 'taken') {
+      // A retried sign-up (the first answer lost) is its own account: the same password opens it.
+      const existing = await this.deps.accounts.byUsernameKey(key);
+      if (!existing?.passwordHash || !(await verifyPassword(password, existing.passwordHash))) {
+        return commandError('USERNAME_TAKEN', 'that username is taken');
+      }
+      return this.openSession(existing);
+    }
+    const account = await this.deps.accounts.byUsernameKey(key);
+    if (!account) throw new Error(`account ${event.userId} vanished after its insert`);
+    return this.openSession(account);
+  }
+
+  async logIn(input: { username: string; password: string }, address: string): Promise<SessionTokens | CommandError> {
+    const username = checkUsername(input.username);
+    const key = usernameKey(typeof username === 'string' ? username : input.username.slice(0, 64));
+    const limited = await this.deps.limits.logIn(key, address);
+    if (limited) return limited;
+    const password = checkPassword(input.password);
+    if (typeof password !== 'string') return password;
+    const account = typeof username === 'string' ? await this.deps.accounts.byUsernameKey(key) : undefined;
+    // Verified against a decoy when there is no such account: the answer takes as long either way.
+    const matches = await verifyPassword(password, account?.passwordHash ?? (await decoyHash));
+    if (!account?.passwordHash || !matches) return BAD_CREDENTIALS;
+    await this.deps.limits.loggedIn(key);
+    return this.openSession(account);
+  }
+
+  /** New tokens for a refresh token, which is used up; using one twice ends its session. */
+  async refresh(refreshToken: string, caller: Caller | undefined): Promise<SessionTokens | CommandError> {
+    const refused = commandError('UNAUTHENTICATED', 'this refresh token is not valid; log in again');
+    if (refreshToken.length > 200) return refused;
+    const hash = tokenHash(refreshToken);
+    const found = await this.deps.sessions.findRefreshToken(hash);
+    if (found.kind === 'unknown') return refused;
+    // Presented with someone else's access token: not theirs to use, and not to be burnt either.
+    if (caller && caller.userId !== found.userId) return commandError('FORBIDDEN', 'this refresh token belongs to another user');
+    if (found.sessionRevoked || found.expired) return refused;
+    if (found.used || !(await this.deps.sessions.consumeRefreshToken(hash))) {
+      this.deps.log.warn('refresh token used twice; ending its session', { sessionId: found.sessionId, userId: found.userId });
+      await this.endSessions([found.sessionId], 'refresh token reused');
+      return refused;
+    }
+    const account = await this.deps.accounts.byId(found.userId);
+    if (!account) return refused;
+    return this.tokensFor(account, found.sessionId);
+  }
+
+  async logOut(caller: Caller): Promise<void> {
+    await this.endSessions([caller.sessionId], 'logged out');
+  }
+
+  /** Changes the password and ends every session of the user, the caller's included; answers a new one. */
+  async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<SessionTokens | CommandError> {
+    const next = checkPassword(newPassword, 'newPassword');
+    if (typeof next !== 'string') return next;
+    const account = await this.deps.accounts.byId(caller.userId);
+    const current = checkPassword(currentPassword, 'currentPassword');
+    if (!account?.passwordHash || typeof current !== 'string' || !(await verifyPassword(current, account.passwordHash))) {
+      return commandError('INVALID_CREDENTIALS', 'the current password is wrong');
+    }
+    await this.deps.accounts.setPasswordHash(account.userId, await hashPassword(next));
+    await this.endSessions(await this.deps.sessions.openSessionsOf(account.userId), 'password changed');
+    return this.openSession(account);
+  }
+
+  async updateProfile(caller: Caller, change: ProfileChange): Promise<Profile | CommandError> {
+    return this.deps.accounts.changeProfile(caller.userId, async (current) => {
+      const event = decideProfileUpdate(caller.userId, current, change, Date.now());
+      if (event === null) return current;
+      if ('code' in event) return event;
+      // Appended while the profile row is locked: the log's order of a user's changes is the order they were decided in.
+      await this.deps.events.append(event);
+      return { displayName: event.displayName, avatarUrl: event.avatarUrl, bio: event.bio };
+    });
+  }
+
+  /** The account linked to an identity provider's user, created on first sign-on; a new session for it. */
+  async signOn(identity: { issuer: string; subject: string; username: string | null; displayName: string | null }): Promise<SessionTokens> {
+    const linked = await this.deps.accounts.linkedAccount(identity.issuer, identity.subject);
+    if (linked) {
+      const account = await this.deps.accounts.byId(linked);
+      if (account) return this.openSession(account);
+    }
+    const account = await this.createLinkedAccount(identity);
+    if (!(await this.deps.accounts.link(identity.issuer, identity.subject, account.userId))) {
+      // A concurrent first sign-on linked another account: use that one. Ours stays unused.
+      const winner = await this.deps.accounts.linkedAccount(identity.issuer, identity.subject);
+      const existing = winner ? await this.deps.accounts.byId(winner) : undefined;
+      if (existing) return this.openSession(existing);
+    }
+    return this.openSession(account);
+  }
+
+  /** Appends UserRegistered for accounts whose append was cut short (a crash, Kafka away). */
+  async finishRegistrations(olderThanMs = 10_000): Promise<number> {
+    const pending = await this.deps.accounts.unregistered(olderThanMs, 100);
+    for (const event of pending) await this.register(event);
+    return pending.length;
+  }
+
+  /** Writes recent revocations back into the revocation list (Redis may have lost them). */
+  async republishRevocations(): Promise<void> {
+    const ttl = this.deps.accessTokenTtlSeconds;
+    await this.deps.revocations.revoke(await this.deps.sessions.revokedSince(Date.now() - ttl * 1000), ttl);
+  }
+
+  private async createLinkedAccount(identity: { issuer: string; subject: string; username: string | null; displayName: string | null }) {
+    // The provider's preferred name when it is free and valid, else a derived one with a suffix.
+    const base =
+      (identity.username ?? '')
+        .normalize('NFC')
+        .replace(/[^\p{L}\p{M}\p{N}._-]/gu, '')
+        .slice(0, 24) || 'user';
+    const displayName = identity.displayName && !checkDisplayName(identity.displayName) ? identity.displayName : null;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const username = attempt === 0 && base.length >= 3 ? base : `${base}-${randomBytes(3).toString('hex')}`;
+      const event = decideSignUp({ userId: crypto.randomUUID(), username, displayName, commandId: null }, Date.now());
+      if ('code' in event) continue;
+      if ((await this.deps.accounts.insert({ usernameKey: usernameKey(event.username), passwordHash: null, event })) === 'created') {
+        const account = await this.deps.accounts.byId(event.userId);
+        if (account) return account;
+      }
+    }
+    throw new Error('could not find a free username for a signed-on account');
+  }
+
+  private async openSession(account: AccountRecord): Promise<SessionTokens> {
+    if (!account.registered) await this.register(account.event);
+    return this.tokensFor(account, await this.deps.sessions.create(account.userId));
+  }
+
+  private async register(event: UserRegistered): Promise<void> {
+    const offset = await this.deps.events.append(event);
+    await this.deps.accounts.markRegistered(event.userId, offset);
+  }
+
+  private async tokensFor(account: AccountRecord, sessionId: string): Promise<SessionTokens> {
+    const refreshToken = randomBytes(32).toString('base64url');
+    const refreshTokenExpiresAt = Date.now() + this.deps.refreshTokenTtlMs;
+    await this.deps.sessions.addRefreshToken(sessionId, tokenHash(refreshToken), refreshTokenExpiresAt);
+    const access = await this.deps.tokens.issue(account.userId, sessionId);
+    return {
+      userId: account.userId,
+      username: account.username,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt,
+    };
+  }
+
+  private async endSessions(sessionIds: readonly string[], reason: string): Promise<void> {
+    const ended = await this.deps.sessions.revoke(sessionIds, reason);
+    await this.deps.revocations.revoke(ended.length ? ended : sessionIds, this.deps.accessTokenTtlSeconds);
+  }
+}
+
+/** Refresh tokens are stored as their SHA-256 only: 256 random bits need no slow hash. */
+function tokenHash(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

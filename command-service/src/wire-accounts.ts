@@ -1,0 +1,96 @@
+import type { IncomingMessage } from 'node:http';
+import type { Kafka } from 'kafkajs';
+import type pg from 'pg';
+import type { Redis } from 'ioredis';
+import {
+  AccessTokenVerifier,
+  SessionRevocations,
+  accessTokenSettings,
+  intFromEnv,
+  topicName,
+  type Logger,
+  type PlatformConfig,
+} from '@chat/platform';
+import type { EventCodec } from '@chat/schemas';
+import { KafkaUserEvents } from './adapters/kafka-user-events.ts';
+import { PgAccounts, PgSessions } from './adapters/pg-accounts.ts';
+import { PgSigningKeys } from './adapters/pg-signing-keys.ts';
+import { RedisAbuseLimits } from './adapters/redis-abuse-limits.ts';
+import { Accounts } from './app/accounts.ts';
+import { authenticator } from './app/identity.ts';
+import { KeyRing } from './app/signing-keys.ts';
+
+// Accounts, tokens and their upkeep, wired from the environment: the part of main.ts that
+// is about who people are rather than about rooms.
+
+export interface AccountWiring {
+  accounts: Accounts;
+  keyRing: KeyRing;
+  authenticate: ReturnType<typeof authenticator>;
+  /** The client's address as limits count it: the socket's peer, or X-Forwarded-For's first hop behind a trusted proxy. */
+  clientAddress(req: IncomingMessage): string;
+  stop(): Promise<void>;
+}
+
+export async function wireAccounts(deps: {
+  config: PlatformConfig;
+  pool: pg.Pool;
+  kafka: Kafka;
+  codec: EventCodec;
+  redis: Redis;
+  log: Logger;
+}): Promise<AccountWiring> {
+  const { config, pool, kafka, codec, redis, log } = deps;
+  const env = (name: string, fallback: number) => intFromEnv(process.env, name, fallback);
+  const settings = accessTokenSettings();
+  const keyRing = new KeyRing(
+    new PgSigningKeys(pool),
+    {
+      rotateAfterMs: env('SIGNING_KEY_ROTATE_AFTER_MS', 30 * 24 * 3600_000),
+      publishLeadMs: env('SIGNING_KEY_PUBLISH_LEAD_MS', 15 * 60_000),
+    },
+    settings,
+    log,
+  );
+  await keyRing.maintain();
+  const revocations = new SessionRevocations(redis, config.redisPrefix);
+  const events = new KafkaUserEvents(kafka, codec, topicName(config.topicPrefix, 'userEvents'));
+  const accounts = new Accounts({
+    accounts: new PgAccounts(pool),
+    sessions: new PgSessions(pool),
+    events,
+    tokens: keyRing,
+    revocations,
+    limits: new RedisAbuseLimits(redis, config.redisPrefix, {
+      signUpsPerAddressPerHour: env('SIGN_UP_LIMIT_PER_ADDRESS', 20),
+      logInsPerUsernamePer15Min: env('LOG_IN_LIMIT_PER_USERNAME', 10),
+      logInsPerAddressPer15Min: env('LOG_IN_LIMIT_PER_ADDRESS', 100),
+    }),
+    log,
+    accessTokenTtlSeconds: settings.ttlSeconds,
+    refreshTokenTtlMs: env('REFRESH_TOKEN_TTL_MS', 30 * 24 * 3600_000),
+  });
+  await accounts.republishRevocations();
+  const upkeep = setInterval(
+    () => {
+      keyRing.maintain().catch((error: unknown) => log.warn('signing key upkeep failed', { error }));
+      accounts.finishRegistrations().catch((error: unknown) => log.warn('finishing registrations failed', { error }));
+    },
+    env('ACCOUNT_UPKEEP_INTERVAL_MS', 30_000),
+  );
+  const trustProxy = process.env.TRUST_PROXY === '1';
+  return {
+    accounts,
+    keyRing,
+    authenticate: authenticator(new AccessTokenVerifier(keyRing.verificationKeys, settings, revocations)),
+    clientAddress: (req) => {
+      const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
+      const first = typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
+      return first || req.socket.remoteAddress || 'unknown';
+    },
+    stop: async () => {
+      clearInterval(upkeep);
+      await events.close();
+    },
+  };
+}

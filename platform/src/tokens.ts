@@ -1,0 +1,135 @@
+import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Redis } from 'ioredis';
+import { intFromEnv } from './config.ts';
+import { servicePort } from './service.ts';
+
+// Access tokens, as every service checks them (RFC 8725): EdDSA only (never `none`, never an
+// HMAC keyed with a public key), our issuer and audience, `typ` at+jwt, expiry and not-before
+// with a small clock tolerance, and a session that has not been revoked. The command service
+// signs them (its key ring); the others verify against its published JWKS.
+
+export const ACCESS_TOKEN = {
+  type: 'at+jwt',
+  algorithms: ['EdDSA'],
+  clockToleranceSeconds: 5,
+} as const;
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  /** Where the command service publishes its public keys. */
+  jwksUrl: string;
+}
+
+export function accessTokenSettings(env: NodeJS.ProcessEnv = process.env): AccessTokenSettings {
+  const commandService = env.COMMAND_SERVICE_URL ?? `http://127.0.0.1:${servicePort('command-service', env)}`;
+  return {
+    // Not derived from one instance's port: every instance issues under the same name.
+    issuer: env.TOKEN_ISSUER ?? 'urn:chat:command-service',
+    audience: env.TOKEN_AUDIENCE ?? 'urn:chat:api',
+    ttlSeconds: intFromEnv(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60),
+    jwksUrl: env.JWKS_URL ?? `${commandService}${JWKS_PATH}`,
+  };
+}
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+export interface Caller {
+  userId: string;
+  sessionId: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+/** Why a credential was refused; each maps to a client-facing code by the service. */
+export interface Refusal {
+  refused: 'missing' | 'invalid' | 'expired' | 'revoked';
+  message: string;
+}
+
+export function isRefusal(value: Caller | Refusal): value is Refusal {
+  return 'refused' in value;
+}
+
+/** The token of an `Authorization: Bearer …` header, or null. */
+export function bearerToken(authorization: string | null | undefined): string | null {
+  const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? '');
+  return match ? match[1]! : null;
+}
+
+export class AccessTokenVerifier {
+  private readonly keys: JWTVerifyGetKey;
+  private readonly settings: Pick<AccessTokenSettings, 'issuer' | 'audience'>;
+  private readonly revocations: SessionRevocations;
+
+  constructor(keys: JWTVerifyGetKey, settings: Pick<AccessTokenSettings, 'issuer' | 'audience'>, revocations: SessionRevocations) {
+    this.keys = keys;
+    this.settings = settings;
+    this.revocations = revocations;
+  }
+
+  /** The caller a token names, or why it is refused. Throws only when the revocation list is unreachable. */
+  async verify(token: string | null): Promise<Caller | Refusal> {
+    if (!token) return { refused: 'missing', message: 'send Authorization: Bearer <access token>' };
+    if (token.length > 4096) return { refused: 'invalid', message: 'the access token is not valid' };
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keys, {
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        algorithms: [...ACCESS_TOKEN.algorithms],
+        typ: ACCESS_TOKEN.type,
+        requiredClaims: ['sub', 'sid', 'exp', 'nbf', 'iat', 'jti'],
+        clockTolerance: ACCESS_TOKEN.clockToleranceSeconds,
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) return { refused: 'expired', message: 'the access token has expired; refresh it' };
+      if (error instanceof errors.JOSEError) return { refused: 'invalid', message: 'the access token is not valid' };
+      throw error;
+    }
+    const { sub, sid, exp } = payload;
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') {
+      return { refused: 'invalid', message: 'the access token is not valid' };
+    }
+    if (await this.revocations.isRevoked(sid)) return { refused: 'revoked', message: 'this session has ended; log in again' };
+    return { userId: sub, sessionId: sid, expiresAt: exp * 1000 };
+  }
+}
+
+/**
+ * Ended sessions, as every instance of every service sees them at once: a Redis key per
+ * session for as long as its access tokens can live, and a message on a channel for the
+ * sockets that must close now. Postgres holds the durable record; the command service
+ * writes it here again at start, in case Redis lost it.
+ */
+export class SessionRevocations {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = prefix;
+  }
+
+  get channel(): string {
+    return `${this.prefix}sessions:revoked`;
+  }
+
+  async revoke(sessionIds: readonly string[], ttlSeconds: number): Promise<void> {
+    if (sessionIds.length === 0) return;
+    const ttl = ttlSeconds + ACCESS_TOKEN.clockToleranceSeconds;
+    const pipeline = this.redis.multi();
+    for (const sid of sessionIds) pipeline.set(this.key(sid), '1', 'EX', ttl);
+    for (const sid of sessionIds) pipeline.publish(this.channel, sid);
+    await pipeline.exec();
+  }
+
+  async isRevoked(sessionId: string): Promise<boolean> {
+    return (await this.redis.exists(this.key(sessionId))) === 1;
+  }
+
+  private key(sessionId: string): string {
+    return `${this.prefix}session-revoked:${sessionId}`;
+  }
+}
