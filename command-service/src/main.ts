@@ -84,10 +84,11 @@ const redis = createRedis(config);
 const {
   accounts,
   keyRing,
+  signOn,
   authenticate,
   clientAddress,
   stop: stopAccounts,
-} = await wireAccounts({ config, pool, kafka, codec, redis, log });
+} = await wireAccounts({ config, pool, kafka, codec, redis, log, endpoint });
 
 const watcher = new ProjectionWatcher(config, pool, topic, log);
 await watcher.start();
@@ -140,6 +141,7 @@ const yoga = createYoga<{ req: IncomingMessage }>({
     arrival: { traceparent: request.headers.get('traceparent'), credentials: credentialsOf(request.headers) },
     handler,
     accounts,
+    signOn,
     log,
   }),
 });
@@ -151,6 +153,7 @@ const server = await startHttpServer({
   handler: (req, res) => {
     const path = req.url?.split('?')[0];
     if (path === FORWARD_PATH) return void serveForwarded(handler, authenticate, req, res);
+    if (signOn?.handles(req, res)) return;
     if (path === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
       return void res.end(JSON.stringify(keyRing.jwks()));

@@ -13,6 +13,7 @@ import {
 } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import { KafkaUserEvents } from './adapters/kafka-user-events.ts';
+import { OidcSignOn, signOnSettings } from './adapters/oidc-sign-on.ts';
 import { PgAccounts, PgSessions } from './adapters/pg-accounts.ts';
 import { PgSigningKeys } from './adapters/pg-signing-keys.ts';
 import { RedisAbuseLimits } from './adapters/redis-abuse-limits.ts';
@@ -26,6 +27,8 @@ import { KeyRing } from './app/signing-keys.ts';
 export interface AccountWiring {
   accounts: Accounts;
   keyRing: KeyRing;
+  /** Single sign-on, when an OpenID provider is configured (OIDC_ISSUER). */
+  signOn: OidcSignOn | undefined;
   authenticate: ReturnType<typeof authenticator>;
   /** The client's address as limits count it: the socket's peer, or X-Forwarded-For's first hop behind a trusted proxy. */
   clientAddress(req: IncomingMessage): string;
@@ -39,8 +42,10 @@ export async function wireAccounts(deps: {
   codec: EventCodec;
   redis: Redis;
   log: Logger;
+  /** This instance's own URL: the default base of the sign-on callback. */
+  endpoint: string;
 }): Promise<AccountWiring> {
-  const { config, pool, kafka, codec, redis, log } = deps;
+  const { config, pool, kafka, codec, redis, log, endpoint } = deps;
   const env = (name: string, fallback: number) => intFromEnv(process.env, name, fallback);
   const settings = accessTokenSettings();
   const keyRing = new KeyRing(
@@ -79,9 +84,11 @@ export async function wireAccounts(deps: {
     env('ACCOUNT_UPKEEP_INTERVAL_MS', 30_000),
   );
   const trustProxy = process.env.TRUST_PROXY === '1';
+  const signOn = signOnSettings(process.env, endpoint);
   return {
     accounts,
     keyRing,
+    signOn: signOn && new OidcSignOn(signOn, redis, config.redisPrefix, accounts, log),
     authenticate: authenticator(new AccessTokenVerifier(keyRing.verificationKeys, settings, revocations)),
     clientAddress: (req) => {
       const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;

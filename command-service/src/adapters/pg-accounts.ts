@@ -22,6 +22,23 @@ interface AccountRow {
 const ACCOUNT_COLUMNS = `user_id, username, password_hash, display_name, avatar_url, bio, created_at,
   registered_event_id, registered_command_id, registered_offset`;
 
+const INSERT_ACCOUNT = `INSERT INTO auth_accounts
+  (user_id, username, username_key, password_hash, display_name, created_at, registered_event_id, registered_command_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
+
+function accountValues(usernameKey: string, passwordHash: string | null, event: UserRegistered): unknown[] {
+  return [
+    event.userId,
+    event.username,
+    usernameKey,
+    passwordHash,
+    event.displayName,
+    new Date(event.occurredAt),
+    event.eventId,
+    event.commandId,
+  ];
+}
+
 export class PgAccounts implements AccountStore {
   private readonly pool: pg.Pool;
 
@@ -31,18 +48,8 @@ export class PgAccounts implements AccountStore {
 
   async insert({ usernameKey, passwordHash, event }: { usernameKey: string; passwordHash: string | null; event: UserRegistered }) {
     const { rowCount } = await this.pool.query(
-      `INSERT INTO auth_accounts (user_id, username, username_key, password_hash, display_name, created_at, registered_event_id, registered_command_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username_key) DO NOTHING`,
-      [
-        event.userId,
-        event.username,
-        usernameKey,
-        passwordHash,
-        event.displayName,
-        new Date(event.occurredAt),
-        event.eventId,
-        event.commandId,
-      ],
+      `${INSERT_ACCOUNT} ON CONFLICT (username_key) DO NOTHING`,
+      accountValues(usernameKey, passwordHash, event),
     );
     return rowCount === 1 ? 'created' : 'taken';
   }
@@ -110,12 +117,39 @@ export class PgAccounts implements AccountStore {
     return rows[0]?.user_id;
   }
 
-  async link(issuer: string, subject: string, userId: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      'INSERT INTO auth_identity_links (issuer, subject, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [issuer, subject, userId],
-    );
-    return rowCount === 1;
+  async insertLinked(
+    { usernameKey, event }: { usernameKey: string; event: UserRegistered },
+    { issuer, subject }: { issuer: string; subject: string },
+  ): Promise<'created' | 'taken' | { linkedTo: string }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const inserted = await client.query(
+        `${INSERT_ACCOUNT} ON CONFLICT (username_key) DO NOTHING`,
+        accountValues(usernameKey, null, event),
+      );
+      if (inserted.rowCount !== 1) {
+        await client.query('ROLLBACK');
+        return 'taken';
+      }
+      const link = await client.query(
+        'INSERT INTO auth_identity_links (issuer, subject, user_id) VALUES ($1, $2, $3) ON CONFLICT (issuer, subject) DO NOTHING',
+        [issuer, subject, event.userId],
+      );
+      if (link.rowCount !== 1) {
+        await client.query('ROLLBACK');
+        const winner = await this.linkedAccount(issuer, subject);
+        if (!winner) throw new Error(`identity link of ${issuer} vanished`);
+        return { linkedTo: winner };
+      }
+      await client.query('COMMIT');
+      return 'created';
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 }
 

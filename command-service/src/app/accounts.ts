@@ -46,8 +46,14 @@ export interface AccountStore {
   changeProfile(userId: string, change: (current: Profile) => Promise<Profile | CommandError>): Promise<Profile | CommandError>;
   setPasswordHash(userId: string, hash: string): Promise<void>;
   linkedAccount(issuer: string, subject: string): Promise<string | undefined>;
-  /** Links an identity to an account; false when it was linked meanwhile (to whichever account is linked). */
-  link(issuer: string, subject: string, userId: string): Promise<boolean>;
+  /**
+   * Writes a new account linked to an identity, both or neither: 'taken' when the username
+   * exists, `linkedTo` when the identity was linked meanwhile (a concurrent first sign-on).
+   */
+  insertLinked(
+    account: { usernameKey: string; event: UserRegistered },
+    identity: { issuer: string; subject: string },
+  ): Promise<'created' | 'taken' | { linkedTo: string }>;
 }
 
 export type RefreshLookup =
@@ -88,6 +94,14 @@ export interface SessionTokens {
   accessTokenExpiresAt: number;
   refreshToken: string;
   refreshTokenExpiresAt: number;
+}
+
+/** Who an identity provider says signed on: its issuer and subject, and the names it suggests. */
+export interface SignOnIdentity {
+  issuer: string;
+  subject: string;
+  username: string | null;
+  displayName: string | null;
 }
 
 export interface AccountsDeps {
@@ -200,20 +214,37 @@ export class Accounts {
     });
   }
 
-  /** The account linked to an identity provider's user, created on first sign-on; a new session for it. */
-  async signOn(identity: { issuer: string; subject: string; username: string | null; displayName: string | null }): Promise<SessionTokens> {
+  /**
+   * The account linked to an identity provider's user (issuer + subject), created and linked
+   * on the first sign-on; answers its user id. Its session is opened by sessionFor().
+   */
+  async signOn(identity: SignOnIdentity): Promise<string> {
     const linked = await this.deps.accounts.linkedAccount(identity.issuer, identity.subject);
-    if (linked) {
-      const account = await this.deps.accounts.byId(linked);
-      if (account) return this.openSession(account);
+    if (linked) return linked;
+    // The provider's preferred name when it is free and valid, else a derived one with a suffix.
+    const base =
+      (identity.username ?? '')
+        .normalize('NFC')
+        .replace(/[^\p{L}\p{M}\p{N}._-]/gu, '')
+        .slice(0, 24) || 'user';
+    const displayName = identity.displayName && !checkDisplayName(identity.displayName) ? identity.displayName : null;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const username = attempt === 0 && base.length >= 3 ? base : `${base}-${randomBytes(3).toString('hex')}`;
+      const event = decideSignUp({ userId: crypto.randomUUID(), username, displayName, commandId: null }, Date.now());
+      if ('code' in event) continue;
+      const outcome = await this.deps.accounts.insertLinked({ usernameKey: usernameKey(event.username), event }, identity);
+      if (outcome === 'taken') continue;
+      if (outcome === 'created') await this.register(event);
+      // Or a concurrent first sign-on linked its account first: that one is the user's.
+      return outcome === 'created' ? event.userId : outcome.linkedTo;
     }
-    const account = await this.createLinkedAccount(identity);
-    if (!(await this.deps.accounts.link(identity.issuer, identity.subject, account.userId))) {
-      // A concurrent first sign-on linked another account: use that one. Ours stays unused.
-      const winner = await this.deps.accounts.linkedAccount(identity.issuer, identity.subject);
-      const existing = winner ? await this.deps.accounts.byId(winner) : undefined;
-      if (existing) return this.openSession(existing);
-    }
+    throw new Error('could not find a free username for a signed-on account');
+  }
+
+  /** A new session for an account whose identity was proven elsewhere (single sign-on). */
+  async sessionFor(userId: string): Promise<SessionTokens | CommandError> {
+    const account = await this.deps.accounts.byId(userId);
+    if (!account) return commandError('UNAUTHENTICATED', 'no such account');
     return this.openSession(account);
   }
 
@@ -228,26 +259,6 @@ export class Accounts {
   async republishRevocations(): Promise<void> {
     const ttl = this.deps.accessTokenTtlSeconds;
     await this.deps.revocations.revoke(await this.deps.sessions.revokedSince(Date.now() - ttl * 1000), ttl);
-  }
-
-  private async createLinkedAccount(identity: { issuer: string; subject: string; username: string | null; displayName: string | null }) {
-    // The provider's preferred name when it is free and valid, else a derived one with a suffix.
-    const base =
-      (identity.username ?? '')
-        .normalize('NFC')
-        .replace(/[^\p{L}\p{M}\p{N}._-]/gu, '')
-        .slice(0, 24) || 'user';
-    const displayName = identity.displayName && !checkDisplayName(identity.displayName) ? identity.displayName : null;
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const username = attempt === 0 && base.length >= 3 ? base : `${base}-${randomBytes(3).toString('hex')}`;
-      const event = decideSignUp({ userId: crypto.randomUUID(), username, displayName, commandId: null }, Date.now());
-      if ('code' in event) continue;
-      if ((await this.deps.accounts.insert({ usernameKey: usernameKey(event.username), passwordHash: null, event })) === 'created') {
-        const account = await this.deps.accounts.byId(event.userId);
-        if (account) return account;
-      }
-    }
-    throw new Error('could not find a free username for a signed-on account');
   }
 
   private async openSession(account: AccountRecord): Promise<SessionTokens> {

@@ -1,6 +1,7 @@
 import SchemaBuilder, { type ObjectRef } from '@pothos/core';
 import { ERROR_CODES, type CommandError } from '../domain/errors.ts';
 import type { Caller, Logger } from '@chat/platform';
+import type { OidcSignOn } from '../adapters/oidc-sign-on.ts';
 import type { Accounts } from '../app/accounts.ts';
 import type { Arrival, CommandHandler } from '../app/command-handler.ts';
 import { isCaller } from '../app/identity.ts';
@@ -18,6 +19,7 @@ export interface Context {
   arrival: Arrival;
   handler: CommandHandler;
   accounts: Accounts;
+  signOn: OidcSignOn | undefined;
   log: Logger;
 }
 

@@ -1,0 +1,200 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import * as oidc from 'openid-client';
+import type { Logger } from '@chat/platform';
+import type { Accounts } from '../app/accounts.ts';
+
+// Single sign-on through any OpenID Connect provider: authorization code flow with PKCE,
+// state and nonce (openid-client checks them, the ID token's signature, issuer and audience).
+// Accounts are linked by the provider's issuer and subject, never by a name or an e-mail
+// that the provider lets its users change.
+//
+//   GET /auth/oidc/start[?return_to=<allowed URL>]  → redirect to the provider
+//   GET /auth/oidc/callback                         → the provider comes back here
+//
+// The callback ends with a one-time sign-on code (60 s, single use), sent to return_to or
+// shown as JSON; the client trades it for a session with the completeSignOn mutation, so
+// tokens never travel in a URL.
+
+export const SIGN_ON_PATHS = { start: '/auth/oidc/start', callback: '/auth/oidc/callback' } as const;
+const FLOW_TTL_SECONDS = 600;
+const CODE_TTL_SECONDS = 60;
+
+export interface SignOnSettings {
+  issuer: URL;
+  clientId: string;
+  /** Absent for a public client: PKCE alone then protects the code. */
+  clientSecret: string | undefined;
+  redirectUri: string;
+  scope: string;
+  /** Origins that return_to may point at (the web client's), so the flow is no open redirect. */
+  returnOrigins: string[];
+}
+
+/** Settings from OIDC_* variables; undefined (single sign-on off) without OIDC_ISSUER. */
+export function signOnSettings(env: NodeJS.ProcessEnv, selfEndpoint: string): SignOnSettings | undefined {
+  if (!env.OIDC_ISSUER) return undefined;
+  if (!env.OIDC_CLIENT_ID) throw new Error('OIDC_ISSUER is set but OIDC_CLIENT_ID is not');
+  return {
+    issuer: new URL(env.OIDC_ISSUER),
+    clientId: env.OIDC_CLIENT_ID,
+    clientSecret: env.OIDC_CLIENT_SECRET || undefined,
+    redirectUri: env.OIDC_REDIRECT_URI ?? `${selfEndpoint}${SIGN_ON_PATHS.callback}`,
+    scope: env.OIDC_SCOPES ?? 'openid profile',
+    returnOrigins: (env.OIDC_RETURN_ORIGINS ?? '').split(',').filter(Boolean),
+  };
+}
+
+interface Flow {
+  verifier: string;
+  nonce: string;
+  returnTo: string | null;
+}
+
+export class OidcSignOn {
+  private readonly settings: SignOnSettings;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly accounts: Accounts;
+  private readonly log: Logger;
+  private discovered: Promise<oidc.Configuration> | undefined;
+
+  constructor(settings: SignOnSettings, redis: Redis, prefix: string, accounts: Accounts, log: Logger) {
+    this.settings = settings;
+    this.redis = redis;
+    this.prefix = prefix;
+    this.accounts = accounts;
+    this.log = log;
+  }
+
+  /** Handles the two sign-on paths; false for any other request. */
+  handles(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname === SIGN_ON_PATHS.start) void this.guard(res, () => this.start(url, res));
+    else if (url.pathname === SIGN_ON_PATHS.callback) void this.guard(res, () => this.callback(url, res));
+    else return false;
+    return true;
+  }
+
+  /** The account a one-time sign-on code stands for; undefined when unknown, used or expired. */
+  async redeem(code: string): Promise<string | undefined> {
+    if (code.length > 100) return undefined;
+    return (await this.redis.getdel(this.key('code', hash(code)))) ?? undefined;
+  }
+
+  private async start(url: URL, res: ServerResponse): Promise<void> {
+    const returnTo = url.searchParams.get('return_to');
+    if (returnTo !== null && !this.allowedReturn(returnTo))
+      return json(res, 400, { error: 'INVALID_INPUT', message: 'return_to is not allowed' });
+    const config = await this.configuration();
+    const flow: Flow = { verifier: oidc.randomPKCECodeVerifier(), nonce: oidc.randomNonce(), returnTo };
+    const state = oidc.randomState();
+    await this.redis.set(this.key('flow', state), JSON.stringify(flow), 'EX', FLOW_TTL_SECONDS);
+    const target = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: this.settings.redirectUri,
+      scope: this.settings.scope,
+      code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce: flow.nonce,
+    });
+    res.writeHead(302, { location: target.href, 'cache-control': 'no-store' }).end();
+  }
+
+  private async callback(url: URL, res: ServerResponse): Promise<void> {
+    const state = url.searchParams.get('state') ?? '';
+    const stored = state.length <= 100 ? await this.redis.getdel(this.key('flow', state)) : null;
+    if (!stored) return json(res, 400, { error: 'SIGN_ON_FAILED', message: 'unknown or expired sign-on; start again' });
+    const flow = JSON.parse(stored) as Flow;
+    const config = await this.configuration();
+    // The callback URL as the provider built it: our redirect URI plus its parameters.
+    const current = new URL(this.settings.redirectUri);
+    current.search = url.search;
+    let claims: oidc.IDToken | undefined;
+    let profile: Record<string, unknown>;
+    try {
+      const tokens = await oidc.authorizationCodeGrant(config, current, {
+        pkceCodeVerifier: flow.verifier,
+        expectedState: state,
+        expectedNonce: flow.nonce,
+        idTokenExpected: true,
+      });
+      claims = tokens.claims();
+      profile = { ...claims };
+      // Many providers put profile claims (preferred_username, name) in userinfo only.
+      if (claims && config.serverMetadata().userinfo_endpoint) {
+        profile = { ...profile, ...(await oidc.fetchUserInfo(config, tokens.access_token, claims.sub)) };
+      }
+    } catch (error) {
+      this.log.warn('sign-on refused', { error });
+      return json(res, 400, { error: 'SIGN_ON_FAILED', message: 'the identity provider did not confirm the sign-on' });
+    }
+    if (!claims) return json(res, 400, { error: 'SIGN_ON_FAILED', message: 'the identity provider sent no ID token' });
+    const userId = await this.accounts.signOn({
+      // Identity is the ID token's issuer and subject; userinfo only suggests names.
+      issuer: claims.iss,
+      subject: claims.sub,
+      username: typeof profile.preferred_username === 'string' ? profile.preferred_username : null,
+      displayName: typeof profile.name === 'string' ? profile.name : null,
+    });
+    const code = randomBytes(32).toString('base64url');
+    await this.redis.set(this.key('code', hash(code)), userId, 'EX', CODE_TTL_SECONDS);
+    if (flow.returnTo) {
+      const back = new URL(flow.returnTo);
+      back.searchParams.set('sign_on_code', code);
+      res.writeHead(303, { location: back.href, 'cache-control': 'no-store' }).end();
+      return;
+    }
+    json(res, 200, {
+      signOnCode: code,
+      expiresInSeconds: CODE_TTL_SECONDS,
+      next: 'trade it for a session: mutation { completeSignOn(code: "<signOnCode>") { ... on Session { accessToken refreshToken } } }',
+    });
+  }
+
+  private configuration(): Promise<oidc.Configuration> {
+    const { issuer, clientId, clientSecret } = this.settings;
+    // Plain http only for a provider on this machine (development and tests).
+    const local = issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
+    this.discovered ??= oidc
+      .discovery(issuer, clientId, undefined, clientSecret ? oidc.ClientSecretBasic(clientSecret) : oidc.None(), {
+        ...(local ? { execute: [oidc.allowInsecureRequests] } : {}),
+        timeout: 10,
+      })
+      .catch((error: unknown) => {
+        this.discovered = undefined; // try again next time
+        throw error;
+      });
+    return this.discovered;
+  }
+
+  private allowedReturn(returnTo: string): boolean {
+    try {
+      return this.settings.returnOrigins.includes(new URL(returnTo).origin);
+    } catch {
+      return false;
+    }
+  }
+
+  private async guard(res: ServerResponse, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.log.error('sign-on failed', { error });
+      if (!res.headersSent) json(res, 503, { error: 'UNAVAILABLE', message: 'single sign-on is unavailable right now' });
+    }
+  }
+
+  private key(kind: 'flow' | 'code', id: string): string {
+    return `${this.prefix}sign-on:${kind}:${id}`;
+  }
+}
+
+function hash(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}

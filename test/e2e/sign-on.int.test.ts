@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { createServer } from 'node:net';
+import Provider from 'oidc-provider';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '@chat/infra';
+import { signUp } from '../src/accounts.ts';
+import { gql } from '../src/graphql.ts';
+
+// Single sign-on against a real OpenID Connect provider (the certified `oidc-provider`),
+// started here, driven the way a browser would: redirects followed by hand, cookies kept,
+// the provider's own log-in and consent forms submitted.
+
+const COMPLETE = `mutation($code: String!) { completeSignOn(code: $code) {
+  __typename ... on Session { userId username accessToken refreshToken } ... on CommandError { code message } } }`;
+const ME = `query { me { id username displayName } }`;
+const RETURN_ORIGIN = 'http://app.test';
+
+let stack: Stack;
+let provider: Server;
+let commandService: Awaited<ReturnType<Stack['startExtra']>>;
+let issuer: string;
+
+beforeAll(async () => {
+  stack = await startStack('sign-on');
+  const port = await freePort();
+  issuer = `http://127.0.0.1:${port}`;
+  // Made up per run, never stored: the provider and our service learn it from here.
+  const clientSecret = randomBytes(24).toString('base64url');
+  commandService = await stack.startExtra('command-service', {
+    OIDC_ISSUER: issuer,
+    OIDC_CLIENT_ID: 'chat-test',
+    OIDC_CLIENT_SECRET: clientSecret,
+    OIDC_RETURN_ORIGINS: RETURN_ORIGIN,
+  });
+  const oidc = new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'chat-test',
+        client_secret: clientSecret,
+        redirect_uris: [`${commandService.baseUrl}/auth/oidc/callback`],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
+    // Any login name is an account here; its claims come from the name.
+    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: `subject-${id}`, preferred_username: id, name: `Person ${id}` }) }),
+    claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
+    cookies: { keys: [randomBytes(16).toString('hex')] },
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
+  });
+  provider = oidc.listen(port);
+}, 180_000);
+
+afterAll(async () => {
+  provider?.close();
+  await stack?.stop();
+});
+
+/**
+ * Signs on through the provider as `login`, like a browser: follows redirects, keeps the
+ * provider's cookies, submits its log-in and consent forms. Resolves with the response of our
+ * callback (JSON) or the redirect it ends with (return_to).
+ */
+async function signOnAs(login: string, returnTo?: string): Promise<{ status: number; location: string | null; body: any }> {
+  const cookies = new Map<string, string>();
+  let url = `${commandService.baseUrl}/auth/oidc/start${returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''}`;
+  let init: RequestInit = {};
+  for (let step = 0; step < 20; step++) {
+    const toProvider = url.startsWith(issuer);
+    const headers = new Headers(init.headers);
+    if (toProvider && cookies.size) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+    if (toProvider) {
+      for (const cookie of response.headers.getSetCookie()) {
+        const [pair] = cookie.split(';');
+        const [name, value] = pair!.split('=');
+        cookies.set(name!.trim(), value ?? '');
+      }
+    }
+    const location = response.headers.get('location');
+    const ours = url.startsWith(commandService.baseUrl) && !url.includes('/auth/oidc/start');
+    if (ours) {
+      const text = await response.text();
+      return { status: response.status, location, body: text ? JSON.parse(text) : null };
+    }
+    if (location) {
+      url = new URL(location, url).href;
+      init = {};
+      continue;
+    }
+    const html = await response.text();
+    if (!toProvider) return { status: response.status, location: null, body: JSON.parse(html) };
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
+    if (!action || !prompt) throw new Error(`unexpected page from the provider (${response.status}): ${html.slice(0, 300)}`);
+    const form = new URLSearchParams({ prompt });
+    if (prompt === 'login') {
+      form.set('login', login);
+      form.set('password', 'anything');
+    }
+    url = new URL(action.replaceAll('&amp;', '&'), url).href;
+    init = { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  }
+  throw new Error('sign-on did not finish in 20 steps');
+}
+
+async function complete(code: string) {
+  return (await gql(commandService.url, COMPLETE, { code })).completeSignOn;
+}
+
+describe('single sign-on through an OpenID Connect provider', () => {
+  it('creates the account on the first sign-on and finds it on the second', async () => {
+    const first = await signOnAs('olivia');
+    expect(first.status).toBe(200);
+    const session = await complete(first.body.signOnCode);
+    expect(session).toMatchObject({ __typename: 'Session', username: 'olivia' });
+    // The code works once.
+    expect(await complete(first.body.signOnCode)).toMatchObject({ __typename: 'CommandError', code: 'UNAUTHENTICATED' });
+    await expect
+      .poll(async () => (await gql(stack.queryUrl, ME, {}, session.accessToken)).me, { timeout: 10_000 })
+      .toEqual({ id: session.userId, username: 'olivia', displayName: 'Person olivia' });
+
+    const second = await complete((await signOnAs('olivia')).body.signOnCode);
+    expect(second).toMatchObject({ __typename: 'Session', userId: session.userId });
+    expect(second.accessToken).not.toBe(session.accessToken);
+  });
+
+  it("links by the provider's subject, never by name: a taken username gets a suffix and its own account", async () => {
+    const local = await signUp(stack.commandUrl, 'paula');
+    const signedOn = await complete((await signOnAs('paula')).body.signOnCode);
+    expect(signedOn.__typename).toBe('Session');
+    expect(signedOn.userId).not.toBe(local.userId);
+    expect(signedOn.username).toMatch(/^paula-[0-9a-f]{6}$/);
+  });
+
+  it('returns to an allowed client URL with the code, and refuses any other return_to or a forged callback', async () => {
+    const back = await signOnAs('quinn', `${RETURN_ORIGIN}/signed-in`);
+    expect(back.status).toBe(303);
+    const code = new URL(back.location!).searchParams.get('sign_on_code');
+    expect(back.location!.startsWith(`${RETURN_ORIGIN}/signed-in?`)).toBe(true);
+    expect(await complete(code!)).toMatchObject({ __typename: 'Session', username: 'quinn' });
+
+    const elsewhere = await fetch(`${commandService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`, {
+      redirect: 'manual',
+    });
+    expect(elsewhere.status).toBe(400);
+    const forged = await fetch(`${commandService.baseUrl}/auth/oidc/callback?code=abc&state=made-up`, { redirect: 'manual' });
+    expect(forged.status).toBe(400);
+    expect(await forged.json()).toMatchObject({ error: 'SIGN_ON_FAILED' });
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
