@@ -1,6 +1,6 @@
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { createRemoteJWKSet } from 'jose';
 import {
   AccessTokenVerifier,
@@ -105,9 +105,7 @@ const wsCleanup = useServer(
         operationName: params.operationName,
         document,
         variableValues: params.variables,
-        contextValue: await contextFactory({
-          socketCaller: (ctx.extra as SocketExtra).caller ?? (await callerOf(operationHeaders(params.extensions)?.authorization)),
-        }),
+        contextValue: await contextFactory({ socketCaller: await operationCaller(ctx.extra, params.extensions) }),
         rootValue: { execute, subscribe } satisfies EnvelopedRoot,
       };
     },
@@ -117,6 +115,18 @@ const wsCleanup = useServer(
 
 interface SocketExtra {
   caller?: Caller;
+}
+
+/**
+ * The caller of an operation on a socket: the socket's own, or one named by the operation's
+ * headers; the socket is then tied to that session too, and closes when it ends or expires.
+ */
+async function operationCaller(extra: { socket: WebSocket }, extensions: unknown): Promise<Caller | NoCaller> {
+  const own = (extra as SocketExtra).caller;
+  if (own) return own;
+  const caller = await callerOf(operationHeaders(extensions)?.authorization);
+  if (!('code' in caller)) sockets.add(extra.socket, caller);
+  return caller;
 }
 
 /** The headers GraphiQL sends inside each graphql-ws operation's extensions, with lower-case names. */

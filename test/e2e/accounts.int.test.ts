@@ -103,8 +103,8 @@ function sessionOf(token: string): { sub: string; sid: string } {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string; sid: string };
 }
 
-/** Opens a raw graphql-ws socket, sends connection_init with `token`, and resolves with the first close (code, reason) or 'ack'. */
-function connectSocket(token: string): {
+/** Opens a raw graphql-ws socket, sends connection_init with `token` (none: null), and resolves with the first close (code, reason) or 'ack'. */
+function connectSocket(token: string | null): {
   ws: WebSocket;
   first: Promise<'ack' | { code: number; reason: string }>;
   closed: Promise<{ code: number; reason: string }>;
@@ -114,7 +114,9 @@ function connectSocket(token: string): {
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
   );
   const first = new Promise<'ack' | { code: number; reason: string }>((resolve) => {
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    ws.on('open', () =>
+      ws.send(JSON.stringify({ type: 'connection_init', payload: token === null ? {} : { authorization: `Bearer ${token}` } })),
+    );
     ws.on('message', (data) => {
       if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') resolve('ack');
     });
@@ -282,6 +284,18 @@ describe('accounts and sessions', () => {
   it('keeps usernames unique ignoring case and Unicode form, under concurrent sign-ups on two instances', async () => {
     const other = await stack.startExtra('command-service');
     try {
+      // Both instances publish the same keys (shared through Postgres), among them the one signing now.
+      const jwks = await Promise.all(
+        [stack.instance('command-service').baseUrl, other.baseUrl].map(async (base) =>
+          (await fetch(`${base}/.well-known/jwks.json`)).json(),
+        ),
+      );
+      expect(jwks[0]).toEqual(jwks[1]);
+      expect((jwks[0] as { keys: { kid: string; kty: string; crv: string; d?: string }[] }).keys).toContainEqual(
+        expect.objectContaining({ kid: (await currentSigningKey()).kid, kty: 'OKP', crv: 'Ed25519' }),
+      );
+      expect(JSON.stringify(jwks[0])).not.toMatch(/"d":/); // public halves only
+
       const spellings = ['Zoë', 'ZOË', 'zoe\u0308', 'ZOE\u0308'];
       const urls = [stack.commandUrl, other.url];
       const answers = await Promise.all(
@@ -308,6 +322,24 @@ describe('accounts and sessions', () => {
     expect(await open.first).toBe('ack');
     await command(LOG_OUT, {}, frank.accessToken);
     expect(await open.closed).toMatchObject({ code: 4403 });
+
+    // Opened without a token, GraphiQL-style; an operation's own header ties the socket to that session.
+    const viaHeader = await logIn('frank');
+    const anonymous = connectSocket(null);
+    expect(await anonymous.first).toBe('ack');
+    anonymous.ws.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: {
+          query: `subscription { messageAdded(roomId: "${crypto.randomUUID()}") { id } }`,
+          extensions: { headers: { Authorization: `Bearer ${viaHeader.accessToken}` } },
+        },
+      }),
+    );
+    await new Promise((resolve) => anonymous.ws.once('message', resolve));
+    await command(LOG_OUT, {}, viaHeader.accessToken);
+    expect(await anonymous.closed).toMatchObject({ code: 4403 });
 
     const again = (await logIn('frank')) as TestUser;
     const { sub, sid } = sessionOf(again.accessToken);

@@ -30,6 +30,7 @@ export class SocketSessions {
   /** Tracks a socket authenticated as `caller` until it closes. */
   add(socket: WebSocket, caller: Caller): void {
     const sockets = this.bySession.get(caller.sessionId) ?? new Set();
+    if (sockets.has(socket)) return; // tied to this session already (several operations, one token)
     sockets.add(socket);
     this.bySession.set(caller.sessionId, sockets);
     // setTimeout's limit is about 24.8 days; access tokens live minutes.
