@@ -138,7 +138,10 @@ export class Accounts {
     const key = usernameKey(event.username);
     const passwordHash = await hashPassword(password);
     if ((await this.deps.accounts.insert({ usernameKey: key, passwordHash, event })) === 'taken') {
-      // A retried sign-up (the first answer lost) is its own account: the same password opens it.
+      // A retried sign-up (the first answer lost) is its own account: the same password opens
+      // it. That is a password check, so it counts against the log-in limits like one.
+      const limitedLogIn = await this.deps.limits.logIn(key, address);
+      if (limitedLogIn) return limitedLogIn;
       const existing = await this.deps.accounts.byUsernameKey(key);
       if (!existing?.passwordHash || !(await verifyPassword(password, existing.passwordHash))) {
         return commandError('USERNAME_TAKEN', 'that username is taken');
@@ -190,14 +193,23 @@ export class Accounts {
   }
 
   /** Changes the password and ends every session of the user, the caller's included; answers a new one. */
-  async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<SessionTokens | CommandError> {
+  async changePassword(
+    caller: Caller,
+    currentPassword: string,
+    newPassword: string,
+    address: string,
+  ): Promise<SessionTokens | CommandError> {
     const next = checkPassword(newPassword, 'newPassword');
     if (typeof next !== 'string') return next;
     const account = await this.deps.accounts.byId(caller.userId);
+    // A stolen access token must not become a way to guess the password: same limits as log-in.
+    const limited = account && (await this.deps.limits.logIn(usernameKey(account.username), address));
+    if (limited) return limited;
     const current = checkPassword(currentPassword, 'currentPassword');
     if (!account?.passwordHash || typeof current !== 'string' || !(await verifyPassword(current, account.passwordHash))) {
       return commandError('INVALID_CREDENTIALS', 'the current password is wrong');
     }
+    await this.deps.limits.loggedIn(usernameKey(account.username));
     await this.deps.accounts.setPasswordHash(account.userId, await hashPassword(next));
     await this.endSessions(await this.deps.sessions.openSessionsOf(account.userId), 'password changed');
     return this.openSession(account);
