@@ -83,12 +83,18 @@ interface Claims {
   exp?: number;
 }
 
-/** An access token signed with the service's real key, with whatever claims a test wants. */
-async function mint(claims: Claims, header: { kid?: string; typ?: string } = {}): Promise<string> {
-  const key = await currentSigningKey();
+/**
+ * An access token with whatever claims a test wants, signed with the service's real key
+ * unless `signing` names another algorithm, key or kid.
+ */
+async function mint(
+  claims: Claims,
+  signing: { alg?: string; kid?: string; typ?: string; key?: CryptoKey | Uint8Array } = {},
+): Promise<string> {
+  const real = await currentSigningKey();
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ sid: claims.sid })
-    .setProtectedHeader({ alg: 'EdDSA', kid: header.kid ?? key.kid, typ: header.typ ?? 'at+jwt' })
+    .setProtectedHeader({ alg: signing.alg ?? 'EdDSA', kid: signing.kid ?? real.kid, typ: signing.typ ?? 'at+jwt' })
     .setSubject(claims.sub)
     .setIssuer(claims.iss ?? settings.issuer)
     .setAudience(claims.aud ?? settings.audience)
@@ -96,7 +102,7 @@ async function mint(claims: Claims, header: { kid?: string; typ?: string } = {})
     .setIssuedAt(claims.iat ?? now)
     .setNotBefore(claims.nbf ?? now)
     .setExpirationTime(claims.exp ?? now + 600)
-    .sign(await importJWK(key.privateJwk, 'EdDSA'));
+    .sign(signing.key ?? (await importJWK(real.privateJwk, 'EdDSA')));
 }
 
 function sessionOf(token: string): { sub: string; sid: string } {
@@ -212,16 +218,7 @@ describe('accounts and sessions', () => {
     const [header, payload] = dave.accessToken.split('.');
 
     const strangerKey = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-    const hs256WithPublicKey = await new SignJWT({ sid })
-      .setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'at+jwt' })
-      .setSubject(sub)
-      .setIssuer(settings.issuer)
-      .setAudience(settings.audience)
-      .setJti(crypto.randomUUID())
-      .setIssuedAt()
-      .setNotBefore(now)
-      .setExpirationTime(now + 600)
-      .sign(new TextEncoder().encode(JSON.stringify(key.publicJwk)));
+    const strangerKid = `${(await exportJWK(strangerKey.publicKey)).x}`;
     const attacks: [string, string | undefined][] = [
       ['no token', undefined],
       ['malformed', 'not-a-jwt'],
@@ -238,20 +235,11 @@ describe('accounts and sessions', () => {
           .setExpirationTime(now + 600)
           .encode(),
       ],
-      ['HS256 signed with the public key', hs256WithPublicKey],
       [
-        'a key not in the JWKS',
-        await new SignJWT({ sid })
-          .setProtectedHeader({ alg: 'EdDSA', kid: `${(await exportJWK(strangerKey.publicKey)).x}`, typ: 'at+jwt' })
-          .setSubject(sub)
-          .setIssuer(settings.issuer)
-          .setAudience(settings.audience)
-          .setJti(crypto.randomUUID())
-          .setIssuedAt()
-          .setNotBefore(now)
-          .setExpirationTime(now + 600)
-          .sign(strangerKey.privateKey),
+        'HS256 signed with the public key',
+        await mint({ sub, sid }, { alg: 'HS256', key: new TextEncoder().encode(JSON.stringify(key.publicJwk)) }),
       ],
+      ['a key not in the JWKS', await mint({ sub, sid }, { kid: strangerKid, key: strangerKey.privateKey })],
       ['a bad signature under the real kid', `${header}.${payload}.${Buffer.alloc(64, 7).toString('base64url')}`],
       ['expired', await mint({ sub, sid, iat: now - 3600, nbf: now - 3600, exp: now - 60 })],
       ['not yet valid', await mint({ sub, sid, nbf: now + 600, exp: now + 1200 })],
