@@ -98,7 +98,8 @@ async function writeLog(): Promise<number> {
     const revision = (revisions.get(roomId) ?? 0) + 1;
     revisions.set(roomId, revision);
     const base = { eventId: crypto.randomUUID(), occurredAt: since + i, actorId: 'bench', roomId, revision };
-    if (revision === 1) return { ...base, type: 'RoomCreated', commandId: `room-${i}`, name: 'bench' };
+    if (revision === 1)
+      return { ...base, type: 'RoomCreated', commandId: `room-${i}`, name: 'bench', topic: null, visibility: 'PUBLIC', kind: 'GROUP' };
     return { ...base, type: 'MessageSent', commandId: `m-${i}`, messageId: crypto.randomUUID(), body: `bulk message ${i}` };
   };
   const total = MESSAGES + ROOMS;

@@ -7,6 +7,9 @@ const base = { roomId: ROOM };
 const created: RoomEvent = {
   ...base,
   type: 'RoomCreated',
+  topic: null,
+  visibility: 'PUBLIC',
+  kind: 'GROUP',
   eventId: 'e1',
   occurredAt: 1_000,
   actorId: 'alice',
@@ -17,6 +20,7 @@ const created: RoomEvent = {
 const joined: RoomEvent = {
   ...base,
   type: 'MemberJoined',
+  role: 'MEMBER',
   eventId: 'e2',
   occurredAt: 2_000,
   actorId: 'bob',
@@ -42,7 +46,14 @@ describe('partition state', () => {
     state.apply(created, 10n);
     state.apply(joined, 11n);
     state.apply(created, 10n); // the log handing back a record already applied
-    expect(state.room(ROOM)).toMatchObject({ status: 'open', members: new Set(['alice', 'bob']), revision: 2 });
+    expect(state.room(ROOM)).toMatchObject({
+      status: 'open',
+      members: new Map([
+        ['alice', 'OWNER'],
+        ['bob', 'MEMBER'],
+      ]),
+      revision: 2,
+    });
     state.advanceTo(13n); // a transaction marker at 12
     expect(state.nextOffset).toBe(13n);
   });

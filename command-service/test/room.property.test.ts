@@ -1,44 +1,44 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, evolve, initialRoomState, type RoomCommand, type RoomEvent } from '../src/domain/room.ts';
+import { ROLES, decide, evolve, initialRoomState, type RoomCommand, type RoomEvent } from '../src/domain/room.ts';
 
 // Properties of the room decider over arbitrary command sequences, including hostile text.
 
 const ROOM = '6f1c4a52-34b5-4a8e-9d07-1c2b3d4e5f60';
-const actor = fc.constantFrom('alice', 'bob', 'carol');
+const USERS = ['a1a1a1a1-0000-4000-8000-000000000001', 'b2b2b2b2-0000-4000-8000-000000000002', 'c3c3c3c3-0000-4000-8000-000000000003'];
+const actor = fc.constantFrom(...USERS);
+// Mostly valid input, so that long histories build up; hostile text now and then.
 const text = fc.oneof(
-  fc.string({ maxLength: 20 }),
-  fc.string({ unit: 'binary', maxLength: 20 }),
-  fc.constant('a\u0000b'),
-  fc.constant('x\ud800'),
+  { arbitrary: fc.constantFrom('general', 'x', ' spaced ', 'emoji 🎉', 'line\nbreak'), weight: 8 },
+  { arbitrary: fc.string({ maxLength: 20 }), weight: 1 },
+  { arbitrary: fc.string({ unit: 'binary', maxLength: 20 }), weight: 1 },
+  { arbitrary: fc.constantFrom('a\u0000b', 'x\ud800', '   '), weight: 1 },
 );
-const key = fc.option(fc.oneof(fc.constantFrom('k1', 'k2', 'k3'), text), { nil: null });
-const expected = fc.option(fc.integer({ min: -1, max: 8 }), { nil: undefined });
+const key = fc.oneof(
+  { arbitrary: fc.constant(null), weight: 3 },
+  { arbitrary: fc.constantFrom('k1', 'k2', 'k3'), weight: 3 },
+  { arbitrary: fc.uuid(), weight: 3 },
+  { arbitrary: text, weight: 1 },
+);
+const expected = fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: fc.integer({ min: -1, max: 8 }), weight: 1 });
+const base = { roomId: fc.constant(ROOM), actorId: actor, commandId: key, expectedRevision: expected };
 const command: fc.Arbitrary<RoomCommand> = fc.oneof(
   fc.record({
+    ...base,
     type: fc.constant('CreateRoom' as const),
-    roomId: fc.constant(ROOM),
-    actorId: actor,
-    commandId: key,
     name: text,
-    expectedRevision: expected,
+    topic: fc.option(text, { nil: null }),
+    visibility: fc.constantFrom('PUBLIC' as const, 'PRIVATE' as const),
   }),
-  fc.record({
-    type: fc.constant('JoinRoom' as const),
-    roomId: fc.constant(ROOM),
-    actorId: actor,
-    commandId: key,
-    expectedRevision: expected,
-  }),
-  fc.record({
-    type: fc.constant('SendMessage' as const),
-    roomId: fc.constant(ROOM),
-    actorId: actor,
-    commandId: key,
-    messageId: fc.uuid(),
-    body: text,
-    expectedRevision: expected,
-  }),
+  fc.record({ ...base, type: fc.constant('OpenDirect' as const), peerId: actor }),
+  fc.record({ ...base, type: fc.constant('RenameRoom' as const), name: text }),
+  fc.record({ ...base, type: fc.constant('SetRoomTopic' as const), topic: fc.option(text, { nil: null }) }),
+  fc.record({ ...base, type: fc.constant('JoinRoom' as const) }),
+  fc.record({ ...base, type: fc.constant('LeaveRoom' as const) }),
+  fc.record({ ...base, type: fc.constant('InviteMember' as const), userId: actor }),
+  fc.record({ ...base, type: fc.constant('RemoveMember' as const), userId: actor }),
+  fc.record({ ...base, type: fc.constant('SetMemberRole' as const), userId: actor, role: fc.constantFrom(...ROLES) }),
+  fc.record({ ...base, type: fc.constant('SendMessage' as const), messageId: fc.uuid(), body: text }),
 );
 
 function run(commands: RoomCommand[]) {
@@ -71,21 +71,69 @@ describe('room decider properties', () => {
     );
   });
 
-  it('appends only well-formed text without NUL or control characters, and messages from members only', () => {
+  it('appends only well-formed text without NUL or control characters', () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 40 }), (commands) => {
-        const members = new Set<string>();
         for (const event of run(commands).log) {
           for (const value of Object.values(event)) {
             if (typeof value !== 'string') continue;
             expect(value.isWellFormed()).toBe(true);
             expect(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/.test(value)).toBe(false);
           }
-          if (event.type === 'RoomCreated') members.add(event.actorId);
-          if (event.type === 'MemberJoined') members.add(event.userId);
-          if (event.type === 'MessageSent') expect(members.has(event.actorId)).toBe(true);
         }
       }),
+    );
+  });
+
+  // The invariants, checked against the log itself (an independent fold), after every event.
+  it('never lets a non-member send, a stranger into a private or direct room, a group room lose its last owner, or a third user into a direct room', () => {
+    fc.assert(
+      fc.property(fc.array(command, { minLength: 10, maxLength: 60, size: 'max' }), (commands) => {
+        const roles = new Map<string, string>();
+        const invited = new Set<string>();
+        let kind = 'GROUP';
+        let visibility = 'PUBLIC';
+        for (const event of run(commands).log) {
+          switch (event.type) {
+            case 'RoomCreated':
+              kind = event.kind;
+              visibility = event.visibility;
+              roles.set(event.actorId, 'OWNER');
+              break;
+            case 'MemberInvited':
+              expect(['OWNER', 'ADMIN']).toContain(roles.get(event.actorId));
+              invited.add(event.userId);
+              break;
+            case 'MemberJoined':
+              if (kind === 'GROUP' && visibility === 'PRIVATE') expect(invited.has(event.userId)).toBe(true);
+              if (kind === 'DIRECT') expect(roles.size).toBe(1);
+              expect(event.role).toBe(kind === 'DIRECT' || roles.size === 0 ? 'OWNER' : 'MEMBER');
+              roles.set(event.userId, event.role);
+              invited.delete(event.userId);
+              break;
+            case 'MemberLeft':
+            case 'MemberRemoved':
+              expect(roles.has(event.userId)).toBe(true);
+              if (event.type === 'MemberRemoved') expect(['OWNER', 'ADMIN']).toContain(roles.get(event.actorId));
+              roles.delete(event.userId);
+              break;
+            case 'MemberRoleChanged':
+              expect(roles.get(event.actorId)).toBe('OWNER');
+              roles.set(event.userId, event.role);
+              break;
+            case 'MessageSent':
+              expect(roles.has(event.actorId)).toBe(true);
+              break;
+            case 'RoomRenamed':
+            case 'RoomTopicChanged':
+              expect(['OWNER', 'ADMIN']).toContain(roles.get(event.actorId));
+              break;
+          }
+          if (roles.size > 0) expect([...roles.values()]).toContain('OWNER');
+          expect(roles.size).toBeLessThanOrEqual(kind === 'DIRECT' ? 2 : USERS.length);
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -12,7 +12,15 @@ function given(...commands: RoomCommand[]): RoomState {
   return commands.reduce((state, command) => stamp(decide(command, state), command.actorId).reduce(evolve, state), initialRoomState);
 }
 
-const create: RoomCommand = { type: 'CreateRoom', roomId: ROOM, name: '  general ', actorId: 'alice', commandId: null };
+const create: RoomCommand = {
+  type: 'CreateRoom',
+  roomId: ROOM,
+  name: '  general ',
+  topic: null,
+  visibility: 'PUBLIC',
+  actorId: 'alice',
+  commandId: null,
+};
 const join = (actorId: string): RoomCommand => ({ type: 'JoinRoom', roomId: ROOM, actorId, commandId: null });
 const send = (actorId: string, body = 'hi', commandId: string | null = 'c1'): RoomCommand => ({
   type: 'SendMessage',
@@ -26,8 +34,11 @@ const send = (actorId: string, body = 'hi', commandId: string | null = 'c1'): Ro
 describe('room decider', () => {
   it('creates a room with a trimmed name, its creator the first member', () => {
     const decision = decide(create, initialRoomState);
-    expect(decision).toEqual({ ok: true, events: [{ type: 'RoomCreated', roomId: ROOM, name: 'general', revision: 1 }] });
-    expect(given(create).members).toEqual(new Set(['alice']));
+    expect(decision).toEqual({
+      ok: true,
+      events: [{ type: 'RoomCreated', roomId: ROOM, name: 'general', topic: null, visibility: 'PUBLIC', kind: 'GROUP', revision: 1 }],
+    });
+    expect(given(create).members).toEqual(new Map([['alice', 'OWNER']]));
   });
 
   it('refuses to create a room twice', () => {
@@ -43,7 +54,10 @@ describe('room decider', () => {
   it('lets a user join an existing room once; joining again appends nothing', () => {
     expect(decide(join('bob'), initialRoomState)).toMatchObject({ ok: false, error: { code: 'ROOM_NOT_FOUND' } });
     const state = given(create);
-    expect(decide(join('bob'), state)).toEqual({ ok: true, events: [{ type: 'MemberJoined', roomId: ROOM, userId: 'bob', revision: 2 }] });
+    expect(decide(join('bob'), state)).toEqual({
+      ok: true,
+      events: [{ type: 'MemberJoined', roomId: ROOM, userId: 'bob', role: 'MEMBER', revision: 2 }],
+    });
     expect(decide(join('bob'), given(create, join('bob')))).toEqual({ ok: true, events: [] });
   });
 
@@ -67,7 +81,13 @@ describe('room decider', () => {
     const state = given(create, join('bob'));
     const [joined] = stamp(decide(join('carol'), state), 'carol');
     const after = evolve(evolve(state, joined!), joined!);
-    expect(after.members).toEqual(new Set(['alice', 'bob', 'carol']));
+    expect(after.members).toEqual(
+      new Map([
+        ['alice', 'OWNER'],
+        ['bob', 'MEMBER'],
+        ['carol', 'MEMBER'],
+      ]),
+    );
     const [sent] = stamp(decide(send('bob'), state), 'bob');
     expect(evolve(state, sent!)).toEqual({ ...state, revision: 3 });
   });

@@ -20,8 +20,30 @@ const at = (...events: RoomDomainEvent[]): PlannedRecord[] => events.map((event,
 const none = { lastSequence: new Map<string, number>(), revision: new Map<string, number>() };
 /** Room A created by alice, joined by bob, then bob's first message: revisions 1, 2, 3. */
 const aRoomsFirstEvents = (): RoomDomainEvent[] => [
-  { type: 'RoomCreated', eventId: 'r', occurredAt: 1, actorId: 'alice', commandId: null, roomId: A, revision: 1, name: 'general' },
-  { type: 'MemberJoined', eventId: 'j', occurredAt: 2, actorId: 'bob', commandId: null, roomId: A, revision: 2, userId: 'bob' },
+  {
+    type: 'RoomCreated',
+    eventId: 'r',
+    occurredAt: 1,
+    actorId: 'alice',
+    commandId: null,
+    roomId: A,
+    revision: 1,
+    name: 'general',
+    topic: null,
+    visibility: 'PUBLIC',
+    kind: 'GROUP',
+  },
+  {
+    type: 'MemberJoined',
+    eventId: 'j',
+    occurredAt: 2,
+    actorId: 'bob',
+    commandId: null,
+    roomId: A,
+    revision: 2,
+    userId: 'bob',
+    role: 'MEMBER',
+  },
   sent(A, 'bob', 'hello', 3),
 ];
 
@@ -68,8 +90,37 @@ describe('batch plan', () => {
 
   it('makes the creator a member and announces joins and messages', () => {
     const plan = planBatch(at(...aRoomsFirstEvents()), none);
-    expect(plan.rooms).toEqual([{ roomId: A, name: 'general', createdBy: 'alice', createdAt: 1 }]);
-    expect(plan.members.map((m) => m.userId)).toEqual(['alice', 'bob']);
+    expect(plan.rooms).toEqual([
+      { roomId: A, name: 'general', topic: null, visibility: 'PUBLIC', kind: 'GROUP', createdBy: 'alice', createdAt: 1 },
+    ]);
+    expect([...plan.memberships.values()].map((m) => [m.userId, m.change === 'joined' && m.role])).toEqual([
+      ['alice', 'OWNER'],
+      ['bob', 'MEMBER'],
+    ]);
     expect(plan.notifications.map((x) => x.kind)).toEqual(['member-joined', 'member-joined', 'message']);
+  });
+
+  it('leaves each membership, invitation and room name as the last event of the batch says', () => {
+    const e = { eventId: 'x', occurredAt: 9, commandId: null, roomId: A } as const;
+    const plan = planBatch(
+      at(
+        ...aRoomsFirstEvents(),
+        { ...e, type: 'MemberInvited', actorId: 'alice', revision: 4, userId: 'carol' },
+        { ...e, type: 'MemberRoleChanged', actorId: 'alice', revision: 5, userId: 'bob', role: 'ADMIN' },
+        { ...e, type: 'MemberLeft', actorId: 'alice', revision: 6, userId: 'alice' },
+        { ...e, type: 'MemberJoined', actorId: 'carol', revision: 7, userId: 'carol', role: 'MEMBER' },
+        { ...e, type: 'RoomRenamed', actorId: 'bob', revision: 8, name: 'renamed' },
+        { ...e, type: 'RoomTopicChanged', actorId: 'bob', revision: 9, topic: null },
+      ),
+      none,
+    );
+    expect([...plan.memberships.values()].map((m) => [m.userId, m.change, 'role' in m ? m.role : null])).toEqual([
+      ['alice', 'gone', null],
+      ['bob', 'joined', 'ADMIN'],
+      ['carol', 'joined', 'MEMBER'],
+    ]);
+    // carol's invitation was used by her join; the creator's and bob's never existed (deleting them changes nothing).
+    expect(plan.invitations.get(`${A}\u0000carol`)).toMatchObject({ change: 'gone' });
+    expect(plan.roomUpdates.get(A)).toEqual({ name: 'renamed', topic: null });
   });
 });

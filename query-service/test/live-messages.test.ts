@@ -18,6 +18,7 @@ const msg = (sequence: number): MessageView => ({
 });
 
 function scriptedSource(history: MessageView[]) {
+  const member = { current: true };
   let listener: ((signal: LiveSignal) => void) | undefined;
   const source: MessageSource = {
     messagesAfter: async (_room, after, limit) => history.filter((m) => m.sequence > after).slice(0, limit),
@@ -26,8 +27,9 @@ function scriptedSource(history: MessageView[]) {
       listener = l;
       return () => (listener = undefined);
     },
+    isMember: async () => member.current,
   };
-  return { source, emit: (signal: LiveSignal) => listener?.(signal), history };
+  return { source, emit: (signal: LiveSignal) => listener?.(signal), history, member };
 }
 
 async function take(iterator: AsyncIterator<MessageView>, count: number): Promise<number[]> {
@@ -39,7 +41,7 @@ async function take(iterator: AsyncIterator<MessageView>, count: number): Promis
 describe('live messages', () => {
   it('replays after the cursor, then goes live, dropping what replay already delivered', async () => {
     const s = scriptedSource([msg(1), msg(2), msg(3)]);
-    const stream = liveMessages(s.source, ROOM, 1);
+    const stream = liveMessages(s.source, ROOM, 'u', 1);
     const first = take(stream, 2);
     s.emit(msg(3)); // raced with the replay: must not come twice
     expect(await first).toEqual([2, 3]);
@@ -51,7 +53,7 @@ describe('live messages', () => {
 
   it('fills a gap in live notifications from history', async () => {
     const s = scriptedSource([msg(1)]);
-    const stream = liveMessages(s.source, ROOM, null); // from the live edge: nothing replayed
+    const stream = liveMessages(s.source, ROOM, 'u', null); // from the live edge: nothing replayed
     const received = take(stream, 3); // a subscription starts on its first read
     await new Promise((r) => setTimeout(r, 10));
     s.history.push(msg(2), msg(3), msg(4));
@@ -62,12 +64,34 @@ describe('live messages', () => {
 
   it('re-reads history on resync after Redis reconnects', async () => {
     const s = scriptedSource([]);
-    const stream = liveMessages(s.source, ROOM, 0);
+    const stream = liveMessages(s.source, ROOM, 'u', 0);
     const received = take(stream, 2);
     await new Promise((r) => setTimeout(r, 10));
     s.history.push(msg(1), msg(2));
     s.emit('resync');
     expect(await received).toEqual([1, 2]);
     await stream.return(undefined);
+  });
+
+  it('ends the stream when the subscriber leaves, and checks membership before any catch-up', async () => {
+    const s = scriptedSource([msg(1)]);
+    const stream = liveMessages(s.source, ROOM, 'u', 0);
+    expect(await take(stream, 1)).toEqual([1]);
+    s.emit({ left: 'someone else' });
+    s.history.push(msg(2));
+    s.emit(msg(2));
+    expect(await take(stream, 1)).toEqual([2]);
+    s.emit({ left: 'u' });
+    await expect(stream.next()).rejects.toThrow(/no longer a member/);
+
+    // A lost notification: the gap before message 4 is filled only after membership is checked.
+    const t = scriptedSource([msg(1), msg(2)]);
+    const later = liveMessages(t.source, ROOM, 'u', null); // from the live edge: after 2
+    const next = later.next();
+    await new Promise((resolve) => setTimeout(resolve, 10)); // subscribed and at the edge
+    t.history.push(msg(3), msg(4));
+    t.member.current = false;
+    t.emit(msg(4)); // 3's notification was lost
+    await expect(next).rejects.toThrow(/no longer a member/);
   });
 });

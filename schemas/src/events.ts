@@ -16,6 +16,12 @@ export const EVENT_TOPIC: Record<EventType, TopicKey> = {
   RoomCreated: 'roomEvents',
   MemberJoined: 'roomEvents',
   MessageSent: 'roomEvents',
+  RoomRenamed: 'roomEvents',
+  RoomTopicChanged: 'roomEvents',
+  MemberInvited: 'roomEvents',
+  MemberLeft: 'roomEvents',
+  MemberRemoved: 'roomEvents',
+  MemberRoleChanged: 'roomEvents',
   UserRegistered: 'userEvents',
   ProfileUpdated: 'userEvents',
 };

@@ -12,7 +12,10 @@ export interface MessageView {
   sentAt: number;
 }
 
-export type LiveNotification = { kind: 'message'; message: MessageView } | { kind: 'member-joined'; roomId: string; userId: string };
+export type LiveNotification =
+  | { kind: 'message'; message: MessageView }
+  | { kind: 'member-joined'; roomId: string; userId: string }
+  | { kind: 'member-left'; roomId: string; userId: string };
 
 export function roomChannel(redisPrefix: string, roomId: string): string {
   return `${redisPrefix}room:${roomId}`;

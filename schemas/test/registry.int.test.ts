@@ -28,6 +28,7 @@ describe('schema registry', () => {
     await codec.registerAll();
     const event = {
       type: 'MemberJoined' as const,
+      role: 'MEMBER',
       eventId: crypto.randomUUID(),
       occurredAt: Date.now(),
       actorId: 'u1',
@@ -76,6 +77,9 @@ describe('schema registry', () => {
     await codec.registerAll();
     const bytes = await codec.encode({
       type: 'RoomCreated',
+      topic: null,
+      visibility: 'PUBLIC',
+      kind: 'GROUP',
       eventId: crypto.randomUUID(),
       occurredAt: 1,
       actorId: 'a',

@@ -10,6 +10,7 @@ import {
   type Forwarder,
 } from '../app/command-handler.ts';
 import type { Outcome } from '../app/outcome.ts';
+import type { RoomCommand } from '../domain/room.ts';
 
 // Commands reaching an instance that does not own their room travel to the owner over HTTP,
 // with the caller's own credential headers: the owner authenticates the caller itself. The
@@ -18,7 +19,19 @@ import type { Outcome } from '../app/outcome.ts';
 
 export const FORWARD_PATH = '/internal/commands';
 const MAX_BODY_BYTES = 64 * 1024;
-const COMMAND_TYPES = new Set(['CreateRoom', 'JoinRoom', 'SendMessage']);
+// The shape a forwarded command must have; the owner's decide() checks its content in full.
+const STRING_FIELDS: Record<RoomCommand['type'], { required: string[]; nullable?: string[] }> = {
+  CreateRoom: { required: ['name', 'visibility'], nullable: ['topic'] },
+  OpenDirect: { required: ['peerId'] },
+  RenameRoom: { required: ['name'] },
+  SetRoomTopic: { required: [], nullable: ['topic'] },
+  JoinRoom: { required: [] },
+  InviteMember: { required: ['userId'] },
+  RemoveMember: { required: ['userId'] },
+  LeaveRoom: { required: [] },
+  SetMemberRole: { required: ['userId', 'role'] },
+  SendMessage: { required: ['messageId', 'body'] },
+};
 
 export interface OwnerDirectory {
   owners(): Promise<Map<number, string>>;
@@ -135,11 +148,11 @@ function parseForwarded(body: string): ForwardedCommand | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const c = value as Record<string, unknown>;
-  const strings = (...keys: string[]) => keys.every((key) => typeof c[key] === 'string');
-  if (!COMMAND_TYPES.has(c.type as string) || !strings('roomId')) return undefined;
+  const fields = Object.hasOwn(STRING_FIELDS, c.type as string) ? STRING_FIELDS[c.type as RoomCommand['type']] : undefined;
+  if (!fields || typeof c.roomId !== 'string') return undefined;
   if (c.commandId !== null && typeof c.commandId !== 'string') return undefined;
   if (c.expectedRevision != null && typeof c.expectedRevision !== 'number') return undefined;
-  if (c.type === 'CreateRoom' && !strings('name')) return undefined;
-  if (c.type === 'SendMessage' && !strings('messageId', 'body')) return undefined;
+  if (!fields.required.every((key) => typeof c[key] === 'string')) return undefined;
+  if (!(fields.nullable ?? []).every((key) => c[key] === null || typeof c[key] === 'string')) return undefined;
   return c as unknown as ForwardedCommand;
 }

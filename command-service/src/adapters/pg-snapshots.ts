@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PartitionSnapshot } from '../app/partition-state.ts';
+import { SNAPSHOT_FORMAT, type PartitionSnapshot } from '../app/partition-state.ts';
 
 // Snapshots of the command side's partition state in Postgres. A snapshot only ever moves
 // forward: a fenced owner that writes late cannot replace a newer one with an older one
@@ -21,7 +21,9 @@ export class PgSnapshots {
       'SELECT state FROM command_snapshots WHERE topic = $1 AND partition = $2 AND kafka_cluster_id = $3',
       [this.topic, partition, this.clusterId],
     );
-    return rows[0] ? (JSON.parse(rows[0].state) as PartitionSnapshot) : undefined;
+    const snapshot = rows[0] ? (JSON.parse(rows[0].state) as PartitionSnapshot) : undefined;
+    // Written by an older version in another shape: fold the log instead.
+    return snapshot?.format === SNAPSHOT_FORMAT ? snapshot : undefined;
   }
 
   async save(partition: number, snapshot: PartitionSnapshot): Promise<void> {
@@ -29,7 +31,8 @@ export class PgSnapshots {
       `INSERT INTO command_snapshots (topic, partition, next_offset, kafka_cluster_id, state) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, kafka_cluster_id = excluded.kafka_cluster_id,
          state = excluded.state, taken_at = now()
-       WHERE command_snapshots.next_offset < excluded.next_offset OR command_snapshots.kafka_cluster_id <> excluded.kafka_cluster_id`,
+       WHERE command_snapshots.next_offset < excluded.next_offset OR command_snapshots.kafka_cluster_id <> excluded.kafka_cluster_id
+          OR (command_snapshots.state::jsonb ->> 'format') IS DISTINCT FROM (excluded.state::jsonb ->> 'format')`,
       [this.topic, partition, snapshot.nextOffset, this.clusterId, JSON.stringify(snapshot)],
     );
   }

@@ -253,6 +253,10 @@ export class Accounts {
     throw new Error('could not find a free username for a signed-on account');
   }
 
+  async exists(userId: string): Promise<boolean> {
+    return (await this.deps.accounts.byId(userId)) !== undefined;
+  }
+
   /** A new session for an account whose identity was proven elsewhere (single sign-on). */
   async sessionFor(userId: string): Promise<SessionTokens | CommandError> {
     const account = await this.deps.accounts.byId(userId);

@@ -348,5 +348,15 @@ function answerRetry(command: RoomCommand, prior: AcceptedCommand, partition: nu
 
 function approximateBytes(event: RoomEvent): number {
   // UTF-8 takes at most 3 bytes per UTF-16 unit; ids, names and headers fit in the rest.
-  return 512 + 3 * (event.type === 'MessageSent' ? event.body.length : event.type === 'RoomCreated' ? event.name.length : 0);
+  const text =
+    event.type === 'MessageSent'
+      ? event.body.length
+      : event.type === 'RoomCreated'
+        ? event.name.length + (event.topic?.length ?? 0)
+        : event.type === 'RoomRenamed'
+          ? event.name.length
+          : event.type === 'RoomTopicChanged'
+            ? (event.topic?.length ?? 0)
+            : 0;
+  return 512 + 3 * text;
 }

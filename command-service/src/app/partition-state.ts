@@ -1,4 +1,4 @@
-import { evolve, initialRoomState, type RoomEvent, type RoomState } from '../domain/room.ts';
+import { evolve, initialRoomState, type Role, type RoomEvent, type RoomState } from '../domain/room.ts';
 
 // The command side's committed view of one partition of the room topic: every room's state
 // and the idempotency index, folded from the log in order, up to `nextOffset`. It is what a
@@ -22,11 +22,17 @@ export function idempotencyScope(roomId: string, actorId: string, commandId: str
   return `${roomId}\u0000${actorId}\u0000${commandId}`;
 }
 
+/** Bumped whenever the shape below changes: a snapshot of another format is ignored, and the log folded instead. */
+export const SNAPSHOT_FORMAT = 2;
+
 export interface PartitionSnapshot {
+  format: typeof SNAPSHOT_FORMAT;
   nextOffset: string;
-  rooms: [roomId: string, name: string, revision: number, members: string[]][];
+  rooms: [roomId: string, room: SnapshotRoom][];
   keys: [scope: string, command: AcceptedCommand][];
 }
+
+type SnapshotRoom = Omit<RoomState, 'status' | 'members' | 'invited'> & { members: [string, Role][]; invited: string[] };
 
 export class PartitionState {
   readonly rooms = new Map<string, RoomState>();
@@ -81,8 +87,12 @@ export class PartitionState {
 
   toSnapshot(): PartitionSnapshot {
     return {
+      format: SNAPSHOT_FORMAT,
       nextOffset: String(this.nextOffset),
-      rooms: [...this.rooms].map(([id, room]) => [id, room.name, room.revision, [...room.members]]),
+      rooms: [...this.rooms].map(([id, { status: _status, members, invited, ...room }]) => [
+        id,
+        { ...room, members: [...members], invited: [...invited] },
+      ]),
       keys: [...this.keys],
     };
   }
@@ -90,8 +100,8 @@ export class PartitionState {
   static fromSnapshot(snapshot: PartitionSnapshot): PartitionState {
     const state = new PartitionState();
     state.nextOffset = BigInt(snapshot.nextOffset);
-    for (const [id, name, revision, members] of snapshot.rooms) {
-      state.rooms.set(id, { status: 'open', name, revision, members: new Set(members) });
+    for (const [id, room] of snapshot.rooms) {
+      state.rooms.set(id, { ...room, status: 'open', members: new Map(room.members), invited: new Set(room.invited) });
     }
     for (const [scope, command] of snapshot.keys) state.keys.set(scope, command);
     return state;

@@ -6,17 +6,44 @@ import { LIMITS, checkId, checkText, isUuid } from './validation.ts';
 // evolve(state, event) → next state. Pure: ids and clocks arrive inside the command, and the
 // envelope fields every event carries (eventId, occurredAt, actorId, commandId) are stamped
 // by the command handler, not here. The revision is the room's own: decide hands out the
-// next ones, so a room's events are numbered 1, 2, 3… with no gaps, by its single writer.
+// next ones, so a room's events are numbered 1, 2, 3… with no gaps, by its single writer,
+// and every rule below is decided in that order whatever the timing of the requests.
+//
+// Rules: a group room has at least one owner while it has members (whoever joins an emptied
+// room owns it); owners and admins rename,
+// set the topic, invite and remove (an admin removes members only); only owners change roles.
+// A private room is joined by invitation; a direct room holds its two users and nobody else.
+
+export const ROLES = ['OWNER', 'ADMIN', 'MEMBER'] as const;
+export type Role = (typeof ROLES)[number];
+export const VISIBILITIES = ['PUBLIC', 'PRIVATE'] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+export type RoomKind = 'GROUP' | 'DIRECT';
 
 export interface RoomState {
   status: 'absent' | 'open';
+  kind: RoomKind;
+  visibility: Visibility;
   name: string;
-  members: ReadonlySet<string>;
+  topic: string | null;
+  /** Members and their roles. */
+  members: ReadonlyMap<string, Role>;
+  /** Users invited and not yet joined. */
+  invited: ReadonlySet<string>;
   /** Revision of the last event applied; 0 for a room that does not exist yet. */
   revision: number;
 }
 
-export const initialRoomState: RoomState = { status: 'absent', name: '', members: new Set(), revision: 0 };
+export const initialRoomState: RoomState = {
+  status: 'absent',
+  kind: 'GROUP',
+  visibility: 'PUBLIC',
+  name: '',
+  topic: null,
+  members: new Map(),
+  invited: new Set(),
+  revision: 0,
+};
 
 interface CommandBase {
   roomId: string;
@@ -28,14 +55,30 @@ interface CommandBase {
 }
 
 export type RoomCommand =
-  | ({ type: 'CreateRoom'; name: string } & CommandBase)
+  | ({ type: 'CreateRoom'; name: string; topic: string | null; visibility: Visibility } & CommandBase)
+  | ({ type: 'OpenDirect'; peerId: string } & CommandBase)
+  | ({ type: 'RenameRoom'; name: string } & CommandBase)
+  | ({ type: 'SetRoomTopic'; topic: string | null } & CommandBase)
   | ({ type: 'JoinRoom' } & CommandBase)
+  | ({ type: 'InviteMember'; userId: string } & CommandBase)
+  | ({ type: 'RemoveMember'; userId: string } & CommandBase)
+  | ({ type: 'LeaveRoom' } & CommandBase)
+  | ({ type: 'SetMemberRole'; userId: string; role: Role } & CommandBase)
   | ({ type: 'SendMessage'; messageId: string; body: string } & CommandBase);
 
 type Envelope = 'eventId' | 'occurredAt' | 'actorId' | 'commandId';
 type Unstamped<E> = E extends unknown ? Omit<E, Envelope> : never;
 
-export type RoomEvent = EventOf<'RoomCreated'> | EventOf<'MemberJoined'> | EventOf<'MessageSent'>;
+export type RoomEvent =
+  | EventOf<'RoomCreated'>
+  | EventOf<'RoomRenamed'>
+  | EventOf<'RoomTopicChanged'>
+  | EventOf<'MemberInvited'>
+  | EventOf<'MemberJoined'>
+  | EventOf<'MemberLeft'>
+  | EventOf<'MemberRemoved'>
+  | EventOf<'MemberRoleChanged'>
+  | EventOf<'MessageSent'>;
 export type DecidedEvent = Unstamped<RoomEvent>;
 type Unnumbered = DecidedEvent extends infer E ? (E extends unknown ? Omit<E, 'revision'> : never) : never;
 
@@ -44,11 +87,22 @@ export type Decision = { ok: true; events: DecidedEvent[] } | { ok: false; error
 /** Which event records that a command was accepted: the idempotency index keys on it. */
 export const EVENT_OF_COMMAND = {
   CreateRoom: 'RoomCreated',
+  // Its last event: a command's receipt names the last event it appended.
+  OpenDirect: 'MemberJoined',
+  RenameRoom: 'RoomRenamed',
+  SetRoomTopic: 'RoomTopicChanged',
   JoinRoom: 'MemberJoined',
+  InviteMember: 'MemberInvited',
+  RemoveMember: 'MemberRemoved',
+  LeaveRoom: 'MemberLeft',
+  SetMemberRole: 'MemberRoleChanged',
   SendMessage: 'MessageSent',
 } as const satisfies Record<RoomCommand['type'], RoomEvent['type']>;
 
+export const ROOM_COMMAND_TYPES = Object.keys(EVENT_OF_COMMAND) as RoomCommand['type'][];
+
 const reject = (error: CommandError): Decision => ({ ok: false, error });
+const forbidden = (message: string) => reject(commandError('FORBIDDEN', message));
 
 /** Everything about a command that does not depend on the room's state. */
 export function checkCommand(command: RoomCommand): CommandError | undefined {
@@ -65,13 +119,36 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
   }
   switch (command.type) {
     case 'CreateRoom':
-      return checkText('name', command.name, { max: LIMITS.roomName });
-    case 'JoinRoom':
+      return (
+        checkText('name', command.name, { max: LIMITS.roomName }) ??
+        checkTopic(command.topic) ??
+        (VISIBILITIES.includes(command.visibility) ? undefined : commandError('INVALID_INPUT', 'visibility must be PUBLIC or PRIVATE'))
+      );
+    case 'OpenDirect':
+      if (!isUuid(command.peerId)) return commandError('INVALID_INPUT', 'userId must be a UUID');
+      if (command.peerId === command.actorId) return commandError('INVALID_INPUT', 'a direct room needs another user');
       return undefined;
+    case 'RenameRoom':
+      return checkText('name', command.name, { max: LIMITS.roomName });
+    case 'SetRoomTopic':
+      return checkTopic(command.topic);
+    case 'JoinRoom':
+    case 'LeaveRoom':
+      return undefined;
+    case 'InviteMember':
+    case 'RemoveMember':
+      return isUuid(command.userId) ? undefined : commandError('INVALID_INPUT', 'userId must be a UUID');
+    case 'SetMemberRole':
+      if (!isUuid(command.userId)) return commandError('INVALID_INPUT', 'userId must be a UUID');
+      return ROLES.includes(command.role) ? undefined : commandError('INVALID_INPUT', 'role must be OWNER, ADMIN or MEMBER');
     case 'SendMessage':
       if (command.commandId === null) return commandError('INVALID_INPUT', 'clientMessageId is required');
       return checkText('body', command.body, { max: LIMITS.messageBody, multiline: true });
   }
+}
+
+function checkTopic(topic: string | null): CommandError | undefined {
+  return topic === null ? undefined : checkText('topic', topic, { max: LIMITS.roomTopic, multiline: true });
 }
 
 export function decide(command: RoomCommand, state: RoomState): Decision {
@@ -88,32 +165,136 @@ export function decide(command: RoomCommand, state: RoomState): Decision {
     ok: true,
     events: events.map((event) => ({ ...event, revision: ++revision })),
   });
+  const { roomId, actorId } = command;
+
+  if (command.type === 'CreateRoom' || command.type === 'OpenDirect') {
+    if (state.status !== 'absent') {
+      // The direct room of two users is one room: opening it again is where they asked to be.
+      if (command.type === 'OpenDirect' && state.kind === 'DIRECT' && state.members.has(actorId)) return accept();
+      return reject(commandError('ROOM_ALREADY_EXISTS', 'the room already exists'));
+    }
+    if (command.type === 'CreateRoom') {
+      return accept({
+        type: 'RoomCreated',
+        roomId,
+        name: command.name.trim(),
+        topic: command.topic,
+        visibility: command.visibility,
+        kind: 'GROUP',
+      });
+    }
+    return accept(
+      { type: 'RoomCreated', roomId, name: '', topic: null, visibility: 'PRIVATE', kind: 'DIRECT' },
+      { type: 'MemberJoined', roomId, userId: command.peerId, role: 'OWNER' },
+    );
+  }
+  if (state.status === 'absent') return reject(commandError('ROOM_NOT_FOUND', 'no such room'));
+  const role = state.members.get(actorId);
+  const direct = state.kind === 'DIRECT';
 
   switch (command.type) {
-    case 'CreateRoom':
-      if (state.status !== 'absent') return reject(commandError('ROOM_ALREADY_EXISTS', 'the room already exists'));
-      return accept({ type: 'RoomCreated', roomId: command.roomId, name: command.name.trim() });
     case 'JoinRoom':
-      if (state.status === 'absent') return reject(commandError('ROOM_NOT_FOUND', 'no such room'));
       // Joining twice is not an error: the member is where they asked to be.
-      if (state.members.has(command.actorId)) return accept();
-      return accept({ type: 'MemberJoined', roomId: command.roomId, userId: command.actorId });
+      if (role) return accept();
+      if (direct) return forbidden('nobody else can join a direct room');
+      if (state.visibility === 'PRIVATE' && !state.invited.has(actorId)) return forbidden('this room is private: you need an invitation');
+      // Whoever joins a room its last member left owns it: a room with members has an owner.
+      return accept({ type: 'MemberJoined', roomId, userId: actorId, role: state.members.size === 0 ? 'OWNER' : 'MEMBER' });
     case 'SendMessage':
-      if (state.status === 'absent') return reject(commandError('ROOM_NOT_FOUND', 'no such room'));
-      if (!state.members.has(command.actorId)) return reject(commandError('NOT_A_MEMBER', 'join the room before sending to it'));
-      return accept({ type: 'MessageSent', roomId: command.roomId, messageId: command.messageId, body: command.body });
+      if (!role) return reject(commandError('NOT_A_MEMBER', 'join the room before sending to it'));
+      return accept({ type: 'MessageSent', roomId, messageId: command.messageId, body: command.body });
+    case 'LeaveRoom':
+      if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
+      if (direct) return forbidden('a direct room cannot be left');
+      if (role === 'OWNER' && ownerCount(state) === 1 && state.members.size > 1) {
+        return reject(commandError('LAST_OWNER', 'make another member an owner before you leave'));
+      }
+      return accept({ type: 'MemberLeft', roomId, userId: actorId });
+  }
+
+  // What is left is management: owners and admins of group rooms only.
+  if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
+  if (direct) return forbidden('a direct room has no management');
+  if (role === 'MEMBER') return forbidden('only owners and admins can do this');
+  switch (command.type) {
+    case 'RenameRoom': {
+      const name = command.name.trim();
+      return name === state.name ? accept() : accept({ type: 'RoomRenamed', roomId, name });
+    }
+    case 'SetRoomTopic':
+      return command.topic === state.topic ? accept() : accept({ type: 'RoomTopicChanged', roomId, topic: command.topic });
+    case 'InviteMember':
+      if (state.members.has(command.userId) || state.invited.has(command.userId)) return accept();
+      return accept({ type: 'MemberInvited', roomId, userId: command.userId });
+    case 'RemoveMember': {
+      const target = state.members.get(command.userId);
+      if (!target) return reject(commandError('NOT_A_MEMBER', 'that user is not a member of this room'));
+      if (command.userId === actorId) return reject(commandError('INVALID_INPUT', 'use leaveRoom to leave'));
+      if (role === 'ADMIN' && target !== 'MEMBER') return forbidden('admins can remove members only');
+      return accept({ type: 'MemberRemoved', roomId, userId: command.userId });
+    }
+    case 'SetMemberRole': {
+      if (role !== 'OWNER') return forbidden('only owners can change roles');
+      const target = state.members.get(command.userId);
+      if (!target) return reject(commandError('NOT_A_MEMBER', 'that user is not a member of this room'));
+      if (target === command.role) return accept();
+      if (target === 'OWNER' && ownerCount(state) === 1) return reject(commandError('LAST_OWNER', 'a room keeps at least one owner'));
+      return accept({ type: 'MemberRoleChanged', roomId, userId: command.userId, role: command.role });
+    }
   }
 }
 
+/** A role as the log has it; anything unknown (a newer writer's role) counts as the least. */
+function toRole(role: string): Role {
+  return ROLES.includes(role as Role) ? (role as Role) : 'MEMBER';
+}
+
+function ownerCount(state: RoomState): number {
+  let owners = 0;
+  for (const role of state.members.values()) if (role === 'OWNER') owners++;
+  return owners;
+}
+
+function withMember(state: RoomState, userId: string, role: Role | undefined): Pick<RoomState, 'members' | 'invited'> {
+  const members = new Map(state.members);
+  if (role) members.set(userId, role);
+  else members.delete(userId);
+  const invited = new Set(state.invited);
+  invited.delete(userId);
+  return { members, invited };
+}
+
 export function evolve(state: RoomState, event: RoomEvent): RoomState {
+  const revision = event.revision;
   switch (event.type) {
     case 'RoomCreated':
-      // The creator is the room's first member.
-      return { status: 'open', name: event.name, members: new Set([event.actorId]), revision: event.revision };
+      // The creator is the room's first member and owner (both users own a direct room).
+      return {
+        status: 'open',
+        kind: event.kind === 'DIRECT' ? 'DIRECT' : 'GROUP',
+        visibility: event.visibility === 'PRIVATE' ? 'PRIVATE' : 'PUBLIC',
+        name: event.name,
+        topic: event.topic,
+        members: new Map([[event.actorId, 'OWNER']]),
+        invited: new Set(),
+        revision,
+      };
+    case 'RoomRenamed':
+      return { ...state, name: event.name, revision };
+    case 'RoomTopicChanged':
+      return { ...state, topic: event.topic, revision };
+    case 'MemberInvited':
+      return { ...state, invited: new Set([...state.invited, event.userId]), revision };
     case 'MemberJoined':
-      if (state.members.has(event.userId)) return { ...state, revision: event.revision };
-      return { ...state, members: new Set([...state.members, event.userId]), revision: event.revision };
+      if (state.members.has(event.userId)) return { ...state, revision };
+      return { ...state, ...withMember(state, event.userId, toRole(event.role)), revision };
+    case 'MemberLeft':
+    case 'MemberRemoved':
+      return { ...state, ...withMember(state, event.userId, undefined), revision };
+    case 'MemberRoleChanged':
+      if (!state.members.has(event.userId)) return { ...state, revision };
+      return { ...state, ...withMember(state, event.userId, toRole(event.role)), revision };
     case 'MessageSent':
-      return { ...state, revision: event.revision };
+      return { ...state, revision };
   }
 }

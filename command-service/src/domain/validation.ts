@@ -8,6 +8,7 @@ import { commandError, type CommandError } from './errors.ts';
 
 export const LIMITS = {
   roomName: 100,
+  roomTopic: 500,
   messageBody: 4000,
   /** Idempotency keys, user ids and any other identifier a client names. */
   id: 128,

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { v5 as uuidV5 } from 'uuid';
-import type { Accepted } from '../app/outcome.ts';
 import { isCaller } from '../app/identity.ts';
-import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand } from './builder.ts';
+import type { Accepted } from '../app/outcome.ts';
+import { commandError } from '../domain/errors.ts';
+import { ROLES, VISIBILITIES } from '../domain/room.ts';
+import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand, type Context } from './builder.ts';
+
+// Rooms and membership: creating rooms and direct rooms, renaming, topics, joining, leaving,
+// invitations, removals and roles. Who may do what is the room decider's to say.
 
 const RoomAcceptedRef = builder.objectRef<Accepted>('RoomAccepted').implement({
   fields: (t) => ({
@@ -11,20 +16,41 @@ const RoomAcceptedRef = builder.objectRef<Accepted>('RoomAccepted').implement({
   }),
 });
 
-const CreateRoomResult = resultUnion('CreateRoom', RoomAcceptedRef);
-const JoinRoomResult = resultUnion('JoinRoom', RoomAcceptedRef);
+const RoomResult = resultUnion('Room', RoomAcceptedRef);
+const VisibilityEnum = builder.enumType('Visibility', { values: VISIBILITIES });
+const RoleEnum = builder.enumType('Role', { values: ROLES });
 
-// Namespace of name-based room ids (RFC 9562 v5): caller + idempotency key → room id, so a
-// retried createRoom names the same room on any instance and can never create a second one.
+// Namespaces of name-based room ids (RFC 9562 v5). createRoom: caller + idempotency key → room
+// id, so a retried createRoom names the same room on any instance and can never create a
+// second one. openDirect: the two user ids, sorted → the one direct room of that pair.
 const ROOM_ID_NAMESPACE = '3c1b2a5e-8f0d-4c1e-9b7a-6d2f4e8a1c30';
+const DIRECT_ROOM_NAMESPACE = '8d0f6c3a-2b7e-4f19-a5c4-0e9d1b2c3f47';
+
+export function directRoomId(a: string, b: string): string {
+  return uuidV5([a, b].sort().join('\u0000'), DIRECT_ROOM_NAMESPACE);
+}
+
+const commandIdArg = { description: 'Idempotency key: a retry with the same key answers the first outcome.' } as const;
+
+/** Refuses a command naming a user who does not exist (before anything is decided). */
+async function requireUser(ctx: Context, userId: string) {
+  if (!/^[0-9a-f-]{36}$/i.test(userId) || !(await ctx.accounts.exists(userId))) return commandError('USER_NOT_FOUND', 'no such user');
+  return undefined;
+}
 
 builder.mutationFields((t) => ({
   createRoom: t.field({
-    type: CreateRoomResult,
-    description: 'Creates a room; the caller becomes its first member.',
+    type: RoomResult,
+    description: 'Creates a group room; the caller becomes its first member and owner.',
     args: {
       name: t.arg.string({ required: true }),
-      commandId: t.arg.id({ description: 'Idempotency key: a retry with the same key returns the same room.' }),
+      topic: t.arg.string(),
+      visibility: t.arg({
+        type: VisibilityEnum,
+        defaultValue: 'PUBLIC',
+        description: 'PRIVATE rooms are joined by invitation and hidden from others.',
+      }),
+      commandId: t.arg.id(commandIdArg),
     },
     resolve: (_root, args, ctx) => {
       // Without a key of the client's, one of ours still makes the internal retries safe.
@@ -34,22 +60,144 @@ builder.mutationFields((t) => ({
         type: 'CreateRoom',
         roomId: uuidV5(`${caller}\u0000${commandId}`, ROOM_ID_NAMESPACE),
         name: args.name,
+        topic: args.topic ?? null,
+        visibility: args.visibility ?? 'PUBLIC',
         commandId,
       });
     },
   }),
-  joinRoom: t.field({
-    type: JoinRoomResult,
-    description: 'Joins a room. Joining a room you are in changes nothing and succeeds.',
+  openDirect: t.field({
+    type: RoomResult,
+    description: 'The direct room of the caller and another user, created on first use; both are its only members.',
+    args: { userId: t.arg.id({ required: true }), commandId: t.arg.id(commandIdArg) },
+    resolve: async (_root, args, ctx) => {
+      if (!isCaller(ctx.caller)) return ctx.caller;
+      const peerId = args.userId.toString();
+      const missing = await requireUser(ctx, peerId);
+      if (missing) return missing;
+      return runCommand(ctx, {
+        type: 'OpenDirect',
+        roomId: directRoomId(ctx.caller.userId, peerId),
+        peerId,
+        commandId: args.commandId?.toString() ?? null,
+      });
+    },
+  }),
+  renameRoom: t.field({
+    type: RoomResult,
+    description: 'Owners and admins.',
     args: {
       roomId: t.arg.id({ required: true }),
-      commandId: t.arg.id(),
+      name: t.arg.string({ required: true }),
+      commandId: t.arg.id(commandIdArg),
       expectedRevision: t.arg.int(expectedRevisionArg),
     },
     resolve: (_root, args, ctx) =>
       runCommand(ctx, {
+        type: 'RenameRoom',
+        roomId: args.roomId.toString(),
+        name: args.name,
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      }),
+  }),
+  setRoomTopic: t.field({
+    type: RoomResult,
+    description: 'Owners and admins; null clears the topic.',
+    args: {
+      roomId: t.arg.id({ required: true }),
+      topic: t.arg.string(),
+      commandId: t.arg.id(commandIdArg),
+      expectedRevision: t.arg.int(expectedRevisionArg),
+    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'SetRoomTopic',
+        roomId: args.roomId.toString(),
+        topic: args.topic ?? null,
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      }),
+  }),
+  joinRoom: t.field({
+    type: RoomResult,
+    description: 'Joins a public room, or a private one you were invited to. Joining a room you are in changes nothing and succeeds.',
+    args: { roomId: t.arg.id({ required: true }), commandId: t.arg.id(commandIdArg), expectedRevision: t.arg.int(expectedRevisionArg) },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
         type: 'JoinRoom',
         roomId: args.roomId.toString(),
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      }),
+  }),
+  leaveRoom: t.field({
+    type: RoomResult,
+    description: 'The last owner of a room with other members must make someone else an owner first (LAST_OWNER).',
+    args: { roomId: t.arg.id({ required: true }), commandId: t.arg.id(commandIdArg), expectedRevision: t.arg.int(expectedRevisionArg) },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'LeaveRoom',
+        roomId: args.roomId.toString(),
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      }),
+  }),
+  inviteMember: t.field({
+    type: RoomResult,
+    description: 'Owners and admins. The invited user may then join, even a private room.',
+    args: {
+      roomId: t.arg.id({ required: true }),
+      userId: t.arg.id({ required: true }),
+      commandId: t.arg.id(commandIdArg),
+      expectedRevision: t.arg.int(expectedRevisionArg),
+    },
+    resolve: async (_root, args, ctx) => {
+      const missing = await requireUser(ctx, args.userId.toString());
+      if (missing) return missing;
+      return runCommand(ctx, {
+        type: 'InviteMember',
+        roomId: args.roomId.toString(),
+        userId: args.userId.toString(),
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      });
+    },
+  }),
+  removeMember: t.field({
+    type: RoomResult,
+    description: 'Owners remove anyone else; admins remove members.',
+    args: {
+      roomId: t.arg.id({ required: true }),
+      userId: t.arg.id({ required: true }),
+      commandId: t.arg.id(commandIdArg),
+      expectedRevision: t.arg.int(expectedRevisionArg),
+    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'RemoveMember',
+        roomId: args.roomId.toString(),
+        userId: args.userId.toString(),
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      }),
+  }),
+  setMemberRole: t.field({
+    type: RoomResult,
+    description: 'Owners only. A room keeps at least one owner (LAST_OWNER).',
+    args: {
+      roomId: t.arg.id({ required: true }),
+      userId: t.arg.id({ required: true }),
+      role: t.arg({ type: RoleEnum, required: true }),
+      commandId: t.arg.id(commandIdArg),
+      expectedRevision: t.arg.int(expectedRevisionArg),
+    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'SetMemberRole',
+        roomId: args.roomId.toString(),
+        userId: args.userId.toString(),
+        role: args.role,
         commandId: args.commandId?.toString() ?? null,
         expectedRevision: args.expectedRevision,
       }),

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { PROJECTION_CHANNEL, isRoomEvent, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
-import { planBatch, type BatchPlan, type PlannedRecord } from '../domain/plan.ts';
+import { planBatch, type BatchPlan, type Invitation, type Membership, type PlannedRecord, type RoomUpdate } from '../domain/plan.ts';
 
 // Writes one Kafka batch of one partition to Postgres in one transaction: the rows, the
 // partition checkpoint, and a NOTIFY that wakes command services waiting to read their
@@ -187,21 +187,25 @@ async function loadKnownState(client: pg.PoolClient, records: readonly PlannedRe
 
 async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
   if (plan.rooms.length > 0) {
+    const r = plan.rooms;
     await client.query(
-      `INSERT INTO rooms (room_id, name, created_by, created_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+      `INSERT INTO rooms (room_id, name, topic, visibility, kind, created_by, created_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
        ON CONFLICT (room_id) DO NOTHING`,
-      [col(plan.rooms, 'roomId'), col(plan.rooms, 'name'), col(plan.rooms, 'createdBy'), plan.rooms.map((r) => new Date(r.createdAt))],
+      [
+        col(r, 'roomId'),
+        col(r, 'name'),
+        col(r, 'topic'),
+        col(r, 'visibility'),
+        col(r, 'kind'),
+        col(r, 'createdBy'),
+        r.map((room) => new Date(room.createdAt)),
+      ],
     );
   }
-  if (plan.members.length > 0) {
-    await client.query(
-      `INSERT INTO room_members (room_id, user_id, joined_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
-       ON CONFLICT (room_id, user_id) DO NOTHING`,
-      [col(plan.members, 'roomId'), col(plan.members, 'userId'), plan.members.map((m) => new Date(m.joinedAt))],
-    );
-  }
+  await writeMemberships(client, [...plan.memberships.values()]);
+  await writeInvitations(client, [...plan.invitations.values()]);
+  await writeRoomUpdates(client, plan.roomUpdates);
   if (plan.messages.length > 0) {
     const m = plan.messages;
     await client.query(
@@ -229,6 +233,65 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
       [touched, touched.map((id) => plan.lastSequence.get(id) ?? null), touched.map((id) => plan.revision.get(id) ?? null)],
     );
   }
+}
+
+/** Memberships as the batch left them: one statement per kind of change, whatever their number. */
+async function writeMemberships(client: pg.PoolClient, memberships: Membership[]): Promise<void> {
+  const joined = memberships.filter((m) => m.change === 'joined');
+  const roles = memberships.filter((m) => m.change === 'role');
+  const gone = memberships.filter((m) => m.change === 'gone');
+  if (joined.length > 0) {
+    await client.query(
+      `INSERT INTO room_members (room_id, user_id, role, joined_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+       ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at`,
+      [col(joined, 'roomId'), col(joined, 'userId'), col(joined, 'role'), joined.map((m) => new Date(m.joinedAt))],
+    );
+  }
+  if (roles.length > 0) {
+    await client.query(
+      `UPDATE room_members SET role = v.role FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(room_id, user_id, role)
+        WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id`,
+      [col(roles, 'roomId'), col(roles, 'userId'), col(roles, 'role')],
+    );
+  }
+  if (gone.length > 0) {
+    await client.query(
+      `DELETE FROM room_members USING unnest($1::uuid[], $2::text[]) AS v(room_id, user_id)
+        WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id`,
+      [col(gone, 'roomId'), col(gone, 'userId')],
+    );
+  }
+}
+
+async function writeInvitations(client: pg.PoolClient, invitations: Invitation[]): Promise<void> {
+  const open = invitations.filter((i) => i.change === 'invited');
+  const gone = invitations.filter((i) => i.change === 'gone');
+  if (open.length > 0) {
+    await client.query(
+      `INSERT INTO room_invitations (room_id, user_id, invited_by, invited_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
+      [col(open, 'roomId'), col(open, 'userId'), col(open, 'invitedBy'), open.map((i) => new Date(i.invitedAt))],
+    );
+  }
+  if (gone.length > 0) {
+    await client.query(
+      `DELETE FROM room_invitations USING unnest($1::uuid[], $2::text[]) AS v(room_id, user_id)
+        WHERE room_invitations.room_id = v.room_id AND room_invitations.user_id = v.user_id`,
+      [col(gone, 'roomId'), col(gone, 'userId')],
+    );
+  }
+}
+
+async function writeRoomUpdates(client: pg.PoolClient, updates: ReadonlyMap<string, RoomUpdate>): Promise<void> {
+  if (updates.size === 0) return;
+  const rows = [...updates];
+  await client.query(
+    `UPDATE rooms SET name = COALESCE(v.name, rooms.name), topic = CASE WHEN v.topic_set THEN v.topic ELSE rooms.topic END
+       FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::text[]) AS v(room_id, name, topic_set, topic)
+      WHERE rooms.room_id = v.room_id`,
+    [rows.map(([id]) => id), rows.map(([, u]) => u.name ?? null), rows.map(([, u]) => 'topic' in u), rows.map(([, u]) => u.topic ?? null)],
+  );
 }
 
 function col<T, K extends keyof T>(rows: readonly T[], key: K): T[K][] {

@@ -10,14 +10,28 @@ import type { LiveNotification, MessageView, RoomDomainEvent } from '@chat/schem
 export interface RoomRow {
   roomId: string;
   name: string;
+  topic: string | null;
+  visibility: string;
+  kind: string;
   createdBy: string;
   createdAt: number;
 }
 
-export interface MemberRow {
-  roomId: string;
-  userId: string;
-  joinedAt: number;
+/** Where a membership ends up after the batch: (re)joined with a role, a new role only, or gone. */
+export type Membership =
+  | { roomId: string; userId: string; change: 'joined'; role: string; joinedAt: number }
+  | { roomId: string; userId: string; change: 'role'; role: string }
+  | { roomId: string; userId: string; change: 'gone' };
+
+/** Where an invitation ends up after the batch: open, or gone (accepted by joining, or the user left). */
+export type Invitation =
+  | { roomId: string; userId: string; change: 'invited'; invitedBy: string; invitedAt: number }
+  | { roomId: string; userId: string; change: 'gone' };
+
+/** A room's name or topic after the batch, where an event changed it. */
+export interface RoomUpdate {
+  name?: string;
+  topic?: string | null;
 }
 
 export interface MessageRow extends MessageView {
@@ -46,7 +60,10 @@ export interface KnownState {
 
 export interface BatchPlan {
   rooms: RoomRow[];
-  members: MemberRow[];
+  /** Final state of each membership the batch touched, by room and user. */
+  memberships: Map<string, Membership>;
+  invitations: Map<string, Invitation>;
+  roomUpdates: Map<string, RoomUpdate>;
   messages: MessageRow[];
   /** New last sequence of every room that got messages. */
   lastSequence: Map<string, number>;
@@ -59,29 +76,70 @@ export interface BatchPlan {
 export function planBatch(records: readonly PlannedRecord[], known: KnownState): BatchPlan {
   const plan: BatchPlan = {
     rooms: [],
-    members: [],
+    memberships: new Map(),
+    invitations: new Map(),
+    roomUpdates: new Map(),
     messages: [],
     lastSequence: new Map(),
     revision: new Map(),
     faults: [],
     notifications: [],
   };
-  const seenMembers = new Set<string>();
   for (const { offset, event } of records) {
     if (!followsRevision(plan, known, offset, event)) continue;
+    const { roomId } = event;
     switch (event.type) {
       case 'RoomCreated':
-        plan.rooms.push({ roomId: event.roomId, name: event.name, createdBy: event.actorId, createdAt: event.occurredAt });
-        addMember(plan, seenMembers, event.roomId, event.actorId, event.occurredAt);
+        plan.rooms.push({
+          roomId,
+          name: event.name,
+          topic: event.topic,
+          visibility: event.visibility,
+          kind: event.kind,
+          createdBy: event.actorId,
+          createdAt: event.occurredAt,
+        });
+        joined(plan, roomId, event.actorId, 'OWNER', event.occurredAt);
+        break;
+      case 'RoomRenamed':
+        plan.roomUpdates.set(roomId, { ...plan.roomUpdates.get(roomId), name: event.name });
+        break;
+      case 'RoomTopicChanged':
+        plan.roomUpdates.set(roomId, { ...plan.roomUpdates.get(roomId), topic: event.topic });
+        break;
+      case 'MemberInvited':
+        plan.invitations.set(key(roomId, event.userId), {
+          roomId,
+          userId: event.userId,
+          change: 'invited',
+          invitedBy: event.actorId,
+          invitedAt: event.occurredAt,
+        });
         break;
       case 'MemberJoined':
-        addMember(plan, seenMembers, event.roomId, event.userId, event.occurredAt);
+        joined(plan, roomId, event.userId, event.role, event.occurredAt);
         break;
+      case 'MemberLeft':
+      case 'MemberRemoved':
+        plan.memberships.set(key(roomId, event.userId), { roomId, userId: event.userId, change: 'gone' });
+        plan.notifications.push({ kind: 'member-left', roomId, userId: event.userId });
+        break;
+      case 'MemberRoleChanged': {
+        const k = key(roomId, event.userId);
+        const before = plan.memberships.get(k);
+        plan.memberships.set(
+          k,
+          before?.change === 'joined'
+            ? { ...before, role: event.role }
+            : { roomId, userId: event.userId, change: 'role', role: event.role },
+        );
+        break;
+      }
       case 'MessageSent': {
-        const sequence = (plan.lastSequence.get(event.roomId) ?? known.lastSequence.get(event.roomId) ?? 0) + 1;
-        plan.lastSequence.set(event.roomId, sequence);
+        const sequence = (plan.lastSequence.get(roomId) ?? known.lastSequence.get(roomId) ?? 0) + 1;
+        plan.lastSequence.set(roomId, sequence);
         const message: MessageRow = {
-          roomId: event.roomId,
+          roomId,
           sequence,
           messageId: event.messageId,
           senderId: event.actorId,
@@ -121,10 +179,14 @@ function followsRevision(plan: BatchPlan, known: KnownState, offset: string, eve
   return true;
 }
 
-function addMember(plan: BatchPlan, seen: Set<string>, roomId: string, userId: string, at: number): void {
-  const key = `${roomId}\u0000${userId}`;
-  if (seen.has(key)) return;
-  seen.add(key);
-  plan.members.push({ roomId, userId, joinedAt: at });
+function key(roomId: string, userId: string): string {
+  return `${roomId}\u0000${userId}`;
+}
+
+/** A user (re)joins: the membership row is theirs with this role from now, and any invitation is used up. */
+function joined(plan: BatchPlan, roomId: string, userId: string, role: string, at: number): void {
+  const k = key(roomId, userId);
+  plan.memberships.set(k, { roomId, userId, change: 'joined', role, joinedAt: at });
+  plan.invitations.set(k, { roomId, userId, change: 'gone' });
   plan.notifications.push({ kind: 'member-joined', roomId, userId });
 }

@@ -5,8 +5,11 @@ import { roomChannelPattern, type LiveNotification, type MessageView } from '@ch
 // One Redis PSUBSCRIBE per process, fanned out in memory to every subscription of a room,
 // so a thousand subscribers cost one Redis connection, not a thousand.
 
-/** A live message, or 'resync' after Redis reconnected and notifications may have been missed. */
-export type LiveSignal = MessageView | 'resync';
+/**
+ * A live message; a member who left or was removed; or 'resync' after Redis reconnected and
+ * notifications may have been missed.
+ */
+export type LiveSignal = MessageView | { left: string } | 'resync';
 export type Listener = (signal: LiveSignal) => void;
 
 export class RoomFanout {
@@ -50,8 +53,14 @@ export class RoomFanout {
       this.log.warn('ignoring a malformed notification', { channel, error });
       return;
     }
-    if (notification.kind !== 'message') return;
-    for (const listener of set) listener(notification.message);
+    const signal: LiveSignal | undefined =
+      notification.kind === 'message'
+        ? notification.message
+        : notification.kind === 'member-left'
+          ? { left: notification.userId }
+          : undefined;
+    if (signal === undefined) return;
+    for (const listener of set) listener(signal);
   }
 
   private broadcast(signal: LiveSignal): void {

@@ -6,10 +6,23 @@ import type { MessageView } from '@chat/schemas';
 export interface RoomView {
   id: string;
   name: string;
+  topic: string | null;
+  visibility: 'PUBLIC' | 'PRIVATE';
+  kind: 'GROUP' | 'DIRECT';
   createdBy: string;
   createdAt: number;
   lastSequence: number;
 }
+
+export interface MemberView {
+  roomId: string;
+  userId: string;
+  role: 'OWNER' | 'ADMIN' | 'MEMBER';
+  joinedAt: number;
+}
+
+const ROOM_COLUMNS = `room_id AS id, name, topic, visibility, kind, created_by AS "createdBy",
+  (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt", last_sequence::int AS "lastSequence"`;
 
 export interface UserView {
   id: string;
@@ -18,6 +31,8 @@ export interface UserView {
   avatarUrl: string | null;
   bio: string | null;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const MESSAGE_COLUMNS = `room_id AS "roomId", sequence::int AS sequence, message_id AS "messageId", sender_id AS "senderId",
   client_message_id AS "clientMessageId", body, (extract(epoch FROM sent_at) * 1000)::float8 AS "sentAt"`;
@@ -60,12 +75,7 @@ export class ReadModels {
 
   /** For DataLoader: rooms by id, in the order asked, undefined where missing. */
   async roomsByIds(ids: readonly string[]): Promise<(RoomView | undefined)[]> {
-    const { rows } = await this.pool.query<RoomView>(
-      `SELECT room_id AS id, name, created_by AS "createdBy", (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt",
-              last_sequence::int AS "lastSequence"
-         FROM rooms WHERE room_id = ANY($1::uuid[])`,
-      [ids],
-    );
+    const { rows } = await this.pool.query<RoomView>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = ANY($1::uuid[])`, [ids]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
   }
@@ -75,10 +85,59 @@ export class ReadModels {
     const { rows } = await this.pool.query<UserView>(
       `SELECT user_id AS id, username, display_name AS "displayName", avatar_url AS "avatarUrl", bio
          FROM users WHERE user_id = ANY($1::uuid[])`,
-      [ids],
+      // Ids from before accounts existed (plain names) are no user's: leave them out of the cast.
+      [ids.filter((id) => UUID.test(id))],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
+  }
+
+  /** The caller's standing in a room: their role, or whether they are invited. */
+  async standing(roomId: string, userId: string): Promise<{ role: MemberView['role'] | null; invited: boolean }> {
+    const { rows } = await this.pool.query<{ role: MemberView['role'] | null; invited: boolean }>(
+      `SELECT (SELECT role FROM room_members WHERE room_id = $1 AND user_id = $2) AS role,
+              EXISTS (SELECT 1 FROM room_invitations WHERE room_id = $1 AND user_id = $2) AS invited`,
+      [roomId, userId],
+    );
+    return rows[0] ?? { role: null, invited: false };
+  }
+
+  /** A page of a room's members in user-id order: after `after` forward, or before `before` backward. */
+  async members(
+    roomId: string,
+    page: { after: string | null; before: string | null; limit: number; backward: boolean },
+  ): Promise<MemberView[]> {
+    const { rows } = await this.pool.query<MemberView>(
+      `SELECT room_id AS "roomId", user_id AS "userId", role, (extract(epoch FROM joined_at) * 1000)::float8 AS "joinedAt"
+         FROM room_members
+        WHERE room_id = $1 AND ($2::text IS NULL OR user_id > $2) AND ($3::text IS NULL OR user_id < $3)
+        ORDER BY user_id ${page.backward ? 'DESC' : 'ASC'} LIMIT $4`,
+      [roomId, page.after, page.before, page.limit],
+    );
+    return page.backward ? rows.reverse() : rows;
+  }
+
+  /** Public group rooms whose name contains `search`, by name, after the (name, id) cursor. */
+  async publicRooms(search: string | null, after: [string, string] | null, limit: number): Promise<RoomView[]> {
+    const { rows } = await this.pool.query<RoomView>(
+      `SELECT ${ROOM_COLUMNS} FROM rooms
+        WHERE visibility = 'PUBLIC' AND kind = 'GROUP'
+          AND ($1::text IS NULL OR lower(name) LIKE '%' || lower($1) || '%')
+          AND ($2::text IS NULL OR (lower(name), room_id) > ($2, $3::uuid))
+        ORDER BY lower(name), room_id LIMIT $4`,
+      [search === null ? null : escapeLike(search), after?.[0] ?? null, after?.[1] ?? null, limit],
+    );
+    return rows;
+  }
+
+  /** Rooms the user is invited to and has not joined. */
+  async invitationsOf(userId: string): Promise<{ roomId: string; invitedBy: string; invitedAt: number }[]> {
+    const { rows } = await this.pool.query<{ roomId: string; invitedBy: string; invitedAt: number }>(
+      `SELECT room_id AS "roomId", invited_by AS "invitedBy", (extract(epoch FROM invited_at) * 1000)::float8 AS "invitedAt"
+         FROM room_invitations WHERE user_id = $1 ORDER BY invited_at DESC LIMIT 200`,
+      [userId],
+    );
+    return rows;
   }
 
   async roomIdsOf(userId: string): Promise<string[]> {
@@ -87,4 +146,9 @@ export class ReadModels {
     ]);
     return rows.map((r) => r.room_id);
   }
+}
+
+/** `search` as a literal inside a LIKE pattern: its own % and _ match themselves. */
+function escapeLike(search: string): string {
+  return search.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

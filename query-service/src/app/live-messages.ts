@@ -5,17 +5,25 @@ import type { LiveSignal } from '../adapters/fanout.ts';
 // A room's messages for one subscriber: first everything after the client's cursor from
 // Postgres, then live from Redis, switching over with no gap and no duplicate. Sequences are
 // gap-free per room, so a live message that skips ahead means notifications were lost, and
-// the gap is filled from Postgres before it is delivered.
+// the gap is filled from Postgres before it is delivered. A subscriber who leaves or is
+// removed stops receiving at once: the notification ends the stream with NOT_A_MEMBER, and
+// before any catch-up from Postgres (where a lost notification could hide) membership is
+// checked again.
 
 export interface MessageSource {
   messagesAfter(roomId: string, after: number, limit: number): Promise<MessageView[]>;
   lastSequence(roomId: string): Promise<number>;
   subscribe(roomId: string, listener: (signal: LiveSignal) => void): () => void;
+  isMember(roomId: string, userId: string): Promise<boolean>;
+}
+
+export class NoLongerMemberError extends Error {
+  override name = 'NoLongerMemberError';
 }
 
 const PAGE = 200;
 
-export function liveMessages(source: MessageSource, roomId: string, after: number | null): Repeater<MessageView> {
+export function liveMessages(source: MessageSource, roomId: string, userId: string, after: number | null): Repeater<MessageView> {
   return new Repeater<MessageView>(async (push, stop) => {
     let last = 0;
     // Subscribe before reading history, so nothing committed in between is missed; every
@@ -30,10 +38,23 @@ export function liveMessages(source: MessageSource, roomId: string, after: numbe
         }
       }
     };
+    const stillMember = async () => {
+      if (!(await source.isMember(roomId, userId))) throw new NoLongerMemberError('you are no longer a member of this room');
+    };
     const deliver = async (signal: LiveSignal) => {
-      if (signal === 'resync') return fillUpTo(Number.MAX_SAFE_INTEGER);
+      if (signal === 'resync') {
+        await stillMember();
+        return fillUpTo(Number.MAX_SAFE_INTEGER);
+      }
+      if ('left' in signal) {
+        if (signal.left === userId) throw new NoLongerMemberError('you are no longer a member of this room');
+        return;
+      }
       if (signal.sequence <= last) return;
-      if (signal.sequence > last + 1) await fillUpTo(signal.sequence - 1);
+      if (signal.sequence > last + 1) {
+        await stillMember();
+        await fillUpTo(signal.sequence - 1);
+      }
       if (signal.sequence === last + 1) {
         await push(signal);
         last = signal.sequence;

@@ -1,5 +1,5 @@
 import type { MessageView } from '@chat/schemas';
-import { liveMessages } from '../app/live-messages.ts';
+import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
 import { builder, clientError, requireMember } from './builder.ts';
 
@@ -121,14 +121,25 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const roomId = args.roomId.toString();
-      await requireMember(ctx, roomId);
+      const userId = await requireMember(ctx, roomId);
       const source = {
         messagesAfter: ctx.readModels.messagesAfter.bind(ctx.readModels),
         lastSequence: ctx.readModels.lastSequence.bind(ctx.readModels),
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
+        isMember: ctx.readModels.isMember.bind(ctx.readModels),
       };
-      return liveMessages(source, roomId, parseCursor(args.after));
+      return endsAsNotAMember(liveMessages(source, roomId, userId, parseCursor(args.after)));
     },
     resolve: (message) => message,
   }),
 }));
+
+/** A stream that a member's leaving ends with the typed NOT_A_MEMBER error, not a masked one. */
+async function* endsAsNotAMember<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* stream;
+  } catch (error) {
+    if (error instanceof NoLongerMemberError) throw clientError('NOT_A_MEMBER', error.message);
+    throw error;
+  }
+}

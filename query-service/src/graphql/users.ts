@@ -3,7 +3,7 @@ import { UUID, builder, clientError, requireUser } from './builder.ts';
 
 // Users as others see them (the users read model, from the user topic).
 
-const UserRef = builder.objectRef<UserView>('User').implement({
+export const UserRef = builder.objectRef<UserView>('User').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     username: t.exposeString('username'),

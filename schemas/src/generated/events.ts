@@ -1,5 +1,23 @@
 // Generated from schemas/avro/*.avsc by `npm run generate -w schemas`. Do not edit.
 
+/** An owner or admin invited a user; the user may then join, even a private room. */
+export interface MemberInvited {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The invited user. */
+  userId: string;
+}
+
 /** A user joined a room. */
 export interface MemberJoined {
   /** Unique id of this event. */
@@ -16,6 +34,64 @@ export interface MemberJoined {
   revision: number;
   /** The user who joined. */
   userId: string;
+  /** The role the user joined with: MEMBER, or OWNER in a direct room and in a room its last member had left. */
+  role: string;
+}
+
+/** A member left a room. */
+export interface MemberLeft {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The user who left (the actor). */
+  userId: string;
+}
+
+/** An owner or admin removed a member from a room. */
+export interface MemberRemoved {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The removed user. */
+  userId: string;
+}
+
+/** An owner changed a member's role. */
+export interface MemberRoleChanged {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The member whose role changed. */
+  userId: string;
+  /** OWNER, ADMIN or MEMBER. */
+  role: string;
 }
 
 /** A member sent a message to a room. commandId carries the client's clientMessageId. */
@@ -58,7 +134,7 @@ export interface ProfileUpdated {
   bio: null | string;
 }
 
-/** A user created a room and became its first member. */
+/** A user created a room and became its first member (its owner). A direct room (kind DIRECT) is created by openDirect, with a MemberJoined for the other user in the same transaction. */
 export interface RoomCreated {
   /** Unique id of this event. */
   eventId: string;
@@ -74,6 +150,48 @@ export interface RoomCreated {
   revision: number;
   /** Display name of the room. */
   name: string;
+  /** What the room is about; null for none. */
+  topic: null | string;
+  /** PUBLIC (anyone may find and join it) or PRIVATE (members and invited users only). */
+  visibility: string;
+  /** GROUP, or DIRECT for the one room of two users. */
+  kind: string;
+}
+
+/** An owner or admin renamed a room. */
+export interface RoomRenamed {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The new name. */
+  name: string;
+}
+
+/** An owner or admin set or cleared a room's topic. */
+export interface RoomTopicChanged {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The new topic; null clears it. */
+  topic: null | string;
 }
 
 /** An account was created, by sign-up or by a first single sign-on. Carries no credential: passwords, hashes and tokens stay in the command side's own tables. */
@@ -94,12 +212,18 @@ export interface UserRegistered {
   displayName: string;
 }
 
-export const EVENT_TYPES = ['MemberJoined', 'MessageSent', 'ProfileUpdated', 'RoomCreated', 'UserRegistered'] as const;
+export const EVENT_TYPES = ['MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageSent', 'ProfileUpdated', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
 
 export interface EventPayloads {
+  MemberInvited: MemberInvited;
   MemberJoined: MemberJoined;
+  MemberLeft: MemberLeft;
+  MemberRemoved: MemberRemoved;
+  MemberRoleChanged: MemberRoleChanged;
   MessageSent: MessageSent;
   ProfileUpdated: ProfileUpdated;
   RoomCreated: RoomCreated;
+  RoomRenamed: RoomRenamed;
+  RoomTopicChanged: RoomTopicChanged;
   UserRegistered: UserRegistered;
 }
