@@ -66,10 +66,11 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
     }),
     members: t.field({
       type: MemberConnectionRef,
-      description: 'Members in user-id order: forward with first/after, backward with last/before. Members only.',
+      nullable: true,
+      description: 'Members in user-id order: forward with first/after, backward with last/before. Null unless you are a member.',
       args: { first: t.arg.int(), after: t.arg.string(), last: t.arg.int(), before: t.arg.string() },
       resolve: async (room, args, ctx) => {
-        if (!(await standing(ctx, room.id)).role) throw clientError('NOT_A_MEMBER', 'you are not a member of this room');
+        if (!(await standing(ctx, room.id)).role) return null;
         const backward = args.last != null || args.before != null;
         if (backward && (args.first != null || args.after != null)) {
           throw clientError('INVALID_INPUT', 'page forward (first/after) or backward (last/before), not both');

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, topicName } from '@chat/platform';
+import { startStack, type Stack } from '@chat/infra';
+import { TestUsers } from '../src/accounts.ts';
+import { collect, gql, wsClient } from '../src/graphql.ts';
+import { topicSize } from '../src/kafka.ts';
+
+// Rooms, roles and direct rooms end to end, for three users: what each may do, what each
+// sees, and that every refusal comes back typed and appends nothing.
+
+const RESULT = `__typename ... on RoomAccepted { roomId receipt { revision projected } } ... on CommandError { code message }`;
+const CREATE = `mutation($name: String!, $topic: String, $visibility: Visibility) {
+  createRoom(name: $name, topic: $topic, visibility: $visibility) { ${RESULT} } }`;
+const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { ${RESULT} } }`;
+const LEAVE = `mutation($roomId: ID!) { leaveRoom(roomId: $roomId) { ${RESULT} } }`;
+const INVITE = `mutation($roomId: ID!, $userId: ID!) { inviteMember(roomId: $roomId, userId: $userId) { ${RESULT} } }`;
+const REMOVE = `mutation($roomId: ID!, $userId: ID!) { removeMember(roomId: $roomId, userId: $userId) { ${RESULT} } }`;
+const SET_ROLE = `mutation($roomId: ID!, $userId: ID!, $role: Role!) { setMemberRole(roomId: $roomId, userId: $userId, role: $role) { ${RESULT} } }`;
+const RENAME = `mutation($roomId: ID!, $name: String!) { renameRoom(roomId: $roomId, name: $name) { ${RESULT} } }`;
+const OPEN_DIRECT = `mutation($userId: ID!) { openDirect(userId: $userId) { ${RESULT} } }`;
+const SEND = `mutation($roomId: ID!, $body: String!, $key: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $key) {
+  __typename ... on CommandError { code } } }`;
+const ROOM = `query($id: ID!) { room(id: $id) { id name topic visibility kind myRole
+  members(first: 10) { edges { node { userId role user { username } } } pageInfo { hasNextPage } } } }`;
+const PUBLIC_ROOMS = `query($search: String, $first: Int, $after: String) { publicRooms(search: $search, first: $first, after: $after) {
+  edges { node { name } } hasNextPage endCursor } }`;
+const INVITATIONS = `query { myInvitations { room { id name } invitedBy { username } } }`;
+const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`;
+
+let stack: Stack;
+let users: TestUsers;
+
+beforeAll(async () => {
+  stack = await startStack('rooms');
+  users = new TestUsers(stack.commandUrl);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function as(name: string, query: string, variables: Record<string, unknown>) {
+  const data = await gql(stack.commandUrl, query, variables, await users.token(name));
+  return Object.values(data)[0] as { __typename: string; roomId?: string; code?: string; receipt?: { revision: number } };
+}
+
+async function read(name: string, query: string, variables: Record<string, unknown> = {}) {
+  return gql(stack.queryUrl, query, variables, await users.token(name));
+}
+
+const roomEventCount = () => topicSize(createKafka(stack.config, 'test-sizes'), topicName(stack.config.topicPrefix, 'roomEvents'));
+
+describe('rooms, roles and direct rooms', () => {
+  it('keeps a private room to its members and the invited, with roles deciding who manages', async () => {
+    const [olga, pete] = [await users.id('olga'), await users.id('pete')];
+    const created = await as('olga', CREATE, { name: 'plans', topic: 'q3', visibility: 'PRIVATE' });
+    expect(created.__typename).toBe('RoomAccepted');
+    const roomId = created.roomId!;
+
+    // Invisible and closed to a stranger.
+    expect((await read('sam', ROOM, { id: roomId })).room).toBeNull();
+    const before = await roomEventCount();
+    expect(await as('sam', JOIN, { roomId })).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await as('pete', JOIN, { roomId })).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await as('pete', INVITE, { roomId, userId: olga })).toMatchObject({ code: 'NOT_A_MEMBER' });
+    expect(await as('olga', INVITE, { roomId, userId: crypto.randomUUID() })).toMatchObject({ code: 'USER_NOT_FOUND' });
+    expect(await roomEventCount()).toBe(before);
+
+    // Invited: pete sees the room and the invitation, and may join.
+    expect(await as('olga', INVITE, { roomId, userId: pete })).toMatchObject({ __typename: 'RoomAccepted' });
+    await expect
+      .poll(async () => (await read('pete', INVITATIONS)).myInvitations, { timeout: 10_000 })
+      .toEqual([{ room: { id: roomId, name: 'plans' }, invitedBy: { username: 'olga' } }]);
+    expect((await read('pete', ROOM, { id: roomId })).room).toMatchObject({ name: 'plans', myRole: null });
+    expect(await as('pete', JOIN, { roomId })).toMatchObject({ __typename: 'RoomAccepted', receipt: { projected: true } });
+    expect((await read('pete', INVITATIONS)).myInvitations).toEqual([]);
+    const seen = (await read('pete', ROOM, { id: roomId })).room;
+    expect(seen).toMatchObject({ id: roomId, topic: 'q3', visibility: 'PRIVATE', kind: 'GROUP', myRole: 'MEMBER' });
+    expect(seen.members.edges.map((e: any) => [e.node.user.username, e.node.role]).sort()).toEqual([
+      ['olga', 'OWNER'],
+      ['pete', 'MEMBER'],
+    ]);
+
+    // A member may not manage; an admin may rename; the last owner may not leave.
+    expect(await as('pete', RENAME, { roomId, name: 'mine' })).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await as('olga', SET_ROLE, { roomId, userId: pete, role: 'ADMIN' })).toMatchObject({ __typename: 'RoomAccepted' });
+    expect(await as('pete', RENAME, { roomId, name: 'plans 2' })).toMatchObject({ __typename: 'RoomAccepted' });
+    expect(await as('pete', SET_ROLE, { roomId, userId: olga, role: 'MEMBER' })).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await as('olga', LEAVE, { roomId })).toMatchObject({ code: 'LAST_OWNER' });
+    expect(await as('olga', SET_ROLE, { roomId, userId: olga, role: 'MEMBER' })).toMatchObject({ code: 'LAST_OWNER' });
+    await expect
+      .poll(async () => (await read('olga', ROOM, { id: roomId })).room, { timeout: 10_000 })
+      .toMatchObject({ name: 'plans 2', myRole: 'OWNER' });
+  });
+
+  it('ends a removed member’s live subscription at once, and refuses their messages', async () => {
+    const created = await as('quinn', CREATE, { name: 'lobby' });
+    const roomId = created.roomId!;
+    expect(await as('rosa', JOIN, { roomId })).toMatchObject({ __typename: 'RoomAccepted' });
+    const client = wsClient(stack.queryWsUrl, await users.token('rosa'));
+    try {
+      const live = collect<{ messageAdded: { body: string } }>(client, LIVE, { roomId }, 10);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // subscribed
+      expect(await as('quinn', SEND, { roomId, body: 'before', key: 'k1' })).toMatchObject({ __typename: 'MessageAccepted' });
+      await expect.poll(() => live.items.map((i) => i.messageAdded.body), { timeout: 10_000 }).toEqual(['before']);
+      expect(await as('quinn', REMOVE, { roomId, userId: await users.id('rosa') })).toMatchObject({ __typename: 'RoomAccepted' });
+      await expect(live.done).rejects.toThrow(/no longer a member/);
+      expect(await as('quinn', SEND, { roomId, body: 'after', key: 'k2' })).toMatchObject({ __typename: 'MessageAccepted' });
+      expect(live.items.map((i) => i.messageAdded.body)).toEqual(['before']);
+      expect(await as('rosa', SEND, { roomId, body: 'let me back', key: 'k3' })).toMatchObject({ code: 'NOT_A_MEMBER' });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('opens one direct room per pair, from either side, that nobody else can enter', async () => {
+    const [tina, uma] = [await users.id('tina'), await users.id('uma')];
+    const first = await as('tina', OPEN_DIRECT, { userId: uma });
+    expect(first).toMatchObject({ __typename: 'RoomAccepted', receipt: { revision: 2 } });
+    const again = await as('uma', OPEN_DIRECT, { userId: tina });
+    expect(again.roomId).toBe(first.roomId);
+    const roomId = first.roomId!;
+    expect(await as('vic', JOIN, { roomId })).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await as('tina', INVITE, { roomId, userId: await users.id('vic') })).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await as('tina', LEAVE, { roomId })).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await as('tina', OPEN_DIRECT, { userId: tina })).toMatchObject({ code: 'INVALID_INPUT' });
+    expect((await read('vic', ROOM, { id: roomId })).room).toBeNull();
+    expect((await read('uma', ROOM, { id: roomId })).room).toMatchObject({ kind: 'DIRECT', visibility: 'PRIVATE', myRole: 'OWNER' });
+    expect(await as('uma', SEND, { roomId, body: 'hi', key: 'd1' })).toMatchObject({ __typename: 'MessageAccepted' });
+  });
+
+  it('lists public rooms by name, searchable and paged, never private or direct ones', async () => {
+    for (const name of ['Zebra talk', 'zeal', 'ZEN garden', 'other']) await as('wes', CREATE, { name });
+    await as('wes', CREATE, { name: 'zero secrets', visibility: 'PRIVATE' });
+    const first = (await read('xena', PUBLIC_ROOMS, { search: 'ZE', first: 2 })).publicRooms;
+    expect(first.edges.map((e: any) => e.node.name)).toEqual(['zeal', 'Zebra talk']);
+    expect(first.hasNextPage).toBe(true);
+    const second = (await read('xena', PUBLIC_ROOMS, { search: 'ZE', first: 2, after: first.endCursor })).publicRooms;
+    expect(second.edges.map((e: any) => e.node.name)).toEqual(['ZEN garden']);
+    expect(second.hasNextPage).toBe(false);
+    // LIKE wildcards in a search are plain characters.
+    expect((await read('xena', PUBLIC_ROOMS, { search: '%' })).publicRooms.edges).toEqual([]);
+    await expect(read('xena', PUBLIC_ROOMS, { search: 'x\u0000' })).rejects.toMatchObject({ codes: ['INVALID_INPUT'] });
+  });
+});
