@@ -100,7 +100,7 @@ async function writeLog(): Promise<number> {
     const base = { eventId: crypto.randomUUID(), occurredAt: since + i, actorId: 'bench', roomId, revision };
     if (revision === 1)
       return { ...base, type: 'RoomCreated', commandId: `room-${i}`, name: 'bench', topic: null, visibility: 'PUBLIC', kind: 'GROUP' };
-    return { ...base, type: 'MessageSent', commandId: `m-${i}`, messageId: crypto.randomUUID(), body: `bulk message ${i}` };
+    return { ...base, type: 'MessageSent', commandId: `m-${i}`, messageId: crypto.randomUUID(), body: `bulk message ${i}`, replyTo: null };
   };
   const total = MESSAGES + ROOMS;
   for (let from = 0; from < total; from += BATCH) {

@@ -20,6 +20,7 @@ import { EventCodec } from '@chat/schemas';
 import { FORWARD_PATH, HttpForwarder, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
 import { KafkaOwnership } from './adapters/kafka-ownership.ts';
 import { KafkaAppender } from './adapters/kafka-appender.ts';
+import { PgMessageFacts } from './adapters/pg-message-facts.ts';
 import { PgSnapshots } from './adapters/pg-snapshots.ts';
 import { PgWriterClaims } from './adapters/pg-writer-claims.ts';
 import { ProjectionWatcher } from './adapters/projection-watcher.ts';
@@ -103,6 +104,7 @@ const ownership = new KafkaOwnership(kafka, codec, {
 const appender = new KafkaAppender(kafka, codec, topic, log);
 await waitFor('a transactional producer', async () => (await appender.open(), true), { timeoutMs: 120_000, intervalMs: 1000 });
 const claims = new PgWriterClaims(pool, topic);
+const messages = new PgMessageFacts(pool);
 const restorer = {
   loadSnapshot: (p: number) => snapshots.load(p),
   saveSnapshot: (p: number, snapshot: Parameters<PgSnapshots['save']>[1]) => snapshots.save(p, snapshot),
@@ -119,7 +121,7 @@ const owners: Owners = new Owners(
   (partition) =>
     new PartitionOwner(
       partition,
-      { appender, claims, restorer, schedule: () => pump.schedule(), lost: (owner) => owners.lost(owner) },
+      { appender, claims, restorer, messages, schedule: () => pump.schedule(), lost: (owner) => owners.lost(owner) },
       ownerOptions,
     ),
   log,

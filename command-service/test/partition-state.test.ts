@@ -31,6 +31,7 @@ const joined: RoomEvent = {
 const sent: RoomEvent = {
   ...base,
   type: 'MessageSent',
+  replyTo: null,
   eventId: 'e3',
   occurredAt: 3_000,
   actorId: 'bob',

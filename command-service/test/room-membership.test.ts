@@ -92,7 +92,10 @@ describe('room membership', () => {
     expect(code(as(OWEN, { type: 'InviteMember', userId: MIA }), direct)).toBe('FORBIDDEN');
     expect(code(as(OWEN, { type: 'LeaveRoom' }), direct)).toBe('FORBIDDEN');
     expect(code(as(OWEN, { type: 'OpenDirect', peerId: OWEN }), initialRoomState)).toBe('INVALID_INPUT');
-    const message = { ...as(ADA, { type: 'SendMessage', messageId: '0b6f0d5e-5d5b-4f59-8a38-3f7c1d9a2b10', body: 'hi' }), commandId: 'k1' };
+    const message = {
+      ...as(ADA, { type: 'SendMessage', messageId: '0b6f0d5e-5d5b-4f59-8a38-3f7c1d9a2b10', body: 'hi', replyTo: null }),
+      commandId: 'k1',
+    };
     expect(code(message, direct)).toBe('MessageSent');
   });
 

@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ROLES, decide, evolve, initialRoomState, type RoomCommand, type RoomEvent } from '../src/domain/room.ts';
+import {
+  ROLES,
+  decide,
+  evolve,
+  evolveMessage,
+  initialRoomState,
+  targetOf,
+  type MessageFact,
+  type RoomCommand,
+  type RoomEvent,
+} from '../src/domain/room.ts';
 
 // Properties of the room decider over arbitrary command sequences, including hostile text.
 
@@ -15,38 +25,66 @@ const text = fc.oneof(
   { arbitrary: fc.constantFrom('a\u0000b', 'x\ud800', '   '), weight: 1 },
 );
 const key = fc.oneof(
-  { arbitrary: fc.constant(null), weight: 3 },
+  { arbitrary: fc.constant(null), weight: 1 },
   { arbitrary: fc.constantFrom('k1', 'k2', 'k3'), weight: 3 },
   { arbitrary: fc.uuid(), weight: 3 },
   { arbitrary: text, weight: 1 },
 );
 const expected = fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: fc.integer({ min: -1, max: 8 }), weight: 1 });
+// Messages get these ids in the order they are sent, so later commands can name them.
+const MESSAGE_IDS = Array.from({ length: 6 }, (_, i) => `00000000-0000-4000-8000-00000000000${i}`);
+const message = fc.constantFrom(...MESSAGE_IDS);
+const emoji = fc.constantFrom('👍', '🎉', '👍🏽', 'x', '👍👍');
 const base = { roomId: fc.constant(ROOM), actorId: actor, commandId: key, expectedRevision: expected };
+// Weighted towards what builds history: joins, messages and reactions.
 const command: fc.Arbitrary<RoomCommand> = fc.oneof(
-  fc.record({
-    ...base,
-    type: fc.constant('CreateRoom' as const),
-    name: text,
-    topic: fc.option(text, { nil: null }),
-    visibility: fc.constantFrom('PUBLIC' as const, 'PRIVATE' as const),
-  }),
-  fc.record({ ...base, type: fc.constant('OpenDirect' as const), peerId: actor }),
-  fc.record({ ...base, type: fc.constant('RenameRoom' as const), name: text }),
-  fc.record({ ...base, type: fc.constant('SetRoomTopic' as const), topic: fc.option(text, { nil: null }) }),
-  fc.record({ ...base, type: fc.constant('JoinRoom' as const) }),
-  fc.record({ ...base, type: fc.constant('LeaveRoom' as const) }),
-  fc.record({ ...base, type: fc.constant('InviteMember' as const), userId: actor }),
-  fc.record({ ...base, type: fc.constant('RemoveMember' as const), userId: actor }),
-  fc.record({ ...base, type: fc.constant('SetMemberRole' as const), userId: actor, role: fc.constantFrom(...ROLES) }),
-  fc.record({ ...base, type: fc.constant('SendMessage' as const), messageId: fc.uuid(), body: text }),
+  {
+    arbitrary: fc.record({
+      ...base,
+      type: fc.constant('CreateRoom' as const),
+      name: text,
+      topic: fc.option(text, { nil: null }),
+      visibility: fc.constantFrom('PUBLIC' as const, 'PRIVATE' as const),
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.record({ ...base, type: fc.constant('OpenDirect' as const), peerId: actor }), weight: 1 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('RenameRoom' as const), name: text }), weight: 1 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('SetRoomTopic' as const), topic: fc.option(text, { nil: null }) }), weight: 1 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('JoinRoom' as const) }), weight: 4 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('LeaveRoom' as const) }), weight: 1 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('InviteMember' as const), userId: actor }), weight: 1 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('RemoveMember' as const), userId: actor }), weight: 1 },
+  {
+    arbitrary: fc.record({ ...base, type: fc.constant('SetMemberRole' as const), userId: actor, role: fc.constantFrom(...ROLES) }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      ...base,
+      type: fc.constant('SendMessage' as const),
+      messageId: fc.constant(''),
+      body: text,
+      replyTo: fc.option(message, { nil: null }),
+    }),
+    weight: 5,
+  },
+  { arbitrary: fc.record({ ...base, type: fc.constant('EditMessage' as const), messageId: message, body: text }), weight: 2 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('DeleteMessage' as const), messageId: message }), weight: 1 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('AddReaction' as const), messageId: message, emoji: emoji }), weight: 3 },
+  { arbitrary: fc.record({ ...base, type: fc.constant('RemoveReaction' as const), messageId: message, emoji: emoji }), weight: 1 },
 );
 
 function run(commands: RoomCommand[]) {
   let state = initialRoomState;
+  const facts = new Map<string, MessageFact>();
   const log: RoomEvent[] = [];
-  for (const c of commands) {
+  let sent = 0;
+  for (const generated of commands) {
+    const c = generated.type === 'SendMessage' ? { ...generated, messageId: MESSAGE_IDS[sent] ?? crypto.randomUUID() } : generated;
     const before = state;
-    const decision = decide(c, state);
+    const target = targetOf(c);
+    const decision = decide(c, state, target === null ? null : (facts.get(target) ?? null));
     if (!decision.ok) {
       expect(state).toBe(before);
       continue;
@@ -55,6 +93,8 @@ function run(commands: RoomCommand[]) {
       const stamped = { ...event, eventId: 'e', occurredAt: 0, actorId: c.actorId, commandId: c.commandId } as RoomEvent;
       log.push(stamped);
       state = evolve(state, stamped);
+      if (stamped.type === 'MessageSent') sent++;
+      if ('messageId' in stamped) facts.set(stamped.messageId, evolveMessage(facts.get(stamped.messageId), stamped)!);
     }
   }
   return { state, log };
@@ -86,10 +126,13 @@ describe('room decider properties', () => {
   });
 
   // The invariants, checked against the log itself (an independent fold), after every event.
-  it('never lets a non-member send, a stranger into a private or direct room, a group room lose its last owner, or a third user into a direct room', () => {
+  it('never lets a non-member send, a stranger into a private or direct room, a group room lose its last owner, a third user into a direct room, anyone but the author edit, a member delete another’s message, or anyone react twice or to a deleted message', () => {
     fc.assert(
       fc.property(fc.array(command, { minLength: 10, maxLength: 60, size: 'max' }), (commands) => {
         const roles = new Map<string, string>();
+        const authors = new Map<string, string>();
+        const deleted = new Set<string>();
+        const reactions = new Set<string>();
         const invited = new Set<string>();
         let kind = 'GROUP';
         let visibility = 'PUBLIC';
@@ -123,7 +166,28 @@ describe('room decider properties', () => {
               break;
             case 'MessageSent':
               expect(roles.has(event.actorId)).toBe(true);
+              if (event.replyTo !== null) expect(authors.has(event.replyTo) && !deleted.has(event.replyTo)).toBe(true);
+              authors.set(event.messageId, event.actorId);
               break;
+            case 'MessageEdited':
+              expect(authors.get(event.messageId)).toBe(event.actorId);
+              expect(deleted.has(event.messageId)).toBe(false);
+              break;
+            case 'MessageDeleted':
+              expect(authors.get(event.messageId) === event.actorId || ['OWNER', 'ADMIN'].includes(roles.get(event.actorId)!)).toBe(true);
+              expect(deleted.has(event.messageId)).toBe(false);
+              deleted.add(event.messageId);
+              break;
+            case 'ReactionAdded':
+            case 'ReactionRemoved': {
+              expect(roles.has(event.actorId)).toBe(true);
+              expect(authors.has(event.messageId) && !deleted.has(event.messageId)).toBe(true);
+              const key = `${event.messageId} ${event.actorId} ${event.emoji}`;
+              expect(reactions.has(key)).toBe(event.type === 'ReactionRemoved');
+              if (event.type === 'ReactionAdded') reactions.add(key);
+              else reactions.delete(key);
+              break;
+            }
             case 'RoomRenamed':
             case 'RoomTopicChanged':
               expect(['OWNER', 'ADMIN']).toContain(roles.get(event.actorId));
@@ -133,7 +197,7 @@ describe('room decider properties', () => {
           expect(roles.size).toBeLessThanOrEqual(kind === 'DIRECT' ? 2 : USERS.length);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 

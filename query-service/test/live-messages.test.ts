@@ -15,6 +15,9 @@ const msg = (sequence: number): MessageView => ({
   clientMessageId: `c${sequence}`,
   body: `b${sequence}`,
   sentAt: sequence,
+  replyTo: null,
+  editedAt: null,
+  deleted: false,
 });
 
 function scriptedSource(history: MessageView[]) {

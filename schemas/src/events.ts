@@ -22,6 +22,10 @@ export const EVENT_TOPIC: Record<EventType, TopicKey> = {
   MemberLeft: 'roomEvents',
   MemberRemoved: 'roomEvents',
   MemberRoleChanged: 'roomEvents',
+  MessageEdited: 'roomEvents',
+  MessageDeleted: 'roomEvents',
+  ReactionAdded: 'roomEvents',
+  ReactionRemoved: 'roomEvents',
   UserRegistered: 'userEvents',
   ProfileUpdated: 'userEvents',
 };

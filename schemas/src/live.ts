@@ -10,6 +10,12 @@ export interface MessageView {
   body: string;
   /** epoch milliseconds */
   sentAt: number;
+  /** The message this one replies to, if any. */
+  replyTo: string | null;
+  /** When the author last edited it (epoch ms), if ever. */
+  editedAt: number | null;
+  /** Deleted: its place is kept, its body is empty. */
+  deleted: boolean;
 }
 
 export type LiveNotification =

@@ -30,7 +30,11 @@ const STRING_FIELDS: Record<RoomCommand['type'], { required: string[]; nullable?
   RemoveMember: { required: ['userId'] },
   LeaveRoom: { required: [] },
   SetMemberRole: { required: ['userId', 'role'] },
-  SendMessage: { required: ['messageId', 'body'] },
+  SendMessage: { required: ['messageId', 'body'], nullable: ['replyTo'] },
+  EditMessage: { required: ['messageId', 'body'] },
+  DeleteMessage: { required: ['messageId'] },
+  AddReaction: { required: ['messageId', 'emoji'] },
+  RemoveReaction: { required: ['messageId', 'emoji'] },
 };
 
 export interface OwnerDirectory {

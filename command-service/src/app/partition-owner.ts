@@ -1,6 +1,16 @@
 import { sleep, type Logger } from '@chat/platform';
 import { commandError } from '../domain/errors.ts';
-import { EVENT_OF_COMMAND, decide, evolve, type RoomCommand, type RoomEvent, type RoomState } from '../domain/room.ts';
+import {
+  EVENT_OF_COMMAND,
+  decide,
+  evolve,
+  evolveMessage,
+  targetOf,
+  type MessageFact,
+  type RoomCommand,
+  type RoomEvent,
+  type RoomState,
+} from '../domain/room.ts';
 import type { Outcome } from './outcome.ts';
 import { PartitionState, idempotencyScope, type AcceptedCommand, type PartitionSnapshot } from './partition-state.ts';
 import type { Appender } from './transaction-pump.ts';
@@ -26,8 +36,14 @@ export interface PartitionRestorer {
   readTail(partition: number, state: PartitionState): Promise<number>;
 }
 
+/** Facts of messages with no activity within the window, from the read model (see PartitionState). */
+export interface MessageFacts {
+  load(roomId: string, messageId: string): Promise<MessageFact | null>;
+}
+
 export interface OwnerDeps {
   appender: Appender;
+  messages: MessageFacts;
   claims: WriterClaims;
   restorer: PartitionRestorer;
   /** Asks for the queued decisions to be committed. */
@@ -58,6 +74,8 @@ export interface Pending {
 
 interface Overlay {
   state: RoomState;
+  /** Facts of the messages the room's pending events are about, as those events leave them. */
+  facts: Map<string, MessageFact>;
   pending: number;
   /** Resolves once the room's newest pending append settled: true when it committed. */
   settled: Promise<boolean>;
@@ -139,7 +157,19 @@ export class PartitionOwner {
       const ready = await Promise.race([this.serving.promise.then(() => true), sleep(waitMs).then(() => false)]).catch(() => false);
       if (!ready) return unavailable('this room is being taken over by an instance; retry with the same idempotency key');
     }
+    // A message the command is about that has had no activity within the window: from the read
+    // model, before deciding (anything that happened to it since is in memory, and wins).
+    const target = targetOf(command);
+    if (target !== null && this.factOf(command.roomId, target) === undefined) {
+      const fact = await this.deps.messages.load(command.roomId, target);
+      if (fact) this.committedState.remember(target, fact, this.now());
+    }
     return this.decideNow(command, traceparent);
+  }
+
+  /** A message's fact as the next decision must see it: pending events first, then committed. */
+  private factOf(roomId: string, messageId: string): MessageFact | undefined {
+    return this.overlay.get(roomId)?.facts.get(messageId) ?? this.committedState.messages.get(messageId);
   }
 
   /** Synchronous from lookup to queueing, so the decisions of one partition never interleave. */
@@ -157,7 +187,8 @@ export class PartitionOwner {
       return unavailable('too many commands are waiting for this room; retry shortly with the same idempotency key');
     }
     const state = overlay?.state ?? this.committedState.room(roomId);
-    const decision = decide(command, state);
+    const target = targetOf(command);
+    const decision = decide(command, state, target === null ? null : (this.factOf(roomId, target) ?? null));
     if (!decision.ok) return decision;
     if (decision.events.length === 0) {
       // Nothing to append, but the state that made it a no-op may still be waiting to commit.
@@ -188,8 +219,15 @@ export class PartitionOwner {
         settle: resolve,
       });
     });
+    const facts = new Map(overlay?.facts);
+    for (const event of events) {
+      if (!('messageId' in event)) continue;
+      const fact = evolveMessage(facts.get(event.messageId) ?? this.committedState.messages.get(event.messageId), event);
+      if (fact) facts.set(event.messageId, fact);
+    }
     this.overlay.set(roomId, {
       state: events.reduce(evolve, state),
+      facts,
       pending: (overlay?.pending ?? 0) + 1,
       settled: outcome.then((o) => o.ok),
     });
@@ -222,7 +260,7 @@ export class PartitionOwner {
         eventId: last.eventId,
         position: { partition: this.partition, offset: String(offset - 1n) },
         revision: last.revision,
-        messageId: last.type === 'MessageSent' ? last.messageId : null,
+        messageId: 'messageId' in last ? last.messageId : null,
         duplicate: false,
         projected: false,
       });
@@ -349,14 +387,8 @@ function answerRetry(command: RoomCommand, prior: AcceptedCommand, partition: nu
 function approximateBytes(event: RoomEvent): number {
   // UTF-8 takes at most 3 bytes per UTF-16 unit; ids, names and headers fit in the rest.
   const text =
-    event.type === 'MessageSent'
-      ? event.body.length
-      : event.type === 'RoomCreated'
-        ? event.name.length + (event.topic?.length ?? 0)
-        : event.type === 'RoomRenamed'
-          ? event.name.length
-          : event.type === 'RoomTopicChanged'
-            ? (event.topic?.length ?? 0)
-            : 0;
+    ('body' in event ? event.body.length : 0) +
+    ('name' in event ? event.name.length : 0) +
+    ('topic' in event ? (event.topic?.length ?? 0) : 0);
   return 512 + 3 * text;
 }

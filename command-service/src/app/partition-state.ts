@@ -1,9 +1,11 @@
-import { evolve, initialRoomState, type Role, type RoomEvent, type RoomState } from '../domain/room.ts';
+import { evolve, evolveMessage, initialRoomState, type MessageFact, type Role, type RoomEvent, type RoomState } from '../domain/room.ts';
 
-// The command side's committed view of one partition of the room topic: every room's state
-// and the idempotency index, folded from the log in order, up to `nextOffset`. It is what a
-// snapshot holds, so its size grows with rooms, members and the idempotency window, never
-// with the number of messages.
+// The command side's committed view of one partition of the room topic: every room's state,
+// the idempotency index and the facts of recently active messages (author, deleted,
+// reactions), folded from the log in order, up to `nextOffset`. It is what a snapshot holds,
+// so its size grows with rooms, members and what happened within the window (keys, message
+// activity), never with the whole history: a message untouched for longer than the window is
+// looked up in the read model instead (see PartitionOwner).
 
 export interface AcceptedCommand {
   eventType: RoomEvent['type'];
@@ -23,13 +25,17 @@ export function idempotencyScope(roomId: string, actorId: string, commandId: str
 }
 
 /** Bumped whenever the shape below changes: a snapshot of another format is ignored, and the log folded instead. */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
+
+/** A message fact and when its message was last active (sent, edited, deleted, reacted to). */
+export type TimedFact = MessageFact & { at: number };
 
 export interface PartitionSnapshot {
   format: typeof SNAPSHOT_FORMAT;
   nextOffset: string;
   rooms: [roomId: string, room: SnapshotRoom][];
   keys: [scope: string, command: AcceptedCommand][];
+  messages: [messageId: string, fact: Omit<TimedFact, 'reactions'> & { reactions: string[] }][];
 }
 
 type SnapshotRoom = Omit<RoomState, 'status' | 'members' | 'invited'> & { members: [string, Role][]; invited: string[] };
@@ -38,6 +44,8 @@ export class PartitionState {
   readonly rooms = new Map<string, RoomState>();
   /** In the order commands were accepted, so expiry only looks at the front. */
   readonly keys = new Map<string, AcceptedCommand>();
+  /** Facts of messages active within the window, least recently active first. */
+  readonly messages = new Map<string, TimedFact>();
   nextOffset = 0n;
   /** Keys accepted before this (epoch ms) are outside the idempotency window: not kept. */
   keyHorizon = 0;
@@ -55,6 +63,11 @@ export class PartitionState {
     if (offset < this.nextOffset) return;
     this.nextOffset = offset + 1n;
     this.rooms.set(event.roomId, evolve(this.room(event.roomId), event));
+    if ('messageId' in event && event.occurredAt >= this.keyHorizon) {
+      const fact = evolveMessage(this.messages.get(event.messageId), event);
+      this.messages.delete(event.messageId); // re-inserted at the back: most recently active last
+      if (fact) this.messages.set(event.messageId, { ...fact, at: event.occurredAt });
+    }
     if (event.commandId === null || event.occurredAt < this.keyHorizon) return;
     const scope = idempotencyScope(event.roomId, event.actorId, event.commandId);
     this.keys.delete(scope); // re-inserted at the back: the map stays in acceptance order
@@ -63,9 +76,17 @@ export class PartitionState {
       eventId: event.eventId,
       offset: String(offset),
       revision: event.revision,
-      messageId: event.type === 'MessageSent' ? event.messageId : null,
+      messageId: 'messageId' in event ? event.messageId : null,
       occurredAt: event.occurredAt,
     });
+  }
+
+  /**
+   * Remembers a fact read from the read model for a message with no activity in the window,
+   * so that events about it from now on evolve it here.
+   */
+  remember(messageId: string, fact: MessageFact, at: number): void {
+    if (!this.messages.has(messageId)) this.messages.set(messageId, { ...fact, at });
   }
 
   /** Moves the position past records that carry no event (transaction markers, dead records). */
@@ -82,6 +103,11 @@ export class PartitionState {
       this.keys.delete(scope);
       expired++;
     }
+    for (const [messageId, fact] of this.messages) {
+      if (fact.at >= oldest) break;
+      this.messages.delete(messageId);
+      expired++;
+    }
     return expired;
   }
 
@@ -94,6 +120,7 @@ export class PartitionState {
         { ...room, members: [...members], invited: [...invited] },
       ]),
       keys: [...this.keys],
+      messages: [...this.messages].map(([id, fact]) => [id, { ...fact, reactions: [...fact.reactions] }]),
     };
   }
 
@@ -104,6 +131,7 @@ export class PartitionState {
       state.rooms.set(id, { ...room, status: 'open', members: new Map(room.members), invited: new Set(room.invited) });
     }
     for (const [scope, command] of snapshot.keys) state.keys.set(scope, command);
+    for (const [id, fact] of snapshot.messages) state.messages.set(id, { ...fact, reactions: new Set(fact.reactions) });
     return state;
   }
 }

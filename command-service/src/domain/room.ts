@@ -64,7 +64,27 @@ export type RoomCommand =
   | ({ type: 'RemoveMember'; userId: string } & CommandBase)
   | ({ type: 'LeaveRoom' } & CommandBase)
   | ({ type: 'SetMemberRole'; userId: string; role: Role } & CommandBase)
-  | ({ type: 'SendMessage'; messageId: string; body: string } & CommandBase);
+  | ({ type: 'SendMessage'; messageId: string; body: string; replyTo: string | null } & CommandBase)
+  | ({ type: 'EditMessage'; messageId: string; body: string } & CommandBase)
+  | ({ type: 'DeleteMessage'; messageId: string } & CommandBase)
+  | ({ type: 'AddReaction'; messageId: string; emoji: string } & CommandBase)
+  | ({ type: 'RemoveReaction'; messageId: string; emoji: string } & CommandBase);
+
+/**
+ * What the command side knows of one message: enough to decide replies, edits, deletes and
+ * reactions. Kept per partition beside the room states (see PartitionState), not inside them.
+ */
+export interface MessageFact {
+  roomId: string;
+  author: string;
+  deleted: boolean;
+  /** `reactionKey(user, emoji)` of every reaction on it. */
+  reactions: ReadonlySet<string>;
+}
+
+export function reactionKey(userId: string, emoji: string): string {
+  return `${userId}\u0000${emoji}`;
+}
 
 type Envelope = 'eventId' | 'occurredAt' | 'actorId' | 'commandId';
 type Unstamped<E> = E extends unknown ? Omit<E, Envelope> : never;
@@ -78,7 +98,11 @@ export type RoomEvent =
   | EventOf<'MemberLeft'>
   | EventOf<'MemberRemoved'>
   | EventOf<'MemberRoleChanged'>
-  | EventOf<'MessageSent'>;
+  | EventOf<'MessageSent'>
+  | EventOf<'MessageEdited'>
+  | EventOf<'MessageDeleted'>
+  | EventOf<'ReactionAdded'>
+  | EventOf<'ReactionRemoved'>;
 export type DecidedEvent = Unstamped<RoomEvent>;
 type Unnumbered = DecidedEvent extends infer E ? (E extends unknown ? Omit<E, 'revision'> : never) : never;
 
@@ -97,6 +121,10 @@ export const EVENT_OF_COMMAND = {
   LeaveRoom: 'MemberLeft',
   SetMemberRole: 'MemberRoleChanged',
   SendMessage: 'MessageSent',
+  EditMessage: 'MessageEdited',
+  DeleteMessage: 'MessageDeleted',
+  AddReaction: 'ReactionAdded',
+  RemoveReaction: 'ReactionRemoved',
 } as const satisfies Record<RoomCommand['type'], RoomEvent['type']>;
 
 export const ROOM_COMMAND_TYPES = Object.keys(EVENT_OF_COMMAND) as RoomCommand['type'][];
@@ -143,7 +171,39 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
       return ROLES.includes(command.role) ? undefined : commandError('INVALID_INPUT', 'role must be OWNER, ADMIN or MEMBER');
     case 'SendMessage':
       if (command.commandId === null) return commandError('INVALID_INPUT', 'clientMessageId is required');
+      if (command.replyTo !== null && !isUuid(command.replyTo)) return commandError('INVALID_INPUT', 'replyTo must be a message id');
       return checkText('body', command.body, { max: LIMITS.messageBody, multiline: true });
+    case 'EditMessage':
+      if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
+      return checkText('body', command.body, { max: LIMITS.messageBody, multiline: true });
+    case 'DeleteMessage':
+      return isUuid(command.messageId) ? undefined : commandError('INVALID_INPUT', 'messageId must be a UUID');
+    case 'AddReaction':
+    case 'RemoveReaction':
+      if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
+      return isEmoji(command.emoji) ? undefined : commandError('INVALID_INPUT', 'emoji must be one emoji');
+  }
+}
+
+// One RGI emoji: a single emoji, a skin-tone or ZWJ sequence, a flag, a keycap. Nothing else.
+const EMOJI = /^\p{RGI_Emoji}$/v;
+
+export function isEmoji(value: string): boolean {
+  return value.length <= 32 && EMOJI.test(value);
+}
+
+/** The message a command is about (its target, or the one it replies to), which the caller looks up before deciding. */
+export function targetOf(command: RoomCommand): string | null {
+  switch (command.type) {
+    case 'SendMessage':
+      return command.replyTo;
+    case 'EditMessage':
+    case 'DeleteMessage':
+    case 'AddReaction':
+    case 'RemoveReaction':
+      return command.messageId;
+    default:
+      return null;
   }
 }
 
@@ -151,7 +211,11 @@ function checkTopic(topic: string | null): CommandError | undefined {
   return topic === null ? undefined : checkText('topic', topic, { max: LIMITS.roomTopic, multiline: true });
 }
 
-export function decide(command: RoomCommand, state: RoomState): Decision {
+/**
+ * `target`: the fact of the message `targetOf(command)` names, null when there is no such
+ * message in this room; ignored by commands that name none.
+ */
+export function decide(command: RoomCommand, state: RoomState, target: MessageFact | null = null): Decision {
   const invalid = checkCommand(command);
   if (invalid) return reject(invalid);
   if (command.expectedRevision != null && command.expectedRevision !== state.revision) {
@@ -202,7 +266,17 @@ export function decide(command: RoomCommand, state: RoomState): Decision {
       return accept({ type: 'MemberJoined', roomId, userId: actorId, role: state.members.size === 0 ? 'OWNER' : 'MEMBER' });
     case 'SendMessage':
       if (!role) return reject(commandError('NOT_A_MEMBER', 'join the room before sending to it'));
-      return accept({ type: 'MessageSent', roomId, messageId: command.messageId, body: command.body });
+      if (command.replyTo !== null) {
+        const missing = unusable(target, roomId);
+        if (missing) return reject(missing);
+      }
+      return accept({ type: 'MessageSent', roomId, messageId: command.messageId, body: command.body, replyTo: command.replyTo });
+    case 'EditMessage':
+    case 'DeleteMessage':
+    case 'AddReaction':
+    case 'RemoveReaction':
+      if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
+      return decideOnMessage(command, role, target, accept);
     case 'LeaveRoom':
       if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
       if (direct) return forbidden('a direct room cannot be left');
@@ -247,6 +321,66 @@ export function decide(command: RoomCommand, state: RoomState): Decision {
 /** A role as the log has it; anything unknown (a newer writer's role) counts as the least. */
 function toRole(role: string): Role {
   return ROLES.includes(role as Role) ? (role as Role) : 'MEMBER';
+}
+
+/** Why a message cannot be replied to, edited or reacted to; undefined when it can. */
+function unusable(target: MessageFact | null, roomId: string): CommandError | undefined {
+  if (!target || target.roomId !== roomId) return commandError('MESSAGE_NOT_FOUND', 'no such message in this room');
+  if (target.deleted) return commandError('MESSAGE_DELETED', 'that message was deleted');
+  return undefined;
+}
+
+type MessageCommand = Extract<RoomCommand, { type: 'EditMessage' | 'DeleteMessage' | 'AddReaction' | 'RemoveReaction' }>;
+
+function decideOnMessage(
+  command: MessageCommand,
+  role: Role,
+  target: MessageFact | null,
+  event: (...events: Unnumbered[]) => Decision,
+): Decision {
+  const { roomId, actorId, messageId } = command;
+  if (command.type === 'DeleteMessage') {
+    if (!target || target.roomId !== roomId) return reject(commandError('MESSAGE_NOT_FOUND', 'no such message in this room'));
+    if (target.deleted) return event(); // deleted is where it is
+    if (target.author !== actorId && role === 'MEMBER') return forbidden('only the author, an owner or an admin can delete a message');
+    return event({ type: 'MessageDeleted', roomId, messageId });
+  }
+  const missing = unusable(target, roomId);
+  if (missing) return reject(missing);
+  const fact = target!;
+  switch (command.type) {
+    case 'EditMessage':
+      if (fact.author !== actorId) return forbidden('only the author can edit a message');
+      return event({ type: 'MessageEdited', roomId, messageId, body: command.body });
+    case 'AddReaction':
+      if (fact.reactions.has(reactionKey(actorId, command.emoji))) return event();
+      return event({ type: 'ReactionAdded', roomId, messageId, emoji: command.emoji });
+    case 'RemoveReaction':
+      if (!fact.reactions.has(reactionKey(actorId, command.emoji))) return event();
+      return event({ type: 'ReactionRemoved', roomId, messageId, emoji: command.emoji });
+  }
+}
+
+/** A message's fact after one of its room's events; undefined for events about no message. */
+export function evolveMessage(fact: MessageFact | undefined, event: RoomEvent): MessageFact | undefined {
+  switch (event.type) {
+    case 'MessageSent':
+      return { roomId: event.roomId, author: event.actorId, deleted: false, reactions: new Set() };
+    case 'MessageEdited':
+      return fact;
+    case 'MessageDeleted':
+      return fact && { ...fact, deleted: true, reactions: new Set() };
+    case 'ReactionAdded':
+      return fact && { ...fact, reactions: new Set([...fact.reactions, reactionKey(event.actorId, event.emoji)]) };
+    case 'ReactionRemoved': {
+      if (!fact) return fact;
+      const reactions = new Set(fact.reactions);
+      reactions.delete(reactionKey(event.actorId, event.emoji));
+      return { ...fact, reactions };
+    }
+    default:
+      return undefined;
+  }
 }
 
 function ownerCount(state: RoomState): number {
@@ -295,6 +429,11 @@ export function evolve(state: RoomState, event: RoomEvent): RoomState {
       if (!state.members.has(event.userId)) return { ...state, revision };
       return { ...state, ...withMember(state, event.userId, toRole(event.role)), revision };
     case 'MessageSent':
+    case 'MessageEdited':
+    case 'MessageDeleted':
+    case 'ReactionAdded':
+    case 'ReactionRemoved':
+      // Messages are facts of their own (evolveMessage); the room only moves on.
       return { ...state, revision };
   }
 }

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Accepted } from '../app/outcome.ts';
 import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand } from './builder.ts';
 
+// Messages: send (optionally as a reply), edit, delete, react. Who may do what to which
+// message is the room decider's to say.
+
 const MessageAcceptedRef = builder.objectRef<Accepted>('MessageAccepted').implement({
   fields: (t) => ({
     roomId: t.exposeID('roomId'),
@@ -11,16 +14,19 @@ const MessageAcceptedRef = builder.objectRef<Accepted>('MessageAccepted').implem
 });
 
 const SendMessageResult = resultUnion('SendMessage', MessageAcceptedRef);
+const MessageResult = resultUnion('Message', MessageAcceptedRef);
+const commandIdArg = { description: 'Idempotency key: a retry with the same key answers the first outcome.' } as const;
 
 builder.mutationFields((t) => ({
   sendMessage: t.field({
     type: SendMessageResult,
     description:
-      'Sends a message. clientMessageId is the idempotency key: resending with the same key returns the first message and appends nothing.',
+      'Sends a message, optionally as a reply to another message of the room. clientMessageId is the idempotency key: resending with the same key returns the first message and appends nothing.',
     args: {
       roomId: t.arg.id({ required: true }),
       body: t.arg.string({ required: true }),
       clientMessageId: t.arg.id({ required: true }),
+      replyTo: t.arg.id({ description: 'The message this one answers.' }),
       expectedRevision: t.arg.int(expectedRevisionArg),
     },
     resolve: (_root, args, ctx) =>
@@ -30,7 +36,73 @@ builder.mutationFields((t) => ({
         commandId: args.clientMessageId.toString(),
         messageId: randomUUID(),
         body: args.body,
+        replyTo: args.replyTo?.toString() ?? null,
         expectedRevision: args.expectedRevision,
+      }),
+  }),
+  editMessage: t.field({
+    type: MessageResult,
+    description: 'The author changes the body of their message. The same body again changes nothing.',
+    args: {
+      roomId: t.arg.id({ required: true }),
+      messageId: t.arg.id({ required: true }),
+      body: t.arg.string({ required: true }),
+      commandId: t.arg.id(commandIdArg),
+    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'EditMessage',
+        roomId: args.roomId.toString(),
+        messageId: args.messageId.toString(),
+        body: args.body,
+        commandId: args.commandId?.toString() ?? null,
+      }),
+  }),
+  deleteMessage: t.field({
+    type: MessageResult,
+    description: 'The author, an owner or an admin deletes a message: it keeps its place in history without its body.',
+    args: { roomId: t.arg.id({ required: true }), messageId: t.arg.id({ required: true }), commandId: t.arg.id(commandIdArg) },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'DeleteMessage',
+        roomId: args.roomId.toString(),
+        messageId: args.messageId.toString(),
+        commandId: args.commandId?.toString() ?? null,
+      }),
+  }),
+  addReaction: t.field({
+    type: MessageResult,
+    description: 'Reacts with one emoji; reacting again with the same emoji changes nothing.',
+    args: {
+      roomId: t.arg.id({ required: true }),
+      messageId: t.arg.id({ required: true }),
+      emoji: t.arg.string({ required: true }),
+      commandId: t.arg.id(commandIdArg),
+    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'AddReaction',
+        roomId: args.roomId.toString(),
+        messageId: args.messageId.toString(),
+        emoji: args.emoji,
+        commandId: args.commandId?.toString() ?? null,
+      }),
+  }),
+  removeReaction: t.field({
+    type: MessageResult,
+    args: {
+      roomId: t.arg.id({ required: true }),
+      messageId: t.arg.id({ required: true }),
+      emoji: t.arg.string({ required: true }),
+      commandId: t.arg.id(commandIdArg),
+    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'RemoveReaction',
+        roomId: args.roomId.toString(),
+        messageId: args.messageId.toString(),
+        emoji: args.emoji,
+        commandId: args.commandId?.toString() ?? null,
       }),
   }),
 }));

@@ -209,8 +209,8 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   if (plan.messages.length > 0) {
     const m = plan.messages;
     await client.query(
-      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision)
-       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::uuid[], $9::bigint[])`,
+      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to)
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::uuid[], $9::bigint[], $10::uuid[])`,
       [
         col(m, 'roomId'),
         col(m, 'sequence'),
@@ -221,9 +221,11 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
         m.map((r) => new Date(r.sentAt)),
         col(m, 'eventId'),
         col(m, 'revision'),
+        col(m, 'replyTo'),
       ],
     );
   }
+  await writeMessageChanges(client, plan);
   const touched = [...new Set([...plan.lastSequence.keys(), ...plan.revision.keys()])];
   if (touched.length > 0) {
     await client.query(
@@ -231,6 +233,47 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
          FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(room_id, last_sequence, revision)
         WHERE rooms.room_id = v.room_id`,
       [touched, touched.map((id) => plan.lastSequence.get(id) ?? null), touched.map((id) => plan.revision.get(id) ?? null)],
+    );
+  }
+}
+
+/** Edits, deletes and reactions, after the batch's new messages are in. */
+async function writeMessageChanges(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+  if (plan.edits.size > 0) {
+    const edits = [...plan.edits];
+    await client.query(
+      `UPDATE messages SET body = v.body, edited_at = v.edited_at
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(message_id, body, edited_at)
+        WHERE messages.message_id = v.message_id AND messages.deleted_at IS NULL`,
+      [edits.map(([id]) => id), edits.map(([, e]) => e.body), edits.map(([, e]) => new Date(e.editedAt))],
+    );
+  }
+  if (plan.deletes.size > 0) {
+    const deletes = [...plan.deletes];
+    const ids = deletes.map(([id]) => id);
+    // A tombstone: the place in history stays, the body and the reactions go.
+    await client.query(
+      `UPDATE messages SET body = '', deleted_at = v.deleted_at
+         FROM unnest($1::uuid[], $2::timestamptz[]) AS v(message_id, deleted_at) WHERE messages.message_id = v.message_id`,
+      [ids, deletes.map(([, at]) => new Date(at))],
+    );
+    await client.query('DELETE FROM message_reactions WHERE message_id = ANY($1::uuid[])', [ids]);
+  }
+  const reactions = [...plan.reactions.values()];
+  const added = reactions.filter((r) => r.change === 'added');
+  const removed = reactions.filter((r) => r.change === 'removed');
+  if (added.length > 0) {
+    await client.query(
+      `INSERT INTO message_reactions (message_id, user_id, emoji, reacted_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
+      [col(added, 'messageId'), col(added, 'userId'), col(added, 'emoji'), added.map((r) => new Date(r.at))],
+    );
+  }
+  if (removed.length > 0) {
+    await client.query(
+      `DELETE FROM message_reactions USING unnest($1::uuid[], $2::text[], $3::text[]) AS v(message_id, user_id, emoji)
+        WHERE message_reactions.message_id = v.message_id AND message_reactions.user_id = v.user_id AND message_reactions.emoji = v.emoji`,
+      [col(removed, 'messageId'), col(removed, 'userId'), col(removed, 'emoji')],
     );
   }
 }

@@ -58,6 +58,11 @@ export interface KnownState {
   revision: ReadonlyMap<string, number>;
 }
 
+/** A reaction after the batch: there, or taken back. */
+export type Reaction =
+  | { messageId: string; userId: string; emoji: string; change: 'added'; at: number }
+  | { messageId: string; userId: string; emoji: string; change: 'removed' };
+
 export interface BatchPlan {
   rooms: RoomRow[];
   /** Final state of each membership the batch touched, by room and user. */
@@ -65,6 +70,11 @@ export interface BatchPlan {
   invitations: Map<string, Invitation>;
   roomUpdates: Map<string, RoomUpdate>;
   messages: MessageRow[];
+  /** Each edited message's last body in the batch. */
+  edits: Map<string, { body: string; editedAt: number }>;
+  /** Messages deleted in the batch, and when. */
+  deletes: Map<string, number>;
+  reactions: Map<string, Reaction>;
   /** New last sequence of every room that got messages. */
   lastSequence: Map<string, number>;
   /** New revision of every room that got an event with one. */
@@ -80,6 +90,9 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     invitations: new Map(),
     roomUpdates: new Map(),
     messages: [],
+    edits: new Map(),
+    deletes: new Map(),
+    reactions: new Map(),
     lastSequence: new Map(),
     revision: new Map(),
     faults: [],
@@ -146,12 +159,34 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
           clientMessageId: event.commandId ?? event.messageId,
           body: event.body,
           sentAt: event.occurredAt,
+          replyTo: event.replyTo,
+          editedAt: null,
+          deleted: false,
           eventId: event.eventId,
           revision: event.revision,
         };
         plan.messages.push(message);
         const { eventId: _eventId, revision: _revision, ...view } = message;
         plan.notifications.push({ kind: 'message', message: view });
+        break;
+      }
+      case 'MessageEdited':
+        plan.edits.set(event.messageId, { body: event.body, editedAt: event.occurredAt });
+        break;
+      case 'MessageDeleted':
+        plan.deletes.set(event.messageId, event.occurredAt);
+        plan.edits.delete(event.messageId);
+        for (const [k, reaction] of plan.reactions) if (reaction.messageId === event.messageId) plan.reactions.delete(k);
+        break;
+      case 'ReactionAdded':
+      case 'ReactionRemoved': {
+        const { messageId, actorId: userId, emoji } = event;
+        plan.reactions.set(
+          `${messageId}\u0000${userId}\u0000${emoji}`,
+          event.type === 'ReactionAdded'
+            ? { messageId, userId, emoji, change: 'added', at: event.occurredAt }
+            : { messageId, userId, emoji, change: 'removed' },
+        );
         break;
       }
     }

@@ -35,7 +35,15 @@ export interface UserView {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const MESSAGE_COLUMNS = `room_id AS "roomId", sequence::int AS sequence, message_id AS "messageId", sender_id AS "senderId",
-  client_message_id AS "clientMessageId", body, (extract(epoch FROM sent_at) * 1000)::float8 AS "sentAt"`;
+  client_message_id AS "clientMessageId", body, (extract(epoch FROM sent_at) * 1000)::float8 AS "sentAt",
+  reply_to AS "replyTo", (extract(epoch FROM edited_at) * 1000)::float8 AS "editedAt", deleted_at IS NOT NULL AS deleted`;
+
+export interface ReactionView {
+  emoji: string;
+  count: number;
+  /** The users who reacted, for "whether I reacted". */
+  userIds: string[];
+}
 
 export class ReadModels {
   private readonly pool: pg.Pool;
@@ -78,6 +86,32 @@ export class ReadModels {
     const { rows } = await this.pool.query<RoomView>(`SELECT ${ROOM_COLUMNS} FROM rooms WHERE room_id = ANY($1::uuid[])`, [ids]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id));
+  }
+
+  /** For DataLoader: messages by id, in the order asked, undefined where missing. */
+  async messagesByIds(ids: readonly string[]): Promise<(MessageView | undefined)[]> {
+    const { rows } = await this.pool.query<MessageView>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE message_id = ANY($1::uuid[])`, [
+      ids.filter((id) => UUID.test(id)),
+    ]);
+    const byId = new Map(rows.map((r) => [r.messageId, r]));
+    return ids.map((id) => byId.get(id));
+  }
+
+  /** For DataLoader: each message's reactions grouped by emoji, in the order first used. */
+  async reactionsOf(messageIds: readonly string[]): Promise<ReactionView[][]> {
+    const { rows } = await this.pool.query<{ message_id: string; emoji: string; user_ids: string[] }>(
+      `SELECT message_id, emoji, array_agg(user_id ORDER BY reacted_at) AS user_ids
+         FROM message_reactions WHERE message_id = ANY($1::uuid[])
+        GROUP BY message_id, emoji ORDER BY message_id, min(reacted_at)`,
+      [messageIds.filter((id) => UUID.test(id))],
+    );
+    const byMessage = new Map<string, ReactionView[]>();
+    for (const row of rows) {
+      const list = byMessage.get(row.message_id) ?? [];
+      list.push({ emoji: row.emoji, count: row.user_ids.length, userIds: row.user_ids });
+      byMessage.set(row.message_id, list);
+    }
+    return messageIds.map((id) => byMessage.get(id) ?? []);
   }
 
   /** For DataLoader: users by id, in the order asked, undefined where missing. */

@@ -3,7 +3,8 @@ import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Caller } from '@chat/platform';
 import type { RoomFanout } from '../adapters/fanout.ts';
-import type { MemberView, ReadModels, RoomView, UserView } from '../adapters/read-models.ts';
+import type { MessageView } from '@chat/schemas';
+import type { MemberView, ReactionView, ReadModels, RoomView, UserView } from '../adapters/read-models.ts';
 
 /** Why a request has no caller: no or a bad token (UNAUTHENTICATED), or sessions cannot be checked (UNAVAILABLE). */
 export interface NoCaller {
@@ -18,6 +19,8 @@ export interface Context {
   fanout: RoomFanout;
   rooms: DataLoader<string, RoomView | undefined>;
   users: DataLoader<string, UserView | undefined>;
+  messages: DataLoader<string, MessageView | undefined>;
+  reactions: DataLoader<string, ReactionView[]>;
   /** The caller's role and invitation per room, read at most once per request. */
   standing: Map<string, Promise<{ role: MemberView['role'] | null; invited: boolean }>>;
 }
@@ -30,6 +33,8 @@ export function createContext(caller: Caller | NoCaller, readModels: ReadModels,
     // Per request, so one query that names a room or user many times reads it once.
     rooms: new DataLoader((ids: readonly string[]) => readModels.roomsByIds(ids)),
     users: new DataLoader((ids: readonly string[]) => readModels.usersByIds(ids)),
+    messages: new DataLoader((ids: readonly string[]) => readModels.messagesByIds(ids)),
+    reactions: new DataLoader((ids: readonly string[]) => readModels.reactionsOf(ids)),
     standing: new Map(),
   };
 }

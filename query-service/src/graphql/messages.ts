@@ -1,20 +1,48 @@
 import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
-import { builder, clientError, requireMember } from './builder.ts';
+import type { ReactionView } from '../adapters/read-models.ts';
+import { UUID, builder, clientError, requireMember, requireUser } from './builder.ts';
+import { UserRef } from './users.ts';
 
 const MAX_PAGE = 200;
 
-const MessageRef = builder.objectRef<MessageView>('Message').implement({
+const ReactionRef = builder.objectRef<ReactionView>('Reaction').implement({
+  fields: (t) => ({
+    emoji: t.exposeString('emoji'),
+    count: t.exposeInt('count'),
+    me: t.boolean({
+      description: 'Whether the caller reacted with this emoji.',
+      resolve: (r, _args, ctx) => r.userIds.includes(requireUser(ctx)),
+    }),
+  }),
+});
+
+const MessageRef = builder.objectRef<MessageView>('Message');
+MessageRef.implement({
   fields: (t) => ({
     id: t.exposeID('messageId'),
     roomId: t.exposeID('roomId'),
     sequence: t.exposeInt('sequence', { description: "Position in the room's history: 1, 2, 3… with no gaps." }),
     cursor: t.string({ resolve: (m) => String(m.sequence) }),
     senderId: t.exposeID('senderId'),
+    sender: t.field({ type: UserRef, nullable: true, resolve: (m, _args, ctx) => ctx.users.load(m.senderId) }),
     clientMessageId: t.exposeID('clientMessageId'),
-    body: t.exposeString('body'),
+    body: t.exposeString('body', { description: 'Empty once deleted.' }),
     sentAt: t.string({ resolve: (m) => new Date(m.sentAt).toISOString() }),
+    editedAt: t.string({ nullable: true, resolve: (m) => (m.editedAt === null ? null : new Date(m.editedAt).toISOString()) }),
+    deleted: t.exposeBoolean('deleted'),
+    replyTo: t.field({
+      type: MessageRef,
+      nullable: true,
+      description: 'The message this one answers, if any.',
+      resolve: (m, _args, ctx) => (m.replyTo === null ? null : ctx.messages.load(m.replyTo)),
+    }),
+    reactions: t.field({
+      type: [ReactionRef],
+      description: 'Reactions by emoji, in the order first used.',
+      resolve: (m, _args, ctx) => (m.deleted ? [] : ctx.reactions.load(m.messageId)),
+    }),
     room: t.field({ type: RoomRef, nullable: true, resolve: (m, _args, ctx) => ctx.rooms.load(m.roomId) }),
   }),
 });
@@ -106,6 +134,24 @@ builder.queryFields((t) => ({
       const after = parseCursor(args.after) ?? 0;
       const rows = await ctx.readModels.messagesAfter(roomId, after, first + 1);
       return connection(rows.slice(0, first), { hasPreviousPage: after > 0, hasNextPage: rows.length > first });
+    },
+  }),
+}));
+
+builder.queryFields((t) => ({
+  message: t.field({
+    type: MessageRef,
+    nullable: true,
+    description: 'One message, for members of its room.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      requireUser(ctx);
+      const id = args.id.toString();
+      if (!UUID.test(id)) throw clientError('INVALID_INPUT', 'id must be a UUID');
+      const message = await ctx.messages.load(id);
+      if (!message) return null;
+      await requireMember(ctx, message.roomId);
+      return message;
     },
   }),
 }));

@@ -94,6 +94,44 @@ export interface MemberRoleChanged {
   role: string;
 }
 
+/** The author, or an owner or admin, deleted a message. Read models keep its place and drop its body. */
+export interface MessageDeleted {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The message it applies to. */
+  messageId: string;
+}
+
+/** The author changed the body of their message. */
+export interface MessageEdited {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The message it applies to. */
+  messageId: string;
+  /** The new body. */
+  body: string;
+}
+
 /** A member sent a message to a room. commandId carries the client's clientMessageId. */
 export interface MessageSent {
   /** Unique id of this event. */
@@ -112,6 +150,8 @@ export interface MessageSent {
   messageId: string;
   /** The message text. */
   body: string;
+  /** The message this one replies to, in the same room; null for none. */
+  replyTo: null | string;
 }
 
 /** A user changed their profile. Carries the whole profile after the change, so the last event of a user is its profile. */
@@ -132,6 +172,46 @@ export interface ProfileUpdated {
   avatarUrl: null | string;
   /** A short text about the user, if any. */
   bio: null | string;
+}
+
+/** A member reacted to a message with an emoji (once per member, message and emoji). */
+export interface ReactionAdded {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The message it applies to. */
+  messageId: string;
+  /** One emoji (an RGI emoji sequence). */
+  emoji: string;
+}
+
+/** A member took back their reaction. */
+export interface ReactionRemoved {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The message it applies to. */
+  messageId: string;
+  /** The emoji taken back. */
+  emoji: string;
 }
 
 /** A user created a room and became its first member (its owner). A direct room (kind DIRECT) is created by openDirect, with a MemberJoined for the other user in the same transaction. */
@@ -212,7 +292,7 @@ export interface UserRegistered {
   displayName: string;
 }
 
-export const EVENT_TYPES = ['MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageSent', 'ProfileUpdated', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
+export const EVENT_TYPES = ['MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageDeleted', 'MessageEdited', 'MessageSent', 'ProfileUpdated', 'ReactionAdded', 'ReactionRemoved', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
 
 export interface EventPayloads {
   MemberInvited: MemberInvited;
@@ -220,8 +300,12 @@ export interface EventPayloads {
   MemberLeft: MemberLeft;
   MemberRemoved: MemberRemoved;
   MemberRoleChanged: MemberRoleChanged;
+  MessageDeleted: MessageDeleted;
+  MessageEdited: MessageEdited;
   MessageSent: MessageSent;
   ProfileUpdated: ProfileUpdated;
+  ReactionAdded: ReactionAdded;
+  ReactionRemoved: ReactionRemoved;
   RoomCreated: RoomCreated;
   RoomRenamed: RoomRenamed;
   RoomTopicChanged: RoomTopicChanged;
