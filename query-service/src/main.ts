@@ -60,7 +60,7 @@ const yoga = createYoga({
   schema,
   ...playground(
     'Chat',
-    'query { myRooms { id name lastSequence } }\n\n# subscription { messageAdded(roomId: "<roomId>", after: "0") { sequence senderId body sentAt } }\n',
+    'query { myRooms(first: 20) { edges { node { id name unreadCount unreadMentions lastMessage { body sentAt } } } } }\n\n# subscription { messageAdded(roomId: "<roomId>", after: "0") { sequence senderId body sentAt } }\n',
     { subscriptionsProtocol: 'WS' },
   ),
   // Over HTTP the caller comes from the Authorization header; over graphql-ws there is no

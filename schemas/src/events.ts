@@ -26,6 +26,7 @@ export const EVENT_TOPIC: Record<EventType, TopicKey> = {
   MessageDeleted: 'roomEvents',
   ReactionAdded: 'roomEvents',
   ReactionRemoved: 'roomEvents',
+  ReadMarkerMoved: 'roomEvents',
   UserRegistered: 'userEvents',
   ProfileUpdated: 'userEvents',
 };

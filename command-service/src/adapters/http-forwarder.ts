@@ -35,6 +35,7 @@ const STRING_FIELDS: Record<RoomCommand['type'], { required: string[]; nullable?
   DeleteMessage: { required: ['messageId'] },
   AddReaction: { required: ['messageId', 'emoji'] },
   RemoveReaction: { required: ['messageId', 'emoji'] },
+  MarkRead: { required: [] },
 };
 
 export interface OwnerDirectory {

@@ -68,7 +68,8 @@ export type RoomCommand =
   | ({ type: 'EditMessage'; messageId: string; body: string } & CommandBase)
   | ({ type: 'DeleteMessage'; messageId: string } & CommandBase)
   | ({ type: 'AddReaction'; messageId: string; emoji: string } & CommandBase)
-  | ({ type: 'RemoveReaction'; messageId: string; emoji: string } & CommandBase);
+  | ({ type: 'RemoveReaction'; messageId: string; emoji: string } & CommandBase)
+  | ({ type: 'MarkRead'; upTo: number } & CommandBase);
 
 /**
  * What the command side knows of one message: enough to decide replies, edits, deletes and
@@ -102,7 +103,8 @@ export type RoomEvent =
   | EventOf<'MessageEdited'>
   | EventOf<'MessageDeleted'>
   | EventOf<'ReactionAdded'>
-  | EventOf<'ReactionRemoved'>;
+  | EventOf<'ReactionRemoved'>
+  | EventOf<'ReadMarkerMoved'>;
 export type DecidedEvent = Unstamped<RoomEvent>;
 type Unnumbered = DecidedEvent extends infer E ? (E extends unknown ? Omit<E, 'revision'> : never) : never;
 
@@ -125,6 +127,7 @@ export const EVENT_OF_COMMAND = {
   DeleteMessage: 'MessageDeleted',
   AddReaction: 'ReactionAdded',
   RemoveReaction: 'ReactionRemoved',
+  MarkRead: 'ReadMarkerMoved',
 } as const satisfies Record<RoomCommand['type'], RoomEvent['type']>;
 
 export const ROOM_COMMAND_TYPES = Object.keys(EVENT_OF_COMMAND) as RoomCommand['type'][];
@@ -182,6 +185,10 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
     case 'RemoveReaction':
       if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
       return isEmoji(command.emoji) ? undefined : commandError('INVALID_INPUT', 'emoji must be one emoji');
+    case 'MarkRead':
+      return Number.isSafeInteger(command.upTo) && command.upTo >= 0
+        ? undefined
+        : commandError('INVALID_INPUT', 'upTo must be a message sequence');
   }
 }
 
@@ -277,6 +284,10 @@ export function decide(command: RoomCommand, state: RoomState, target: MessageFa
     case 'RemoveReaction':
       if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
       return decideOnMessage(command, role, target, accept);
+    case 'MarkRead':
+      // Sequences are the read model's numbering: it clamps the marker to the room's end and only moves it forward.
+      if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
+      return accept({ type: 'ReadMarkerMoved', roomId, upTo: command.upTo });
     case 'LeaveRoom':
       if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
       if (direct) return forbidden('a direct room cannot be left');
@@ -433,7 +444,8 @@ export function evolve(state: RoomState, event: RoomEvent): RoomState {
     case 'MessageDeleted':
     case 'ReactionAdded':
     case 'ReactionRemoved':
-      // Messages are facts of their own (evolveMessage); the room only moves on.
+    case 'ReadMarkerMoved':
+      // Messages are facts of their own (evolveMessage), markers the read model's; the room only moves on.
       return { ...state, revision };
   }
 }

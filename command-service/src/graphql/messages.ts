@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Accepted } from '../app/outcome.ts';
+import { commandError } from '../domain/errors.ts';
 import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand } from './builder.ts';
 
 // Messages: send (optionally as a reply), edit, delete, react. Who may do what to which
@@ -87,6 +88,20 @@ builder.mutationFields((t) => ({
         emoji: args.emoji,
         commandId: args.commandId?.toString() ?? null,
       }),
+  }),
+  markRead: t.field({
+    type: MessageResult,
+    description: "Moves the caller's read marker to a message (its cursor). Markers only move forward; unread counts follow.",
+    args: { roomId: t.arg.id({ required: true }), upTo: t.arg.string({ required: true }), commandId: t.arg.id(commandIdArg) },
+    resolve: (_root, args, ctx) => {
+      if (!/^\d{1,15}$/.test(args.upTo)) return commandError('INVALID_INPUT', 'upTo must be a message cursor');
+      return runCommand(ctx, {
+        type: 'MarkRead',
+        roomId: args.roomId.toString(),
+        upTo: Number(args.upTo),
+        commandId: args.commandId?.toString() ?? null,
+      });
+    },
   }),
   removeReaction: t.field({
     type: MessageResult,

@@ -1,6 +1,14 @@
 import type pg from 'pg';
 import { PROJECTION_CHANNEL, isRoomEvent, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
-import { planBatch, type BatchPlan, type Invitation, type Membership, type PlannedRecord, type RoomUpdate } from '../domain/plan.ts';
+import {
+  mentionedNames,
+  planBatch,
+  type BatchPlan,
+  type Invitation,
+  type Membership,
+  type PlannedRecord,
+  type RoomUpdate,
+} from '../domain/plan.ts';
 
 // Writes one Kafka batch of one partition to Postgres in one transaction: the rows, the
 // partition checkpoint, and a NOTIFY that wakes command services waiting to read their
@@ -179,9 +187,19 @@ async function loadKnownState(client: pg.PoolClient, records: readonly PlannedRe
     'SELECT room_id, last_sequence, revision FROM rooms WHERE room_id = ANY($1::uuid[]) FOR UPDATE',
     [roomIds],
   );
+  // Who the messages' @names are: one statement for the whole batch.
+  const names = [...new Set(records.flatMap((r) => (r.event.type === 'MessageSent' ? mentionedNames(r.event.body) : [])))];
+  const users =
+    names.length === 0
+      ? { rows: [] }
+      : await client.query<{ key: string; user_id: string }>(
+          'SELECT lower(normalize(username, NFKC)) AS key, user_id::text FROM users WHERE lower(normalize(username, NFKC)) = ANY($1::text[])',
+          [names],
+        );
   return {
     lastSequence: new Map(rooms.rows.map((r) => [r.room_id, Number(r.last_sequence)])),
     revision: new Map(rooms.rows.map((r) => [r.room_id, Number(r.revision)])),
+    usersByName: new Map(users.rows.map((u) => [u.key, u.user_id])),
   };
 }
 
@@ -189,8 +207,9 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   if (plan.rooms.length > 0) {
     const r = plan.rooms;
     await client.query(
-      `INSERT INTO rooms (room_id, name, topic, visibility, kind, created_by, created_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+      `INSERT INTO rooms (room_id, name, topic, visibility, kind, created_by, created_at, last_activity_at)
+       SELECT v.*, v.created_at FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+         AS v(room_id, name, topic, visibility, kind, created_by, created_at)
        ON CONFLICT (room_id) DO NOTHING`,
       [
         col(r, 'roomId'),
@@ -229,10 +248,40 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   const touched = [...new Set([...plan.lastSequence.keys(), ...plan.revision.keys()])];
   if (touched.length > 0) {
     await client.query(
-      `UPDATE rooms SET last_sequence = COALESCE(v.last_sequence, rooms.last_sequence), revision = COALESCE(v.revision, rooms.revision)
-         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(room_id, last_sequence, revision)
+      `UPDATE rooms SET last_sequence = COALESCE(v.last_sequence, rooms.last_sequence), revision = COALESCE(v.revision, rooms.revision),
+              last_activity_at = GREATEST(rooms.last_activity_at, v.last_activity_at)
+         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS v(room_id, last_sequence, revision, last_activity_at)
         WHERE rooms.room_id = v.room_id`,
-      [touched, touched.map((id) => plan.lastSequence.get(id) ?? null), touched.map((id) => plan.revision.get(id) ?? null)],
+      [
+        touched,
+        touched.map((id) => plan.lastSequence.get(id) ?? null),
+        touched.map((id) => plan.revision.get(id) ?? null),
+        touched.map((id) => (plan.lastActivity.has(id) ? new Date(plan.lastActivity.get(id)!) : null)),
+      ],
+    );
+  }
+  await writeReadState(client, plan);
+}
+
+/** Read markers (forward only, never past the room's end) and mentions of members. After rooms and members are written. */
+async function writeReadState(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+  const markers = [...plan.readMarkers.values()];
+  if (markers.length > 0) {
+    await client.query(
+      `UPDATE room_members SET read_up_to = GREATEST(room_members.read_up_to, LEAST(v.up_to, rooms.last_sequence))
+         FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS v(room_id, user_id, up_to) JOIN rooms ON rooms.room_id = v.room_id
+        WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id`,
+      [col(markers, 'roomId'), col(markers, 'userId'), col(markers, 'upTo')],
+    );
+  }
+  const m = plan.mentions;
+  if (m.length > 0) {
+    await client.query(
+      `INSERT INTO message_mentions (message_id, room_id, sequence, user_id)
+       SELECT v.* FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS v(message_id, room_id, sequence, user_id)
+        WHERE EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = v.room_id AND rm.user_id = v.user_id)
+       ON CONFLICT DO NOTHING`,
+      [col(m, 'messageId'), col(m, 'roomId'), col(m, 'sequence'), col(m, 'userId')],
     );
   }
 }

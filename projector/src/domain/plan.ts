@@ -51,11 +51,20 @@ export interface Fault {
   detail: string;
 }
 
+/** `@name` in a message body, as a username key (NFKC, lower case), the way accounts compare names. */
+const MENTION = /(?<![\p{L}\p{M}\p{N}._@-])@([\p{L}\p{M}\p{N}._-]{3,32})/gu;
+
+export function mentionedNames(body: string): string[] {
+  return [...new Set([...body.matchAll(MENTION)].map((m) => m[1]!.normalize('NFKC').toLowerCase().normalize('NFKC')))];
+}
+
 export interface KnownState {
   /** Last sequence per room already in the read model (absent = no messages yet). */
   lastSequence: ReadonlyMap<string, number>;
   /** Last revision per room already in the read model (absent = none yet). */
   revision: ReadonlyMap<string, number>;
+  /** User ids by username key, for the names the batch's messages mention (members or not). */
+  usersByName?: ReadonlyMap<string, string>;
 }
 
 /** A reaction after the batch: there, or taken back. */
@@ -75,6 +84,12 @@ export interface BatchPlan {
   /** Messages deleted in the batch, and when. */
   deletes: Map<string, number>;
   reactions: Map<string, Reaction>;
+  /** Each member's read marker after the batch (the highest seen), by room and user. */
+  readMarkers: Map<string, { roomId: string; userId: string; upTo: number }>;
+  /** Members named in the batch's messages. */
+  mentions: { messageId: string; roomId: string; sequence: number; userId: string }[];
+  /** New last activity of every room that got a message. */
+  lastActivity: Map<string, number>;
   /** New last sequence of every room that got messages. */
   lastSequence: Map<string, number>;
   /** New revision of every room that got an event with one. */
@@ -93,6 +108,9 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     edits: new Map(),
     deletes: new Map(),
     reactions: new Map(),
+    readMarkers: new Map(),
+    mentions: [],
+    lastActivity: new Map(),
     lastSequence: new Map(),
     revision: new Map(),
     faults: [],
@@ -166,6 +184,13 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
           revision: event.revision,
         };
         plan.messages.push(message);
+        plan.lastActivity.set(roomId, event.occurredAt);
+        // Sending reads: your own messages never count as unread.
+        moveMarker(plan, roomId, event.actorId, sequence);
+        for (const name of mentionedNames(event.body)) {
+          const userId = known.usersByName?.get(name);
+          if (userId && userId !== event.actorId) plan.mentions.push({ messageId: event.messageId, roomId, sequence, userId });
+        }
         const { eventId: _eventId, revision: _revision, ...view } = message;
         plan.notifications.push({ kind: 'message', message: view });
         break;
@@ -177,6 +202,9 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
         plan.deletes.set(event.messageId, event.occurredAt);
         plan.edits.delete(event.messageId);
         for (const [k, reaction] of plan.reactions) if (reaction.messageId === event.messageId) plan.reactions.delete(k);
+        break;
+      case 'ReadMarkerMoved':
+        moveMarker(plan, roomId, event.actorId, event.upTo);
         break;
       case 'ReactionAdded':
       case 'ReactionRemoved': {
@@ -212,6 +240,13 @@ function followsRevision(plan: BatchPlan, known: KnownState, offset: string, eve
   }
   plan.revision.set(event.roomId, event.revision);
   return true;
+}
+
+/** Markers only move forward (the writer clamps them to the room's last sequence). */
+function moveMarker(plan: BatchPlan, roomId: string, userId: string, upTo: number): void {
+  const k = key(roomId, userId);
+  const before = plan.readMarkers.get(k);
+  if (!before || before.upTo < upTo) plan.readMarkers.set(k, { roomId, userId, upTo });
 }
 
 function key(roomId: string, userId: string): string {

@@ -164,6 +164,70 @@ export class ReadModels {
     return rows;
   }
 
+  /** The user's rooms, newest activity first, after the (activity, id) cursor. */
+  async myRooms(userId: string, after: [number, string] | null, limit: number): Promise<(RoomView & { activityAt: number })[]> {
+    const { rows } = await this.pool.query<RoomView & { activityAt: number }>(
+      `SELECT ${ROOM_COLUMNS}, (extract(epoch FROM r.last_activity_at) * 1000)::float8 AS "activityAt"
+         FROM room_members m JOIN rooms r USING (room_id)
+        WHERE m.user_id = $1 AND ($2::float8 IS NULL OR (r.last_activity_at, r.room_id) < (to_timestamp($2 / 1000.0), $3::uuid))
+        ORDER BY r.last_activity_at DESC, r.room_id DESC LIMIT $4`,
+      [userId, after?.[0] ?? null, after?.[1] ?? null, limit],
+    );
+    return rows;
+  }
+
+  /** For DataLoader, keyed by "roomId user": unread messages and unread mentions of a member. */
+  async unreadOf(keys: readonly string[]): Promise<{ messages: number; mentions: number }[]> {
+    const pairs = keys.map((k) => k.split(' ') as [string, string]);
+    const { rows } = await this.pool.query<{ room_id: string; user_id: string; messages: number; mentions: number }>(
+      `SELECT v.room_id::text, v.user_id,
+              GREATEST(0, r.last_sequence - m.read_up_to)::int AS messages,
+              (SELECT count(*) FROM message_mentions mm JOIN messages msg USING (message_id)
+                WHERE mm.user_id = v.user_id AND mm.room_id = v.room_id AND mm.sequence > m.read_up_to AND msg.deleted_at IS NULL)::int AS mentions
+         FROM unnest($1::uuid[], $2::text[]) AS v(room_id, user_id)
+         JOIN room_members m ON m.room_id = v.room_id AND m.user_id = v.user_id
+         JOIN rooms r ON r.room_id = v.room_id`,
+      [pairs.map(([room]) => room), pairs.map(([, user]) => user)],
+    );
+    const byKey = new Map(rows.map((r) => [`${r.room_id} ${r.user_id}`, r]));
+    return keys.map((k) => byKey.get(k) ?? { messages: 0, mentions: 0 });
+  }
+
+  /** For DataLoader: each room's newest message, undefined when it has none. */
+  async lastMessages(roomIds: readonly string[]): Promise<(MessageView | undefined)[]> {
+    const { rows } = await this.pool.query<MessageView>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE (room_id, sequence) IN (SELECT room_id, last_sequence FROM rooms WHERE room_id = ANY($1::uuid[]))`,
+      [roomIds],
+    );
+    const byRoom = new Map(rows.map((r) => [r.roomId, r]));
+    return roomIds.map((id) => byRoom.get(id));
+  }
+
+  /**
+   * Messages matching `words` (web-search syntax: words, "quoted phrases", -excluded) in the
+   * rooms the user is a member of, best match first, after the (rank, id) cursor.
+   */
+  async searchMessages(
+    userId: string,
+    words: string,
+    after: [number, string] | null,
+    limit: number,
+  ): Promise<(MessageView & { rank: number })[]> {
+    const { rows } = await this.pool.query<MessageView & { rank: number }>(
+      `WITH q AS (SELECT websearch_to_tsquery('simple', $2) AS query)
+       SELECT * FROM (
+         SELECT ${MESSAGE_COLUMNS}, ts_rank(search, q.query)::float8 AS rank
+           FROM messages, q
+          WHERE search @@ q.query AND room_id IN (SELECT room_id FROM room_members WHERE user_id = $1)
+       ) found
+        WHERE $3::float8 IS NULL OR (rank, "messageId") < ($3, $4::uuid)
+        ORDER BY rank DESC, "messageId" DESC LIMIT $5`,
+      [userId, words, after?.[0] ?? null, after?.[1] ?? null, limit],
+    );
+    return rows;
+  }
+
   /** Rooms the user is invited to and has not joined. */
   async invitationsOf(userId: string): Promise<{ roomId: string; invitedBy: string; invitedAt: number }[]> {
     const { rows } = await this.pool.query<{ roomId: string; invitedBy: string; invitedAt: number }>(

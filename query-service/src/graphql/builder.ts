@@ -21,6 +21,9 @@ export interface Context {
   users: DataLoader<string, UserView | undefined>;
   messages: DataLoader<string, MessageView | undefined>;
   reactions: DataLoader<string, ReactionView[]>;
+  /** Keyed by "roomId userId". */
+  unread: DataLoader<string, { messages: number; mentions: number }>;
+  lastMessages: DataLoader<string, MessageView | undefined>;
   /** The caller's role and invitation per room, read at most once per request. */
   standing: Map<string, Promise<{ role: MemberView['role'] | null; invited: boolean }>>;
 }
@@ -35,6 +38,8 @@ export function createContext(caller: Caller | NoCaller, readModels: ReadModels,
     users: new DataLoader((ids: readonly string[]) => readModels.usersByIds(ids)),
     messages: new DataLoader((ids: readonly string[]) => readModels.messagesByIds(ids)),
     reactions: new DataLoader((ids: readonly string[]) => readModels.reactionsOf(ids)),
+    unread: new DataLoader((keys: readonly string[]) => readModels.unreadOf(keys)),
+    lastMessages: new DataLoader((ids: readonly string[]) => readModels.lastMessages(ids)),
     standing: new Map(),
   };
 }

@@ -3,6 +3,7 @@ import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
 import type { ReactionView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, requireMember, requireUser } from './builder.ts';
+import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
 const MAX_PAGE = 200;
@@ -18,7 +19,6 @@ const ReactionRef = builder.objectRef<ReactionView>('Reaction').implement({
   }),
 });
 
-const MessageRef = builder.objectRef<MessageView>('Message');
 MessageRef.implement({
   fields: (t) => ({
     id: t.exposeID('messageId'),
@@ -138,7 +138,61 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const SearchHitRef = builder.objectRef<{ cursor: string; node: MessageView; rank: number }>('SearchHit').implement({
+  fields: (t) => ({
+    cursor: t.exposeString('cursor'),
+    rank: t.exposeFloat('rank', { description: 'How well it matches; higher is better.' }),
+    node: t.field({ type: MessageRef, resolve: (hit) => hit.node }),
+  }),
+});
+
+const SearchResultsRef = builder
+  .objectRef<{ edges: { cursor: string; node: MessageView; rank: number }[]; hasNextPage: boolean; endCursor: string | null }>(
+    'SearchResults',
+  )
+  .implement({
+    fields: (t) => ({
+      edges: t.field({ type: [SearchHitRef], resolve: (r) => r.edges }),
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      endCursor: t.exposeString('endCursor', { nullable: true }),
+    }),
+  });
+
+function decodeSearchCursor(cursor: string | null | undefined): [number, string] | null {
+  if (cursor == null) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string' && UUID.test(value[1]))
+      return [value[0], value[1]];
+  } catch {
+    // fall through
+  }
+  throw clientError('INVALID_INPUT', 'after is not a cursor of these results');
+}
+
 builder.queryFields((t) => ({
+  searchMessages: t.field({
+    type: SearchResultsRef,
+    description: 'Messages of your rooms matching words ("quoted phrases" and -excluded words work), best match first.',
+    args: { query: t.arg.string({ required: true }), first: t.arg.int(), after: t.arg.string() },
+    resolve: async (_root, args, ctx) => {
+      const userId = requireUser(ctx);
+      const words = args.query.trim();
+      if (words === '' || words.length > 200 || !words.isWellFormed() || /[\u0000-\u001F\u007F-\u009F]/.test(words)) {
+        throw clientError('INVALID_INPUT', 'query must be plain text of 1 to 200 characters');
+      }
+      const first = pageSize('first', args.first ?? 20);
+      const rows = await ctx.readModels.searchMessages(userId, words, decodeSearchCursor(args.after), first + 1);
+      const page = rows.slice(0, first);
+      const cursor = (row: (typeof rows)[number]) => Buffer.from(JSON.stringify([row.rank, row.messageId])).toString('base64url');
+      for (const { rank: _rank, ...message } of page) ctx.messages.prime(message.messageId, message);
+      return {
+        edges: page.map(({ rank, ...node }) => ({ cursor: cursor({ ...node, rank }), node, rank })),
+        hasNextPage: rows.length > first,
+        endCursor: page.length ? cursor(page.at(-1)!) : null,
+      };
+    },
+  }),
   message: t.field({
     type: MessageRef,
     nullable: true,

@@ -1,5 +1,6 @@
 import type { MemberView, RoomView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, requireUser, type Context } from './builder.ts';
+import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
 // Rooms as their members and visitors see them: public rooms are visible to anyone signed in,
@@ -58,6 +59,20 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
     createdBy: t.exposeID('createdBy'),
     createdAt: t.field({ type: 'String', resolve: (room) => new Date(room.createdAt).toISOString() }),
     lastSequence: t.exposeInt('lastSequence', { description: 'Sequence of the newest message; 0 when there is none.' }),
+    unreadCount: t.int({
+      description: "Messages after the caller's read marker (0 for visitors).",
+      resolve: async (room, _args, ctx) => (await ctx.unread.load(`${room.id} ${requireUser(ctx)}`)).messages,
+    }),
+    unreadMentions: t.int({
+      description: "Messages after the caller's read marker that mention them, counted apart.",
+      resolve: async (room, _args, ctx) => (await ctx.unread.load(`${room.id} ${requireUser(ctx)}`)).mentions,
+    }),
+    lastMessage: t.field({
+      type: MessageRef,
+      nullable: true,
+      description: 'The newest message (members only).',
+      resolve: async (room, _args, ctx) => ((await standing(ctx, room.id)).role ? ctx.lastMessages.load(room.id) : null),
+    }),
     myRole: t.field({
       type: RoleEnum,
       nullable: true,
@@ -147,6 +162,20 @@ function decodeRoomCursor(cursor: string | null | undefined): [string, string] |
   throw clientError('INVALID_INPUT', 'after is not a cursor of this list');
 }
 
+/** myRooms cursors: the (last activity, id) of the last room seen, opaque to clients. */
+function decodeActivityCursor(cursor: string | null | undefined): [number, string] | null {
+  if (cursor == null) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && typeof value[1] === 'string' && UUID.test(value[1])) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // fall through
+  }
+  throw clientError('INVALID_INPUT', 'after is not a cursor of this list');
+}
+
 const RoomEdgeRef = builder.objectRef<{ cursor: string; node: RoomView }>('RoomEdge').implement({
   fields: (t) => ({ cursor: t.exposeString('cursor'), node: t.field({ type: RoomRef, resolve: (e) => e.node }) }),
 });
@@ -196,12 +225,20 @@ builder.queryFields((t) => ({
     },
   }),
   myRooms: t.field({
-    type: [RoomRef],
-    description: "The caller's rooms, in the order they joined them.",
-    resolve: async (_root, _args, ctx) => {
-      const ids = await ctx.readModels.roomIdsOf(requireUser(ctx));
-      const rooms = await ctx.rooms.loadMany(ids);
-      return rooms.filter((r): r is RoomView => r !== undefined && !(r instanceof Error));
+    type: RoomConnectionRef,
+    description: "The caller's rooms, newest activity first, with unread counts and last messages on each Room.",
+    args: { first: t.arg.int(), after: t.arg.string() },
+    resolve: async (_root, args, ctx) => {
+      const first = pageSize('first', args.first ?? 50);
+      const rows = await ctx.readModels.myRooms(requireUser(ctx), decodeActivityCursor(args.after), first + 1);
+      const page = rows.slice(0, first);
+      for (const room of page) ctx.rooms.prime(room.id, room);
+      const cursor = (room: (typeof page)[number]) => Buffer.from(JSON.stringify([room.activityAt, room.id])).toString('base64url');
+      return {
+        edges: page.map((node) => ({ cursor: cursor(node), node })),
+        hasNextPage: rows.length > first,
+        endCursor: page.length ? cursor(page.at(-1)!) : null,
+      };
     },
   }),
   myInvitations: t.field({

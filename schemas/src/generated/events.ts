@@ -214,6 +214,24 @@ export interface ReactionRemoved {
   emoji: string;
 }
 
+/** A member has read their room up to a message sequence. Markers only move forward in the read models. */
+export interface ReadMarkerMoved {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user whose command produced the event. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. 0 only on events written before revisions existed. */
+  revision: number;
+  /** The sequence of the last message read. */
+  upTo: number;
+}
+
 /** A user created a room and became its first member (its owner). A direct room (kind DIRECT) is created by openDirect, with a MemberJoined for the other user in the same transaction. */
 export interface RoomCreated {
   /** Unique id of this event. */
@@ -292,7 +310,7 @@ export interface UserRegistered {
   displayName: string;
 }
 
-export const EVENT_TYPES = ['MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageDeleted', 'MessageEdited', 'MessageSent', 'ProfileUpdated', 'ReactionAdded', 'ReactionRemoved', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
+export const EVENT_TYPES = ['MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageDeleted', 'MessageEdited', 'MessageSent', 'ProfileUpdated', 'ReactionAdded', 'ReactionRemoved', 'ReadMarkerMoved', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
 
 export interface EventPayloads {
   MemberInvited: MemberInvited;
@@ -306,6 +324,7 @@ export interface EventPayloads {
   ProfileUpdated: ProfileUpdated;
   ReactionAdded: ReactionAdded;
   ReactionRemoved: ReactionRemoved;
+  ReadMarkerMoved: ReadMarkerMoved;
   RoomCreated: RoomCreated;
   RoomRenamed: RoomRenamed;
   RoomTopicChanged: RoomTopicChanged;
