@@ -20,6 +20,11 @@ const EDIT = `mutation($roomId: ID!, $messageId: ID!, $body: String!) { editMess
 const DELETE = `mutation($roomId: ID!, $messageId: ID!) { deleteMessage(roomId: $roomId, messageId: $messageId) { ${OUTCOME} } }`;
 const REACT = `mutation($roomId: ID!, $messageId: ID!, $emoji: String!) { addReaction(roomId: $roomId, messageId: $messageId, emoji: $emoji) { ${OUTCOME} } }`;
 const UNREACT = `mutation($roomId: ID!, $messageId: ID!, $emoji: String!) { removeReaction(roomId: $roomId, messageId: $messageId, emoji: $emoji) { ${OUTCOME} } }`;
+const MARK_READ = `mutation($roomId: ID!, $upTo: String!) { markRead(roomId: $roomId, upTo: $upTo) { ${OUTCOME} } }`;
+const MY_ROOMS = `query($first: Int, $after: String) { myRooms(first: $first, after: $after) {
+  edges { node { id name unreadCount unreadMentions lastMessage { body } } } hasNextPage endCursor } }`;
+const SEARCH = `query($query: String!, $first: Int, $after: String) { searchMessages(query: $query, first: $first, after: $after) {
+  edges { rank node { body room { id } } } hasNextPage endCursor } }`;
 const HISTORY = `query($roomId: ID!) { messages(roomId: $roomId, last: 50) { edges { node {
   id body deleted editedAt sender { username } replyTo { id body sender { username } } reactions { emoji count me } } } } }`;
 
@@ -116,5 +121,61 @@ describe('replies, edits, deletes and reactions', () => {
     expect(await as('dee', DELETE, { roomId, messageId: old.messageId })).toMatchObject({ __typename: 'MessageAccepted' });
     // Decided from memory now, whatever the read model says yet.
     expect(await as('eli', REACT, { roomId, messageId: old.messageId, emoji: '🎉' })).toMatchObject({ code: 'MESSAGE_DELETED' });
+  });
+
+  it('counts unread messages and mentions per member, moves markers forward only, and lists rooms newest activity first', async () => {
+    const quiet = (await gql(stack.commandUrl, CREATE, { name: 'quiet' }, await users.token('fay'))).createRoom.roomId as string;
+    const busy = await roomWith('fay', 'gus');
+    await as('fay', SEND, { roomId: busy, body: 'hello @GUS and @nobody', key: 'b1' });
+    await as('fay', SEND, { roomId: busy, body: 'are you there', key: 'b2' });
+    const third = await as('fay', SEND, { roomId: busy, body: 'last one', key: 'b3' });
+    expect(third.receipt).toMatchObject({ projected: true });
+
+    const gusRooms = async () => (await gql(stack.queryUrl, MY_ROOMS, { first: 10 }, await users.token('gus'))).myRooms;
+    expect((await gusRooms()).edges.map((e: any) => e.node)).toEqual([
+      { id: busy, name: 'talk', unreadCount: 3, unreadMentions: 1, lastMessage: { body: 'last one' } },
+    ]);
+    // The sender has read what they sent.
+    const fay = (await gql(stack.queryUrl, MY_ROOMS, { first: 1 }, await users.token('fay'))).myRooms;
+    expect(fay.edges.map((e: any) => [e.node.id, e.node.unreadCount])).toEqual([[busy, 0]]); // newest activity first
+    expect(fay.hasNextPage).toBe(true);
+    const rest = (await gql(stack.queryUrl, MY_ROOMS, { first: 10, after: fay.endCursor }, await users.token('fay'))).myRooms;
+    expect(rest.edges.map((e: any) => e.node.id)).toEqual([quiet]);
+
+    expect(await as('gus', MARK_READ, { roomId: busy, upTo: '1' })).toMatchObject({ __typename: 'MessageAccepted' });
+    await expect
+      .poll(async () => (await gusRooms()).edges[0].node, { timeout: 10_000 })
+      .toMatchObject({ unreadCount: 2, unreadMentions: 0 });
+    // Backwards changes nothing; beyond the end stops at the end.
+    await as('gus', MARK_READ, { roomId: busy, upTo: '0' });
+    await as('gus', MARK_READ, { roomId: busy, upTo: '999999' });
+    await expect.poll(async () => (await gusRooms()).edges[0].node.unreadCount, { timeout: 10_000 }).toBe(0);
+    const after = await as('fay', SEND, { roomId: busy, body: 'one more', key: 'b4' });
+    expect(after.receipt).toMatchObject({ projected: true });
+    expect((await gusRooms()).edges[0].node.unreadCount).toBe(1);
+    expect(await as('hal', MARK_READ, { roomId: busy, upTo: '1' })).toMatchObject({ code: 'NOT_A_MEMBER' });
+  });
+
+  it('finds messages by words in the rooms you belong to only, best match first, page by page', async () => {
+    const mine = await roomWith('ida', 'jon');
+    const theirs = await roomWith('kai');
+    await as('ida', SEND, { roomId: mine, body: 'the blue whale is the largest animal', key: 's1' });
+    await as('jon', SEND, { roomId: mine, body: 'whale whale whale', key: 's2' });
+    await as('ida', SEND, { roomId: mine, body: 'nothing to see', key: 's3' });
+    const hidden = await as('kai', SEND, { roomId: theirs, body: 'a secret whale', key: 's4' });
+    expect(hidden.receipt).toMatchObject({ projected: true });
+
+    const search = async (query: string, first = 10, afterCursor?: string) =>
+      (await gql(stack.queryUrl, SEARCH, { query, first, after: afterCursor }, await users.token('jon'))).searchMessages;
+    const page1 = await search('whale', 1);
+    expect(page1.edges.map((e: any) => e.node.body)).toEqual(['whale whale whale']);
+    expect(page1.hasNextPage).toBe(true);
+    const page2 = await search('whale', 10, page1.endCursor);
+    expect(page2.edges.map((e: any) => e.node.body)).toEqual(['the blue whale is the largest animal']);
+    expect(page2.hasNextPage).toBe(false);
+    expect((await search('"blue whale"')).edges.map((e: any) => e.node.body)).toEqual(['the blue whale is the largest animal']);
+    expect((await search('whale -blue')).edges.map((e: any) => e.node.body)).toEqual(['whale whale whale']);
+    expect((await search('secret')).edges).toEqual([]);
+    await expect(search('   ')).rejects.toMatchObject({ codes: ['INVALID_INPUT'] });
   });
 });
