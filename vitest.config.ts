@@ -17,6 +17,8 @@ export default defineConfig({
         },
       },
       {
+        // As for unit tests: one copy of graphql, for tests that run a service's schema in-process.
+        resolve: { alias: { graphql: 'graphql/index.js' } },
         test: {
           name: 'integration',
           include: ['**/*.int.test.ts'],
