@@ -98,7 +98,14 @@ describe('batch plan', () => {
       ['alice', 'OWNER'],
       ['bob', 'MEMBER'],
     ]);
-    expect(plan.notifications.map((x) => x.kind)).toEqual(['member-joined', 'member-joined', 'message']);
+    expect(plan.notifications.map((x) => [x.event.type, x.event.revision])).toEqual([
+      ['RoomCreated', 1],
+      ['MemberJoined', 2],
+      ['MessageSent', 3],
+    ]);
+    // A message's notification carries the message; its room_events row does not carry the body.
+    expect(plan.notifications[2]!.event.message).toMatchObject({ sequence: 1, senderId: 'bob' });
+    expect(plan.roomEvents[2]!.data).not.toHaveProperty('body');
   });
 
   it('leaves each membership, invitation and room name as the last event of the batch says', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageView } from '@chat/schemas';
+import type { MessageView, RoomEventView } from '@chat/schemas';
 import type { LiveSignal } from '../src/adapters/fanout.ts';
 import { liveMessages, type MessageSource } from '../src/app/live-messages.ts';
 
@@ -20,6 +20,25 @@ const msg = (sequence: number): MessageView => ({
   deleted: false,
 });
 
+/** The notification the projector publishes for a message. */
+const sent = (message: MessageView): RoomEventView => ({
+  roomId: ROOM,
+  revision: message.sequence + 1,
+  type: 'MessageSent',
+  actorId: message.senderId,
+  occurredAt: message.sentAt,
+  data: { messageId: message.messageId },
+  message,
+});
+const left = (userId: string): RoomEventView => ({
+  roomId: ROOM,
+  revision: 99,
+  type: 'MemberLeft',
+  actorId: userId,
+  occurredAt: 0,
+  data: { userId },
+});
+
 function scriptedSource(history: MessageView[]) {
   const member = { current: true };
   let listener: ((signal: LiveSignal) => void) | undefined;
@@ -32,7 +51,9 @@ function scriptedSource(history: MessageView[]) {
     },
     isMember: async () => member.current,
   };
-  return { source, emit: (signal: LiveSignal) => listener?.(signal), history, member };
+  const emit = (signal: MessageView | RoomEventView | 'resync') =>
+    listener?.(signal === 'resync' || 'type' in signal ? signal : sent(signal));
+  return { source, emit, history, member };
 }
 
 async function take(iterator: AsyncIterator<MessageView>, count: number): Promise<number[]> {
@@ -80,11 +101,11 @@ describe('live messages', () => {
     const s = scriptedSource([msg(1)]);
     const stream = liveMessages(s.source, ROOM, 'u', 0);
     expect(await take(stream, 1)).toEqual([1]);
-    s.emit({ left: 'someone else' });
+    s.emit(left('someone else'));
     s.history.push(msg(2));
     s.emit(msg(2));
     expect(await take(stream, 1)).toEqual([2]);
-    s.emit({ left: 'u' });
+    s.emit(left('u'));
     await expect(stream.next()).rejects.toThrow(/no longer a member/);
 
     // A lost notification: the gap before message 4 is filled only after membership is checked.

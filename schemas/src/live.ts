@@ -18,10 +18,28 @@ export interface MessageView {
   deleted: boolean;
 }
 
-export type LiveNotification =
-  | { kind: 'message'; message: MessageView }
-  | { kind: 'member-joined'; roomId: string; userId: string }
-  | { kind: 'member-left'; roomId: string; userId: string };
+/**
+ * One room event as the read side keeps it (room_events) and announces it: its type, who and
+ * when, and what it says beyond the envelope. A MessageSent carries the whole message.
+ */
+export interface RoomEventView {
+  roomId: string;
+  revision: number;
+  type: string;
+  actorId: string;
+  /** epoch milliseconds */
+  occurredAt: number;
+  /** The event's own fields (messageId, userId, role, name, topic, emoji, upTo…). */
+  data: Record<string, unknown>;
+  /** With MessageSent: the message as history has it. */
+  message?: MessageView;
+}
+
+/** What the projector publishes after each commit: one per room event, on the room's channel. */
+export interface LiveNotification {
+  kind: 'room-event';
+  event: RoomEventView;
+}
 
 export function roomChannel(redisPrefix: string, roomId: string): string {
   return `${redisPrefix}room:${roomId}`;

@@ -25,6 +25,18 @@ const ROOM = `query($id: ID!) { room(id: $id) { id name topic visibility kind my
 const PUBLIC_ROOMS = `query($search: String, $first: Int, $after: String) { publicRooms(search: $search, first: $first, after: $after) {
   edges { node { name } } hasNextPage endCursor } }`;
 const INVITATIONS = `query { myInvitations { room { id name } invitedBy { username } } }`;
+const ROOM_EVENTS = `subscription($roomId: ID!, $after: String) { roomEvents(roomId: $roomId, after: $after) {
+  __typename ... on MessageSentEvent { revision message { body } } ... on MessageEditedEvent { revision body }
+  ... on ReactionAddedEvent { revision emoji actor { username } } ... on MessageDeletedEvent { revision messageId }
+  ... on RoomRenamedEvent { revision name } ... on MemberJoinedEvent { revision user { username } role }
+  ... on MemberRoleChangedEvent { revision userId role } ... on MemberRemovedEvent { revision userId }
+  ... on RoomCreatedEvent { revision name } ... on ReadMarkerMovedEvent { revision upTo } } }`;
+const EDIT = `mutation($roomId: ID!, $messageId: ID!, $body: String!) { editMessage(roomId: $roomId, messageId: $messageId, body: $body) { __typename } }`;
+const REACT = `mutation($roomId: ID!, $messageId: ID!) { addReaction(roomId: $roomId, messageId: $messageId, emoji: "🎉") { __typename } }`;
+const DELETE = `mutation($roomId: ID!, $messageId: ID!) { deleteMessage(roomId: $roomId, messageId: $messageId) { __typename } }`;
+const MARK = `mutation($roomId: ID!, $upTo: String!) { markRead(roomId: $roomId, upTo: $upTo) { __typename } }`;
+const SEND_ID = `mutation($roomId: ID!, $body: String!, $key: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $key) {
+  ... on MessageAccepted { messageId } } }`;
 const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`;
 
 let stack: Stack;
@@ -141,5 +153,54 @@ describe('rooms, roles and direct rooms', () => {
     // LIKE wildcards in a search are plain characters.
     expect((await read('xena', PUBLIC_ROOMS, { search: '%' })).publicRooms.edges).toEqual([]);
     await expect(read('xena', PUBLIC_ROOMS, { search: 'x\u0000' })).rejects.toMatchObject({ codes: ['INVALID_INPUT'] });
+  });
+
+  it('delivers every change of a room over roomEvents in revision order, replayed then live, ending with the member’s removal', async () => {
+    const roomId = (await as('yara', CREATE, { name: 'events' })).roomId!;
+    await as('zack', JOIN, { roomId });
+    const zack = await users.id('zack');
+    const client = wsClient(stack.queryWsUrl, await users.token('zack'));
+    try {
+      // From the start (after 0): the two events so far are replayed, the rest arrive live.
+      const events = collect<{ roomEvents: any }>(client, ROOM_EVENTS, { roomId, after: '0' }, 100);
+      await expect.poll(() => events.items.length, { timeout: 10_000 }).toBe(2);
+      const messageId = (await gql(stack.commandUrl, SEND_ID, { roomId, body: 'first', key: 'e1' }, await users.token('yara'))).sendMessage
+        .messageId;
+      await gql(stack.commandUrl, EDIT, { roomId, messageId, body: 'first!' }, await users.token('yara'));
+      await gql(stack.commandUrl, REACT, { roomId, messageId }, await users.token('zack'));
+      await gql(stack.commandUrl, MARK, { roomId, upTo: '1' }, await users.token('zack'));
+      await as('yara', RENAME, { roomId, name: 'events 2' });
+      await as('yara', SET_ROLE, { roomId, userId: zack, role: 'ADMIN' });
+      await gql(stack.commandUrl, DELETE, { roomId, messageId }, await users.token('yara'));
+      await as('yara', SET_ROLE, { roomId, userId: zack, role: 'MEMBER' });
+      await as('yara', REMOVE, { roomId, userId: zack });
+      const all = (await events.done).map((e) => e.roomEvents);
+      expect(all.map((e) => e.revision)).toEqual(all.map((_, i) => i + 1));
+      expect(all).toMatchObject([
+        { __typename: 'RoomCreatedEvent', name: 'events' },
+        { __typename: 'MemberJoinedEvent', user: { username: 'zack' }, role: 'MEMBER' },
+        { __typename: 'MessageSentEvent', message: { body: expect.any(String) } },
+        { __typename: 'MessageEditedEvent', body: 'first!' },
+        { __typename: 'ReactionAddedEvent', emoji: '🎉', actor: { username: 'zack' } },
+        { __typename: 'ReadMarkerMovedEvent', upTo: '1' },
+        { __typename: 'RoomRenamedEvent', name: 'events 2' },
+        { __typename: 'MemberRoleChangedEvent', userId: zack, role: 'ADMIN' },
+        { __typename: 'MessageDeletedEvent', messageId },
+        { __typename: 'MemberRoleChangedEvent', userId: zack, role: 'MEMBER' },
+        { __typename: 'MemberRemovedEvent', userId: zack },
+      ]);
+
+      // Resuming from a cursor replays exactly what came after it (here, as the owner).
+      const owner = wsClient(stack.queryWsUrl, await users.token('yara'));
+      try {
+        const resumed = collect<{ roomEvents: any }>(owner, ROOM_EVENTS, { roomId, after: '8' }, 3);
+        expect((await resumed.done).map((e) => e.roomEvents.revision)).toEqual([9, 10, 11]);
+        resumed.unsubscribe();
+      } finally {
+        await owner.dispose();
+      }
+    } finally {
+      await client.dispose();
+    }
   });
 });

@@ -261,6 +261,21 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
     );
   }
   await writeReadState(client, plan);
+  const e = plan.roomEvents;
+  if (e.length > 0) {
+    await client.query(
+      `INSERT INTO room_events (room_id, revision, type, actor_id, occurred_at, data)
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[]) ON CONFLICT DO NOTHING`,
+      [
+        col(e, 'roomId'),
+        col(e, 'revision'),
+        col(e, 'type'),
+        col(e, 'actorId'),
+        e.map((v) => new Date(v.occurredAt)),
+        e.map((v) => JSON.stringify(v.data)),
+      ],
+    );
+  }
 }
 
 /** Read markers (forward only, never past the room's end) and mentions of members. After rooms and members are written. */

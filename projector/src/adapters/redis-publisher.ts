@@ -23,8 +23,7 @@ export class RedisPublisher {
       try {
         const pipeline = this.redis.pipeline();
         for (const n of notifications) {
-          const roomId = n.kind === 'message' ? n.message.roomId : n.roomId;
-          pipeline.publish(roomChannel(this.prefix, roomId), JSON.stringify(n));
+          pipeline.publish(roomChannel(this.prefix, n.event.roomId), JSON.stringify(n));
         }
         const results = await pipeline.exec();
         const failed = results?.find(([error]) => error);

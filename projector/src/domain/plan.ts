@@ -1,4 +1,4 @@
-import type { LiveNotification, MessageView, RoomDomainEvent } from '@chat/schemas';
+import type { LiveNotification, MessageView, RoomDomainEvent, RoomEventView } from '@chat/schemas';
 
 // The effect of a batch of events on the read models, computed without I/O: which rows to
 // insert, each room's new last sequence and revision, what to report as a fault, and what to
@@ -88,6 +88,8 @@ export interface BatchPlan {
   readMarkers: Map<string, { roomId: string; userId: string; upTo: number }>;
   /** Members named in the batch's messages. */
   mentions: { messageId: string; roomId: string; sequence: number; userId: string }[];
+  /** Every applied event with a revision, for the per-room event history (room_events) and live delivery. */
+  roomEvents: RoomEventView[];
   /** New last activity of every room that got a message. */
   lastActivity: Map<string, number>;
   /** New last sequence of every room that got messages. */
@@ -111,6 +113,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     readMarkers: new Map(),
     mentions: [],
     lastActivity: new Map(),
+    roomEvents: [],
     lastSequence: new Map(),
     revision: new Map(),
     faults: [],
@@ -119,6 +122,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
   for (const { offset, event } of records) {
     if (!followsRevision(plan, known, offset, event)) continue;
     const { roomId } = event;
+    let announced: MessageView | undefined;
     switch (event.type) {
       case 'RoomCreated':
         plan.rooms.push({
@@ -153,7 +157,6 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
       case 'MemberLeft':
       case 'MemberRemoved':
         plan.memberships.set(key(roomId, event.userId), { roomId, userId: event.userId, change: 'gone' });
-        plan.notifications.push({ kind: 'member-left', roomId, userId: event.userId });
         break;
       case 'MemberRoleChanged': {
         const k = key(roomId, event.userId);
@@ -192,7 +195,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
           if (userId && userId !== event.actorId) plan.mentions.push({ messageId: event.messageId, roomId, sequence, userId });
         }
         const { eventId: _eventId, revision: _revision, ...view } = message;
-        plan.notifications.push({ kind: 'message', message: view });
+        announced = view;
         break;
       }
       case 'MessageEdited':
@@ -218,8 +221,20 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
         break;
       }
     }
+    if (event.revision > 0) {
+      const view = roomEventView(event, announced);
+      plan.roomEvents.push(view);
+      plan.notifications.push({ kind: 'room-event', event: view });
+    }
   }
   return plan;
+}
+
+/** The event as room_events keeps it: the envelope apart, its own fields as data (a message's body lives in messages). */
+function roomEventView(event: RoomDomainEvent, message: MessageView | undefined): RoomEventView {
+  const { type, roomId, revision, actorId, occurredAt, eventId: _id, commandId: _key, ...data } = event;
+  if (type === 'MessageSent') delete (data as { body?: string }).body;
+  return { roomId, revision, type, actorId, occurredAt, data, ...(message ? { message } : {}) };
 }
 
 /** Checks the event's revision against the room's; false when it was applied before. */
@@ -258,5 +273,4 @@ function joined(plan: BatchPlan, roomId: string, userId: string, role: string, a
   const k = key(roomId, userId);
   plan.memberships.set(k, { roomId, userId, change: 'joined', role, joinedAt: at });
   plan.invitations.set(k, { roomId, userId, change: 'gone' });
-  plan.notifications.push({ kind: 'member-joined', roomId, userId });
 }

@@ -1,15 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@chat/platform';
-import { roomChannelPattern, type LiveNotification, type MessageView } from '@chat/schemas';
+import { roomChannelPattern, type LiveNotification, type RoomEventView } from '@chat/schemas';
 
 // One Redis PSUBSCRIBE per process, fanned out in memory to every subscription of a room,
 // so a thousand subscribers cost one Redis connection, not a thousand.
 
-/**
- * A live message; a member who left or was removed; or 'resync' after Redis reconnected and
- * notifications may have been missed.
- */
-export type LiveSignal = MessageView | { left: string } | 'resync';
+/** A room event as it happens, or 'resync' after Redis reconnected and notifications may have been missed. */
+export type LiveSignal = RoomEventView | 'resync';
 export type Listener = (signal: LiveSignal) => void;
 
 export class RoomFanout {
@@ -53,14 +50,8 @@ export class RoomFanout {
       this.log.warn('ignoring a malformed notification', { channel, error });
       return;
     }
-    const signal: LiveSignal | undefined =
-      notification.kind === 'message'
-        ? notification.message
-        : notification.kind === 'member-left'
-          ? { left: notification.userId }
-          : undefined;
-    if (signal === undefined) return;
-    for (const listener of set) listener(signal);
+    if (notification.kind !== 'room-event') return;
+    for (const listener of set) listener(notification.event);
   }
 
   private broadcast(signal: LiveSignal): void {

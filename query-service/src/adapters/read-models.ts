@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { MessageView } from '@chat/schemas';
+import type { MessageView, RoomEventView } from '@chat/schemas';
 
 // Every read the query service makes of Postgres.
 
@@ -226,6 +226,26 @@ export class ReadModels {
       [userId, words, after?.[0] ?? null, after?.[1] ?? null, limit],
     );
     return rows;
+  }
+
+  /** A room's events with revision > `after`, oldest first; a MessageSent with its message as history has it now. */
+  async eventsAfter(roomId: string, after: number, limit: number): Promise<RoomEventView[]> {
+    const { rows } = await this.pool.query<RoomEventView & { messageRow: MessageView | null }>(
+      `SELECT e.room_id AS "roomId", e.revision::int AS revision, e.type, e.actor_id AS "actorId",
+              (extract(epoch FROM e.occurred_at) * 1000)::float8 AS "occurredAt", e.data,
+              (SELECT row_to_json(m) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages
+                WHERE e.type = 'MessageSent' AND message_id = (e.data ->> 'messageId')::uuid) m) AS "messageRow"
+         FROM room_events e WHERE e.room_id = $1 AND e.revision > $2 ORDER BY e.revision LIMIT $3`,
+      [roomId, after, limit],
+    );
+    return rows.map(({ messageRow, ...event }) => (messageRow ? { ...event, message: messageRow } : event));
+  }
+
+  async lastRevision(roomId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ revision: number }>('SELECT revision::int AS revision FROM rooms WHERE room_id = $1', [
+      roomId,
+    ]);
+    return rows[0]?.revision ?? 0;
   }
 
   /** Rooms the user is invited to and has not joined. */

@@ -1,5 +1,5 @@
 import { Repeater } from 'graphql-yoga';
-import type { MessageView } from '@chat/schemas';
+import type { MessageView, RoomEventView } from '@chat/schemas';
 import type { LiveSignal } from '../adapters/fanout.ts';
 
 // A room's messages for one subscriber: first everything after the client's cursor from
@@ -46,18 +46,16 @@ export function liveMessages(source: MessageSource, roomId: string, userId: stri
         await stillMember();
         return fillUpTo(Number.MAX_SAFE_INTEGER);
       }
-      if ('left' in signal) {
-        if (signal.left === userId) throw new NoLongerMemberError('you are no longer a member of this room');
-        return;
-      }
-      if (signal.sequence <= last) return;
-      if (signal.sequence > last + 1) {
+      if (leaves(signal, userId)) throw new NoLongerMemberError('you are no longer a member of this room');
+      const message = signal.message;
+      if (!message || message.sequence <= last) return;
+      if (message.sequence > last + 1) {
         await stillMember();
-        await fillUpTo(signal.sequence - 1);
+        await fillUpTo(message.sequence - 1);
       }
-      if (signal.sequence === last + 1) {
-        await push(signal);
-        last = signal.sequence;
+      if (message.sequence === last + 1) {
+        await push(message);
+        last = message.sequence;
       }
     };
     let chain: Promise<void> = Promise.resolve();
@@ -73,4 +71,9 @@ export function liveMessages(source: MessageSource, roomId: string, userId: stri
     await stop;
     unsubscribe();
   });
+}
+
+/** Whether a room event takes `userId` out of the room. */
+export function leaves(event: RoomEventView, userId: string): boolean {
+  return (event.type === 'MemberLeft' || event.type === 'MemberRemoved') && event.data.userId === userId;
 }

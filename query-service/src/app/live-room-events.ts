@@ -1,0 +1,66 @@
+import { Repeater } from 'graphql-yoga';
+import type { RoomEventView } from '@chat/schemas';
+import type { LiveSignal } from '../adapters/fanout.ts';
+import { leaves } from './live-messages.ts';
+
+// Every change of one room for one member, by revision: first everything after the client's
+// cursor from Postgres (room_events), then live from Redis, switching over with no gap and no
+// duplicate. A live event that skips ahead means notifications were lost: the gap is filled
+// from Postgres first (revisions the log itself skipped are simply not there). The member's
+// own leaving or removal is delivered, and ends the stream.
+
+export interface RoomEventSource {
+  eventsAfter(roomId: string, after: number, limit: number): Promise<RoomEventView[]>;
+  lastRevision(roomId: string): Promise<number>;
+  subscribe(roomId: string, listener: (signal: LiveSignal) => void): () => void;
+  isMember(roomId: string, userId: string): Promise<boolean>;
+}
+
+const PAGE = 200;
+
+export function liveRoomEvents(source: RoomEventSource, roomId: string, userId: string, after: number | null): Repeater<RoomEventView> {
+  return new Repeater<RoomEventView>(async (push, stop) => {
+    let last = 0;
+    let ended = false;
+    const deliver = async (event: RoomEventView) => {
+      if (ended || event.revision <= last) return;
+      await push(event);
+      last = event.revision;
+      if (leaves(event, userId)) {
+        ended = true;
+        stop();
+      }
+    };
+    const fillUpTo = async (upTo: number) => {
+      while (!ended && last < upTo) {
+        const limit = Math.min(PAGE, upTo - last);
+        const page = await source.eventsAfter(roomId, last, limit);
+        for (const event of page) await deliver(event);
+        if (page.length < limit) return;
+      }
+    };
+    const onSignal = async (signal: LiveSignal) => {
+      if (signal === 'resync' || signal.revision > last + 1) {
+        // Catching up from Postgres, where a lost "you were removed" could hide: check first.
+        if (!(await source.isMember(roomId, userId))) {
+          ended = true;
+          return stop();
+        }
+        await fillUpTo(signal === 'resync' ? Number.MAX_SAFE_INTEGER : signal.revision - 1);
+      }
+      if (signal !== 'resync') await deliver(signal);
+    };
+    let chain: Promise<void> = Promise.resolve();
+    const unsubscribe = source.subscribe(roomId, (signal) => {
+      chain = chain.then(() => onSignal(signal));
+      chain.catch(stop);
+    });
+    chain = chain.then(async () => {
+      last = after ?? (await source.lastRevision(roomId));
+      await fillUpTo(Number.MAX_SAFE_INTEGER);
+    });
+    chain.catch(stop);
+    await stop;
+    unsubscribe();
+  });
+}

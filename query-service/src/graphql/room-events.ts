@@ -1,0 +1,100 @@
+import type { RoomEventView } from '@chat/schemas';
+import { liveRoomEvents } from '../app/live-room-events.ts';
+import { builder, clientError, requireMember } from './builder.ts';
+import { MessageRef } from './message-ref.ts';
+import { UserRef } from './users.ts';
+
+// roomEvents: every change of a room (messages, edits, deletes, reactions, membership, roles,
+// renames, topics, read markers) as one subscription, a union by event type, with the room
+// revision as its cursor: everything after the cursor first, then live, no gap, no duplicate.
+
+type Field = 'messageId' | 'userId' | 'role' | 'name' | 'topic' | 'emoji' | 'body' | 'visibility' | 'kind' | 'upTo';
+const text = (event: RoomEventView, field: Field) => (event.data[field] ?? null) as string | null;
+
+/** One GraphQL type per event type: the common fields, and the event's own. */
+function eventType(name: string, description: string, fields: Field[]) {
+  return builder.objectRef<RoomEventView>(name).implement({
+    description,
+    fields: (t) => ({
+      roomId: t.exposeID('roomId'),
+      revision: t.exposeInt('revision', { description: 'The room revision: pass the last one seen as `after` to resume.' }),
+      cursor: t.string({ resolve: (e) => String(e.revision) }),
+      occurredAt: t.string({ resolve: (e) => new Date(e.occurredAt).toISOString() }),
+      actorId: t.exposeID('actorId'),
+      actor: t.field({ type: UserRef, nullable: true, resolve: (e, _args, ctx) => ctx.users.load(e.actorId) }),
+      ...Object.fromEntries(
+        fields.map((field) => [
+          field,
+          field === 'upTo'
+            ? t.string({ resolve: (e) => String(e.data.upTo) })
+            : field === 'messageId' || field === 'userId'
+              ? t.id({ resolve: (e) => text(e, field)! })
+              : t.string({ nullable: true, resolve: (e) => text(e, field) }),
+        ]),
+      ),
+      ...(fields.includes('userId')
+        ? { user: t.field({ type: UserRef, nullable: true, resolve: (e, _a, ctx) => ctx.users.load(text(e, 'userId')!) }) }
+        : {}),
+      ...(fields.includes('messageId')
+        ? {
+            message: t.field({
+              type: MessageRef,
+              nullable: true,
+              description: 'The message as it is now.',
+              resolve: (e, _a, ctx) => e.message ?? ctx.messages.load(text(e, 'messageId')!),
+            }),
+          }
+        : {}),
+    }),
+  });
+}
+
+const TYPES: Record<string, ReturnType<typeof eventType>> = {
+  RoomCreated: eventType('RoomCreatedEvent', 'The room was created.', ['name', 'topic', 'visibility', 'kind']),
+  RoomRenamed: eventType('RoomRenamedEvent', 'The room was renamed.', ['name']),
+  RoomTopicChanged: eventType('RoomTopicChangedEvent', 'The topic was set or cleared.', ['topic']),
+  MemberInvited: eventType('MemberInvitedEvent', 'A user was invited.', ['userId']),
+  MemberJoined: eventType('MemberJoinedEvent', 'A user joined.', ['userId', 'role']),
+  MemberLeft: eventType('MemberLeftEvent', 'A member left.', ['userId']),
+  MemberRemoved: eventType('MemberRemovedEvent', 'A member was removed (by the actor).', ['userId']),
+  MemberRoleChanged: eventType('MemberRoleChangedEvent', "A member's role changed.", ['userId', 'role']),
+  MessageSent: eventType('MessageSentEvent', 'A message was sent.', ['messageId']),
+  MessageEdited: eventType('MessageEditedEvent', 'A message was edited; body is the new body.', ['messageId', 'body']),
+  MessageDeleted: eventType('MessageDeletedEvent', 'A message was deleted.', ['messageId']),
+  ReactionAdded: eventType('ReactionAddedEvent', 'The actor reacted to a message.', ['messageId', 'emoji']),
+  ReactionRemoved: eventType('ReactionRemovedEvent', 'The actor took back a reaction.', ['messageId', 'emoji']),
+  ReadMarkerMoved: eventType('ReadMarkerMovedEvent', 'The actor read up to a message sequence.', ['upTo']),
+};
+
+const RoomEventUnion = builder.unionType('RoomEvent', {
+  types: Object.values(TYPES),
+  resolveType: (event) => TYPES[event.type] ?? TYPES.RoomRenamed!,
+});
+
+builder.subscriptionFields((t) => ({
+  roomEvents: t.field({
+    type: RoomEventUnion,
+    description:
+      'Every change of a room, for its members, in revision order. With `after` (a revision), first everything after it, then live; without, from now. Your own leaving or removal is the last event.',
+    args: { roomId: t.arg.id({ required: true }), after: t.arg.string() },
+    subscribe: async (_root, args, ctx) => {
+      const roomId = args.roomId.toString();
+      const userId = await requireMember(ctx, roomId);
+      let after: number | null = null;
+      if (args.after != null && args.after !== '') {
+        if (!/^\d{1,15}$/.test(args.after)) throw clientError('INVALID_INPUT', 'after must be a revision returned by this API');
+        after = Number(args.after);
+        if (after > (await ctx.readModels.lastRevision(roomId)))
+          throw clientError('INVALID_INPUT', 'after is beyond the room’s last revision');
+      }
+      const source = {
+        eventsAfter: ctx.readModels.eventsAfter.bind(ctx.readModels),
+        lastRevision: ctx.readModels.lastRevision.bind(ctx.readModels),
+        subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
+        isMember: ctx.readModels.isMember.bind(ctx.readModels),
+      };
+      return liveRoomEvents(source, roomId, userId, after);
+    },
+    resolve: (event) => event,
+  }),
+}));
