@@ -98,13 +98,15 @@ describe('batch plan', () => {
       ['alice', 'OWNER'],
       ['bob', 'MEMBER'],
     ]);
-    expect(plan.notifications.map((x) => [x.event.type, x.event.revision])).toEqual([
-      ['RoomCreated', 1],
-      ['MemberJoined', 2],
-      ['MessageSent', 3],
+    expect(plan.notifications.map((x) => [x.event.type, x.event.revision, x.forUser ?? 'room'])).toEqual([
+      ['RoomCreated', 1, 'room'],
+      ['MemberJoined', 2, 'room'],
+      // The joiner hears it on their own channel too: they may not follow the room yet.
+      ['MemberJoined', 2, 'bob'],
+      ['MessageSent', 3, 'room'],
     ]);
     // A message's notification carries the message; its room_events row does not carry the body.
-    expect(plan.notifications[2]!.event.message).toMatchObject({ sequence: 1, senderId: 'bob' });
+    expect(plan.notifications[3]!.event.message).toMatchObject({ sequence: 1, senderId: 'bob' });
     expect(plan.roomEvents[2]!.data).not.toHaveProperty('body');
   });
 

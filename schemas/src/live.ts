@@ -35,10 +35,24 @@ export interface RoomEventView {
   message?: MessageView;
 }
 
-/** What the projector publishes after each commit: one per room event, on the room's channel. */
+/**
+ * What the projector publishes after each commit: one per room event, on the room's channel;
+ * and, on a user's own channel, the events that bring them into a room they are not in yet
+ * (an invitation, being added to a direct room).
+ */
 export interface LiveNotification {
   kind: 'room-event';
   event: RoomEventView;
+  /** Set on a user-channel copy: whom it is for. */
+  forUser?: string;
+}
+
+export function userChannel(redisPrefix: string, userId: string): string {
+  return `${redisPrefix}user:${userId}`;
+}
+
+export function userChannelPattern(redisPrefix: string): string {
+  return `${redisPrefix}user:*`;
 }
 
 export function roomChannel(redisPrefix: string, roomId: string): string {

@@ -37,6 +37,10 @@ const DELETE = `mutation($roomId: ID!, $messageId: ID!) { deleteMessage(roomId: 
 const MARK = `mutation($roomId: ID!, $upTo: String!) { markRead(roomId: $roomId, upTo: $upTo) { __typename } }`;
 const SEND_ID = `mutation($roomId: ID!, $body: String!, $key: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $key) {
   ... on MessageAccepted { messageId } } }`;
+const MY_EVENTS = `subscription { myEvents { __typename
+  ... on InvitedEvent { room { id name } by { username } } ... on AddedToRoomEvent { room { id kind } by { username } }
+  ... on RoomJoinedEvent { roomId } ... on MentionedEvent { roomId message { body } by { username } }
+  ... on UnreadChangedEvent { room { id unreadCount unreadMentions } } ... on RoomLeftEvent { roomId } } }`;
 const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`;
 
 let stack: Stack;
@@ -199,6 +203,37 @@ describe('rooms, roles and direct rooms', () => {
       } finally {
         await owner.dispose();
       }
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('tells a user over myEvents about invitations, direct rooms, joins, mentions, unread changes and removals', async () => {
+    const [moe, nia] = [await users.id('moe'), await users.id('nia')];
+    const client = wsClient(stack.queryWsUrl, await users.token('nia'));
+    try {
+      const events = collect<{ myEvents: any }>(client, MY_EVENTS, {}, 100);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // subscribed
+      const roomId = (await as('moe', CREATE, { name: 'secret plans', visibility: 'PRIVATE' })).roomId!;
+      await as('moe', INVITE, { roomId, userId: nia });
+      const direct = (await as('moe', OPEN_DIRECT, { userId: nia })).roomId!;
+      await as('nia', JOIN, { roomId });
+      await as('moe', SEND, { roomId, body: 'hi @nia', key: 'my1' });
+      await gql(stack.commandUrl, MARK, { roomId, upTo: '1' }, await users.token('nia'));
+      await as('moe', REMOVE, { roomId, userId: nia });
+
+      const expected = [
+        { __typename: 'InvitedEvent', room: { id: roomId, name: 'secret plans' }, by: { username: 'moe' } },
+        { __typename: 'AddedToRoomEvent', room: { id: direct, kind: 'DIRECT' }, by: { username: 'moe' } },
+        { __typename: 'RoomJoinedEvent', roomId },
+        { __typename: 'UnreadChangedEvent', room: { id: roomId, unreadCount: 1, unreadMentions: 1 } },
+        { __typename: 'MentionedEvent', roomId, message: { body: 'hi @nia' }, by: { username: 'moe' } },
+        { __typename: 'UnreadChangedEvent', room: { id: roomId, unreadCount: 0, unreadMentions: 0 } },
+        { __typename: 'RoomLeftEvent', roomId },
+      ];
+      await expect.poll(() => events.items.map((e) => e.myEvents), { timeout: 10_000 }).toMatchObject(expected);
+      expect(moe).not.toBe(nia);
+      events.unsubscribe();
     } finally {
       await client.dispose();
     }

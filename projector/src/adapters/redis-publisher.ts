@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { sleep, type Logger } from '@chat/platform';
-import { roomChannel, type LiveNotification } from '@chat/schemas';
+import { roomChannel, userChannel, type LiveNotification } from '@chat/schemas';
 
 // After a batch commits, its changes go out on Redis, one channel per room. Redis is only
 // the live path: a notification lost here is recovered by subscribers from Postgres by
@@ -23,7 +23,8 @@ export class RedisPublisher {
       try {
         const pipeline = this.redis.pipeline();
         for (const n of notifications) {
-          pipeline.publish(roomChannel(this.prefix, n.event.roomId), JSON.stringify(n));
+          const channel = n.forUser ? userChannel(this.prefix, n.forUser) : roomChannel(this.prefix, n.event.roomId);
+          pipeline.publish(channel, JSON.stringify(n));
         }
         const results = await pipeline.exec();
         const failed = results?.find(([error]) => error);

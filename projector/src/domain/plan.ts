@@ -123,6 +123,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     if (!followsRevision(plan, known, offset, event)) continue;
     const { roomId } = event;
     let announced: MessageView | undefined;
+    const mentioned: string[] = [];
     switch (event.type) {
       case 'RoomCreated':
         plan.rooms.push({
@@ -192,7 +193,10 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
         moveMarker(plan, roomId, event.actorId, sequence);
         for (const name of mentionedNames(event.body)) {
           const userId = known.usersByName?.get(name);
-          if (userId && userId !== event.actorId) plan.mentions.push({ messageId: event.messageId, roomId, sequence, userId });
+          if (userId && userId !== event.actorId) {
+            plan.mentions.push({ messageId: event.messageId, roomId, sequence, userId });
+            mentioned.push(userId);
+          }
         }
         const { eventId: _eventId, revision: _revision, ...view } = message;
         announced = view;
@@ -222,18 +226,28 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
       }
     }
     if (event.revision > 0) {
-      const view = roomEventView(event, announced);
+      const view = roomEventView(event, announced, mentioned);
       plan.roomEvents.push(view);
       plan.notifications.push({ kind: 'room-event', event: view });
+      // Invited to a room, or in one now (joined, or added to a direct room): they may not be
+      // following it yet, so tell them on their own channel too.
+      if (event.type === 'MemberInvited' || event.type === 'MemberJoined') {
+        plan.notifications.push({ kind: 'room-event', event: view, forUser: event.userId });
+      }
     }
   }
   return plan;
 }
 
 /** The event as room_events keeps it: the envelope apart, its own fields as data (a message's body lives in messages). */
-function roomEventView(event: RoomDomainEvent, message: MessageView | undefined): RoomEventView {
-  const { type, roomId, revision, actorId, occurredAt, eventId: _id, commandId: _key, ...data } = event;
-  if (type === 'MessageSent') delete (data as { body?: string }).body;
+function roomEventView(event: RoomDomainEvent, message: MessageView | undefined, mentioned: string[]): RoomEventView {
+  const { type, roomId, revision, actorId, occurredAt, eventId: _id, commandId: _key, ...fields } = event;
+  const data: Record<string, unknown> = fields;
+  if (type === 'MessageSent') {
+    delete data.body;
+    // Members named in it (whether or not they are still members is the reader's to check).
+    if (mentioned.length) data.mentions = mentioned;
+  }
   return { roomId, revision, type, actorId, occurredAt, data, ...(message ? { message } : {}) };
 }
 

@@ -44,6 +44,19 @@ export function createContext(caller: Caller | NoCaller, readModels: ReadModels,
   };
 }
 
+/**
+ * A subscription's events, each resolved with empty loaders: a subscription keeps one context
+ * for its whole life, and what a loader remembered for the last event (an unread count, a
+ * room's last message) is stale by the next one.
+ */
+export async function* withFreshLoaders<T>(ctx: Context, events: AsyncIterable<T>): AsyncGenerator<T> {
+  for await (const event of events) {
+    for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages]) loader.clearAll();
+    ctx.standing.clear();
+    yield event;
+  }
+}
+
 export const builder = new SchemaBuilder<{ Context: Context; DefaultFieldNullability: false }>({
   defaultFieldNullability: false,
 });

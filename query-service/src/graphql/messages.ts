@@ -2,7 +2,7 @@ import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
 import type { ReactionView } from '../adapters/read-models.ts';
-import { UUID, builder, clientError, requireMember, requireUser } from './builder.ts';
+import { UUID, builder, clientError, requireMember, requireUser, withFreshLoaders } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
@@ -228,7 +228,7 @@ builder.subscriptionFields((t) => ({
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
         isMember: ctx.readModels.isMember.bind(ctx.readModels),
       };
-      return endsAsNotAMember(liveMessages(source, roomId, userId, parseCursor(args.after)));
+      return withFreshLoaders(ctx, endsAsNotAMember(liveMessages(source, roomId, userId, parseCursor(args.after))));
     },
     resolve: (message) => message,
   }),

@@ -1,6 +1,6 @@
 import type { RoomEventView } from '@chat/schemas';
 import { liveRoomEvents } from '../app/live-room-events.ts';
-import { builder, clientError, requireMember } from './builder.ts';
+import { builder, clientError, requireMember, withFreshLoaders } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
@@ -93,7 +93,7 @@ builder.subscriptionFields((t) => ({
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
         isMember: ctx.readModels.isMember.bind(ctx.readModels),
       };
-      return liveRoomEvents(source, roomId, userId, after);
+      return withFreshLoaders(ctx, liveRoomEvents(source, roomId, userId, after));
     },
     resolve: (event) => event,
   }),

@@ -3,5 +3,6 @@ import './rooms.ts';
 import './messages.ts';
 import './users.ts';
 import './room-events.ts';
+import './my-events.ts';
 
 export const schema = builder.toSchema();
