@@ -2,6 +2,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createRemoteJWKSet } from 'jose';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
   AccessTokenVerifier,
   SessionRevocations,
@@ -20,7 +21,9 @@ import {
 import { RoomFanout } from './adapters/fanout.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
-import { createContext, type NoCaller } from './graphql/builder.ts';
+import { Presence } from './adapters/presence.ts';
+import { TypingStore } from './adapters/typing.ts';
+import { createContext, type NoCaller, type Services } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
 
 const { config, log, port, host } = bootService('query-service');
@@ -41,7 +44,24 @@ const verifier = new AccessTokenVerifier(
   tokens,
   revocations,
 );
-const sockets = new SocketSessions(log);
+const presence = new Presence(redis, config.redisPrefix, log);
+await presence.start();
+const sockets = new SocketSessions(presence, log);
+// Typing signals: a few per second per user are plenty; more is someone flooding a room.
+const typingLimiter = new RateLimiterMemory({ points: 5, duration: 1 });
+const services: Services = {
+  readModels,
+  fanout,
+  presence,
+  typing: {
+    store: new TypingStore(redis, config.redisPrefix),
+    allow: (userId) =>
+      typingLimiter.consume(userId).then(
+        () => true,
+        () => false,
+      ),
+  },
+};
 const revocationSubscriber = createRedis(config);
 await sockets.listen(revocationSubscriber, revocations.channel);
 
@@ -66,7 +86,7 @@ const yoga = createYoga({
   // Over HTTP the caller comes from the Authorization header; over graphql-ws there is no
   // request, and onSubscribe below passes the socket's caller instead.
   context: async ({ request, socketCaller }: { request?: Request; socketCaller?: Caller | NoCaller }) =>
-    createContext(socketCaller ?? (await callerOf(request?.headers.get('authorization'))), readModels, fanout),
+    createContext(socketCaller ?? (await callerOf(request?.headers.get('authorization'))), services),
 });
 
 const server = await startHttpServer({ port, host, ready: () => true, handler: yoga });
@@ -142,6 +162,7 @@ log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}`, 
 
 onShutdown(log, async () => {
   await wsCleanup.dispose();
+  await presence.stop();
   await closeServer(server);
   subscriber.disconnect();
   revocationSubscriber.disconnect();

@@ -7,6 +7,8 @@ import { migrate } from '../../projector/src/adapters/migrate.ts';
 import { projectBatch, type DecodedRecord } from '../../projector/src/adapters/pg-projection.ts';
 import { applyUserEvents } from '../../projector/src/adapters/pg-users.ts';
 import { RoomFanout } from '../src/adapters/fanout.ts';
+import { Presence } from '../src/adapters/presence.ts';
+import { TypingStore } from '../src/adapters/typing.ts';
 import { ReadModels } from '../src/adapters/read-models.ts';
 import { createContext } from '../src/graphql/builder.ts';
 import { schema } from '../src/graphql/schema.ts';
@@ -111,11 +113,11 @@ async function statementsFor(last: number): Promise<{ statements: number; nodes:
   const redis = createRedis(config);
   try {
     const caller = { userId: USERS[1]!, sessionId: crypto.randomUUID(), expiresAt: Date.now() + 60_000 };
-    const context = createContext(
-      caller,
-      new ReadModels(counting),
-      new RoomFanout(redis, config.redisPrefix, createLogger('test', 'error')),
-    );
+    const readModels = new ReadModels(counting);
+    const fanout = new RoomFanout(redis, config.redisPrefix, createLogger('test', 'error'));
+    const presence = new Presence(redis, config.redisPrefix, createLogger('test', 'error'));
+    const typing = { store: new TypingStore(redis, config.redisPrefix), allow: async () => true };
+    const context = createContext(caller, { readModels, fanout, presence, typing });
     counting.statements = 0;
     const result = await graphql({ schema, source: HISTORY, variableValues: { roomId: ROOM, last }, contextValue: context });
     expect(result.errors).toBeUndefined();

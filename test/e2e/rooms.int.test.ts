@@ -41,6 +41,11 @@ const MY_EVENTS = `subscription { myEvents { __typename
   ... on InvitedEvent { room { id name } by { username } } ... on AddedToRoomEvent { room { id kind } by { username } }
   ... on RoomJoinedEvent { roomId } ... on MentionedEvent { roomId message { body } by { username } }
   ... on UnreadChangedEvent { room { id unreadCount unreadMentions } } ... on RoomLeftEvent { roomId } } }`;
+const TYPING = `subscription($roomId: ID!) { typing(roomId: $roomId) { users { username } } }`;
+const SET_TYPING = `mutation($roomId: ID!, $typing: Boolean) { setTyping(roomId: $roomId, typing: $typing) }`;
+const PRESENCE = `query($search: String!) { users(search: $search) { username presence { status lastSeenAt } } }`;
+const SET_PRESENCE = `mutation($status: PresenceStatus!) { setPresence(status: $status) }`;
+const ROOM_HISTORY = `query($id: ID!) { room(id: $id) { messages(last: 2) { edges { node { body } } pageInfo { hasPreviousPage } } } }`;
 const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`;
 
 let stack: Stack;
@@ -237,5 +242,67 @@ describe('rooms, roles and direct rooms', () => {
     } finally {
       await client.dispose();
     }
+  });
+
+  it('shows who is typing to the others, for a few seconds unless renewed', async () => {
+    const roomId = (await as('tyra', CREATE, { name: 'typing' })).roomId!;
+    await as('uwe', JOIN, { roomId });
+    const client = wsClient(stack.queryWsUrl, await users.token('uwe'));
+    try {
+      const seen = collect<{ typing: { users: { username: string }[] } }>(client, TYPING, { roomId }, 100);
+      await expect.poll(() => seen.items.length, { timeout: 5000 }).toBe(1); // the state now: nobody
+      const typing = async (on: boolean) => gql(stack.queryUrl, SET_TYPING, { roomId, typing: on }, await users.token('tyra'));
+      await typing(true);
+      await typing(false);
+      await typing(true);
+      const names = () => seen.items.map((i) => i.typing.users.map((u) => u.username));
+      await expect.poll(names, { timeout: 5000 }).toEqual([[], ['tyra'], [], ['tyra']]);
+      // Not renewed: gone after its few seconds.
+      await expect.poll(names, { timeout: 10_000, interval: 500 }).toEqual([[], ['tyra'], [], ['tyra'], []]);
+      // Only members may signal.
+      await expect(gql(stack.queryUrl, SET_TYPING, { roomId }, await users.token('vera'))).rejects.toMatchObject({
+        codes: ['NOT_A_MEMBER'],
+      });
+      seen.unsubscribe();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('derives presence from sockets on every query-service instance: online once, away on request, offline with a last-seen time', async () => {
+    await users.get('wyn');
+    const status = async () => (await read('xavi', PRESENCE, { search: 'wyn' })).users[0].presence;
+    expect(await status()).toEqual({ status: 'OFFLINE', lastSeenAt: null });
+    const second = await stack.startExtra('query-service');
+    const one = wsClient(stack.queryWsUrl, await users.token('wyn'));
+    const two = wsClient(second.url.replace('http', 'ws'), await users.token('wyn'));
+    try {
+      // A socket is registered once its connection is acknowledged; a subscription makes sure of it.
+      const waitOpen = async (client: ReturnType<typeof wsClient>) => {
+        const s = collect(client, TYPING, { roomId: crypto.randomUUID() }, 1);
+        await s.done.catch(() => undefined);
+      };
+      await Promise.all([waitOpen(one), waitOpen(two)]);
+      expect(await status()).toMatchObject({ status: 'ONLINE' });
+      await gql(stack.queryUrl, SET_PRESENCE, { status: 'AWAY' }, await users.token('wyn'));
+      expect(await status()).toMatchObject({ status: 'AWAY' });
+      await gql(stack.queryUrl, SET_PRESENCE, { status: 'ONLINE' }, await users.token('wyn'));
+      await one.dispose();
+      await expect.poll(status, { timeout: 5000 }).toMatchObject({ status: 'ONLINE' });
+      await two.dispose();
+      await expect.poll(async () => (await status()).status, { timeout: 5000 }).toBe('OFFLINE');
+      expect(Date.parse((await status()).lastSeenAt)).toBeGreaterThan(Date.now() - 60_000);
+    } finally {
+      await one.dispose();
+      await two.dispose();
+      await second.stop();
+    }
+  });
+
+  it('pages a room’s history from the room itself', async () => {
+    const roomId = (await as('yves', CREATE, { name: 'paged' })).roomId!;
+    for (const body of ['one', 'two', 'three']) await as('yves', SEND, { roomId, body, key: body });
+    const room = (await read('yves', ROOM_HISTORY, { id: roomId })).room;
+    expect(room.messages).toEqual({ edges: [{ node: { body: 'two' } }, { node: { body: 'three' } }], pageInfo: { hasPreviousPage: true } });
   });
 });

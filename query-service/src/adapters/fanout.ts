@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@chat/platform';
+import { typingChannel, type TypingSignal } from './typing.ts';
 import { roomChannelPattern, userChannelPattern, type LiveNotification, type RoomEventView } from '@chat/schemas';
 
 // One Redis connection per process with two pattern subscriptions (rooms, users), fanned out
@@ -13,6 +14,7 @@ export type Listener = (signal: LiveSignal) => void;
 export class RoomFanout {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly userListeners = new Map<string, Set<Listener>>();
+  private readonly typingListeners = new Map<string, Set<(signal: TypingSignal) => void>>();
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly log: Logger;
@@ -28,7 +30,7 @@ export class RoomFanout {
     // ioredis re-subscribes on reconnect by itself; subscribers then re-read from Postgres
     // whatever was published while the connection was down.
     this.redis.on('ready', () => this.broadcast('resync'));
-    await this.redis.psubscribe(roomChannelPattern(this.prefix), userChannelPattern(this.prefix));
+    await this.redis.psubscribe(roomChannelPattern(this.prefix), userChannelPattern(this.prefix), typingChannel(this.prefix, '*'));
   }
 
   /** Every event of a room. */
@@ -41,7 +43,24 @@ export class RoomFanout {
     return add(this.userListeners, userId, listener);
   }
 
+  /** Typing signals of a room. */
+  subscribeTyping(roomId: string, listener: (signal: TypingSignal) => void): () => void {
+    return add(this.typingListeners, roomId, listener);
+  }
+
   private dispatch(channel: string, payload: string): void {
+    const typingPrefix = typingChannel(this.prefix, '');
+    if (channel.startsWith(typingPrefix)) {
+      const listeners = this.typingListeners.get(channel.slice(typingPrefix.length));
+      if (!listeners) return;
+      try {
+        const signal = JSON.parse(payload) as TypingSignal;
+        for (const listener of listeners) listener(signal);
+      } catch (error) {
+        this.log.warn('ignoring a malformed typing signal', { channel, error });
+      }
+      return;
+    }
     const userPrefix = `${this.prefix}user:`;
     const set = channel.startsWith(userPrefix)
       ? this.userListeners.get(channel.slice(userPrefix.length))
@@ -64,7 +83,7 @@ export class RoomFanout {
   }
 }
 
-function add(registry: Map<string, Set<Listener>>, key: string, listener: Listener): () => void {
+function add<L>(registry: Map<string, Set<L>>, key: string, listener: L): () => void {
   const set = registry.get(key) ?? new Set();
   registry.set(key, set);
   set.add(listener);

@@ -258,6 +258,17 @@ export class ReadModels {
     return rows;
   }
 
+  /** Users whose username or display name starts with `search`, ignoring case. */
+  async searchUsers(search: string, limit: number): Promise<UserView[]> {
+    const { rows } = await this.pool.query<UserView>(
+      `SELECT user_id AS id, username, display_name AS "displayName", avatar_url AS "avatarUrl", bio FROM users
+        WHERE lower(username) LIKE lower($1) || '%' OR lower(display_name) LIKE lower($1) || '%'
+        ORDER BY lower(username) LIMIT $2`,
+      [escapeLike(search), limit],
+    );
+    return rows;
+  }
+
   async roomIdsOf(userId: string): Promise<string[]> {
     const { rows } = await this.pool.query<{ room_id: string }>('SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY joined_at', [
       userId,

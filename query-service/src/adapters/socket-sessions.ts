@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
 import type { Caller, Logger } from '@chat/platform';
+import type { Presence } from './presence.ts';
 
 // Open graphql-ws sockets by the session that opened them, so that a session's end closes its
 // sockets at once on every instance (the revocation channel), and a socket whose access token
 // expires is closed with TOKEN_EXPIRED: the client reconnects with a fresh token and its cursors.
+// The same sockets make their users present (see Presence).
 
 /** graphql-ws's Forbidden: the credentials are not (or no longer) good. */
 export const FORBIDDEN_CLOSE = 4403;
@@ -13,9 +15,13 @@ export const TOKEN_EXPIRED_CLOSE = 4419;
 
 export class SocketSessions {
   private readonly bySession = new Map<string, Set<WebSocket>>();
+  /** The users each open socket counts as present, once each. */
+  private readonly usersOf = new WeakMap<WebSocket, Set<string>>();
+  private readonly presence: Presence;
   private readonly log: Logger;
 
-  constructor(log: Logger) {
+  constructor(presence: Presence, log: Logger) {
+    this.presence = presence;
     this.log = log;
   }
 
@@ -33,6 +39,13 @@ export class SocketSessions {
     if (sockets.has(socket)) return; // tied to this session already (several operations, one token)
     sockets.add(socket);
     this.bySession.set(caller.sessionId, sockets);
+    const users = this.usersOf.get(socket) ?? new Set<string>();
+    this.usersOf.set(socket, users);
+    if (!users.has(caller.userId)) {
+      users.add(caller.userId);
+      this.presence.connected(caller.userId);
+      socket.once('close', () => this.presence.disconnected(caller.userId));
+    }
     // setTimeout's limit is about 24.8 days; access tokens live minutes.
     const expiry = setTimeout(() => socket.close(TOKEN_EXPIRED_CLOSE, 'Token expired'), Math.max(0, caller.expiresAt - Date.now()));
     socket.once('close', () => {

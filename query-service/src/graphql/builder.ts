@@ -3,6 +3,8 @@ import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Caller } from '@chat/platform';
 import type { RoomFanout } from '../adapters/fanout.ts';
+import type { Presence, PresenceView } from '../adapters/presence.ts';
+import type { TypingStore } from '../adapters/typing.ts';
 import type { MessageView } from '@chat/schemas';
 import type { MemberView, ReactionView, ReadModels, RoomView, UserView } from '../adapters/read-models.ts';
 
@@ -12,11 +14,17 @@ export interface NoCaller {
   message: string;
 }
 
-export interface Context {
-  /** Who is asking: the user and session of a verified access token, or why there is none. */
-  caller: Caller | NoCaller;
+/** What every request shares: the read models, live fan-out, and the ephemeral state in Redis. */
+export interface Services {
   readModels: ReadModels;
   fanout: RoomFanout;
+  typing: { store: TypingStore; allow(userId: string): Promise<boolean> };
+  presence: Presence;
+}
+
+export interface Context extends Services {
+  /** Who is asking: the user and session of a verified access token, or why there is none. */
+  caller: Caller | NoCaller;
   rooms: DataLoader<string, RoomView | undefined>;
   users: DataLoader<string, UserView | undefined>;
   messages: DataLoader<string, MessageView | undefined>;
@@ -24,15 +32,16 @@ export interface Context {
   /** Keyed by "roomId userId". */
   unread: DataLoader<string, { messages: number; mentions: number }>;
   lastMessages: DataLoader<string, MessageView | undefined>;
+  presenceOf: DataLoader<string, PresenceView>;
   /** The caller's role and invitation per room, read at most once per request. */
   standing: Map<string, Promise<{ role: MemberView['role'] | null; invited: boolean }>>;
 }
 
-export function createContext(caller: Caller | NoCaller, readModels: ReadModels, fanout: RoomFanout): Context {
+export function createContext(caller: Caller | NoCaller, services: Services): Context {
+  const { readModels } = services;
   return {
+    ...services,
     caller,
-    readModels,
-    fanout,
     // Per request, so one query that names a room or user many times reads it once.
     rooms: new DataLoader((ids: readonly string[]) => readModels.roomsByIds(ids)),
     users: new DataLoader((ids: readonly string[]) => readModels.usersByIds(ids)),
@@ -40,6 +49,7 @@ export function createContext(caller: Caller | NoCaller, readModels: ReadModels,
     reactions: new DataLoader((ids: readonly string[]) => readModels.reactionsOf(ids)),
     unread: new DataLoader((keys: readonly string[]) => readModels.unreadOf(keys)),
     lastMessages: new DataLoader((ids: readonly string[]) => readModels.lastMessages(ids)),
+    presenceOf: new DataLoader((ids: readonly string[]) => services.presence.of(ids)),
     standing: new Map(),
   };
 }
@@ -51,7 +61,8 @@ export function createContext(caller: Caller | NoCaller, readModels: ReadModels,
  */
 export async function* withFreshLoaders<T>(ctx: Context, events: AsyncIterable<T>): AsyncGenerator<T> {
   for await (const event of events) {
-    for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages]) loader.clearAll();
+    for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages, ctx.presenceOf])
+      loader.clearAll();
     ctx.standing.clear();
     yield event;
   }
@@ -62,10 +73,12 @@ export const builder = new SchemaBuilder<{ Context: Context; DefaultFieldNullabi
 });
 
 builder.queryType({});
+// Mutations of live, ephemeral state only (typing, presence); everything durable is the command service's.
+builder.mutationType({});
 builder.subscriptionType({});
 
 /** Errors reach clients as a message and an extensions.code, never as a stack trace. */
-export function clientError(code: 'UNAUTHENTICATED' | 'UNAVAILABLE' | 'NOT_A_MEMBER' | 'INVALID_INPUT', message: string) {
+export function clientError(code: 'UNAUTHENTICATED' | 'UNAVAILABLE' | 'NOT_A_MEMBER' | 'INVALID_INPUT' | 'RATE_LIMITED', message: string) {
   return createGraphQLError(message, { extensions: { code } });
 }
 

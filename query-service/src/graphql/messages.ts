@@ -2,7 +2,7 @@ import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
 import type { ReactionView } from '../adapters/read-models.ts';
-import { UUID, builder, clientError, requireMember, requireUser, withFreshLoaders } from './builder.ts';
+import { UUID, builder, clientError, requireMember, requireUser, withFreshLoaders, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
@@ -115,26 +115,7 @@ builder.queryFields((t) => ({
       last: t.arg.int(),
       before: t.arg.string(),
     },
-    resolve: async (_root, args, ctx) => {
-      const roomId = args.roomId.toString();
-      await requireMember(ctx, roomId);
-      const backward = args.last != null || args.before != null;
-      if (backward && (args.first != null || args.after != null)) {
-        throw clientError('INVALID_INPUT', 'page forward (first/after) or backward (last/before), not both');
-      }
-      // One extra row tells whether another page follows; sequences have no gaps, so a
-      // cursor past 0 means there are messages on its other side.
-      if (backward) {
-        const last = pageSize('last', args.last ?? 50);
-        const before = parseCursor(args.before);
-        const rows = await ctx.readModels.messagesBefore(roomId, before, last + 1);
-        return connection(rows.slice(-last), { hasPreviousPage: rows.length > last, hasNextPage: before !== null });
-      }
-      const first = pageSize('first', args.first ?? 50);
-      const after = parseCursor(args.after) ?? 0;
-      const rows = await ctx.readModels.messagesAfter(roomId, after, first + 1);
-      return connection(rows.slice(0, first), { hasPreviousPage: after > 0, hasNextPage: rows.length > first });
-    },
+    resolve: (_root, args, ctx) => historyPage(ctx, args.roomId.toString(), args),
   }),
 }));
 
@@ -169,6 +150,43 @@ function decodeSearchCursor(cursor: string | null | undefined): [number, string]
   }
   throw clientError('INVALID_INPUT', 'after is not a cursor of these results');
 }
+
+interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** A page of a room's history, for members. One rule for `messages` and `Room.messages`. */
+async function historyPage(ctx: Context, roomId: string, args: PageArgs) {
+  await requireMember(ctx, roomId);
+  const backward = args.last != null || args.before != null;
+  if (backward && (args.first != null || args.after != null)) {
+    throw clientError('INVALID_INPUT', 'page forward (first/after) or backward (last/before), not both');
+  }
+  // One extra row tells whether another page follows; sequences have no gaps, so a
+  // cursor past 0 means there are messages on its other side.
+  if (backward) {
+    const last = pageSize('last', args.last ?? 50);
+    const before = parseCursor(args.before);
+    const rows = await ctx.readModels.messagesBefore(roomId, before, last + 1);
+    return connection(rows.slice(-last), { hasPreviousPage: rows.length > last, hasNextPage: before !== null });
+  }
+  const first = pageSize('first', args.first ?? 50);
+  const after = parseCursor(args.after) ?? 0;
+  const rows = await ctx.readModels.messagesAfter(roomId, after, first + 1);
+  return connection(rows.slice(0, first), { hasPreviousPage: after > 0, hasNextPage: rows.length > first });
+}
+
+builder.objectField(RoomRef, 'messages', (t) =>
+  t.field({
+    type: ConnectionRef,
+    description: 'Its history, as the top-level `messages` (members only).',
+    args: { first: t.arg.int(), after: t.arg.string(), last: t.arg.int(), before: t.arg.string() },
+    resolve: (room, args, ctx) => historyPage(ctx, room.id, args),
+  }),
+);
 
 builder.queryFields((t) => ({
   searchMessages: t.field({

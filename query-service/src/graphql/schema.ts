@@ -4,5 +4,6 @@ import './messages.ts';
 import './users.ts';
 import './room-events.ts';
 import './my-events.ts';
+import './typing.ts';
 
 export const schema = builder.toSchema();
