@@ -1,12 +1,17 @@
 import { Repeater } from 'graphql-yoga';
+import type { LiveSignal } from '../adapters/fanout.ts';
 import type { TypingSignal } from '../adapters/typing.ts';
+import { leaves } from './live-messages.ts';
 
 // Who else is typing in a room, for one subscriber: the list as it changes, each typist
-// dropped when their few seconds run out without another signal.
+// dropped when their few seconds run out without another signal. Ends when the subscriber
+// leaves the room or is removed from it.
 
 export interface TypingSource {
   current(roomId: string): Promise<Map<string, number>>;
   subscribeTyping(roomId: string, listener: (signal: TypingSignal) => void): () => void;
+  /** The room's events: the subscriber's leaving or removal ends the stream. */
+  subscribe(roomId: string, listener: (signal: LiveSignal) => void): () => void;
 }
 
 export function typingUsers(source: TypingSource, roomId: string, selfId: string): Repeater<string[]> {
@@ -41,6 +46,9 @@ export function typingUsers(source: TypingSource, roomId: string, selfId: string
       apply(signal.userId, signal.until);
       publish();
     });
+    const unsubscribeRoom = source.subscribe(roomId, (signal) => {
+      if (signal !== 'resync' && leaves(signal, selfId)) stop();
+    });
     try {
       for (const [userId, at] of await source.current(roomId)) if (!until.has(userId)) apply(userId, at);
       last = '-'; // always send the first state, even when nobody types
@@ -50,6 +58,7 @@ export function typingUsers(source: TypingSource, roomId: string, selfId: string
     }
     await stop;
     unsubscribe();
+    unsubscribeRoom();
     for (const timer of timers.values()) clearTimeout(timer);
   });
 }

@@ -41,6 +41,7 @@ builder.subscriptionFields((t) => ({
       const source = {
         current: (id: string) => ctx.typing.store.current(id),
         subscribeTyping: ctx.fanout.subscribeTyping.bind(ctx.fanout),
+        subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
       };
       return withFreshLoaders(ctx, typingUsers(source, roomId, userId));
     },
