@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { infraUp, startStack } from '@chat/infra';
 import { intFromEnv } from '@chat/platform';
 import { signUp } from '@chat/test/accounts';
+import { measureRawLimits } from './raw-limits.ts';
 import { collect, gql, wsClient } from '@chat/test/graphql';
 import { summarize } from './stats.ts';
 
@@ -89,6 +90,8 @@ try {
       seconds: Math.round(seconds * 10) / 10,
       perSecond: Math.round(MESSAGES / seconds),
     },
+    // Measured in this run, after the load, on the same machine.
+    rawLimits: await measureRawLimits(stack.config),
   };
   console.log(JSON.stringify(report, null, 2));
 } finally {
