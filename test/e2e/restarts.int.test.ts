@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp } from '../src/accounts.ts';
+import { createKafka, topicName } from '@chat/platform';
 import { gql } from '../src/graphql.ts';
 import { startStack, type Stack } from '@chat/infra';
 
@@ -70,6 +71,47 @@ describe('restarts', () => {
       [1, 'kept'],
       [2, 'after restart'],
     ]);
+  });
+
+  it('a projector starts from its own Postgres checkpoint, even when the group offset is ahead of it', async () => {
+    const roomId = (await gql(stack.commandUrl, CREATE_ROOM, {}, ops)).createRoom.roomId as string;
+    await send(roomId, 'projected', 'c-1');
+    await stack.stopService('projector');
+    for (let i = 2; i <= 4; i++) await send(roomId, `not yet ${i}`, `c-${i}`);
+    // As if the group had been moved on by someone else (another schema, a restored backup):
+    // its committed offsets now point past what this schema holds.
+    const admin = createKafka(stack.config, 'test-offsets').admin();
+    await admin.connect();
+    try {
+      for (const key of ['roomEvents', 'userEvents'] as const) {
+        const topic = topicName(stack.config.topicPrefix, key);
+        const ends = await admin.fetchTopicOffsets(topic);
+        // Allowed once the group is empty: a projector killed earlier leaves it only at its session timeout.
+        const moved = () =>
+          admin
+            .setOffsets({
+              groupId: `${stack.config.topicPrefix}projector`,
+              topic,
+              partitions: ends.map(({ partition, high }) => ({ partition, offset: high })),
+            })
+            .then(
+              () => true,
+              () => false,
+            );
+        await expect.poll(moved, { timeout: 30_000, interval: 500 }).toBe(true);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    await stack.startService('projector');
+    await expect
+      .poll(() => bodies(roomId), { timeout: 30_000 })
+      .toEqual([
+        [1, 'projected'],
+        [2, 'not yet 2'],
+        [3, 'not yet 3'],
+        [4, 'not yet 4'],
+      ]);
   });
 
   it('a rebalance between two projectors, then the death of one, loses and repeats nothing', async () => {

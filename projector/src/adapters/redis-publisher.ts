@@ -2,14 +2,23 @@ import type { Redis } from 'ioredis';
 import { sleep, type Logger } from '@chat/platform';
 import { roomChannel, userChannel, type LiveNotification } from '@chat/schemas';
 
-// After a batch commits, its changes go out on Redis, one channel per room. Redis is only
-// the live path: a notification lost here is recovered by subscribers from Postgres by
-// cursor, so a Redis outage delays live delivery but loses nothing.
+// After a batch commits, its changes go out on Redis, one channel per room (and per user for
+// what brings a user into a room). Redis is only the live path: projection never waits for it.
+// Notifications queue here and go out in order in the background; when Redis is away they
+// wait (bounded), and what had to be dropped is recovered by subscribers from Postgres when
+// their own Redis connection comes back (they re-read from their cursors). So a Redis outage
+// delays live delivery and loses nothing, and history and read-your-writes go on meanwhile.
+
+const MAX_QUEUED = 100_000;
+const MAX_PIPELINE = 1000;
 
 export class RedisPublisher {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly log: Logger;
+  private queue: LiveNotification[] = [];
+  private draining: Promise<void> | undefined;
+  private dropped = 0;
 
   constructor(redis: Redis, prefix: string, log: Logger) {
     this.redis = redis;
@@ -17,25 +26,47 @@ export class RedisPublisher {
     this.log = log;
   }
 
-  async publish(notifications: readonly LiveNotification[], attempts = 3): Promise<void> {
+  /** Queues notifications for publishing, in order; returns at once. */
+  enqueue(notifications: readonly LiveNotification[]): void {
     if (notifications.length === 0) return;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    this.queue.push(...notifications);
+    if (this.queue.length > MAX_QUEUED) {
+      const excess = this.queue.length - MAX_QUEUED;
+      this.queue.splice(0, excess);
+      this.dropped += excess;
+    }
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  /** Resolves once everything queued so far went out (or was given up on); for shutdown and tests. */
+  async flushed(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    for (let attempt = 1; this.queue.length > 0;) {
+      const batch = this.queue.slice(0, MAX_PIPELINE);
       try {
         const pipeline = this.redis.pipeline();
-        for (const n of notifications) {
+        for (const n of batch) {
           const channel = n.forUser ? userChannel(this.prefix, n.forUser) : roomChannel(this.prefix, n.event.roomId);
           pipeline.publish(channel, JSON.stringify(n));
         }
         const results = await pipeline.exec();
         const failed = results?.find(([error]) => error);
         if (failed) throw failed[0];
-        return;
-      } catch (error) {
-        if (attempt === attempts) {
-          this.log.warn('live notifications not published; subscribers will catch up from history', { error, count: notifications.length });
-          return;
+        this.queue.splice(0, batch.length);
+        attempt = 1;
+        if (this.dropped > 0) {
+          this.log.warn('live notifications dropped while Redis was away; subscribers catch up from history', { count: this.dropped });
+          this.dropped = 0;
         }
-        await sleep(100 * attempt);
+      } catch (error) {
+        if (attempt === 1)
+          this.log.warn('publishing live notifications failed; retrying in the background', { error, queued: this.queue.length });
+        await sleep(Math.min(2000, 100 * attempt++));
       }
     }
   }

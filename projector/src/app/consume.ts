@@ -5,8 +5,8 @@ import type { EventCodec } from '@chat/schemas';
 import { projectBatch, type Applier, type DecodedRecord } from '../adapters/pg-projection.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
 
-// The consumer loop: decode a partition's batch, project it in one transaction, publish what
-// changed, and only then let Kafka know (Postgres' checkpoint is the truth; the committed
+// The consumer loop: decode a partition's batch, project it in one transaction, queue what
+// changed for publishing, and let Kafka know (Postgres' checkpoint is the truth; the committed
 // group offset is just where to start reading).
 
 export interface ProjectorDeps {
@@ -21,14 +21,48 @@ export interface ProjectorDeps {
 export type Projections = Record<string, Applier>;
 
 export async function runProjector({ consumer, pool, codec, publisher, log }: ProjectorDeps, projections: Projections): Promise<void> {
+  // Partitions whose first batch since the last assignment was checked against the checkpoint.
+  const aligned = new Set<string>();
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    aligned.clear();
+    // Every partition assigned starts at its checkpoint, even one with nothing new to fetch
+    // from the group offset (a batch would never come to be checked).
+    void (async () => {
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) {
+          const next = await checkpointOf(pool, topic, partition).catch(() => undefined);
+          if (next !== undefined) consumer.seek({ topic, partition, offset: String(next) });
+        }
+      }
+    })();
+  });
   await consumer.subscribe({ topics: Object.keys(projections), fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 4,
     eachBatch: async (payload) => {
-      const { topic } = payload.batch;
+      const { topic, partition } = payload.batch;
       const applier = projections[topic];
       if (!applier) throw new Error(`no projection for topic ${topic}`);
+      // Postgres' checkpoint decides where a partition resumes; the group offset is only a
+      // hint. Behind it is harmless (the records are skipped); ahead of it (a restored schema,
+      // offsets moved by someone else) would skip events for good: read from the checkpoint.
+      if (!aligned.has(`${topic}:${partition}`)) {
+        const next = await retryUntilDone(payload, log, () => checkpointOf(pool, topic, partition));
+        if (next === undefined) return;
+        aligned.add(`${topic}:${partition}`);
+        const first = payload.batch.firstOffset();
+        if (first !== null && BigInt(first) > next) {
+          log.warn('the group offset was ahead of the checkpoint; reading from the checkpoint', {
+            topic,
+            partition,
+            from: String(next),
+            groupAt: first,
+          });
+          consumer.seek({ topic, partition, offset: String(next) });
+          return;
+        }
+      }
       const records = await decodeBatch(payload, codec);
       const result = await retryUntilDone(payload, log, async () => {
         const client = await pool.connect();
@@ -39,17 +73,24 @@ export async function runProjector({ consumer, pool, codec, publisher, log }: Pr
         }
       });
       if (result === undefined) return; // stopping: the batch is redelivered to whoever takes the partition
-      await publisher.publish(result.notifications);
+      // Never awaited: Redis trouble must not hold up projection (see RedisPublisher).
+      publisher.enqueue(result.notifications);
       const last = records.at(-1);
       if (last) payload.resolveOffset(last.offset);
       await payload.heartbeat();
-      if (result.deadLettered > 0)
-        log.error('records moved to dead_letters', { partition: payload.batch.partition, count: result.deadLettered });
-      if (result.faults > 0)
-        log.error('revision faults recorded in projection_faults', { partition: payload.batch.partition, count: result.faults });
+      if (result.deadLettered > 0) log.error('records moved to dead_letters', { partition, count: result.deadLettered });
+      if (result.faults > 0) log.error('revision faults recorded in projection_faults', { partition, count: result.faults });
       log.debug('batch projected', { partition: payload.batch.partition, applied: result.applied, skipped: result.skipped });
     },
   });
+}
+
+async function checkpointOf(pool: pg.Pool, topic: string, partition: number): Promise<bigint> {
+  const { rows } = await pool.query<{ next_offset: string }>(
+    'SELECT next_offset FROM projection_checkpoints WHERE topic = $1 AND partition = $2',
+    [topic, partition],
+  );
+  return BigInt(rows[0]?.next_offset ?? '0');
 }
 
 async function decodeBatch(payload: EachBatchPayload, codec: EventCodec): Promise<DecodedRecord[]> {
