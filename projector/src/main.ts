@@ -6,6 +6,7 @@ import {
   createRedis,
   intFromEnv,
   onShutdown,
+  sleep,
   startHttpServer,
   topicName,
 } from '@chat/platform';
@@ -46,7 +47,8 @@ const projections = {
   [topicName(config.topicPrefix, 'roomEvents')]: applyRoomEvents,
   [topicName(config.topicPrefix, 'userEvents')]: applyUserEvents,
 };
-await runProjector({ consumer, pool, codec, publisher: new RedisPublisher(redis, config.redisPrefix, log), log }, projections);
+const publisher = new RedisPublisher(redis, config.redisPrefix, log);
+await runProjector({ consumer, pool, codec, publisher, log }, projections);
 
 const server = await startHttpServer({ port, host, ready: () => joined });
 log.info('projecting', {
@@ -58,6 +60,8 @@ log.info('projecting', {
 onShutdown(log, async () => {
   await closeServer(server);
   await consumer.disconnect();
+  // What is still queued goes out if Redis lets it within a moment; subscribers catch up otherwise.
+  await Promise.race([publisher.flushed(), sleep(2000)]);
   redis.disconnect();
   await pool.end();
 });
