@@ -36,8 +36,11 @@ export class EventCodec {
   private readonly ids = new Map<EventType, number>();
   private readonly typeById = new Map<number, EventType>();
 
+  private readonly registryUrl: string;
+
   constructor(registryUrl: string, topicPrefix: string) {
     this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'chat' });
+    this.registryUrl = registryUrl;
     this.topicPrefix = topicPrefix;
   }
 
@@ -85,10 +88,33 @@ export class EventCodec {
         if (!value) throw new UnknownEventError('record has no value');
         return { event: await this.decode(value) };
       } catch (error) {
-        if (isUndecodable(error)) return { undecodable: error instanceof Error ? error.message : String(error) };
+        // A schema id the registry does not know is a bad record, unless the registry knows
+        // none of our schemas at all: then it has lost its storage (or this is the wrong
+        // registry), an outage to wait out, not a reason to set the whole backlog aside.
+        const undecodable = isUndecodable(error) && !((error as { status?: number }).status === 404 && (await this.lostOurSchemas()));
+        if (undecodable) return { undecodable: error instanceof Error ? error.message : String(error) };
         if (!(await keepWaiting())) throw error;
         await sleep(1000);
       }
+    }
+  }
+
+  /**
+   * Whether the registry has none of our subjects (asked directly: the client caches schemas).
+   * Two subjects every deployment registers at start stand for all of them.
+   */
+  private async lostOurSchemas(): Promise<boolean> {
+    try {
+      for (const type of ['RoomCreated', 'UserRegistered'] as const) {
+        const subject = subjectFor(topicName(this.topicPrefix, EVENT_TOPIC[type]), { namespace: EVENT_NAMESPACE, name: type });
+        const response = await fetch(`${this.registryUrl}/subjects/${encodeURIComponent(subject)}/versions`, {
+          signal: AbortSignal.timeout(5000),
+        });
+        if (response.ok) return false;
+      }
+      return true;
+    } catch {
+      return true; // cannot tell: treat it as the outage it probably is
     }
   }
 

@@ -65,11 +65,22 @@ describe('schema registry', () => {
 
   it('sets aside records that can never decode, and says why', async () => {
     const codec = new EventCodec(config.schemaRegistryUrl, prefix);
+    await codec.registerAll(); // the registry knows our schemas: an unknown id is the record's fault
     const giveUp = async () => false;
     expect(await codec.decodeRecord(Buffer.from('plain text'), giveUp)).toEqual({ undecodable: 'not a Confluent-framed record' });
     expect(await codec.decodeRecord(null, giveUp)).toEqual({ undecodable: 'record has no value' });
     const unknownSchema = Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]);
     expect(await codec.decodeRecord(unknownSchema, giveUp)).toMatchObject({ undecodable: expect.any(String) });
+  });
+
+  it('treats a registry that knows none of our schemas as an outage, not a reason to set records aside', async () => {
+    // A prefix nobody registered under stands for a registry that lost its storage.
+    const lost = new EventCodec(config.schemaRegistryUrl, `t_lost_${Date.now().toString(36)}.`);
+    const unknownSchema = Buffer.from([0, 0x7f, 0xff, 0xff, 0xf1, 1, 2, 3]);
+    let waits = 0;
+    const waitTwice = async () => ++waits <= 2;
+    await expect(lost.decodeRecord(unknownSchema, waitTwice)).rejects.toThrow();
+    expect(waits).toBe(3);
   });
 
   it('waits out an unreachable registry instead of calling a good record undecodable', async () => {

@@ -34,6 +34,8 @@ export class TransactionPump {
   private readonly log: Logger;
   private readonly intervalMs: number;
   private running = false;
+  /** Set by every schedule(): work may be waiting that the running loop has not looked at yet. */
+  private wanted = false;
   private recovering: Promise<void> | undefined;
   private lastStart = -Infinity;
 
@@ -52,15 +54,20 @@ export class TransactionPump {
 
   /** Called by an owner that queued a decision. */
   schedule(): void {
+    this.wanted = true;
     if (this.running || this.recovering) return;
     this.running = true;
     void this.run().finally(() => {
       this.running = false;
+      // A decision queued while the loop was finishing (or recovering) must not wait for the
+      // next command to come along: without this, its caller's retries waited on it for good.
+      if (this.wanted) this.schedule();
     });
   }
 
   private async run(): Promise<void> {
     for (;;) {
+      this.wanted = false;
       const wait = this.lastStart + this.intervalMs - performance.now();
       if (wait > 0) await sleep(wait);
       const taken: { owner: PartitionOwner; batch: Pending[] }[] = [];
@@ -85,7 +92,7 @@ export class TransactionPump {
         this.log.warn('append failed; moving to a new producer and re-reading the partitions', { error });
         for (const { owner, batch } of taken) owner.failed(batch);
         await this.recover();
-        return;
+        continue; // what was decided during the recovery goes out now
       }
       for (const { owner, batch } of taken) owner.committed(batch, firstOffsets.get(owner.partition)!);
     }
