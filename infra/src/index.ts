@@ -122,4 +122,4 @@ export async function infraStatus(env: Env = process.env): Promise<string[]> {
 export { ROOT } from './paths.ts';
 export { redact } from './postgres.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
-export { serviceEnv, startStack, type Stack } from './stack.ts';
+export { serviceEnv, startStack, type Instance, type Stack } from './stack.ts';

@@ -47,7 +47,7 @@ const projections = {
   [topicName(config.topicPrefix, 'roomEvents')]: applyRoomEvents,
   [topicName(config.topicPrefix, 'userEvents')]: applyUserEvents,
 };
-const publisher = new RedisPublisher(redis, config.redisPrefix, log);
+const publisher = new RedisPublisher(redis, config.redisPrefix, log, intFromEnv(process.env, 'TEST_PUBLISH_HOLD_MS', 0));
 await runProjector({ consumer, pool, codec, publisher, log }, projections);
 
 const server = await startHttpServer({ port, host, ready: () => joined });

@@ -12,6 +12,7 @@ import {
   closeServer,
   createPgPool,
   createRedis,
+  intFromEnv,
   isRefusal,
   onShutdown,
   playground,
@@ -19,6 +20,7 @@ import {
   type Caller,
 } from '@chat/platform';
 import { RoomFanout } from './adapters/fanout.ts';
+import { LostNotificationSweep } from './app/lost-notification-sweep.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
@@ -33,6 +35,8 @@ const readModels = new ReadModels(pool);
 const subscriber = createRedis(config);
 const fanout = new RoomFanout(subscriber, config.redisPrefix, log);
 await fanout.start();
+const sweep = new LostNotificationSweep(fanout, (ids) => readModels.revisionsOf(ids), log);
+sweep.start(intFromEnv(process.env, 'LIVE_SWEEP_INTERVAL_MS', 600));
 
 // Tokens are checked against the command service's published keys: no shared secret. jose
 // caches the set and fetches it again when a token names a key it does not have.
@@ -162,6 +166,7 @@ log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}`, 
 
 onShutdown(log, async () => {
   await wsCleanup.dispose();
+  await sweep.stop();
   await presence.stop();
   await closeServer(server);
   subscriber.disconnect();

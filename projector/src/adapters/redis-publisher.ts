@@ -19,11 +19,14 @@ export class RedisPublisher {
   private queue: LiveNotification[] = [];
   private draining: Promise<void> | undefined;
   private dropped = 0;
+  private readonly holdMs: number;
 
-  constructor(redis: Redis, prefix: string, log: Logger) {
+  /** `holdMs` (tests only) holds every publish that long after its commit, to widen the window a crash can fall into. */
+  constructor(redis: Redis, prefix: string, log: Logger, holdMs = 0) {
     this.redis = redis;
     this.prefix = prefix;
     this.log = log;
+    this.holdMs = holdMs;
   }
 
   /** Queues notifications for publishing, in order; returns at once. */
@@ -46,6 +49,7 @@ export class RedisPublisher {
   }
 
   private async drain(): Promise<void> {
+    if (this.holdMs > 0) await sleep(this.holdMs);
     for (let attempt = 1; this.queue.length > 0;) {
       const batch = this.queue.slice(0, MAX_PIPELINE);
       try {

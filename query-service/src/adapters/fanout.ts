@@ -15,6 +15,8 @@ export class RoomFanout {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly userListeners = new Map<string, Set<Listener>>();
   private readonly typingListeners = new Map<string, Set<(signal: TypingSignal) => void>>();
+  /** The highest revision a notification brought, per room with listeners (for the lost-notification sweep). */
+  private readonly heard = new Map<string, number>();
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly log: Logger;
@@ -35,7 +37,29 @@ export class RoomFanout {
 
   /** Every event of a room. */
   subscribe(roomId: string, listener: Listener): () => void {
-    return add(this.listeners, roomId, listener);
+    const remove = add(this.listeners, roomId, listener);
+    return () => {
+      remove();
+      if (!this.listeners.has(roomId)) this.heard.delete(roomId);
+    };
+  }
+
+  /** Rooms with at least one listener in this process. */
+  watchedRooms(): string[] {
+    return [...this.listeners.keys()];
+  }
+
+  /** The highest revision heard of a watched room, or 0 when none was. */
+  heardRevision(roomId: string): number {
+    return this.heard.get(roomId) ?? 0;
+  }
+
+  /** Tells a room's listeners that notifications up to `revision` may have been lost: they re-read from Postgres. */
+  resyncRoom(roomId: string, revision: number): void {
+    const set = this.listeners.get(roomId);
+    if (!set) return;
+    this.noteHeard(roomId, revision);
+    for (const listener of set) listener('resync');
   }
 
   /** Events that bring a user into a room they are not in yet (invitations, direct rooms). */
@@ -74,7 +98,12 @@ export class RoomFanout {
       return;
     }
     if (notification.kind !== 'room-event') return;
+    if (!notification.forUser) this.noteHeard(notification.event.roomId, notification.event.revision);
     for (const listener of set) listener(notification.event);
+  }
+
+  private noteHeard(roomId: string, revision: number): void {
+    if (this.listeners.has(roomId) && revision > this.heardRevision(roomId)) this.heard.set(roomId, revision);
   }
 
   private broadcast(signal: LiveSignal): void {

@@ -241,6 +241,15 @@ export class ReadModels {
     return rows.map(({ messageRow, ...event }) => (messageRow ? { ...event, message: messageRow } : event));
   }
 
+  /** The committed revision of each room that exists, in one statement. */
+  async revisionsOf(roomIds: readonly string[]): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ room_id: string; revision: number }>(
+      'SELECT room_id, revision::int AS revision FROM rooms WHERE room_id = ANY($1::uuid[])',
+      [roomIds],
+    );
+    return new Map(rows.map((r) => [r.room_id, r.revision]));
+  }
+
   async lastRevision(roomId: string): Promise<number> {
     const { rows } = await this.pool.query<{ revision: number }>('SELECT revision::int AS revision FROM rooms WHERE room_id = $1', [
       roomId,
