@@ -32,7 +32,8 @@ export function createPgPool(config: PlatformConfig, max = 10): pg.Pool {
 }
 
 export function createRedis(config: PlatformConfig): Redis {
-  return new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  // Auto-pipelining: commands issued in the same tick (a session check per request, say) share one socket write.
+  return new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: true });
 }
 
 export function quoteIdent(name: string): string {

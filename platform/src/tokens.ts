@@ -1,5 +1,6 @@
 import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { intFromEnv } from './config.ts';
 import { servicePort } from './service.ts';
 
@@ -58,10 +59,24 @@ export function bearerToken(authorization: string | null | undefined): string | 
   return match ? match[1]! : null;
 }
 
+/** Tokens whose signature and claims were checked, for how long they stay valid: a client sends the same one for minutes. */
+const VERIFIED_TOKENS_KEPT = 20_000;
+
+interface VerifiedClaims {
+  sub: string;
+  sid: string;
+  /** Epoch seconds. */
+  exp: number;
+  nbf: number;
+}
+
 export class AccessTokenVerifier {
   private readonly keys: JWTVerifyGetKey;
   private readonly settings: Pick<AccessTokenSettings, 'issuer' | 'audience'>;
   private readonly revocations: SessionRevocations;
+  // An Ed25519 verification was a tenth of a command's CPU: a token seen before is not
+  // verified again, only its times (here) and its session (Redis, on every request) are.
+  private readonly verified = new LRUCache<string, VerifiedClaims>({ max: VERIFIED_TOKENS_KEPT });
 
   constructor(keys: JWTVerifyGetKey, settings: Pick<AccessTokenSettings, 'issuer' | 'audience'>, revocations: SessionRevocations) {
     this.keys = keys;
@@ -73,6 +88,21 @@ export class AccessTokenVerifier {
   async verify(token: string | null): Promise<Caller | Refusal> {
     if (!token) return { refused: 'missing', message: 'send Authorization: Bearer <access token>' };
     if (token.length > 4096) return { refused: 'invalid', message: 'the access token is not valid' };
+    const claims = this.verified.get(token) ?? (await this.verifySigned(token));
+    if ('refused' in claims) return claims;
+    const now = Date.now() / 1000;
+    const tolerance = ACCESS_TOKEN.clockToleranceSeconds;
+    if (now >= claims.exp + tolerance) {
+      this.verified.delete(token);
+      return { refused: 'expired', message: 'the access token has expired; refresh it' };
+    }
+    if (now < claims.nbf - tolerance) return { refused: 'invalid', message: 'the access token is not valid' };
+    if (await this.revocations.isRevoked(claims.sid)) return { refused: 'revoked', message: 'this session has ended; log in again' };
+    return { userId: claims.sub, sessionId: claims.sid, expiresAt: claims.exp * 1000 };
+  }
+
+  /** Checks signature, algorithm, type, issuer, audience and times, and remembers a token that passes. */
+  private async verifySigned(token: string): Promise<VerifiedClaims | Refusal> {
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.keys, {
@@ -88,12 +118,13 @@ export class AccessTokenVerifier {
       if (error instanceof errors.JOSEError) return { refused: 'invalid', message: 'the access token is not valid' };
       throw error;
     }
-    const { sub, sid, exp } = payload;
-    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') {
+    const { sub, sid, exp, nbf } = payload;
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number' || typeof nbf !== 'number') {
       return { refused: 'invalid', message: 'the access token is not valid' };
     }
-    if (await this.revocations.isRevoked(sid)) return { refused: 'revoked', message: 'this session has ended; log in again' };
-    return { userId: sub, sessionId: sid, expiresAt: exp * 1000 };
+    const claims = { sub, sid, exp, nbf };
+    this.verified.set(token, claims);
+    return claims;
   }
 }
 
