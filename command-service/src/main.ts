@@ -59,7 +59,7 @@ await waitFor('the schema registry to take the event schemas', async () => (awai
   intervalMs: 1000,
 });
 const pool = createPgPool(config, 4);
-await migrate(pool, config.pgSchema, { dir: new URL('../migrations/', import.meta.url), ledger: 'command_schema_migrations' });
+await migrate(pool, config.pgSchema, { dir: new URL('../migrations/', import.meta.url), ledger: 'command_migrations' });
 const kafka = createKafka(config, 'command-service', log);
 const admin = kafka.admin();
 await admin.connect();

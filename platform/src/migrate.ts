@@ -1,15 +1,16 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
 import type pg from 'pg';
 import { quoteIdent } from './clients.ts';
 
-// Applies a service's migrations/*.sql in name order, each once and in its own transaction,
-// inside the configured schema. Each service keeps its own ledger table, and an advisory lock
-// keeps two instances starting together from racing.
+// Applies a service's migrations/*.sql with node-pg-migrate: in name order, each once, inside
+// the configured schema, with a ledger table of the service's own there (two services may
+// share a schema). Instances starting together wait on one advisory lock, one after the other.
 
 export interface MigrationSet {
   /** Folder holding the .sql files. */
   dir: URL;
-  /** Ledger of applied files, in the same schema. */
+  /** Ledger of applied migrations, in the same schema. */
   ledger: string;
 }
 
@@ -18,33 +19,62 @@ const LOCK_ID = 0x63686174; // "chat"
 export async function migrate(pool: pg.Pool, schema: string, { dir, ledger }: MigrationSet): Promise<string[]> {
   const client = await pool.connect();
   try {
+    // Our own lock around node-pg-migrate's work, since creating the schema and taking over an
+    // old ledger must not race either.
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    await client.query(`SET search_path TO ${quoteIdent(schema)}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoteIdent(ledger)} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const { rows } = await client.query<{ name: string }>(`SELECT name FROM ${quoteIdent(ledger)}`);
-    const done = new Set(rows.map((r) => r.name));
-    const applied: string[] = [];
-    for (const name of readdirSync(dir)
-      .filter((f) => f.endsWith('.sql'))
-      .sort()) {
-      if (done.has(name)) continue;
-      await client.query('BEGIN');
-      try {
-        await client.query(readFileSync(new URL(name, dir), 'utf8'));
-        await client.query(`INSERT INTO ${quoteIdent(ledger)} (name) VALUES ($1)`, [name]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      }
-      applied.push(name);
-    }
-    return applied;
+    await adoptOldLedger(client, schema, ledger);
+    const applied = await runner({
+      dbClient: client,
+      dir: fileURLToPath(dir),
+      schema,
+      migrationsTable: ledger,
+      direction: 'up',
+      // Each file in a transaction of its own, so a failing one leaves the earlier ones applied.
+      singleTransaction: false,
+      noLock: true,
+      log: () => undefined,
+    });
+    return applied.map((m) => m.name);
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]).catch(() => undefined);
     client.release();
   }
 }
+
+/**
+ * Schemas migrated before node-pg-migrate kept their ledgers as tables of
+ * (name 'NNN_x.sql', applied_at): `schema_migrations` for the read models and
+ * `command_schema_migrations` for the command side. Their entries move to the new ledger once,
+ * so nothing is applied twice.
+ */
+async function adoptOldLedger(client: pg.PoolClient, schema: string, ledger: string): Promise<void> {
+  const old = OLD_LEDGERS[ledger];
+  if (!old) return;
+  const s = quoteIdent(schema);
+  const { rows } = await client.query<{ old: boolean; current: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS old, to_regclass($2) IS NOT NULL AS current`,
+    [`${s}.${quoteIdent(old)}`, `${s}.${quoteIdent(ledger)}`],
+  );
+  if (!rows[0]?.old || rows[0].current) return;
+  await client.query('BEGIN');
+  try {
+    await client.query(
+      `CREATE TABLE ${s}.${quoteIdent(ledger)} (id serial PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)`,
+    );
+    await client.query(
+      `INSERT INTO ${s}.${quoteIdent(ledger)} (name, run_on)
+       SELECT regexp_replace(name, '\\.sql$', ''), applied_at FROM ${s}.${quoteIdent(old)} ORDER BY name`,
+    );
+    await client.query(`DROP TABLE ${s}.${quoteIdent(old)}`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}
+
+const OLD_LEDGERS: Record<string, string> = {
+  read_model_migrations: 'schema_migrations',
+  command_migrations: 'command_schema_migrations',
+};

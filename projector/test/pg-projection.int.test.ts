@@ -169,9 +169,9 @@ describe('postgres projection', () => {
     expect((await pool.query('SELECT id FROM auth_probe')).rows).toEqual([{ id: 1 }]);
     const { rows: checkpoints } = await pool.query('SELECT * FROM projection_checkpoints');
     expect(checkpoints).toEqual([]);
-    const { rows: applied } = await pool.query('SELECT name FROM schema_migrations ORDER BY name');
+    const { rows: applied } = await pool.query('SELECT name FROM read_model_migrations ORDER BY name');
     // The migrations ledger is kept: a reset re-creates nothing.
     const files = readdirSync(new URL('../migrations/', import.meta.url)).filter((f) => f.endsWith('.sql'));
-    expect(applied.map((r) => r.name)).toEqual(files.sort());
+    expect(applied.map((r) => `${r.name}.sql`)).toEqual(files.sort());
   });
 });

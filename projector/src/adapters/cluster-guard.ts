@@ -7,7 +7,7 @@ import type { Logger } from '@chat/platform';
 // they are disposable, and skipping events because of a stale checkpoint is not.
 
 // Migration ledgers stay (the tables they describe stay too); command snapshots carry their own cluster id.
-const KEEP = ['schema_migrations', 'command_schema_migrations', 'projection_meta'];
+const KEEP = ['read_model_migrations', 'command_migrations', 'projection_meta'];
 
 export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: string, log: Logger): Promise<'new' | 'same' | 'reset'> {
   const client = await pool.connect();

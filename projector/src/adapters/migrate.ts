@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { migrate as applyMigrations } from '@chat/platform';
 
-// The read models' migrations: projector/migrations/*.sql, ledger `schema_migrations`.
+// The read models' migrations: projector/migrations/*.sql, ledger `read_model_migrations`.
 export function migrate(pool: pg.Pool, schema: string): Promise<string[]> {
-  return applyMigrations(pool, schema, { dir: new URL('../../migrations/', import.meta.url), ledger: 'schema_migrations' });
+  return applyMigrations(pool, schema, { dir: new URL('../../migrations/', import.meta.url), ledger: 'read_model_migrations' });
 }

@@ -55,7 +55,8 @@ export class ReadModels {
   /** Messages of a room with sequence > `after`, oldest first. */
   async messagesAfter(roomId: string, after: number, limit: number): Promise<MessageView[]> {
     const { rows } = await this.pool.query<MessageView>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
+      // messages.sequence, not the int `sequence` of the select list: ordering by that cast sorted the whole room.
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND sequence > $2 ORDER BY messages.sequence LIMIT $3`,
       [roomId, after, limit],
     );
     return rows;
@@ -65,7 +66,7 @@ export class ReadModels {
   async messagesBefore(roomId: string, before: number | null, limit: number): Promise<MessageView[]> {
     const { rows } = await this.pool.query<MessageView>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND ($2::bigint IS NULL OR sequence < $2)
-        ORDER BY sequence DESC LIMIT $3`,
+        ORDER BY messages.sequence DESC LIMIT $3`,
       [roomId, before, limit],
     );
     return rows.reverse();
