@@ -5,6 +5,8 @@ import type { Admin } from 'kafkajs';
 export const TOPICS = {
   roomEvents: { name: 'chat.room-events', partitions: 12 },
   userEvents: { name: 'chat.user-events', partitions: 6 },
+  // Records the projector could not decode or apply, with their source position in headers.
+  deadLetters: { name: 'chat.dead-letters', partitions: 1 },
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;

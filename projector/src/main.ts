@@ -13,10 +13,10 @@ import {
 import { EventCodec } from '@chat/schemas';
 import { bindToCluster } from './adapters/cluster-guard.ts';
 import { migrate } from './adapters/migrate.ts';
-import { applyRoomEvents } from './adapters/pg-projection.ts';
-import { applyUserEvents } from './adapters/pg-users.ts';
+import { DeadLetterTopic } from './adapters/dead-letter-topic.ts';
 import { RedisPublisher } from './adapters/redis-publisher.ts';
 import { runProjector } from './app/consume.ts';
+import { projectionsFor } from './projections.ts';
 
 const { config, log, port, host } = bootService('projector');
 
@@ -43,12 +43,11 @@ consumer.on(consumer.events.GROUP_JOIN, () => {
   joined = true;
 });
 await consumer.connect();
-const projections = {
-  [topicName(config.topicPrefix, 'roomEvents')]: applyRoomEvents,
-  [topicName(config.topicPrefix, 'userEvents')]: applyUserEvents,
-};
+const projections = projectionsFor(config.topicPrefix);
+const deadLetters = new DeadLetterTopic(kafka, topicName(config.topicPrefix, 'deadLetters'));
+await deadLetters.connect();
 const publisher = new RedisPublisher(redis, config.redisPrefix, log, intFromEnv(process.env, 'TEST_PUBLISH_HOLD_MS', 0));
-await runProjector({ consumer, pool, codec, publisher, log }, projections);
+await runProjector({ consumer, pool, codec, publisher, deadLetters: deadLetters.send, log }, projections);
 
 const server = await startHttpServer({ port, host, ready: () => joined });
 log.info('projecting', {
@@ -60,6 +59,7 @@ log.info('projecting', {
 onShutdown(log, async () => {
   await closeServer(server);
   await consumer.disconnect();
+  await deadLetters.disconnect();
   // What is still queued goes out if Redis lets it within a moment; subscribers catch up otherwise.
   await Promise.race([publisher.flushed(), sleep(2000)]);
   redis.disconnect();

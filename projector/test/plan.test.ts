@@ -134,3 +134,19 @@ describe('batch plan', () => {
     expect(plan.roomUpdates.get(A)).toEqual({ name: 'renamed', topic: null });
   });
 });
+
+describe('re-driving a dead letter', () => {
+  it('applies an event the room has moved past, in its place, without a fault or moving the room back', () => {
+    const late = sent(A, 'bob', 'k-late', 4) as Extract<RoomDomainEvent, { type: 'MessageSent' }>;
+    const known = { lastSequence: new Map([[A, 7]]), revision: new Map([[A, 9]]) };
+    const replay = planBatch(at(late), known);
+    expect(replay.messages).toEqual([]);
+    expect(replay.faults.map((f) => f.kind)).toEqual(['revision-replayed']);
+
+    const redriven = planBatch(at(late), { ...known, redrive: true });
+    expect(redriven.faults).toEqual([]);
+    expect(redriven.messages).toMatchObject([{ messageId: late.messageId, sequence: 8, revision: 4 }]);
+    expect(redriven.roomEvents.map((e) => e.revision)).toEqual([4]);
+    expect(redriven.revision.has(A)).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PROJECTION_CHANNEL, isRoomEvent, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
+import type { DeadLetter, DeadLetterSink } from './dead-letter-topic.ts';
 import {
   mentionedNames,
   planBatch,
@@ -17,8 +18,8 @@ import {
 //
 // One record must not stall its partition: when Postgres refuses a batch because of its data
 // (isDataError), the batch is applied again record by record, each in a savepoint, and the
-// records Postgres refuses go to dead_letters with the reason. Any other failure (an outage)
-// is thrown, for the caller to wait out.
+// records Postgres refuses go to dead_letters with the reason (and to the dead-letter topic,
+// before the commit). Any other failure (an outage) is thrown, for the caller to wait out.
 
 interface Raw {
   key: string | null;
@@ -36,7 +37,7 @@ export interface BatchResult {
 }
 
 export type EventRecord = Extract<DecodedRecord, { event: DomainEvent }>;
-type DeadLetter = { offset: string; error: string } & Raw;
+type SetAside = { offset: string; error: string } & Raw;
 
 /**
  * Whether Postgres refused the statement because of the data it was given, so that trying
@@ -62,8 +63,22 @@ export interface Applied {
   notifications: LiveNotification[];
 }
 
+export interface ApplyOptions {
+  /**
+   * Re-driving a dead letter: its room has moved past its revision since (the log went on
+   * without it), so that is expected, not a replay to skip.
+   */
+  redrive?: boolean;
+}
+
 /** Writes the effect of events of one topic's partition, inside the caller's transaction. */
-export type Applier = (client: pg.PoolClient, topic: string, partition: number, records: readonly EventRecord[]) => Promise<Applied>;
+export type Applier = (
+  client: pg.PoolClient,
+  topic: string,
+  partition: number,
+  records: readonly EventRecord[],
+  options?: ApplyOptions,
+) => Promise<Applied>;
 
 export async function projectBatch(
   client: pg.PoolClient,
@@ -71,12 +86,13 @@ export async function projectBatch(
   partition: number,
   records: readonly DecodedRecord[],
   applier: Applier = applyRoomEvents,
+  deadLetterSink?: DeadLetterSink,
 ): Promise<BatchResult> {
   try {
-    return await inTransaction(client, topic, partition, records, applier, 'whole batch');
+    return await inTransaction(client, topic, partition, records, applier, 'whole batch', deadLetterSink);
   } catch (error) {
     if (!isDataError(error)) throw error;
-    return inTransaction(client, topic, partition, records, applier, 'record by record');
+    return inTransaction(client, topic, partition, records, applier, 'record by record', deadLetterSink);
   }
 }
 
@@ -87,6 +103,7 @@ async function inTransaction(
   records: readonly DecodedRecord[],
   apply: Applier,
   mode: 'whole batch' | 'record by record',
+  deadLetterSink: DeadLetterSink | undefined,
 ): Promise<BatchResult> {
   const last = records.at(-1);
   if (!last) return { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
@@ -99,7 +116,7 @@ async function inTransaction(
     const next = BigInt(checkpoint.rows[0]?.next_offset ?? '0');
     const fresh = records.filter((r) => BigInt(r.offset) >= next);
     const events = fresh.filter((r): r is EventRecord => 'event' in r);
-    const deadLetters: DeadLetter[] = fresh.flatMap((r) => ('poison' in r ? [{ offset: r.offset, ...r.poison }] : []));
+    const deadLetters: SetAside[] = fresh.flatMap((r) => ('poison' in r ? [{ offset: r.offset, ...r.poison }] : []));
 
     const applied: Applied[] = [];
     let refused = 0;
@@ -123,6 +140,8 @@ async function inTransaction(
         }
       }
     }
+    deadLetters.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1)); // in log order, whatever refused them
+    if (deadLetters.length > 0) await deadLetterSink?.(deadLetters.map((letter): DeadLetter => ({ topic, partition, ...letter })));
     for (const letter of deadLetters) {
       await client.query(
         'INSERT INTO dead_letters (topic, partition, "offset", error, key, value) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
@@ -159,13 +178,14 @@ export async function applyRoomEvents(
   topic: string,
   partition: number,
   events: readonly EventRecord[],
+  options: ApplyOptions = {},
 ): Promise<Applied> {
   const records: PlannedRecord[] = [];
   for (const { offset, event } of events) {
     if (!isRoomEvent(event)) throw new NotApplicableError(`${event.type} does not belong in the room topic`);
     records.push({ offset, event });
   }
-  const plan = planBatch(records, await loadKnownState(client, records));
+  const plan = planBatch(records, { ...(await loadKnownState(client, records)), redrive: options.redrive ?? false });
   await writePlan(client, plan);
   if (plan.faults.length > 0) {
     const f = plan.faults;

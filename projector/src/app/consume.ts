@@ -4,6 +4,7 @@ import { keepWaitingWhileRunning, sleep, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import { projectBatch, type Applier, type DecodedRecord } from '../adapters/pg-projection.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
+import type { DeadLetterSink } from '../adapters/dead-letter-topic.ts';
 
 // The consumer loop: decode a partition's batch, project it in one transaction, queue what
 // changed for publishing, and let Kafka know (Postgres' checkpoint is the truth; the committed
@@ -14,13 +15,18 @@ export interface ProjectorDeps {
   pool: pg.Pool;
   codec: EventCodec;
   publisher: RedisPublisher;
+  /** Where records set aside go besides the dead_letters table. */
+  deadLetters: DeadLetterSink;
   log: Logger;
 }
 
 /** The topics to project, each with what writes its events into the read models. */
 export type Projections = Record<string, Applier>;
 
-export async function runProjector({ consumer, pool, codec, publisher, log }: ProjectorDeps, projections: Projections): Promise<void> {
+export async function runProjector(
+  { consumer, pool, codec, publisher, deadLetters, log }: ProjectorDeps,
+  projections: Projections,
+): Promise<void> {
   // Partitions whose first batch since the last assignment was checked against the checkpoint.
   const aligned = new Set<string>();
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -67,7 +73,7 @@ export async function runProjector({ consumer, pool, codec, publisher, log }: Pr
       const result = await retryUntilDone(payload, log, async () => {
         const client = await pool.connect();
         try {
-          return await projectBatch(client, topic, payload.batch.partition, records, applier);
+          return await projectBatch(client, topic, payload.batch.partition, records, applier, deadLetters);
         } finally {
           client.release();
         }
@@ -78,7 +84,9 @@ export async function runProjector({ consumer, pool, codec, publisher, log }: Pr
       const last = records.at(-1);
       if (last) payload.resolveOffset(last.offset);
       await payload.heartbeat();
-      if (result.deadLettered > 0) log.error('records moved to dead_letters', { partition, count: result.deadLettered });
+      if (result.deadLettered > 0) {
+        log.error('records set aside as dead letters (./chat dead-letters list)', { topic, partition, count: result.deadLettered });
+      }
       if (result.faults > 0) log.error('revision faults recorded in projection_faults', { partition, count: result.faults });
       log.debug('batch projected', { partition: payload.batch.partition, applied: result.applied, skipped: result.skipped });
     },

@@ -65,6 +65,11 @@ export interface KnownState {
   revision: ReadonlyMap<string, number>;
   /** User ids by username key, for the names the batch's messages mention (members or not). */
   usersByName?: ReadonlyMap<string, string>;
+  /**
+   * Re-driving dead letters: an event the room has moved past was never applied (it was set
+   * aside), so it applies now, in its place in room_events, without moving the room back.
+   */
+  redrive?: boolean;
 }
 
 /** A reaction after the batch: there, or taken back. */
@@ -255,6 +260,7 @@ function roomEventView(event: RoomDomainEvent, message: MessageView | undefined,
 function followsRevision(plan: BatchPlan, known: KnownState, offset: string, event: RoomDomainEvent): boolean {
   if (event.revision === 0) return true; // written before revisions existed
   const last = plan.revision.get(event.roomId) ?? known.revision.get(event.roomId) ?? 0;
+  if (event.revision <= last && known.redrive) return true;
   if (event.revision <= last) {
     plan.faults.push({
       offset,
