@@ -6,6 +6,7 @@ import {
   closeServer,
   createKafka,
   createPgPool,
+  followReadModels,
   createRedis,
   intFromEnv,
   JWKS_PATH,
@@ -104,7 +105,9 @@ const ownership = new KafkaOwnership(kafka, codec, {
 const appender = new KafkaAppender(kafka, codec, topic, log);
 await waitFor('a transactional producer', async () => (await appender.open(), true), { timeoutMs: 120_000, intervalMs: 1000 });
 const claims = new PgWriterClaims(pool, topic);
-const messages = new PgMessageFacts(pool);
+// Facts of old messages come from the read models, wherever a rebuild has put them.
+const readModels = await followReadModels(config, log, 2);
+const messages = new PgMessageFacts(readModels.pool);
 const restorer = {
   loadSnapshot: (p: number) => snapshots.load(p),
   saveSnapshot: (p: number, snapshot: Parameters<PgSnapshots['save']>[1]) => snapshots.save(p, snapshot),
@@ -180,5 +183,6 @@ onShutdown(log, async () => {
   await watcher.stop();
   await stopAccounts();
   redis.disconnect();
+  await readModels.stop();
   await pool.end();
 });

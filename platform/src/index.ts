@@ -10,3 +10,4 @@ export * from './service.ts';
 export * from './playground.ts';
 export * from './migrate.ts';
 export * from './tokens.ts';
+export * from './read-model-control.ts';

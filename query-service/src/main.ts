@@ -10,12 +10,12 @@ import {
   bearerToken,
   bootService,
   closeServer,
-  createPgPool,
   createRedis,
   intFromEnv,
   isRefusal,
   onShutdown,
   playground,
+  followReadModels,
   startHttpServer,
   type Caller,
 } from '@chat/platform';
@@ -30,8 +30,9 @@ import { schema } from './graphql/schema.ts';
 
 const { config, log, port, host } = bootService('query-service');
 
-const pool = createPgPool(config, 10);
-const readModels = new ReadModels(pool);
+// The read models are wherever the control row says (a rebuild moves them), followed live.
+const readModelPool = await followReadModels(config, log, 10);
+const readModels = new ReadModels(readModelPool.pool);
 const subscriber = createRedis(config);
 const fanout = new RoomFanout(subscriber, config.redisPrefix, log);
 await fanout.start();
@@ -172,5 +173,5 @@ onShutdown(log, async () => {
   subscriber.disconnect();
   revocationSubscriber.disconnect();
   redis.disconnect();
-  await pool.end();
+  await readModelPool.stop();
 });

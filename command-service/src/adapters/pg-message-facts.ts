@@ -7,9 +7,9 @@ import { reactionKey, type MessageFact } from '../domain/room.ts';
 // that happened within the window is in the command side's own memory, which wins.
 
 export class PgMessageFacts implements MessageFacts {
-  private readonly pool: pg.Pool;
+  private readonly pool: Pick<pg.Pool, 'query'>;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: Pick<pg.Pool, 'query'>) {
     this.pool = pool;
   }
 

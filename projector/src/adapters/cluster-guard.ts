@@ -6,8 +6,16 @@ import type { Logger } from '@chat/platform';
 // pointed at an old database), they are emptied and rebuilt from this cluster's topics:
 // they are disposable, and skipping events because of a stale checkpoint is not.
 
-// Migration ledgers stay (the tables they describe stay too); command snapshots carry their own cluster id.
-const KEEP = ['read_model_migrations', 'command_migrations', 'projection_meta'];
+// Migration ledgers stay (the tables they describe stay too), and so does the read-model
+// control (it names schemas, not offsets); command snapshots carry their own cluster id.
+const KEEP = [
+  'read_model_migrations',
+  'command_migrations',
+  'projection_meta',
+  'read_model_control',
+  'read_model_projectors',
+  'read_model_control_migrations',
+];
 
 export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: string, log: Logger): Promise<'new' | 'same' | 'reset'> {
   const client = await pool.connect();

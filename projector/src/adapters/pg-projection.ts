@@ -80,19 +80,26 @@ export type Applier = (
   options?: ApplyOptions,
 ) => Promise<Applied>;
 
+export interface BatchOptions {
+  /** Where records set aside go besides the dead_letters table. */
+  deadLetters?: DeadLetterSink;
+  /** Announce the new checkpoint to command services waiting to read their writes (not for a rebuild's schema). */
+  notify?: boolean;
+}
+
 export async function projectBatch(
   client: pg.PoolClient,
   topic: string,
   partition: number,
   records: readonly DecodedRecord[],
   applier: Applier = applyRoomEvents,
-  deadLetterSink?: DeadLetterSink,
+  options: BatchOptions = {},
 ): Promise<BatchResult> {
   try {
-    return await inTransaction(client, topic, partition, records, applier, 'whole batch', deadLetterSink);
+    return await inTransaction(client, topic, partition, records, applier, 'whole batch', options);
   } catch (error) {
     if (!isDataError(error)) throw error;
-    return inTransaction(client, topic, partition, records, applier, 'record by record', deadLetterSink);
+    return inTransaction(client, topic, partition, records, applier, 'record by record', options);
   }
 }
 
@@ -103,7 +110,7 @@ async function inTransaction(
   records: readonly DecodedRecord[],
   apply: Applier,
   mode: 'whole batch' | 'record by record',
-  deadLetterSink: DeadLetterSink | undefined,
+  { deadLetters: deadLetterSink, notify = true }: BatchOptions,
 ): Promise<BatchResult> {
   const last = records.at(-1);
   if (!last) return { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
@@ -154,10 +161,12 @@ async function inTransaction(
        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = GREATEST(projection_checkpoints.next_offset, excluded.next_offset), updated_at = now()`,
       [topic, partition, nextOffset],
     );
-    await client.query('SELECT pg_notify($1, $2)', [
-      PROJECTION_CHANNEL,
-      JSON.stringify({ topic, partition, nextOffset } satisfies ProjectionProgress),
-    ]);
+    if (notify) {
+      await client.query('SELECT pg_notify($1, $2)', [
+        PROJECTION_CHANNEL,
+        JSON.stringify({ topic, partition, nextOffset } satisfies ProjectionProgress),
+      ]);
+    }
     await client.query('COMMIT');
     return {
       applied: events.length - refused,

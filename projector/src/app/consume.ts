@@ -18,17 +18,32 @@ export interface ProjectorDeps {
   /** Where records set aside go besides the dead_letters table. */
   deadLetters: DeadLetterSink;
   log: Logger;
+  /** Whether command services are told of each checkpoint (the live projector), or not (a rebuild). */
+  notify?: boolean;
+  /**
+   * How far a partition may be projected (exclusive), or undefined for no limit: a rebuild
+   * stays level with the schema it is to replace. A partition that reaches it pauses until
+   * `resumeCapped` finds it raised.
+   */
+  cap?: (topic: string, partition: number) => bigint | undefined;
+}
+
+export interface RunningProjector {
+  /** Resumes the partitions paused at their cap whose cap has moved on since. */
+  resumeCapped(): void;
 }
 
 /** The topics to project, each with what writes its events into the read models. */
 export type Projections = Record<string, Applier>;
 
 export async function runProjector(
-  { consumer, pool, codec, publisher, deadLetters, log }: ProjectorDeps,
+  { consumer, pool, codec, publisher, deadLetters, log, notify = true, cap }: ProjectorDeps,
   projections: Projections,
-): Promise<void> {
+): Promise<RunningProjector> {
   // Partitions whose first batch since the last assignment was checked against the checkpoint.
   const aligned = new Set<string>();
+  /** Partitions paused at their cap, with the offset they stopped before. */
+  const capped = new Map<string, { topic: string; partition: number; at: bigint }>();
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     aligned.clear();
     // Every partition assigned starts at its checkpoint, even one with nothing new to fetch
@@ -69,11 +84,18 @@ export async function runProjector(
           return;
         }
       }
-      const records = await decodeBatch(payload, codec);
+      let records = await decodeBatch(payload, codec);
+      const limit = cap?.(topic, partition);
+      if (limit !== undefined && records.some((r) => BigInt(r.offset) >= limit)) {
+        records = records.filter((r) => BigInt(r.offset) < limit);
+        capped.set(`${topic}:${partition}`, { topic, partition, at: limit });
+        consumer.pause([{ topic, partitions: [partition] }]);
+      }
+      if (records.length === 0) return;
       const result = await retryUntilDone(payload, log, async () => {
         const client = await pool.connect();
         try {
-          return await projectBatch(client, topic, payload.batch.partition, records, applier, deadLetters);
+          return await projectBatch(client, topic, payload.batch.partition, records, applier, { deadLetters, notify });
         } finally {
           client.release();
         }
@@ -91,6 +113,16 @@ export async function runProjector(
       log.debug('batch projected', { partition: payload.batch.partition, applied: result.applied, skipped: result.skipped });
     },
   });
+  return {
+    resumeCapped: () => {
+      for (const [key, { topic, partition, at }] of capped) {
+        const limit = cap?.(topic, partition);
+        if (limit !== undefined && limit <= at) continue;
+        capped.delete(key);
+        consumer.resume([{ topic, partitions: [partition] }]);
+      }
+    },
+  };
 }
 
 async function checkpointOf(pool: pg.Pool, topic: string, partition: number): Promise<bigint> {

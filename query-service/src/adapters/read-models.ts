@@ -45,10 +45,13 @@ export interface ReactionView {
   userIds: string[];
 }
 
-export class ReadModels {
-  private readonly pool: pg.Pool;
+/** Where the read models are read from: a pool, or one that follows the active read-model schema. */
+export type ReadModelQueries = Pick<pg.Pool, 'query'>;
 
-  constructor(pool: pg.Pool) {
+export class ReadModels {
+  private readonly pool: ReadModelQueries;
+
+  constructor(pool: ReadModelQueries) {
     this.pool = pool;
   }
 

@@ -1,0 +1,109 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type pg from 'pg';
+import { createPgPool, type Logger, type PlatformConfig, type ReadModelControl, type ControlState } from '@chat/platform';
+import type { EventCodec } from '@chat/schemas';
+import { bindToCluster } from '../adapters/cluster-guard.ts';
+import type { DeadLetterSink } from '../adapters/dead-letter-topic.ts';
+import { migrate } from '../adapters/migrate.ts';
+import type { RedisPublisher } from '../adapters/redis-publisher.ts';
+import { runProjector, type Projections } from './consume.ts';
+
+// The live projector, following the read-model control: it projects into the active schema,
+// stops (finishing its batch) while a rebuild or rollback pauses the world for its last
+// catch-up, and resumes into whichever schema is active then, from that schema's checkpoints.
+// It reports what it does every few seconds, so a rebuild knows when every live instance paused.
+
+export interface LiveProjectorDeps {
+  kafka: Kafka;
+  config: PlatformConfig;
+  codec: EventCodec;
+  publisher: RedisPublisher;
+  deadLetters: DeadLetterSink;
+  control: ReadModelControl;
+  clusterId: string;
+  projections: Projections;
+  sessionTimeoutMs: number;
+  log: Logger;
+}
+
+const REPORT_EVERY_MS = 2000;
+
+export class LiveProjector {
+  private readonly deps: LiveProjectorDeps;
+  private readonly instanceId = crypto.randomUUID();
+  private running: { schema: string; consumer: Consumer; pool: pg.Pool; joined: boolean } | undefined;
+  private phase: ControlState['phase'] = 'serving';
+  private schema: string;
+  private reporter: NodeJS.Timeout | undefined;
+
+  constructor(deps: LiveProjectorDeps) {
+    this.deps = deps;
+    this.schema = deps.config.pgSchema;
+  }
+
+  /** Projecting (joined its group), or paused on purpose. */
+  get ready(): boolean {
+    return this.phase === 'paused' || this.running?.joined === true;
+  }
+
+  /** Starts following the control row; resolves once the first state is applied. Returns how to stop. */
+  async follow(): Promise<() => Promise<void>> {
+    const { control, log } = this.deps;
+    const stopWatching = await control.watch((state) => this.apply(state), log);
+    this.reporter = setInterval(() => {
+      control
+        .report(this.instanceId, this.phase, this.schema)
+        .catch((error: unknown) => log.warn('cannot report projector state', { error }));
+    }, REPORT_EVERY_MS);
+    return async () => {
+      clearInterval(this.reporter);
+      await stopWatching();
+      await this.stop();
+      await control.forget(this.instanceId).catch(() => undefined);
+    };
+  }
+
+  private async apply(state: ControlState): Promise<void> {
+    if (state.phase === 'paused') {
+      if (this.running) this.deps.log.info('pausing for a read-model switch', { schema: this.running.schema });
+      await this.stop();
+    } else if (this.running?.schema !== state.active) {
+      await this.stop();
+      await this.start(state.active);
+    }
+    this.phase = state.phase;
+    this.schema = state.active;
+    await this.deps.control.report(this.instanceId, this.phase, this.schema);
+  }
+
+  private async start(schema: string): Promise<void> {
+    const { kafka, config, codec, publisher, deadLetters, clusterId, projections, sessionTimeoutMs, log } = this.deps;
+    const pool = createPgPool({ ...config, pgSchema: schema }, 6);
+    const applied = await migrate(pool, schema);
+    if (applied.length > 0) log.info('migrated', { schema, applied });
+    await bindToCluster(pool, schema, clusterId, log);
+    // The session timeout bounds how long a crashed projector's partitions wait for a new owner.
+    const consumer = kafka.consumer({
+      groupId: `${config.topicPrefix}projector`,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: 1_000,
+    });
+    const running = { schema, consumer, pool, joined: false };
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      running.joined = true;
+    });
+    await consumer.connect();
+    await runProjector({ consumer, pool, codec, publisher, deadLetters, log }, projections);
+    this.running = running;
+    log.info('projecting', { topics: Object.keys(projections), schema });
+  }
+
+  /** Stops consuming once the batch in hand is committed. */
+  private async stop(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    if (!running) return;
+    await running.consumer.disconnect();
+    await running.pool.end();
+  }
+}
