@@ -134,7 +134,12 @@ function instanceOf(service: RunningService, port: number): Instance {
 async function dropSchema(config: PlatformConfig): Promise<void> {
   const client = new pg.Client({ connectionString: config.databaseUrl });
   await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(config.pgSchema)} CASCADE`);
+  // With the read-model generations a rebuild made beside it (<schema>_rm<n>).
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT nspname AS name FROM pg_namespace WHERE nspname = $1 OR (starts_with(nspname, $1 || '_rm') AND substr(nspname, length($1) + 4) ~ '^[0-9]+$')",
+    [config.pgSchema],
+  );
+  for (const { name } of rows) await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
   await client.end();
 }
 

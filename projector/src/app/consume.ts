@@ -14,7 +14,7 @@ export interface ProjectorDeps {
   consumer: Consumer;
   pool: pg.Pool;
   codec: EventCodec;
-  publisher: RedisPublisher;
+  publisher: Pick<RedisPublisher, 'enqueue'>;
   /** Where records set aside go besides the dead_letters table. */
   deadLetters: DeadLetterSink;
   log: Logger;

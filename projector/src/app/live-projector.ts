@@ -83,10 +83,12 @@ export class LiveProjector {
     if (applied.length > 0) log.info('migrated', { schema, applied });
     await bindToCluster(pool, schema, clusterId, log);
     // The session timeout bounds how long a crashed projector's partitions wait for a new owner.
+    // A short fetch wait: stopping (for a read-model switch) waits for the fetch in flight.
     const consumer = kafka.consumer({
       groupId: `${config.topicPrefix}projector`,
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 500,
     });
     const running = { schema, consumer, pool, joined: false };
     consumer.on(consumer.events.GROUP_JOIN, () => {

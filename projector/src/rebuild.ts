@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { ReadModelControl, createKafka, createLogger, loadConfig } from '@chat/platform';
+import { EventCodec } from '@chat/schemas';
+import { rebuildReadModels, type Progress } from './app/rebuild.ts';
+import { projectionsFor } from './projections.ts';
+
+// ./chat rebuild              rebuild every read model from offset zero into a new schema and switch to it
+// ./chat rebuild --rollback   switch back to the schema the last switch left
+// Add --json for the outcome as JSON. Exit 0: switched; 1: refused (row hashes differ) or failed.
+// Reads the same environment as the services.
+
+const { values } = parseArgs({ options: { rollback: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+const config = loadConfig();
+const log = createLogger('rebuild', process.env.LOG_LEVEL ?? 'warn');
+const kafka = createKafka(config, 'rebuild', log);
+const admin = kafka.admin();
+await admin.connect();
+const { clusterId } = await admin.describeCluster();
+await admin.disconnect();
+const control = new ReadModelControl(config);
+const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
+
+try {
+  const outcome = await rebuildReadModels(
+    { kafka, config, codec, control, clusterId, projections: projectionsFor(config.topicPrefix), log, onProgress: progressPrinter() },
+    values.rollback ? 'rollback' : 'rebuild',
+  );
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  if (values.json) console.log(JSON.stringify(outcome, null, 2));
+  else if (outcome.switched) {
+    console.log(
+      `switched ${outcome.from} -> ${outcome.to} (generation ${outcome.generation}): ${outcome.events} events in ${outcome.seconds} s, ` +
+        `projectors paused ${outcome.pausedMs} ms; row hashes equal in ${Object.keys(outcome.tables).length} tables`,
+    );
+  } else {
+    console.log(`not switched: ${outcome.to} differs from ${outcome.from}`);
+    for (const d of outcome.differs)
+      console.log(`  ${d.table}: ${d.active.rows} rows (${d.active.hash}) active, ${d.rebuilt.rows} rows (${d.rebuilt.hash}) rebuilt`);
+  }
+  process.exitCode = outcome.switched ? 0 : 1;
+} catch (error) {
+  console.error(`rebuild: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await control.close();
+}
+
+/** A bar on a terminal; otherwise a line every 5 s and at every change of stage. On stderr: stdout is the outcome. */
+function progressPrinter(): (progress: Progress) => void {
+  let lastLine = 0;
+  let lastStage = '';
+  return (p) => {
+    const share = p.total > 0 ? Math.min(1, p.done / p.total) : 1;
+    const left = p.secondsLeft === null ? '' : `, ${Math.ceil(p.secondsLeft)} s left`;
+    const text = `${p.stage}: ${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} events, ${p.eventsPerSecond.toLocaleString('en')} events/s${left}`;
+    if (process.stderr.isTTY) {
+      const width = 30;
+      const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
+      process.stderr.write(`\r[${bar}] ${Math.round(share * 100)}% ${text}`.padEnd(process.stderr.columns ?? 120));
+    } else if (p.stage !== lastStage || Date.now() - lastLine >= 5000) {
+      console.error(text);
+      lastLine = Date.now();
+    }
+    lastStage = p.stage;
+  };
+}
