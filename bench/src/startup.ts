@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
 import { createKafka, ensureTopics, intFromEnv, loadConfig, quoteIdent, topicName, SERVICES, type PlatformConfig } from '@chat/platform';
-import { EventCodec, type RoomDomainEvent } from '@chat/schemas';
+import { writeMessageLog } from './bulk-log.ts';
 import { memoryMiB } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
 
@@ -20,7 +19,6 @@ import { measureRawLimits } from './raw-limits.ts';
 
 const MESSAGES = intFromEnv(process.env, 'MESSAGES', 1_000_000);
 const ROOMS = intFromEnv(process.env, 'ROOMS', 1000);
-const BATCH = 5000;
 
 await infraUp();
 const label = `bench_startup_${Date.now().toString(36)}`;
@@ -31,7 +29,7 @@ await admin.connect();
 await ensureTopics(admin, config.topicPrefix);
 const topic = topicName(config.topicPrefix, 'roomEvents');
 try {
-  const written = await writeLog();
+  const written = await writeMessageLog(kafka, config, topic, { messages: MESSAGES, rooms: ROOMS, ageMs: 30 * 24 * 3600_000 });
   const kafkaRead = await readAll();
   const env = { ...serviceEnv(config), [SERVICES['command-service'].portVar]: String(intFromEnv(process.env, 'BENCH_PORT', 4101)) };
   const starts = [];
@@ -80,38 +78,6 @@ try {
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(config.pgSchema)} CASCADE`);
   await client.end();
-}
-
-/** Writes the log with a plain bulk producer; returns how many records. */
-async function writeLog(): Promise<number> {
-  const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
-  await codec.registerAll();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const since = Date.now() - 30 * 24 * 3600_000;
-  const roomIds = Array.from({ length: ROOMS }, () => crypto.randomUUID());
-  const revisions = new Map<string, number>();
-  let records = 0;
-  const started = performance.now();
-  const event = (i: number): RoomDomainEvent => {
-    const roomId = roomIds[i % ROOMS]!;
-    const revision = (revisions.get(roomId) ?? 0) + 1;
-    revisions.set(roomId, revision);
-    const base = { eventId: crypto.randomUUID(), occurredAt: since + i, actorId: 'bench', roomId, revision };
-    if (revision === 1)
-      return { ...base, type: 'RoomCreated', commandId: `room-${i}`, name: 'bench', topic: null, visibility: 'PUBLIC', kind: 'GROUP' };
-    return { ...base, type: 'MessageSent', commandId: `m-${i}`, messageId: crypto.randomUUID(), body: `bulk message ${i}`, replyTo: null };
-  };
-  const total = MESSAGES + ROOMS;
-  for (let from = 0; from < total; from += BATCH) {
-    const events = Array.from({ length: Math.min(BATCH, total - from) }, (_, k) => event(from + k));
-    const messages = await Promise.all(events.map(async (e) => ({ key: e.roomId, value: await codec.encode(e) })));
-    await producer.send({ topic, acks: 1, messages });
-    records += messages.length;
-  }
-  await producer.disconnect();
-  console.error(`bulk write: ${records} records in ${Math.round((performance.now() - started) / 1000)} s`);
-  return records;
 }
 
 /** How fast a plain consumer reads the whole topic (no decoding): the Kafka read limit here. */

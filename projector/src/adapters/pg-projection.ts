@@ -85,6 +85,11 @@ export interface BatchOptions {
   deadLetters?: DeadLetterSink;
   /** Announce the new checkpoint to command services waiting to read their writes (not for a rebuild's schema). */
   notify?: boolean;
+  /**
+   * Wait for the commit to reach the disk (the default). A rebuild need not: a crash loses
+   * its last batches and their checkpoint together, and nothing reads its schema before the switch.
+   */
+  durable?: boolean;
 }
 
 export async function projectBatch(
@@ -110,11 +115,12 @@ async function inTransaction(
   records: readonly DecodedRecord[],
   apply: Applier,
   mode: 'whole batch' | 'record by record',
-  { deadLetters: deadLetterSink, notify = true }: BatchOptions,
+  { deadLetters: deadLetterSink, notify = true, durable = true }: BatchOptions,
 ): Promise<BatchResult> {
   const last = records.at(-1);
   if (!last) return { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
   await client.query('BEGIN');
+  if (!durable) await client.query('SET LOCAL synchronous_commit = off');
   try {
     const checkpoint = await client.query<{ next_offset: string }>(
       'SELECT next_offset FROM projection_checkpoints WHERE topic = $1 AND partition = $2 FOR UPDATE',

@@ -18,8 +18,8 @@ export interface ProjectorDeps {
   /** Where records set aside go besides the dead_letters table. */
   deadLetters: DeadLetterSink;
   log: Logger;
-  /** Whether command services are told of each checkpoint (the live projector), or not (a rebuild). */
-  notify?: boolean;
+  /** The live projector tells command services of each checkpoint and commits durably; a rebuild does neither. */
+  live?: boolean;
   /**
    * How far a partition may be projected (exclusive), or undefined for no limit: a rebuild
    * stays level with the schema it is to replace. A partition that reaches it pauses until
@@ -37,7 +37,7 @@ export interface RunningProjector {
 export type Projections = Record<string, Applier>;
 
 export async function runProjector(
-  { consumer, pool, codec, publisher, deadLetters, log, notify = true, cap }: ProjectorDeps,
+  { consumer, pool, codec, publisher, deadLetters, log, live = true, cap }: ProjectorDeps,
   projections: Projections,
 ): Promise<RunningProjector> {
   // Partitions whose first batch since the last assignment was checked against the checkpoint.
@@ -95,7 +95,7 @@ export async function runProjector(
       const result = await retryUntilDone(payload, log, async () => {
         const client = await pool.connect();
         try {
-          return await projectBatch(client, topic, payload.batch.partition, records, applier, { deadLetters, notify });
+          return await projectBatch(client, topic, payload.batch.partition, records, applier, { deadLetters, notify: live, durable: live });
         } finally {
           client.release();
         }

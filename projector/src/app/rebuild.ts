@@ -12,6 +12,7 @@ import {
 import type { EventCodec } from '@chat/schemas';
 import { bindToCluster } from '../adapters/cluster-guard.ts';
 import { migrate } from '../adapters/migrate.ts';
+import { createIndexes, dropSecondaryIndexes } from '../adapters/pg-deferred-indexes.ts';
 import { comparedTables, tableHashes, type TableHash } from '../adapters/pg-parity.ts';
 import { runProjector, type Projections } from './consume.ts';
 
@@ -37,7 +38,7 @@ export interface RebuildDeps {
 }
 
 export interface Progress {
-  stage: 'catching up' | 'paused: last events' | 'comparing';
+  stage: 'catching up' | 'creating indexes' | 'paused: last events' | 'comparing';
   done: number;
   total: number;
   eventsPerSecond: number;
@@ -79,16 +80,20 @@ export async function rebuildReadModels(deps: RebuildDeps, mode: 'rebuild' | 'ro
       state = { ...state, phase: 'serving' };
       await control.set(state);
     }
-    const target = mode === 'rebuild' ? await freshSchema(deps, state) : state.previous;
+    const fresh = mode === 'rebuild' ? await freshSchema(deps, state) : undefined;
+    const target = fresh?.schema ?? state.previous;
     if (!target) throw new Error('nothing to roll back to: no previous read-model schema is kept');
-    return await walkTowards(deps, state, target, mode);
+    return await walkTowards(deps, state, target, mode, fresh?.deferredIndexes ?? []);
   } finally {
     await lock.end().catch(() => undefined);
   }
 }
 
-/** A new, empty, migrated schema for the next generation; the one before the active is dropped. */
-async function freshSchema({ config, clusterId, log }: RebuildDeps, state: ControlState): Promise<string> {
+/** A new, empty, migrated schema for the next generation, its secondary indexes deferred; the one before the active is dropped. */
+async function freshSchema(
+  { config, clusterId, log }: RebuildDeps,
+  state: ControlState,
+): Promise<{ schema: string; deferredIndexes: string[] }> {
   const target = `${config.pgSchema}_rm${state.generation + 1}`;
   const pool = createPgPool({ ...config, pgSchema: target }, 2);
   try {
@@ -99,13 +104,19 @@ async function freshSchema({ config, clusterId, log }: RebuildDeps, state: Contr
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(target)} CASCADE`);
     await migrate(pool, target);
     await bindToCluster(pool, target, clusterId, log);
+    return { schema: target, deferredIndexes: await dropSecondaryIndexes(pool, target) };
   } finally {
     await pool.end();
   }
-  return target;
 }
 
-async function walkTowards(deps: RebuildDeps, state: ControlState, target: string, mode: 'rebuild' | 'rollback'): Promise<RebuildOutcome> {
+async function walkTowards(
+  deps: RebuildDeps,
+  state: ControlState,
+  target: string,
+  mode: 'rebuild' | 'rollback',
+  deferredIndexes: string[],
+): Promise<RebuildOutcome> {
   const { kafka, config, codec, control, projections, log, onProgress } = deps;
   const started = performance.now();
   const active = createPgPool({ ...config, pgSchema: state.active }, 2);
@@ -128,7 +139,7 @@ async function walkTowards(deps: RebuildDeps, state: ControlState, target: strin
   try {
     await consumer.connect();
     const running = await runProjector(
-      { consumer, pool, codec, publisher: { enqueue: () => undefined }, deadLetters: async () => undefined, log, notify: false, cap },
+      { consumer, pool, codec, publisher: { enqueue: () => undefined }, deadLetters: async () => undefined, log, live: false, cap },
       projections,
     );
     const level = async () => {
@@ -152,7 +163,12 @@ async function walkTowards(deps: RebuildDeps, state: ControlState, target: strin
         eventsPerSecond: rate,
         secondsLeft: rate > 0 ? now.behind / rate : null,
       });
-      if (now.behind <= PAUSE_WITHIN) break;
+      if (now.behind <= PAUSE_WITHIN && deferredIndexes.length === 0) break;
+      if (now.behind <= PAUSE_WITHIN) {
+        onProgress({ stage: 'creating indexes', done: now.done, total: now.total, eventsPerSecond: 0, secondsLeft: null });
+        await createIndexes(pool, deferredIndexes.splice(0));
+        continue;
+      }
       await sleep(500);
     }
 
@@ -174,21 +190,23 @@ async function walkTowards(deps: RebuildDeps, state: ControlState, target: strin
 
     pauseTook.lastEventsMs = Math.round(performance.now() - pausedAt) - pauseTook.projectorsMs;
     onProgress({ stage: 'comparing', done: sum(frozen), total: sum(frozen), eventsPerSecond: 0, secondsLeft: null });
-    const client = await active.connect();
+    const [mine, theirs] = [await pool.connect(), await active.connect()];
     let differs: { table: string; active: TableHash; rebuilt: TableHash }[];
     let rebuiltHashes: Map<string, TableHash>;
     try {
       // The read-model tables both have (the base schema also holds the command side's own).
-      const theirs = new Set(await comparedTables(client, state.active));
-      const tables = (await comparedTables(client, target)).filter((table) => theirs.has(table));
-      rebuiltHashes = await tableHashes(client, target, tables);
-      const activeHashes = await tableHashes(client, state.active, tables, target);
+      const common = new Set(await comparedTables(theirs, state.active));
+      const tables = (await comparedTables(mine, target)).filter((table) => common.has(table));
+      // Both schemas at once, each on a connection of its own.
+      const [rebuilt, current] = await Promise.all([tableHashes(mine, target, tables), tableHashes(theirs, state.active, tables, target)]);
+      rebuiltHashes = rebuilt;
       differs = tables.flatMap((table) => {
-        const [a, r] = [activeHashes.get(table)!, rebuiltHashes.get(table)!];
+        const [a, r] = [current.get(table)!, rebuilt.get(table)!];
         return a.hash === r.hash && a.rows === r.rows ? [] : [{ table, active: a, rebuilt: r }];
       });
     } finally {
-      client.release();
+      mine.release();
+      theirs.release();
     }
     pauseTook.compareMs = Math.round(performance.now() - pausedAt) - pauseTook.projectorsMs - pauseTook.lastEventsMs;
     if (!sameCheckpoints(frozen, await checkpoints(active)))

@@ -221,9 +221,9 @@ export class ReadModels {
     const { rows } = await this.pool.query<MessageView & { rank: number }>(
       `WITH q AS (SELECT websearch_to_tsquery('simple', $2) AS query)
        SELECT * FROM (
-         SELECT ${MESSAGE_COLUMNS}, ts_rank(search, q.query)::float8 AS rank
+         SELECT ${MESSAGE_COLUMNS}, ts_rank(to_tsvector('simple', body), q.query)::float8 AS rank
            FROM messages, q
-          WHERE search @@ q.query AND room_id IN (SELECT room_id FROM room_members WHERE user_id = $1)
+          WHERE to_tsvector('simple', body) @@ q.query AND room_id IN (SELECT room_id FROM room_members WHERE user_id = $1)
        ) found
         WHERE $3::float8 IS NULL OR (rank, "messageId") < ($3, $4::uuid)
         ORDER BY rank DESC, "messageId" DESC LIMIT $5`,

@@ -1,0 +1,137 @@
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
+import {
+  ReadModelControl,
+  createKafka,
+  createLogger,
+  ensureTopics,
+  intFromEnv,
+  loadConfig,
+  quoteIdent,
+  sleep,
+  topicName,
+  type PlatformConfig,
+} from '@chat/platform';
+import { EventCodec } from '@chat/schemas';
+import { rebuildReadModels, type Progress } from '../../projector/src/app/rebuild.ts';
+import { projectionsFor } from '../../projector/src/projections.ts';
+import { writeMessageLog } from './bulk-log.ts';
+import { measureRawLimits } from './raw-limits.ts';
+
+// Projection throughput over a long log, beside the raw batched-insert rate of Postgres.
+//
+// Writes MESSAGES message events over ROOMS rooms into a fresh, isolated topic (bulk producer),
+// then: (1) starts the live projector alone and times it from its first checkpoint to the end
+// of the log (its catch-up rate, batches as they come); (2) runs `./chat rebuild` (in-process)
+// over the same log into a new schema, timing the catch-up stage, the pause and the parity
+// check. Then the raw limits of Kafka, Postgres and Redis in the same run.
+//
+// Usage: ./chat bench:rebuild   (env: MESSAGES, ROOMS)
+
+const MESSAGES = intFromEnv(process.env, 'MESSAGES', 1_000_000);
+const ROOMS = intFromEnv(process.env, 'ROOMS', 1000);
+
+await infraUp();
+const label = `bench_rebuild_${Date.now().toString(36)}`;
+const config: PlatformConfig = { ...loadConfig(), topicPrefix: `${label}.`, pgSchema: label, redisPrefix: `${label}:` };
+const kafka = createKafka(config, 'bench-rebuild');
+const admin = kafka.admin();
+await admin.connect();
+await ensureTopics(admin, config.topicPrefix);
+const topic = topicName(config.topicPrefix, 'roomEvents');
+const db = new pg.Client({ connectionString: config.databaseUrl });
+await db.connect();
+try {
+  const records = await writeMessageLog(kafka, config, topic, { messages: MESSAGES, rooms: ROOMS, ageMs: 3600_000 });
+
+  // (1) The live projector, from an empty schema to the end of the log.
+  const projected = async () =>
+    Number(
+      (
+        await db.query(`SELECT coalesce(sum(next_offset), 0)::bigint AS n FROM ${quoteIdent(label)}.projection_checkpoints`).catch(() => ({
+          rows: [{ n: 0 }],
+        }))
+      ).rows[0].n,
+    );
+  const projector = await startService('projector', {
+    ...serviceEnv(config),
+    PROJECTOR_PORT: String(intFromEnv(process.env, 'BENCH_PORT', 4103)),
+  });
+  let first: { at: number; done: number } | undefined;
+  for (;;) {
+    const done = await projected();
+    if (!first && done > 0) first = { at: performance.now(), done };
+    if (done >= records) break;
+    await sleep(200);
+  }
+  const liveSeconds = (performance.now() - first!.at) / 1000;
+  const live = {
+    events: records - first!.done,
+    seconds: round(liveSeconds),
+    eventsPerSecond: Math.round((records - first!.done) / liveSeconds),
+  };
+  console.error(`live projector: ${live.eventsPerSecond} events/s`);
+
+  // (2) A rebuild of the same log while that projector stays live.
+  const progress: (Progress & { at: number })[] = [];
+  const started = performance.now();
+  const outcome = await rebuildReadModels(
+    {
+      kafka,
+      config,
+      codec: new EventCodec(config.schemaRegistryUrl, config.topicPrefix),
+      control: new ReadModelControl(config),
+      clusterId: (await admin.describeCluster()).clusterId,
+      projections: projectionsFor(config.topicPrefix),
+      log: createLogger('bench-rebuild', 'warn'),
+      onProgress: (p) => progress.push({ ...p, at: performance.now() }),
+    },
+    'rebuild',
+  );
+  const total = (performance.now() - started) / 1000;
+  await stopService(projector);
+  if (!outcome.switched) throw new Error(`rebuild refused: ${JSON.stringify(outcome.differs)}`);
+  const catchUpSeconds = total - (outcome.pausedMs ?? 0) / 1000;
+  // The bulk load: from the start to the moment the deferred indexes were begun.
+  const indexing = progress.find((p) => p.stage === 'creating indexes');
+  const afterIndexing = progress.find((p) => p.at > (indexing?.at ?? Infinity) && p.stage === 'catching up');
+  const loadSeconds = ((indexing?.at ?? performance.now()) - started) / 1000;
+  console.log(
+    JSON.stringify(
+      {
+        log: { messageEvents: MESSAGES, rooms: ROOMS, records },
+        liveProjector: live,
+        rebuild: {
+          events: outcome.events,
+          seconds: round(total),
+          eventsPerSecond: Math.round(outcome.events / catchUpSeconds),
+          bulkLoad: {
+            events: indexing?.done,
+            seconds: round(loadSeconds),
+            eventsPerSecond: Math.round((indexing?.done ?? 0) / loadSeconds),
+          },
+          creatingIndexesSeconds: indexing && afterIndexing ? round((afterIndexing.at - indexing.at) / 1000) : null,
+          pausedMs: outcome.pausedMs,
+          pause: outcome.pause,
+          parity: 'equal',
+        },
+        rawLimits: await measureRawLimits(config),
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await admin
+    .deleteTopics({ topics: ['roomEvents', 'userEvents', 'deadLetters'].map((k) => topicName(config.topicPrefix, k as 'roomEvents')) })
+    .catch(() => undefined);
+  await admin.disconnect();
+  const { rows } = await db.query<{ name: string }>('SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1', [`${label}%`]);
+  for (const { name } of rows) await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
+  await db.end();
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 10) / 10;
+}
