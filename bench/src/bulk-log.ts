@@ -32,7 +32,15 @@ export async function writeMessageLog(
     const base = { eventId: crypto.randomUUID(), occurredAt: since + i, actorId: 'bench', roomId, revision };
     if (revision === 1)
       return { ...base, type: 'RoomCreated', commandId: `room-${i}`, name: 'bench', topic: null, visibility: 'PUBLIC', kind: 'GROUP' };
-    return { ...base, type: 'MessageSent', commandId: `m-${i}`, messageId: crypto.randomUUID(), body: `bulk message ${i}`, replyTo: null };
+    return {
+      ...base,
+      type: 'MessageSent',
+      commandId: `m-${i}`,
+      messageId: crypto.randomUUID(),
+      body: `bulk message ${i}`,
+      replyTo: null,
+      format: 'PLAIN',
+    };
   };
   const total = messages + rooms;
   try {

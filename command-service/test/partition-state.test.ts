@@ -31,6 +31,7 @@ const joined: RoomEvent = {
 const sent: RoomEvent = {
   ...base,
   type: 'MessageSent',
+  format: 'PLAIN',
   replyTo: null,
   eventId: 'e3',
   occurredAt: 3_000,

@@ -52,7 +52,13 @@ const outcome = (command: RoomCommand, target: MessageFact | null) => {
 
 describe('message rules', () => {
   it('replies only to a live message of the same room', () => {
-    const reply = as(OTHER, { type: 'SendMessage', messageId: '2f000000-0000-4000-8000-000000000002', body: 'yes', replyTo: MESSAGE });
+    const reply = as(OTHER, {
+      type: 'SendMessage',
+      messageId: '2f000000-0000-4000-8000-000000000002',
+      body: 'yes',
+      replyTo: MESSAGE,
+      format: 'MARKDOWN',
+    });
     expect(outcome(reply, fact())).toBe('MessageSent');
     expect(outcome(reply, null)).toBe('MESSAGE_NOT_FOUND');
     expect(outcome(reply, fact({ roomId: '7f1c4a52-34b5-4a8e-9d07-1c2b3d4e5f61' }))).toBe('MESSAGE_NOT_FOUND');
@@ -89,7 +95,7 @@ describe('message rules', () => {
     expect(outcome(as(STRANGER, { type: 'MarkRead', upTo: 5 }), null)).toBe('NOT_A_MEMBER');
     expect(outcome(as(OTHER, { type: 'MarkRead', upTo: -1 }), null)).toBe('INVALID_INPUT');
     const base = { roomId: ROOM, eventId: 'e', occurredAt: 1, commandId: null, revision: 9, messageId: MESSAGE } as const;
-    let f = evolveMessage(undefined, { ...base, type: 'MessageSent', actorId: AUTHOR, body: 'hi', replyTo: null });
+    let f = evolveMessage(undefined, { ...base, type: 'MessageSent', actorId: AUTHOR, body: 'hi', replyTo: null, format: 'PLAIN' });
     f = evolveMessage(f, { ...base, type: 'ReactionAdded', actorId: OTHER, emoji: '👍' });
     expect(f?.reactions.has(reactionKey(OTHER, '👍'))).toBe(true);
     f = evolveMessage(f, { ...base, type: 'MessageDeleted', actorId: OWNER });

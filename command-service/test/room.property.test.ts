@@ -66,6 +66,7 @@ const command: fc.Arbitrary<RoomCommand> = fc.oneof(
       messageId: fc.constant(''),
       body: text,
       replyTo: fc.option(message, { nil: null }),
+      format: fc.constantFrom('PLAIN' as const, 'MARKDOWN' as const),
     }),
     weight: 5,
   },

@@ -30,6 +30,7 @@ const send = (actorId: string, body = 'hi', commandId: string | null = 'c1'): Ro
   messageId: '0b6f0d5e-5d5b-4f59-8a38-3f7c1d9a2b10',
   body,
   replyTo: null,
+  format: 'PLAIN',
 });
 
 describe('room decider', () => {

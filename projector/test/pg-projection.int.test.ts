@@ -32,6 +32,7 @@ const created: DomainEvent = {
 // Message i is the room's revision i + 1 (the room itself is revision 1).
 const message = (i: number, body = `m${i}`): DomainEvent => ({
   type: 'MessageSent',
+  format: 'PLAIN',
   replyTo: null,
   eventId: crypto.randomUUID(),
   occurredAt: 1000 + i,

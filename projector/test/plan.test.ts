@@ -7,6 +7,7 @@ const B = '22222222-2222-4222-8222-222222222222';
 let n = 0;
 const sent = (roomId: string, actorId: string, commandId: string, revision = 0): RoomDomainEvent => ({
   type: 'MessageSent',
+  format: 'PLAIN',
   replyTo: null,
   eventId: `e${++n}`,
   occurredAt: 1000 + n,

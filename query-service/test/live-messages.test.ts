@@ -18,6 +18,7 @@ const msg = (sequence: number): MessageView => ({
   replyTo: null,
   editedAt: null,
   deleted: false,
+  format: 'PLAIN',
 });
 
 /** The notification the projector publishes for a message. */

@@ -78,6 +78,7 @@ beforeAll(async () => {
       events.push({
         ...envelope(i, USERS[i % USERS.length]!),
         type: 'MessageSent',
+        format: 'PLAIN',
         revision: events.length + 1,
         messageId,
         body: `message ${i}`,

@@ -1,4 +1,5 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { sleep, topicName } from '@chat/platform';
 import { loadEventSchemas, type AvroRecord } from './avro-files.ts';
 import { EVENT_NAMESPACE, EVENT_TOPIC, isEventType, type DomainEvent, type EventType } from './events.ts';
@@ -35,6 +36,10 @@ export class EventCodec {
   private readonly topicPrefix: string;
   private readonly ids = new Map<EventType, number>();
   private readonly typeById = new Map<number, EventType>();
+  /** Each event as this code knows it: the reader schema every record is decoded into. */
+  private readonly readers = new Map(loadEventSchemas().map((record) => [record.name, avro.Type.forSchema(record as avro.Schema)]));
+  /** Per writer schema id: how its records become the reader's (fields added since get their defaults). */
+  private readonly resolutions = new Map<number, { reader: avro.Type; resolver: avro.Resolver | undefined }>();
 
   private readonly registryUrl: string;
 
@@ -73,7 +78,8 @@ export class EventCodec {
     if (buffer.length < 5 || buffer[0] !== MAGIC_BYTE) throw new UnknownEventError('not a Confluent-framed record');
     const id = buffer.readInt32BE(1);
     const type = this.typeById.get(id) ?? (await this.typeOfSchema(id));
-    const payload = (await this.registry.decode(buffer)) as Record<string, unknown>;
+    const { reader, resolver } = this.resolutions.get(id) ?? (await this.resolutionOf(id, type));
+    const payload = reader.fromBuffer(buffer.subarray(5), resolver) as Record<string, unknown>;
     return { type, ...payload } as DomainEvent;
   }
 
@@ -116,6 +122,16 @@ export class EventCodec {
     } catch {
       return true; // cannot tell: treat it as the outage it probably is
     }
+  }
+
+  /** How records written with schema `id` read as today's `type` (the registry's client caches the writer schema). */
+  private async resolutionOf(id: number, type: EventType) {
+    const writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+    const reader = this.readers.get(type);
+    if (!reader) throw new UnknownEventError(`no reader schema for ${type}`);
+    const resolution = { reader, resolver: reader.equals(writer) ? undefined : reader.createResolver(writer) };
+    this.resolutions.set(id, resolution);
+    return resolution;
   }
 
   /** Old events may carry schema ids this process did not register: ask the registry. */

@@ -2,3 +2,4 @@ export * from './events.ts';
 export * from './codec.ts';
 export { loadEventSchemas, type AvroRecord } from './avro-files.ts';
 export * from './live.ts';
+export { backwardProblems, releasedSchemas } from './compatibility.ts';

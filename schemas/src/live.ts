@@ -16,6 +16,8 @@ export interface MessageView {
   editedAt: number | null;
   /** Deleted: its place is kept, its body is empty. */
   deleted: boolean;
+  /** How the body is meant to be shown: PLAIN or MARKDOWN. */
+  format: string;
 }
 
 /**

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quoteIdent } from '@chat/platform';
+import { createKafka, quoteIdent, topicName } from '@chat/platform';
+import { EventCodec, releasedSchemas, subjectFor, type DomainEvent } from '@chat/schemas';
 import { ROOT, serviceEnv, startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
@@ -115,16 +118,101 @@ describe('./chat rebuild', () => {
 
   it('refuses to switch to read models that differ, naming the table, and leaves the projectors running', async () => {
     const base = stack.config.pgSchema;
-    await db.query(`UPDATE ${quoteIdent(base)}.rooms SET name = 'tampered'`);
-    const refused = await cli();
-    expect(refused.code).toBe(1);
-    const outcome = JSON.parse(refused.out);
-    expect(outcome).toMatchObject({ switched: false, from: base });
-    expect(outcome.differs.map((d: { table: string }) => d.table)).toEqual(['rooms']);
-    expect(await control()).toMatchObject({ active: base, phase: 'serving' });
     const ann = await users.token('ann');
     const roomId = (await gql(stack.commandUrl, CREATE, {}, ann)).createRoom.roomId as string;
-    const answer = (await gql(stack.commandUrl, SEND, { roomId, body: 'still projecting', key: 'k' }, ann)).sendMessage;
-    expect(answer).toMatchObject({ __typename: 'MessageAccepted', receipt: { projected: true } });
+    const rooms = `${quoteIdent(base)}.rooms`;
+    await db.query(`UPDATE ${rooms} SET name = 'tampered' WHERE room_id = $1`, [roomId]);
+    try {
+      const refused = await cli();
+      expect(refused.code).toBe(1);
+      const outcome = JSON.parse(refused.out);
+      expect(outcome).toMatchObject({ switched: false, from: base });
+      expect(outcome.differs.map((d: { table: string }) => d.table)).toEqual(['rooms']);
+      expect(await control()).toMatchObject({ active: base, phase: 'serving' });
+      const answer = (await gql(stack.commandUrl, SEND, { roomId, body: 'still projecting', key: 'k' }, ann)).sendMessage;
+      expect(answer).toMatchObject({ __typename: 'MessageAccepted', receipt: { projected: true } });
+    } finally {
+      await db.query(`UPDATE ${rooms} SET name = 'replayed' WHERE room_id = $1`, [roomId]);
+    }
+  });
+
+  it('reads events of both versions of MessageSent, old ones as PLAIN, and rebuilds them to the same row hashes twice', async () => {
+    const ann = await users.id('ann');
+    const topic = topicName(stack.config.topicPrefix, 'roomEvents');
+    const codec = new EventCodec(stack.config.schemaRegistryUrl, stack.config.topicPrefix);
+    await codec.registerAll();
+    // The first version of MessageSent, as released, registered beside the current one.
+    const v1 = releasedSchemas().find((r) => r.name === 'MessageSent')!;
+    expect(v1.fields.map((f) => f.name)).not.toContain('format');
+    const { id: v1Id } = await codec.registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(v1) },
+      { subject: subjectFor(topic, v1) },
+    );
+    const roomId = crypto.randomUUID();
+    const envelope = (revision: number) => ({
+      eventId: crypto.randomUUID(),
+      occurredAt: Date.now(),
+      actorId: ann,
+      commandId: null,
+      roomId,
+      revision,
+    });
+    const created: DomainEvent = {
+      ...envelope(1),
+      type: 'RoomCreated',
+      name: 'versions',
+      topic: null,
+      visibility: 'PUBLIC',
+      kind: 'GROUP',
+    };
+    const {
+      type: _type,
+      format: _format,
+      ...old
+    } = {
+      ...envelope(2),
+      type: 'MessageSent' as const,
+      messageId: crypto.randomUUID(),
+      body: 'written by v1',
+      replyTo: null,
+      format: 'PLAIN',
+    };
+    const current: DomainEvent = {
+      ...envelope(3),
+      type: 'MessageSent',
+      messageId: crypto.randomUUID(),
+      body: '**written by v2**',
+      replyTo: null,
+      format: 'MARKDOWN',
+    };
+    const producer = createKafka(stack.config, 'test-versions').producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [await codec.encode(created), await codec.registry.encode(v1Id, old), await codec.encode(current)].map((value) => ({
+        key: roomId,
+        value,
+      })),
+    });
+    await producer.disconnect();
+
+    const HISTORY = `query($roomId: ID!) { messages(roomId: $roomId, first: 10) { edges { node { body format } } } }`;
+    await expect
+      .poll(async () => (await gql(stack.queryUrl, HISTORY, { roomId }, await users.token('ann'))).messages.edges.map((e: any) => e.node), {
+        timeout: 20_000,
+      })
+      .toEqual([
+        { body: 'written by v1', format: 'PLAIN' },
+        { body: '**written by v2**', format: 'MARKDOWN' },
+      ]);
+
+    const first = await cli();
+    expect(first.code, first.out).toBe(0);
+    const second = await cli();
+    expect(second.code, second.out).toBe(0);
+    const [a, b] = [JSON.parse(first.out), JSON.parse(second.out)];
+    expect(b.from).toBe(a.to);
+    expect(b.tables).toEqual(a.tables);
+    expect(a.tables.messages.rows).toBeGreaterThan(0);
   });
 });

@@ -30,7 +30,7 @@ const STRING_FIELDS: Record<RoomCommand['type'], { required: string[]; nullable?
   RemoveMember: { required: ['userId'] },
   LeaveRoom: { required: [] },
   SetMemberRole: { required: ['userId', 'role'] },
-  SendMessage: { required: ['messageId', 'body'], nullable: ['replyTo'] },
+  SendMessage: { required: ['messageId', 'body', 'format'], nullable: ['replyTo'] },
   EditMessage: { required: ['messageId', 'body'] },
   DeleteMessage: { required: ['messageId'] },
   AddReaction: { required: ['messageId', 'emoji'] },

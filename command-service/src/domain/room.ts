@@ -16,6 +16,9 @@ import { LIMITS, checkId, checkText, isUuid } from './validation.ts';
 
 export const ROLES = ['OWNER', 'ADMIN', 'MEMBER'] as const;
 export type Role = (typeof ROLES)[number];
+/** How a message body is meant to be shown. */
+export const MESSAGE_FORMATS = ['PLAIN', 'MARKDOWN'] as const;
+export type MessageFormat = (typeof MESSAGE_FORMATS)[number];
 export const VISIBILITIES = ['PUBLIC', 'PRIVATE'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
 export type RoomKind = 'GROUP' | 'DIRECT';
@@ -64,7 +67,7 @@ export type RoomCommand =
   | ({ type: 'RemoveMember'; userId: string } & CommandBase)
   | ({ type: 'LeaveRoom' } & CommandBase)
   | ({ type: 'SetMemberRole'; userId: string; role: Role } & CommandBase)
-  | ({ type: 'SendMessage'; messageId: string; body: string; replyTo: string | null } & CommandBase)
+  | ({ type: 'SendMessage'; messageId: string; body: string; replyTo: string | null; format: MessageFormat } & CommandBase)
   | ({ type: 'EditMessage'; messageId: string; body: string } & CommandBase)
   | ({ type: 'DeleteMessage'; messageId: string } & CommandBase)
   | ({ type: 'AddReaction'; messageId: string; emoji: string } & CommandBase)
@@ -175,6 +178,7 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
     case 'SendMessage':
       if (command.commandId === null) return commandError('INVALID_INPUT', 'clientMessageId is required');
       if (command.replyTo !== null && !isUuid(command.replyTo)) return commandError('INVALID_INPUT', 'replyTo must be a message id');
+      if (!MESSAGE_FORMATS.includes(command.format)) return commandError('INVALID_INPUT', 'format must be PLAIN or MARKDOWN');
       return checkText('body', command.body, { max: LIMITS.messageBody, multiline: true });
     case 'EditMessage':
       if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
@@ -277,7 +281,14 @@ export function decide(command: RoomCommand, state: RoomState, target: MessageFa
         const missing = unusable(target, roomId);
         if (missing) return reject(missing);
       }
-      return accept({ type: 'MessageSent', roomId, messageId: command.messageId, body: command.body, replyTo: command.replyTo });
+      return accept({
+        type: 'MessageSent',
+        roomId,
+        messageId: command.messageId,
+        body: command.body,
+        replyTo: command.replyTo,
+        format: command.format,
+      });
     case 'EditMessage':
     case 'DeleteMessage':
     case 'AddReaction':

@@ -17,6 +17,10 @@ const MessageAcceptedRef = builder.objectRef<Accepted>('MessageAccepted').implem
 const SendMessageResult = resultUnion('SendMessage', MessageAcceptedRef);
 const MessageResult = resultUnion('Message', MessageAcceptedRef);
 const commandIdArg = { description: 'Idempotency key: a retry with the same key answers the first outcome.' } as const;
+const MessageFormatRef = builder.enumType('MessageFormat', {
+  description: 'How a message body is meant to be shown.',
+  values: { PLAIN: { description: 'As it is.' }, MARKDOWN: { description: 'As Markdown (CommonMark).' } },
+});
 
 builder.mutationFields((t) => ({
   sendMessage: t.field({
@@ -28,6 +32,7 @@ builder.mutationFields((t) => ({
       body: t.arg.string({ required: true }),
       clientMessageId: t.arg.id({ required: true }),
       replyTo: t.arg.id({ description: 'The message this one answers.' }),
+      format: t.arg({ type: MessageFormatRef, defaultValue: 'PLAIN', description: 'PLAIN unless said otherwise.' }),
       expectedRevision: t.arg.int(expectedRevisionArg),
     },
     resolve: (_root, args, ctx) =>
@@ -38,6 +43,7 @@ builder.mutationFields((t) => ({
         messageId: randomUUID(),
         body: args.body,
         replyTo: args.replyTo?.toString() ?? null,
+        format: args.format ?? 'PLAIN',
         expectedRevision: args.expectedRevision,
       }),
   }),

@@ -263,8 +263,9 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   if (plan.messages.length > 0) {
     const m = plan.messages;
     await client.query(
-      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to)
-       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::uuid[], $9::bigint[], $10::uuid[])`,
+      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to, format)
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::uuid[], $9::bigint[], $10::uuid[],
+                            $11::text[])`,
       [
         col(m, 'roomId'),
         col(m, 'sequence'),
@@ -276,6 +277,7 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
         col(m, 'eventId'),
         col(m, 'revision'),
         col(m, 'replyTo'),
+        col(m, 'format'),
       ],
     );
   }

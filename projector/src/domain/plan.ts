@@ -189,6 +189,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
           replyTo: event.replyTo,
           editedAt: null,
           deleted: false,
+          format: event.format,
           eventId: event.eventId,
           revision: event.revision,
         };

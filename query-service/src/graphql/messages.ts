@@ -19,6 +19,11 @@ const ReactionRef = builder.objectRef<ReactionView>('Reaction').implement({
   }),
 });
 
+const MessageFormatRef = builder.enumType('MessageFormat', {
+  description: 'How a message body is meant to be shown.',
+  values: { PLAIN: { description: 'As it is.' }, MARKDOWN: { description: 'As Markdown (CommonMark).' } },
+});
+
 MessageRef.implement({
   fields: (t) => ({
     id: t.exposeID('messageId'),
@@ -32,6 +37,7 @@ MessageRef.implement({
     sentAt: t.string({ resolve: (m) => new Date(m.sentAt).toISOString() }),
     editedAt: t.string({ nullable: true, resolve: (m) => (m.editedAt === null ? null : new Date(m.editedAt).toISOString()) }),
     deleted: t.exposeBoolean('deleted'),
+    format: t.field({ type: MessageFormatRef, resolve: (m) => (m.format === 'MARKDOWN' ? 'MARKDOWN' : 'PLAIN') }),
     replyTo: t.field({
       type: MessageRef,
       nullable: true,

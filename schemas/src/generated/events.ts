@@ -152,6 +152,8 @@ export interface MessageSent {
   body: string;
   /** The message this one replies to, in the same room; null for none. */
   replyTo: null | string;
+  /** How the body is meant to be shown: PLAIN or MARKDOWN. Added in the second version of this event: events written before read as PLAIN. */
+  format: string;
 }
 
 /** A user changed their profile. Carries the whole profile after the change, so the last event of a user is its profile. */
