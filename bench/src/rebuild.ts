@@ -84,7 +84,7 @@ try {
       control: new ReadModelControl(config),
       clusterId: (await admin.describeCluster()).clusterId,
       projections: projectionsFor(config.topicPrefix),
-      log: createLogger('bench-rebuild', 'warn'),
+      log: createLogger('bench-rebuild', process.env.LOG_LEVEL ?? 'warn'),
       onProgress: (p) => progress.push({ ...p, at: performance.now() }),
     },
     'rebuild',

@@ -111,7 +111,7 @@ describe('postgres projection', () => {
       'SELECT "offset", error, key, value FROM dead_letters WHERE "offset" = 8',
     );
     expect(dead).toHaveLength(1);
-    expect(dead[0]!.error).toMatch(/^not applicable: .*0x00/);
+    expect(dead[0]!.error).toMatch(/^not applicable: unsupported Unicode escape sequence/); // the NUL, refused by Postgres' json
     expect(dead[0]!).toMatchObject({ key: ROOM, value: Buffer.from('raw bytes') });
     const { rows: checkpoint } = await pool.query('SELECT next_offset FROM projection_checkpoints');
     expect(checkpoint).toEqual([{ next_offset: '10' }]);

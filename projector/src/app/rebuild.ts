@@ -66,6 +66,7 @@ const PROJECTOR_ALIVE_MS = 10_000;
 const PAUSE_ACK_TIMEOUT_MS = 30_000;
 const LAST_EVENTS_TIMEOUT_MS = 60_000;
 const REBUILD_LOCK = 0x72656275; // "rebu"
+const CONCURRENCY = 4;
 
 export async function rebuildReadModels(deps: RebuildDeps, mode: 'rebuild' | 'rollback'): Promise<RebuildOutcome> {
   const { config, control, log } = deps;
@@ -120,7 +121,9 @@ async function walkTowards(
   const { kafka, config, codec, control, projections, log, onProgress } = deps;
   const started = performance.now();
   const active = createPgPool({ ...config, pgSchema: state.active }, 2);
-  const pool = createPgPool({ ...config, pgSchema: target }, 8);
+  // Four partitions at a time, as the live projector: twelve measured no faster here (Postgres
+  // and this process together use about 1.5 of the 2 cores either way) and hold 3x the batches.
+  const pool = createPgPool({ ...config, pgSchema: target }, CONCURRENCY + 2);
   const limits = new Map<string, bigint>();
   const userTopics = Object.keys(projections).filter((t) => t.endsWith('chat.user-events'));
   let usersLevel = false;
@@ -139,7 +142,17 @@ async function walkTowards(
   try {
     await consumer.connect();
     const running = await runProjector(
-      { consumer, pool, codec, publisher: { enqueue: () => undefined }, deadLetters: async () => undefined, log, live: false, cap },
+      {
+        consumer,
+        pool,
+        codec,
+        publisher: { enqueue: () => undefined },
+        deadLetters: async () => undefined,
+        log,
+        live: false,
+        cap,
+        concurrency: CONCURRENCY,
+      },
       projections,
     );
     const level = async () => {
