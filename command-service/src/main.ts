@@ -7,6 +7,8 @@ import {
   createKafka,
   createPgPool,
   followReadModels,
+  graphqlLimits,
+  GRAPHQL_LIMITS,
   createRedis,
   intFromEnv,
   JWKS_PATH,
@@ -140,6 +142,8 @@ const handler = new CommandHandler(
 const yoga = createYoga<{ req: IncomingMessage }>({
   schema,
   ...playground('Chat commands', PLAYGROUND_QUERY),
+  plugins: graphqlLimits(),
+  maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   context: async ({ request, req }): Promise<Context> => ({
     caller: await authenticate(request.headers),
     address: clientAddress(req),

@@ -11,3 +11,4 @@ export * from './playground.ts';
 export * from './migrate.ts';
 export * from './tokens.ts';
 export * from './read-model-control.ts';
+export * from './graphql-limits.ts';

@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -16,6 +17,8 @@ import {
   onShutdown,
   playground,
   followReadModels,
+  graphqlLimits,
+  GRAPHQL_LIMITS,
   startHttpServer,
   type Caller,
 } from '@chat/platform';
@@ -83,6 +86,8 @@ async function callerOf(authorization: unknown): Promise<Caller | NoCaller> {
 
 const yoga = createYoga({
   schema,
+  plugins: graphqlLimits(),
+  maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   ...playground(
     'Chat',
     'query { myRooms(first: 20) { edges { node { id name unreadCount unreadMentions lastMessage { body sentAt } } } } }\n\n# subscription { messageAdded(roomId: "<roomId>", after: "0") { sequence senderId body sentAt } }\n',
@@ -98,7 +103,8 @@ const server = await startHttpServer({ port, host, ready: () => true, handler: y
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
 // transports share one schema, one context factory and one error masking.
-const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+// A message over the size limit closes its socket (1009, message too big).
+const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: GRAPHQL_LIMITS.bytes });
 const wsCleanup = useServer(
   {
     // A token in connection_init (`authorization: "Bearer …"`) authenticates the socket; a bad
@@ -122,7 +128,13 @@ const wsCleanup = useServer(
         socket: ctx.extra.socket,
         params,
       });
-      const document = parse(params.query);
+      // A document that does not parse (or is over the token limit) fails its own operation, not the socket.
+      let document;
+      try {
+        document = parse(params.query);
+      } catch (error) {
+        return [error instanceof GraphQLError ? error : new GraphQLError('the document could not be parsed')];
+      }
       const errors = validate(schema, document);
       if (errors.length > 0) return errors;
       return {

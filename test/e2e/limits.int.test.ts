@@ -1,0 +1,116 @@
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createKafka, GRAPHQL_LIMITS, topicName } from '@chat/platform';
+import { startStack, type Stack } from '@chat/infra';
+import { signUp } from '../src/accounts.ts';
+import { collect, gql, wsClient } from '../src/graphql.ts';
+import { topicSize } from '../src/kafka.ts';
+
+// Anyone can send us a document: its shape and size are bounded on both endpoints before any
+// of it runs, each refusal with its code, and a refused mutation appends nothing.
+
+let stack: Stack;
+let token: string;
+let roomId: string;
+
+beforeAll(async () => {
+  stack = await startStack('limits');
+  token = (await signUp(stack.commandUrl, 'lima')).accessToken;
+  roomId = (await gql(stack.commandUrl, `mutation { createRoom(name: "limits") { ... on RoomAccepted { roomId } } }`, {}, token)).createRoom
+    .roomId as string;
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** The codes of the errors a raw POST answers with, and its HTTP status. */
+async function post(url: string, body: string): Promise<{ status: number; codes: unknown[] }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+  });
+  const text = await response.text();
+  const parsed = (() => {
+    try {
+      return JSON.parse(text) as { errors?: { extensions?: { code?: string } }[] };
+    } catch {
+      return {};
+    }
+  })();
+  return { status: response.status, codes: (parsed.errors ?? []).map((e) => e.extensions?.code) };
+}
+
+const roomEvents = () => topicSize(createKafka(stack.config, 'test-limits'), topicName(stack.config.topicPrefix, 'roomEvents'));
+const send = (i: number) => `m${i}: sendMessage(roomId: "${roomId}", body: "flood", clientMessageId: "k${i}") { __typename }`;
+
+describe('request limits', () => {
+  it('refuses thousands of aliased sends, and more than a handful of mutations, appending nothing', async () => {
+    const before = await roomEvents();
+    const flood = await post(
+      stack.commandUrl,
+      JSON.stringify({ query: `mutation { ${Array.from({ length: 5000 }, (_, i) => send(i)).join(' ')} }` }),
+    );
+    expect(flood.codes).toContain('QUERY_TOO_COMPLEX');
+    const six = await post(
+      stack.commandUrl,
+      JSON.stringify({ query: `mutation { ${Array.from({ length: 6 }, (_, i) => send(i)).join(' ')} }` }),
+    );
+    expect(six.codes).toEqual(['TOO_MANY_MUTATIONS']);
+    expect(await roomEvents()).toBe(before);
+    // The handful itself goes through.
+    const five = await gql(stack.commandUrl, `mutation { ${Array.from({ length: 5 }, (_, i) => send(i)).join(' ')} }`, {}, token);
+    expect(Object.values(five).map((r: any) => r.__typename)).toEqual(Array(5).fill('MessageAccepted'));
+  });
+
+  it('refuses too many aliases, too deep or too costly documents, and too many tokens on the query side', async () => {
+    const aliases = await post(
+      stack.queryUrl,
+      JSON.stringify({ query: `{ ${Array.from({ length: 20_000 }, (_, i) => `a${i}: me { id }`).join(' ')} }` }),
+    );
+    expect(aliases.codes).toContain('QUERY_TOO_COMPLEX');
+    const nest = (depth: number): string => (depth === 0 ? 'id' : `replyTo { ${nest(depth - 1)} }`);
+    const deep = await post(stack.queryUrl, JSON.stringify({ query: `{ message(id: "${crypto.randomUUID()}") { ${nest(20)} } }` }));
+    expect(deep.codes).toContain('QUERY_TOO_COMPLEX');
+    const fine = await post(stack.queryUrl, JSON.stringify({ query: `{ me { id username } }` }));
+    expect(fine).toEqual({ status: 200, codes: [] });
+    // The playground's own introspection stays within the limits.
+    const introspection = await post(stack.queryUrl, JSON.stringify({ query: getIntrospectionQuery({ descriptions: true }) }));
+    expect(introspection).toEqual({ status: 200, codes: [] });
+  });
+
+  it('refuses a body over the size limit over HTTP, and closes a socket that sends a message over it', async () => {
+    const big = await post(
+      stack.commandUrl,
+      JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(GRAPHQL_LIMITS.bytes) } }),
+    );
+    expect(big.status).toBe(413);
+
+    const socket = new WebSocket(stack.queryWsUrl, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(GRAPHQL_LIMITS.bytes) } }));
+    expect(await closed).toBe(1009);
+  });
+
+  it('fails a subscription whose document does not parse, leaving the socket and its other subscriptions alone', async () => {
+    const client = wsClient(stack.queryWsUrl, token);
+    try {
+      const live = collect<any>(client, `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`, { roomId }, 1);
+      const broken = collect<any>(client, `subscription { messageAdded(roomId: "x" { body }`, {}, 1);
+      await expect(broken.done).rejects.toThrow(/Syntax Error/);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await gql(
+        stack.commandUrl,
+        `mutation { sendMessage(roomId: "${roomId}", body: "still here", clientMessageId: "after-broken") { __typename } }`,
+        {},
+        token,
+      );
+      expect(await live.done).toEqual([{ messageAdded: { body: 'still here' } }]);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
