@@ -11,8 +11,13 @@ import type { Plugin } from 'graphql-yoga';
 export const GRAPHQL_LIMITS = {
   aliases: 15,
   depth: 12,
-  /** GraphQL Armor's cost: 1 per object field, 0.1 per scalar, times the depth factor. */
-  cost: 5000,
+  /**
+   * GraphQL Armor's cost: 2 per object field and 1 per scalar, 1.5 times per level, times a
+   * literal `first`/`last`. A full page of 200 messages with authors, replies and reactions
+   * is about 20,000; pages nested in pages are what this refuses (page sizes are capped at 200
+   * by the resolvers whatever a variable says).
+   */
+  cost: 50_000,
   tokens: 2000,
   directives: 10,
   mutationsPerRequest: 5,

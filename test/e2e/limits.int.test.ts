@@ -65,7 +65,7 @@ describe('request limits', () => {
     expect(Object.values(five).map((r: any) => r.__typename)).toEqual(Array(5).fill('MessageAccepted'));
   });
 
-  it('refuses too many aliases, too deep or too costly documents, and too many tokens on the query side', async () => {
+  it('refuses too many aliases, too deep documents and pages in pages on the query side, not a full page of history', async () => {
     const aliases = await post(
       stack.queryUrl,
       JSON.stringify({ query: `{ ${Array.from({ length: 20_000 }, (_, i) => `a${i}: me { id }`).join(' ')} }` }),
@@ -74,6 +74,10 @@ describe('request limits', () => {
     const nest = (depth: number): string => (depth === 0 ? 'id' : `replyTo { ${nest(depth - 1)} }`);
     const deep = await post(stack.queryUrl, JSON.stringify({ query: `{ message(id: "${crypto.randomUUID()}") { ${nest(20)} } }` }));
     expect(deep.codes).toContain('QUERY_TOO_COMPLEX');
+    const pagesInPages = `{ myRooms(first: 200) { edges { node { members(first: 200) { edges { node { userId role } } } } } } }`;
+    expect((await post(stack.queryUrl, JSON.stringify({ query: pagesInPages }))).codes).toContain('QUERY_TOO_COMPLEX');
+    const fullPage = `{ messages(roomId: "${roomId}", last: 200) { edges { node { id body sender { username } replyTo { id body } reactions { emoji count me } } } } }`;
+    expect(await post(stack.queryUrl, JSON.stringify({ query: fullPage }))).toEqual({ status: 200, codes: [] });
     const fine = await post(stack.queryUrl, JSON.stringify({ query: `{ me { id username } }` }));
     expect(fine).toEqual({ status: 200, codes: [] });
     // The playground's own introspection stays within the limits.
