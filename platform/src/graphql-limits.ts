@@ -1,5 +1,5 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, Kind, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ASTVisitor, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 // What one GraphQL request may ask, the same on every endpoint: anyone can send us a document,
@@ -25,7 +25,12 @@ export const GRAPHQL_LIMITS = {
   bytes: 1024 * 1024,
 } as const;
 
-export function graphqlLimits(): Plugin[] {
+/** Whether the schema may be introspected (GRAPHQL_INTROSPECTION=off turns it off, say in production). */
+export function introspectionAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.GRAPHQL_INTROSPECTION !== 'off';
+}
+
+export function graphqlLimits(env: NodeJS.ProcessEnv = process.env): Plugin[] {
   const coded = [
     (_context: unknown, error: GraphQLError) => {
       (error.extensions as Record<string, unknown>).code = 'QUERY_TOO_COMPLEX';
@@ -42,7 +47,10 @@ export function graphqlLimits(): Plugin[] {
       blockFieldSuggestion: { enabled: true },
     }) as Plugin,
     {
-      onValidate: ({ addValidationRule }) => addValidationRule(maxMutationsRule),
+      onValidate: ({ addValidationRule }) => {
+        addValidationRule(maxMutationsRule);
+        if (!introspectionAllowed(env)) addValidationRule(NoSchemaIntrospectionCustomRule);
+      },
     },
   ];
 }

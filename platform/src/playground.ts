@@ -4,7 +4,9 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 // render-graphiql bundles the playground into the page itself, so it works offline, with
 // no CDN. Its headers start with an Authorization placeholder for the access token that
 // signUp or logIn answers; the default query says how to get one.
-export function playground(title: string, defaultQuery: string, options: { subscriptionsProtocol?: 'WS' } = {}) {
+// GRAPHQL_PLAYGROUND=off serves no playground (say in production).
+export function playground(title: string, defaultQuery: string, options: { subscriptionsProtocol?: 'WS' } = {}, env = process.env) {
+  if (env.GRAPHQL_PLAYGROUND === 'off') return { graphiql: false as const };
   return {
     renderGraphiQL,
     graphiql: { title, defaultQuery, headers: JSON.stringify({ Authorization: 'Bearer <accessToken from signUp or logIn>' }), ...options },

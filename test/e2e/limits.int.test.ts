@@ -117,4 +117,37 @@ describe('request limits', () => {
       await client.dispose();
     }
   });
+
+  it('refuses a subscription cursor past the room’s end, with INVALID_INPUT', async () => {
+    const client = wsClient(stack.queryWsUrl, token);
+    try {
+      const messages = collect<any>(
+        client,
+        `subscription($roomId: ID!) { messageAdded(roomId: $roomId, after: "100000") { body } }`,
+        { roomId },
+        1,
+      );
+      await expect(messages.done).rejects.toThrow(/beyond the room/);
+      const events = collect<any>(
+        client,
+        `subscription($roomId: ID!) { roomEvents(roomId: $roomId, after: "100000") { __typename } }`,
+        { roomId },
+        1,
+      );
+      await expect(events.done).rejects.toThrow(/beyond the room/);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('serves neither introspection nor the playground when configured off', async () => {
+    const closed = await stack.startExtra('query-service', { GRAPHQL_INTROSPECTION: 'off', GRAPHQL_PLAYGROUND: 'off' });
+    const introspection = await post(closed.url, JSON.stringify({ query: '{ __schema { types { name } } }' }));
+    expect(introspection.codes.length).toBeGreaterThan(0);
+    expect((await post(closed.url, JSON.stringify({ query: '{ me { id } }' }))).codes).toEqual([]);
+    const page = await fetch(closed.url, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toMatch(/graphiql/i);
+    const open = await fetch(stack.queryUrl, { headers: { accept: 'text/html' } });
+    expect(await open.text()).toMatch(/graphiql/i);
+  });
 });

@@ -252,7 +252,12 @@ builder.subscriptionFields((t) => ({
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
         isMember: ctx.readModels.isMember.bind(ctx.readModels),
       };
-      return withFreshLoaders(ctx, endsAsNotAMember(liveMessages(source, roomId, userId, parseCursor(args.after))));
+      const after = parseCursor(args.after);
+      // A cursor past the end would silently swallow the messages up to it.
+      if (after !== null && after > (await ctx.readModels.lastSequence(roomId))) {
+        throw clientError('INVALID_INPUT', 'after is beyond the room’s last message');
+      }
+      return withFreshLoaders(ctx, endsAsNotAMember(liveMessages(source, roomId, userId, after)));
     },
     resolve: (message) => message,
   }),
