@@ -87,6 +87,7 @@ const partitionOf = (roomId: string) => {
 const redis = createRedis(config);
 const {
   accounts,
+  limits,
   keyRing,
   signOn,
   authenticate,
@@ -149,6 +150,7 @@ const yoga = createYoga<{ req: IncomingMessage }>({
     address: clientAddress(req),
     arrival: { traceparent: request.headers.get('traceparent'), credentials: credentialsOf(request.headers) },
     handler,
+    commandLimit: (userId) => limits.command(userId),
     accounts,
     signOn,
     log,

@@ -26,6 +26,8 @@ import { KeyRing } from './app/signing-keys.ts';
 
 export interface AccountWiring {
   accounts: Accounts;
+  /** Abuse limits in Redis; commands per user among them. */
+  limits: RedisAbuseLimits;
   keyRing: KeyRing;
   /** Single sign-on, when an OpenID provider is configured (OIDC_ISSUER). */
   signOn: OidcSignOn | undefined;
@@ -60,17 +62,19 @@ export async function wireAccounts(deps: {
   await keyRing.maintain();
   const revocations = new SessionRevocations(redis, config.redisPrefix);
   const events = new KafkaUserEvents(kafka, codec, topicName(config.topicPrefix, 'userEvents'));
+  const limits = new RedisAbuseLimits(redis, config.redisPrefix, {
+    signUpsPerAddressPerHour: env('SIGN_UP_LIMIT_PER_ADDRESS', 20),
+    logInsPerUsernamePer15Min: env('LOG_IN_LIMIT_PER_USERNAME', 10),
+    logInsPerAddressPer15Min: env('LOG_IN_LIMIT_PER_ADDRESS', 100),
+    commandsPerUserPer10s: env('COMMAND_LIMIT_PER_USER', 100),
+  });
   const accounts = new Accounts({
     accounts: new PgAccounts(pool),
     sessions: new PgSessions(pool),
     events,
     tokens: keyRing,
     revocations,
-    limits: new RedisAbuseLimits(redis, config.redisPrefix, {
-      signUpsPerAddressPerHour: env('SIGN_UP_LIMIT_PER_ADDRESS', 20),
-      logInsPerUsernamePer15Min: env('LOG_IN_LIMIT_PER_USERNAME', 10),
-      logInsPerAddressPer15Min: env('LOG_IN_LIMIT_PER_ADDRESS', 100),
-    }),
+    limits,
     log,
     accessTokenTtlSeconds: settings.ttlSeconds,
     refreshTokenTtlMs: env('REFRESH_TOKEN_TTL_MS', 30 * 24 * 3600_000),
@@ -87,6 +91,7 @@ export async function wireAccounts(deps: {
   const signOn = signOnSettings(process.env, endpoint);
   return {
     accounts,
+    limits,
     keyRing,
     signOn: signOn && new OidcSignOn(signOn, redis, config.redisPrefix, accounts, log),
     authenticate: authenticator(new AccessTokenVerifier(keyRing.verificationKeys, settings, revocations)),

@@ -150,4 +150,36 @@ describe('request limits', () => {
     const open = await fetch(stack.queryUrl, { headers: { accept: 'text/html' } });
     expect(await open.text()).toMatch(/graphiql/i);
   });
+
+  it('limits commands per user, across instances, with RATE_LIMITED and when to retry, appending nothing over the limit', async () => {
+    // An instance with a limit of 5 commands per 10 s; the count is each user's own, in Redis, shared by every instance.
+    const strict = await stack.startExtra('command-service', { COMMAND_LIMIT_PER_USER: '5' });
+    const SEND = `mutation($roomId: ID!, $key: ID!) { sendMessage(roomId: $roomId, body: "counted", clientMessageId: $key) {
+      __typename ... on CommandError { code retryAfterSeconds } } }`;
+    const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename ... on CommandError { code } } }`;
+    // While partitions move to the new instance, commands answer UNAVAILABLE: retry those (through
+    // the lenient instance, so the retries count against nobody's small limit).
+    const settled = async (query: string, variables: Record<string, unknown>, as: string) => {
+      for (const deadline = Date.now() + 30_000; ;) {
+        const [answer] = Object.values(await gql(stack.commandUrl, query, variables, as)) as { __typename: string; code?: string }[];
+        if (answer!.code !== 'UNAVAILABLE' || Date.now() > deadline) return answer!;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    };
+    const [nina, olga] = [(await signUp(stack.commandUrl, 'nina')).accessToken, (await signUp(stack.commandUrl, 'olga')).accessToken];
+    expect(await settled(JOIN, { roomId }, olga)).toMatchObject({ __typename: 'RoomAccepted' });
+    expect(await settled(SEND, { roomId, key: 'olga-settles' }, olga)).toMatchObject({ __typename: 'MessageAccepted' });
+    expect(await settled(JOIN, { roomId }, nina)).toMatchObject({ __typename: 'RoomAccepted' }); // one of nina's five
+
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push((await gql(strict.url, SEND, { roomId, key: `limited-${i}` }, nina)).sendMessage);
+    expect(results.map((r) => r.__typename)).toEqual(Array(4).fill('MessageAccepted'));
+    const before = await roomEvents();
+    const over = (await gql(strict.url, SEND, { roomId, key: 'limited-over' }, nina)).sendMessage;
+    expect(over).toMatchObject({ __typename: 'CommandError', code: 'RATE_LIMITED' });
+    expect(over.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(await roomEvents()).toBe(before);
+    // Another user is not held back by it.
+    expect((await gql(strict.url, SEND, { roomId, key: 'olga-1' }, olga)).sendMessage.__typename).toBe('MessageAccepted');
+  });
 });

@@ -3,19 +3,22 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AbuseLimits } from '../app/accounts.ts';
 import { commandError, type CommandError } from '../domain/errors.ts';
 
-// Guessing and sign-up floods, limited in Redis so every instance counts together: log-in
-// attempts per username (reset by a success) and per client address, sign-ups per address.
+// Guessing and floods, limited in Redis so every instance counts together: log-in attempts per
+// username (reset by a success) and per client address, sign-ups per address, and commands
+// per user (counted where they arrive, not again where they are forwarded).
 
 export interface AbuseLimitSettings {
   signUpsPerAddressPerHour: number;
   logInsPerUsernamePer15Min: number;
   logInsPerAddressPer15Min: number;
+  commandsPerUserPer10s: number;
 }
 
 export class RedisAbuseLimits implements AbuseLimits {
   private readonly signUps: RateLimiterRedis;
   private readonly logInsByUsername: RateLimiterRedis;
   private readonly logInsByAddress: RateLimiterRedis;
+  private readonly commands: RateLimiterRedis;
 
   constructor(redis: Redis, prefix: string, settings: AbuseLimitSettings) {
     const limiter = (name: string, points: number, duration: number) =>
@@ -23,6 +26,12 @@ export class RedisAbuseLimits implements AbuseLimits {
     this.signUps = limiter('sign-up:address', settings.signUpsPerAddressPerHour, 3600);
     this.logInsByUsername = limiter('log-in:username', settings.logInsPerUsernamePer15Min, 900);
     this.logInsByAddress = limiter('log-in:address', settings.logInsPerAddressPer15Min, 900);
+    this.commands = limiter('command:user', settings.commandsPerUserPer10s, 10);
+  }
+
+  /** One more command from `userId`, or RATE_LIMITED with when to try again. */
+  command(userId: string): Promise<CommandError | undefined> {
+    return consume(this.commands, userId, 'too many commands; slow down');
   }
 
   signUp(address: string): Promise<CommandError | undefined> {

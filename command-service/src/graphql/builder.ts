@@ -1,5 +1,5 @@
 import SchemaBuilder, { type ObjectRef } from '@pothos/core';
-import { ERROR_CODES, type CommandError } from '../domain/errors.ts';
+import { ERROR_CODES, commandError, type CommandError } from '../domain/errors.ts';
 import type { Caller, Logger } from '@chat/platform';
 import type { OidcSignOn } from '../adapters/oidc-sign-on.ts';
 import type { Accounts } from '../app/accounts.ts';
@@ -18,6 +18,8 @@ export interface Context {
   address: string;
   arrival: Arrival;
   handler: CommandHandler;
+  /** Commands per user, counted where they arrive. */
+  commandLimit: (userId: string) => Promise<CommandError | undefined>;
   accounts: Accounts;
   signOn: OidcSignOn | undefined;
   log: Logger;
@@ -92,6 +94,10 @@ type CommandWithoutCaller = RoomCommand extends infer C ? (C extends unknown ? O
 /** Runs a command as the authenticated caller; a typed CommandError otherwise. */
 export async function runCommand(ctx: Context, command: CommandWithoutCaller): Promise<Accepted | CommandError> {
   if (!isCaller(ctx.caller)) return ctx.caller;
+  const limited = await ctx
+    .commandLimit(ctx.caller.userId)
+    .catch(() => commandError('UNAVAILABLE', 'cannot check rate limits right now; retry shortly'));
+  if (limited) return limited;
   const outcome: Outcome = await ctx.handler.handle({ ...command, actorId: ctx.caller.userId } as RoomCommand, ctx.arrival);
   return outcome.ok ? outcome : outcome.error;
 }
