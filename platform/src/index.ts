@@ -12,3 +12,4 @@ export * from './migrate.ts';
 export * from './tokens.ts';
 export * from './read-model-control.ts';
 export * from './graphql-limits.ts';
+export * from './transaction.ts';

@@ -3,6 +3,7 @@ import { createPgPool, quoteIdent } from './clients.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import { migrate } from './migrate.ts';
+import { inTransaction } from './transaction.ts';
 import { sleep } from './wait.ts';
 
 // Where the read models are. They live in a schema of their own generation: at first the
@@ -48,9 +49,7 @@ export class ReadModelControl {
 
   /** Sets the state and tells every listener, in one transaction. */
   async set(next: ControlState): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       await client.query(`UPDATE ${this.table} SET active = $1, previous = $2, phase = $3, generation = $4, updated_at = now()`, [
         next.active,
         next.previous,
@@ -58,13 +57,7 @@ export class ReadModelControl {
         next.generation,
       ]);
       await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.config.pgSchema]);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**

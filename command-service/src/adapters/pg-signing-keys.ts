@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { JWK } from 'jose';
+import { inTransaction } from '@chat/platform';
 import type { KeyStore, StoredKey } from '../app/signing-keys.ts';
 
 // The signing keys in auth_signing_keys (see migrations/003_accounts.sql). Adding one takes a
@@ -26,9 +27,7 @@ export class PgSigningKeys implements KeyStore {
   }
 
   async addIfNeeded(next: (keys: StoredKey[]) => Promise<StoredKey | undefined>): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [LOCK]);
       const key = await next(toKeys(await client.query<Row>('SELECT kid, private_jwk, public_jwk, signs_from FROM auth_signing_keys')));
       if (key) {
@@ -39,13 +38,7 @@ export class PgSigningKeys implements KeyStore {
           new Date(key.signsFrom),
         ]);
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 

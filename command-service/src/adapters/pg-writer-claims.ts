@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '@chat/platform';
 import type { WriterClaims } from '../app/partition-owner.ts';
 
 // The writer record of each partition (see migrations/002_partition_writers.sql).
@@ -13,9 +14,7 @@ export class PgWriterClaims implements WriterClaims {
   }
 
   async claim(partition: number, transactionalId: string): Promise<string | undefined> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       // The row exists before the swap, so two first claims cannot both miss each other.
       await client.query(
         `INSERT INTO command_partition_writers (topic, partition, transactional_id) VALUES ($1, $2, '') ON CONFLICT DO NOTHING`,
@@ -29,14 +28,8 @@ export class PgWriterClaims implements WriterClaims {
         'UPDATE command_partition_writers SET transactional_id = $3, claimed_at = now() WHERE topic = $1 AND partition = $2',
         [this.topic, partition, transactionalId],
       );
-      await client.query('COMMIT');
       return rows[0]?.transactional_id || undefined;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async renew(partition: number, from: string, to: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { LiveNotification } from '@chat/schemas';
 import { isDataError } from '../adapters/pg-projection.ts';
@@ -51,22 +52,12 @@ export async function redrive(
   const report: RedriveReport = { resolved: [], failed: [], notifications: [] };
   for (const { topic, partition, offset } of targets) {
     const position = { topic, partition, offset };
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const outcome = await redriveOne(client, codec, projections, position, keepWaiting);
-      await client.query('COMMIT');
-      if (outcome === undefined) continue;
-      if ('error' in outcome) report.failed.push({ ...position, error: outcome.error });
-      else {
-        report.resolved.push(position);
-        report.notifications.push(...outcome.notifications);
-      }
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+    const outcome = await inTransaction(pool, (client) => redriveOne(client, codec, projections, position, keepWaiting));
+    if (outcome === undefined) continue;
+    if ('error' in outcome) report.failed.push({ ...position, error: outcome.error });
+    else {
+      report.resolved.push(position);
+      report.notifications.push(...outcome.notifications);
     }
   }
   return report;
