@@ -24,6 +24,7 @@ import {
 } from '@chat/platform';
 import { RoomFanout } from './adapters/fanout.ts';
 import { LostNotificationSweep } from './app/lost-notification-sweep.ts';
+import { SubscriptionCaps } from './app/subscription-caps.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
@@ -103,6 +104,10 @@ const server = await startHttpServer({ port, host, ready: () => true, handler: y
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
 // transports share one schema, one context factory and one error masking.
+const caps = new SubscriptionCaps({
+  perSocket: intFromEnv(process.env, 'SUBSCRIPTIONS_PER_SOCKET', 100),
+  perUser: intFromEnv(process.env, 'SUBSCRIPTIONS_PER_USER', 500),
+});
 // A message over the size limit closes its socket (1009, message too big).
 const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: GRAPHQL_LIMITS.bytes });
 const wsCleanup = useServer(
@@ -121,7 +126,7 @@ const wsCleanup = useServer(
     },
     execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
     subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-    onSubscribe: async (ctx, _id, params) => {
+    onSubscribe: async (ctx, id, params) => {
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...ctx,
         req: ctx.extra.request,
@@ -137,15 +142,20 @@ const wsCleanup = useServer(
       }
       const errors = validate(schema, document);
       if (errors.length > 0) return errors;
+      const caller = await operationCaller(ctx.extra, params.extensions);
+      const refused = caps.admit(ctx.extra.socket, id, 'code' in caller ? undefined : caller.userId);
+      if (refused) return [refused];
       return {
         schema,
         operationName: params.operationName,
         document,
         variableValues: params.variables,
-        contextValue: await contextFactory({ socketCaller: await operationCaller(ctx.extra, params.extensions) }),
+        contextValue: await contextFactory({ socketCaller: caller }),
         rootValue: { execute, subscribe } satisfies EnvelopedRoot,
       };
     },
+    onComplete: (ctx, id) => caps.release(ctx.extra.socket, id),
+    onClose: (ctx) => caps.releaseSocket(ctx.extra.socket),
   },
   wsServer,
 );

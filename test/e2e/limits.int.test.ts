@@ -182,4 +182,30 @@ describe('request limits', () => {
     // Another user is not held back by it.
     expect((await gql(strict.url, SEND, { roomId, key: 'olga-1' }, olga)).sendMessage.__typename).toBe('MessageAccepted');
   });
+
+  it('caps open subscriptions per socket and per user, freeing a slot when one completes', async () => {
+    const capped = await stack.startExtra('query-service', { SUBSCRIPTIONS_PER_SOCKET: '2', SUBSCRIPTIONS_PER_USER: '3' });
+    const ws = capped.url.replace('http', 'ws');
+    const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`;
+    const [first, second] = [wsClient(ws, token), wsClient(ws, token)];
+    try {
+      const open = [collect<any>(first, LIVE, { roomId }, 1), collect<any>(first, LIVE, { roomId }, 1)];
+      await expect(collect<any>(first, LIVE, { roomId }, 1).done).rejects.toThrow(/on one connection/);
+      open.push(collect<any>(second, LIVE, { roomId }, 1));
+      await expect(collect<any>(second, LIVE, { roomId }, 1).done).rejects.toThrow(/per user/);
+      open.shift()!.unsubscribe();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      open.push(collect<any>(second, LIVE, { roomId }, 1));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await gql(
+        stack.commandUrl,
+        `mutation { sendMessage(roomId: "${roomId}", body: "to all three", clientMessageId: "capped") { __typename } }`,
+        {},
+        token,
+      );
+      expect(await Promise.all(open.map((o) => o.done))).toEqual(Array(3).fill([{ messageAdded: { body: 'to all three' } }]));
+    } finally {
+      await Promise.all([first.dispose(), second.dispose()]);
+    }
+  });
 });

@@ -59,13 +59,43 @@ export function createContext(caller: Caller | NoCaller, services: Services): Co
  * for its whole life, and what a loader remembered for the last event (an unread count, a
  * room's last message) is stale by the next one.
  */
-export async function* withFreshLoaders<T>(ctx: Context, events: AsyncIterable<T>): AsyncGenerator<T> {
-  for await (const event of events) {
-    for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages, ctx.presenceOf])
-      loader.clearAll();
-    ctx.standing.clear();
-    yield event;
-  }
+export function withFreshLoaders<T>(ctx: Context, events: AsyncIterable<T>): AsyncIterableIterator<T> {
+  return passThrough(events, {
+    each: () => {
+      for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages, ctx.presenceOf])
+        loader.clearAll();
+      ctx.standing.clear();
+    },
+  });
+}
+
+/**
+ * A stream seen through `each` (before every event) and `error` (mapping a failure), with
+ * return() passed straight through: a client's unsubscribe then ends the stream and its replay
+ * at once, where an async generator would not notice until its next event arrived.
+ */
+export function passThrough<T>(
+  events: AsyncIterable<T>,
+  { each, error: mapError }: { each?: () => void; error?: (error: unknown) => unknown },
+): AsyncIterableIterator<T> {
+  const inner = events[Symbol.asyncIterator]();
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      try {
+        const result = await inner.next();
+        if (!result.done) each?.();
+        return result;
+      } catch (error) {
+        throw mapError ? mapError(error) : error;
+      }
+    },
+    async return(value?: unknown) {
+      return (await inner.return?.(value)) ?? { done: true, value: undefined };
+    },
+  };
 }
 
 export const builder = new SchemaBuilder<{ Context: Context; DefaultFieldNullability: false }>({

@@ -2,7 +2,7 @@ import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
 import type { ReactionView } from '../adapters/read-models.ts';
-import { UUID, builder, clientError, requireMember, requireUser, withFreshLoaders, type Context } from './builder.ts';
+import { UUID, builder, clientError, passThrough, requireMember, requireUser, withFreshLoaders, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
@@ -264,11 +264,8 @@ builder.subscriptionFields((t) => ({
 }));
 
 /** A stream that a member's leaving ends with the typed NOT_A_MEMBER error, not a masked one. */
-async function* endsAsNotAMember<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
-  try {
-    yield* stream;
-  } catch (error) {
-    if (error instanceof NoLongerMemberError) throw clientError('NOT_A_MEMBER', error.message);
-    throw error;
-  }
+function endsAsNotAMember<T>(stream: AsyncIterable<T>): AsyncIterableIterator<T> {
+  return passThrough(stream, {
+    error: (error) => (error instanceof NoLongerMemberError ? clientError('NOT_A_MEMBER', error.message) : error),
+  });
 }
