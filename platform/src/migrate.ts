@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type pg from 'pg';
 import { quoteIdent } from './clients.ts';
+import { transactionOn } from './transaction.ts';
 
 // Applies a service's migrations/*.sql with node-pg-migrate: in name order, each once, inside
 // the configured schema, with a ledger table of the service's own there (two services may
@@ -57,8 +58,7 @@ async function adoptOldLedger(client: pg.PoolClient, schema: string, ledger: str
     [`${s}.${quoteIdent(old)}`, `${s}.${quoteIdent(ledger)}`],
   );
   if (!rows[0]?.old || rows[0].current) return;
-  await client.query('BEGIN');
-  try {
+  await transactionOn(client, async () => {
     await client.query(
       `CREATE TABLE ${s}.${quoteIdent(ledger)} (id serial PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)`,
     );
@@ -67,11 +67,7 @@ async function adoptOldLedger(client: pg.PoolClient, schema: string, ledger: str
        SELECT regexp_replace(name, '\\.sql$', ''), applied_at FROM ${s}.${quoteIdent(old)} ORDER BY name`,
     );
     await client.query(`DROP TABLE ${s}.${quoteIdent(old)}`);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  }
+  });
 }
 
 const OLD_LEDGERS: Record<string, string> = {

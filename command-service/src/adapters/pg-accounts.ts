@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '@chat/platform';
 import type { AccountRecord, AccountStore, RefreshLookup, SessionStore } from '../app/accounts.ts';
 import type { Profile, UserRegistered } from '../domain/account.ts';
 import type { CommandError } from '../domain/errors.ts';
@@ -79,9 +80,7 @@ export class PgAccounts implements AccountStore {
   }
 
   async changeProfile(userId: string, change: (current: Profile) => Promise<Profile | CommandError>): Promise<Profile | CommandError> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE user_id = $1 FOR UPDATE`, [
         userId,
       ]);
@@ -95,14 +94,8 @@ export class PgAccounts implements AccountStore {
           next.bio,
         ]);
       }
-      await client.query('COMMIT');
       return next;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async setPasswordHash(userId: string, hash: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Logger } from '@chat/platform';
+import { inTransaction, quoteIdent, type Logger } from '@chat/platform';
 
 // Checkpoints are Kafka offsets, which only mean something in the cluster that issued them.
 // When the read models were built from another cluster (a wiped broker, a new environment
@@ -18,9 +18,7 @@ const KEEP = [
 ];
 
 export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: string, log: Logger): Promise<'new' | 'same' | 'reset'> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const { rows } = await client.query<{ value: string }>("SELECT value FROM projection_meta WHERE key = 'kafka_cluster_id' FOR UPDATE");
     const known = rows[0]?.value;
     const outcome: 'new' | 'same' | 'reset' = known === undefined ? 'new' : known === clusterId ? 'same' : 'reset';
@@ -31,7 +29,7 @@ export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: st
         [schema, KEEP],
       );
       if (tables.rows.length > 0) {
-        await client.query(`TRUNCATE ${tables.rows.map((t) => `"${t.tablename.replaceAll('"', '""')}"`).join(', ')}`);
+        await client.query(`TRUNCATE ${tables.rows.map((t) => quoteIdent(t.tablename)).join(', ')}`);
       }
       log.warn('read models were built from another Kafka cluster; emptied them to rebuild from this one', { was: known, now: clusterId });
     }
@@ -42,12 +40,6 @@ export async function bindToCluster(pool: pg.Pool, schema: string, clusterId: st
         [clusterId],
       );
     }
-    await client.query('COMMIT');
     return outcome;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

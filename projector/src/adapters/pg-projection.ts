@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { transactionOn } from '@chat/platform';
 import { PROJECTION_CHANNEL, isRoomEvent, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
 import type { DeadLetter, DeadLetterSink } from './dead-letter-topic.ts';
 import {
@@ -101,14 +102,14 @@ export async function projectBatch(
   options: BatchOptions = {},
 ): Promise<BatchResult> {
   try {
-    return await inTransaction(client, topic, partition, records, applier, 'whole batch', options);
+    return await applyInTransaction(client, topic, partition, records, applier, 'whole batch', options);
   } catch (error) {
     if (!isDataError(error)) throw error;
-    return inTransaction(client, topic, partition, records, applier, 'record by record', options);
+    return applyInTransaction(client, topic, partition, records, applier, 'record by record', options);
   }
 }
 
-async function inTransaction(
+async function applyInTransaction(
   client: pg.PoolClient,
   topic: string,
   partition: number,
@@ -119,9 +120,8 @@ async function inTransaction(
 ): Promise<BatchResult> {
   const last = records.at(-1);
   if (!last) return { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
-  await client.query('BEGIN');
-  if (!durable) await client.query('SET LOCAL synchronous_commit = off');
-  try {
+  return transactionOn(client, async () => {
+    if (!durable) await client.query('SET LOCAL synchronous_commit = off');
     const checkpoint = await client.query<{ next_offset: string }>(
       'SELECT next_offset FROM projection_checkpoints WHERE topic = $1 AND partition = $2 FOR UPDATE',
       [topic, partition],
@@ -173,7 +173,6 @@ async function inTransaction(
         JSON.stringify({ topic, partition, nextOffset } satisfies ProjectionProgress),
       ]);
     }
-    await client.query('COMMIT');
     return {
       applied: events.length - refused,
       skipped: records.length - fresh.length,
@@ -181,10 +180,7 @@ async function inTransaction(
       faults: applied.reduce((sum, plan) => sum + plan.faults, 0),
       notifications: applied.flatMap((plan) => plan.notifications),
     };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** Plans and writes room events: one multi-row statement per table, whatever their number. */
