@@ -25,11 +25,13 @@ export class ReadModelControl {
   private readonly config: PlatformConfig;
   private readonly pool: pg.Pool;
   private readonly table: string;
+  private readonly projectorsTable: string;
 
   constructor(config: PlatformConfig) {
     this.config = config;
     this.pool = createPgPool(config, 2);
     this.table = `${quoteIdent(config.pgSchema)}.read_model_control`;
+    this.projectorsTable = `${quoteIdent(config.pgSchema)}.read_model_projectors`;
   }
 
   /** Creates the control tables where missing; the first state names the base schema. */
@@ -108,20 +110,20 @@ export class ReadModelControl {
   /** A projector instance reports what it is doing (and that it is alive). */
   async report(instanceId: string, phase: ControlState['phase'], schema: string): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${quoteIdent(this.config.pgSchema)}.read_model_projectors (instance_id, phase, schema_name) VALUES ($1, $2, $3)
+      `INSERT INTO ${this.projectorsTable} (instance_id, phase, schema_name) VALUES ($1, $2, $3)
        ON CONFLICT (instance_id) DO UPDATE SET phase = excluded.phase, schema_name = excluded.schema_name, seen_at = now()`,
       [instanceId, phase, schema],
     );
   }
 
   async forget(instanceId: string): Promise<void> {
-    await this.pool.query(`DELETE FROM ${quoteIdent(this.config.pgSchema)}.read_model_projectors WHERE instance_id = $1`, [instanceId]);
+    await this.pool.query(`DELETE FROM ${this.projectorsTable} WHERE instance_id = $1`, [instanceId]);
   }
 
   /** Live projector instances (seen within `aliveMs`) and what each is doing. */
   async projectors(aliveMs: number): Promise<{ instanceId: string; phase: string; schema: string }[]> {
     const { rows } = await this.pool.query<{ instanceId: string; phase: string; schema: string }>(
-      `SELECT instance_id AS "instanceId", phase, schema_name AS schema FROM ${quoteIdent(this.config.pgSchema)}.read_model_projectors
+      `SELECT instance_id AS "instanceId", phase, schema_name AS schema FROM ${this.projectorsTable}
         WHERE seen_at > now() - make_interval(secs => $1::float8 / 1000)`,
       [aliveMs],
     );

@@ -26,8 +26,6 @@ export interface ProjectorDeps {
    * `resumeCapped` finds it raised.
    */
   cap?: (topic: string, partition: number) => bigint | undefined;
-  /** Partitions projected side by side, each batch in a transaction on a connection of its own. */
-  concurrency?: number;
 }
 
 export interface RunningProjector {
@@ -39,7 +37,7 @@ export interface RunningProjector {
 export type Projections = Record<string, Applier>;
 
 export async function runProjector(
-  { consumer, pool, codec, publisher, deadLetters, log, live = true, cap, concurrency = 4 }: ProjectorDeps,
+  { consumer, pool, codec, publisher, deadLetters, log, live = true, cap }: ProjectorDeps,
   projections: Projections,
 ): Promise<RunningProjector> {
   // Partitions whose first batch since the last assignment was checked against the checkpoint.
@@ -62,7 +60,7 @@ export async function runProjector(
   await consumer.subscribe({ topics: Object.keys(projections), fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: concurrency,
+    partitionsConsumedConcurrently: 4,
     eachBatch: async (payload) => {
       const { topic, partition } = payload.batch;
       const applier = projections[topic];

@@ -4,6 +4,7 @@ import {
   createPgPool,
   quoteIdent,
   sleep,
+  topicName,
   type ControlState,
   type Logger,
   type PlatformConfig,
@@ -66,7 +67,6 @@ const PROJECTOR_ALIVE_MS = 10_000;
 const PAUSE_ACK_TIMEOUT_MS = 30_000;
 const LAST_EVENTS_TIMEOUT_MS = 60_000;
 const REBUILD_LOCK = 0x72656275; // "rebu"
-const CONCURRENCY = 4;
 
 export async function rebuildReadModels(deps: RebuildDeps, mode: 'rebuild' | 'rollback'): Promise<RebuildOutcome> {
   const { config, control, log } = deps;
@@ -122,13 +122,12 @@ async function walkTowards(
   const started = performance.now();
   const active = createPgPool({ ...config, pgSchema: state.active }, 2);
   // Four partitions at a time, as the live projector: twelve measured no faster here (Postgres
-  // and this process together use about 1.5 of the 2 cores either way) and hold 3x the batches.
-  const pool = createPgPool({ ...config, pgSchema: target }, CONCURRENCY + 2);
+  // and this process together use about 1.5 of the 2 cores either way) and held 3x the batches.
+  const pool = createPgPool({ ...config, pgSchema: target }, 6);
   const limits = new Map<string, bigint>();
-  const userTopics = Object.keys(projections).filter((t) => t.endsWith('chat.user-events'));
+  const userTopic = topicName(config.topicPrefix, 'userEvents');
   let usersLevel = false;
-  const cap = (topic: string, partition: number) =>
-    !usersLevel && !userTopics.includes(topic) ? 0n : (limits.get(`${topic}:${partition}`) ?? 0n);
+  const cap = (topic: string, partition: number) => (!usersLevel && topic !== userTopic ? 0n : (limits.get(`${topic}:${partition}`) ?? 0n));
   const groupId = `${config.topicPrefix}rebuild.${target}.${Date.now().toString(36)}`;
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -151,17 +150,16 @@ async function walkTowards(
         log,
         live: false,
         cap,
-        concurrency: CONCURRENCY,
       },
       projections,
     );
     const level = async () => {
       const [want, have] = [await checkpoints(active), await checkpoints(pool)];
       for (const [key, next] of want) limits.set(key, next);
-      usersLevel ||= [...want].every(([key, next]) => !userTopics.some((t) => key.startsWith(`${t}:`)) || (have.get(key) ?? 0n) >= next);
+      usersLevel ||= [...want].every(([key, next]) => !key.startsWith(`${userTopic}:`) || (have.get(key) ?? 0n) >= next);
       running.resumeCapped();
       const behind = [...want].reduce((sum, [key, next]) => sum + Number(next - (have.get(key) ?? 0n)), 0);
-      return { want, have, behind, done: sum(have), total: sum(want) };
+      return { behind, done: sum(have), total: sum(want) };
     };
     const meter = rateMeter();
 

@@ -255,10 +255,7 @@ export class ReadModels {
   }
 
   async lastRevision(roomId: string): Promise<number> {
-    const { rows } = await this.pool.query<{ revision: number }>('SELECT revision::int AS revision FROM rooms WHERE room_id = $1', [
-      roomId,
-    ]);
-    return rows[0]?.revision ?? 0;
+    return (await this.revisionsOf([roomId])).get(roomId) ?? 0;
   }
 
   /** Rooms the user is invited to and has not joined. */

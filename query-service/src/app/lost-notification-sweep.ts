@@ -37,7 +37,6 @@ export class LostNotificationSweep {
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
       this.running ??= this.sweep()
-        .then(() => undefined)
         .catch((error: unknown) => this.log.warn('checking rooms for lost notifications failed; next interval retries', { error }))
         .finally(() => {
           this.running = undefined;
@@ -51,25 +50,23 @@ export class LostNotificationSweep {
     await this.running;
   }
 
-  /** One sweep; returns the rooms it resynced. */
-  async sweep(): Promise<string[]> {
+  async sweep(): Promise<void> {
     const rooms = this.fanout.watchedRooms();
     const committed = new Map<string, number>();
     for (let i = 0; i < rooms.length; i += ROOMS_PER_STATEMENT) {
       for (const [room, revision] of await this.revisions(rooms.slice(i, i + ROOMS_PER_STATEMENT))) committed.set(room, revision);
     }
-    const resynced: string[] = [];
+    let resynced = 0;
     for (const room of rooms) {
       const before = this.previous.get(room);
       if (before !== undefined && this.fanout.heardRevision(room) < before) {
         this.fanout.resyncRoom(room, before);
-        resynced.push(room);
+        resynced++;
       }
     }
     this.previous = committed;
     // A room newly watched and quiet since is resynced once too (nothing was heard of it yet):
     // cheap, and so not worth telling apart from a real loss here.
-    if (resynced.length > 0) this.log.debug('resynced rooms whose notifications may have been lost', { rooms: resynced.length });
-    return resynced;
+    if (resynced > 0) this.log.debug('resynced rooms whose notifications may have been lost', { rooms: resynced });
   }
 }
