@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { Partitioners, type Kafka } from 'kafkajs';
-import type { PlatformConfig } from '@chat/platform';
+import { Partitioners, type Admin, type Kafka } from 'kafkajs';
+import pg from 'pg';
+import { TOPICS, createKafka, ensureTopics, loadConfig, quoteIdent, topicName, type PlatformConfig, type TopicKey } from '@chat/platform';
 import { EventCodec, type RoomDomainEvent } from '@chat/schemas';
 
 // A long room log written straight into a topic with a plain bulk producer: ROOMS rooms, a
@@ -9,6 +10,39 @@ import { EventCodec, type RoomDomainEvent } from '@chat/schemas';
 // writing it one command at a time.
 
 const BATCH = 5000;
+
+export interface IsolatedRun {
+  /** Names this run's topic prefix, Postgres schema (and the ones made beside it) and Redis prefix. */
+  label: string;
+  config: PlatformConfig;
+  kafka: Kafka;
+  admin: Admin;
+  /** The room-events topic of this run. */
+  topic: string;
+  /** Deletes the run's topics and every schema named after it. */
+  cleanUp(): Promise<void>;
+}
+
+/** A benchmark's own topics, schema and prefixes, so it neither sees nor leaves behind anyone's data. */
+export async function isolatedRun(name: string): Promise<IsolatedRun> {
+  const label = `bench_${name}_${Date.now().toString(36)}`;
+  const config: PlatformConfig = { ...loadConfig(), topicPrefix: `${label}.`, pgSchema: label, redisPrefix: `${label}:` };
+  const kafka = createKafka(config, `bench-${name}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config.topicPrefix);
+  const cleanUp = async () => {
+    const topics = (Object.keys(TOPICS) as TopicKey[]).map((key) => topicName(config.topicPrefix, key));
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+    const db = new pg.Client({ connectionString: config.databaseUrl });
+    await db.connect();
+    const { rows } = await db.query<{ name: string }>('SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)', [label]);
+    for (const { name: schema } of rows) await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    await db.end();
+  };
+  return { label, config, kafka, admin, topic: topicName(config.topicPrefix, 'roomEvents'), cleanUp };
+}
 
 export async function writeMessageLog(
   kafka: Kafka,

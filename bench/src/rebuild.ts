@@ -1,22 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
-import {
-  ReadModelControl,
-  createKafka,
-  createLogger,
-  ensureTopics,
-  intFromEnv,
-  loadConfig,
-  quoteIdent,
-  sleep,
-  topicName,
-  type PlatformConfig,
-} from '@chat/platform';
+import { ReadModelControl, createLogger, intFromEnv, quoteIdent, sleep } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { rebuildReadModels, type Progress } from '../../projector/src/app/rebuild.ts';
 import { projectionsFor } from '../../projector/src/projections.ts';
-import { writeMessageLog } from './bulk-log.ts';
+import { isolatedRun, writeMessageLog } from './bulk-log.ts';
 import { measureRawLimits } from './raw-limits.ts';
 
 // Projection throughput over a long log, beside the raw batched-insert rate of Postgres.
@@ -33,13 +22,7 @@ const MESSAGES = intFromEnv(process.env, 'MESSAGES', 1_000_000);
 const ROOMS = intFromEnv(process.env, 'ROOMS', 1000);
 
 await infraUp();
-const label = `bench_rebuild_${Date.now().toString(36)}`;
-const config: PlatformConfig = { ...loadConfig(), topicPrefix: `${label}.`, pgSchema: label, redisPrefix: `${label}:` };
-const kafka = createKafka(config, 'bench-rebuild');
-const admin = kafka.admin();
-await admin.connect();
-await ensureTopics(admin, config.topicPrefix);
-const topic = topicName(config.topicPrefix, 'roomEvents');
+const { label, config, kafka, admin, topic, cleanUp } = await isolatedRun('rebuild');
 const db = new pg.Client({ connectionString: config.databaseUrl });
 await db.connect();
 try {
@@ -123,13 +106,8 @@ try {
     ),
   );
 } finally {
-  await admin
-    .deleteTopics({ topics: ['roomEvents', 'userEvents', 'deadLetters'].map((k) => topicName(config.topicPrefix, k as 'roomEvents')) })
-    .catch(() => undefined);
-  await admin.disconnect();
-  const { rows } = await db.query<{ name: string }>('SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1', [`${label}%`]);
-  for (const { name } of rows) await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
   await db.end();
+  await cleanUp();
 }
 
 function round(seconds: number): number {

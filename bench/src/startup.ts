@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
-import { createKafka, ensureTopics, intFromEnv, loadConfig, quoteIdent, topicName, SERVICES, type PlatformConfig } from '@chat/platform';
-import { writeMessageLog } from './bulk-log.ts';
+import { intFromEnv, SERVICES } from '@chat/platform';
+import { isolatedRun, writeMessageLog } from './bulk-log.ts';
 import { memoryMiB } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
 
@@ -21,13 +20,7 @@ const MESSAGES = intFromEnv(process.env, 'MESSAGES', 1_000_000);
 const ROOMS = intFromEnv(process.env, 'ROOMS', 1000);
 
 await infraUp();
-const label = `bench_startup_${Date.now().toString(36)}`;
-const config: PlatformConfig = { ...loadConfig(), topicPrefix: `${label}.`, pgSchema: label, redisPrefix: `${label}:` };
-const kafka = createKafka(config, 'bench-startup');
-const admin = kafka.admin();
-await admin.connect();
-await ensureTopics(admin, config.topicPrefix);
-const topic = topicName(config.topicPrefix, 'roomEvents');
+const { label, config, kafka, admin, topic, cleanUp } = await isolatedRun('startup');
 try {
   const written = await writeMessageLog(kafka, config, topic, { messages: MESSAGES, rooms: ROOMS, ageMs: 30 * 24 * 3600_000 });
   const kafkaRead = await readAll();
@@ -70,14 +63,7 @@ try {
     ),
   );
 } finally {
-  await admin
-    .deleteTopics({ topics: [topicName(config.topicPrefix, 'roomEvents'), topicName(config.topicPrefix, 'userEvents')] })
-    .catch(() => undefined);
-  await admin.disconnect();
-  const client = new pg.Client({ connectionString: config.databaseUrl });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(config.pgSchema)} CASCADE`);
-  await client.end();
+  await cleanUp();
 }
 
 /** How fast a plain consumer reads the whole topic (no decoding): the Kafka read limit here. */
