@@ -75,6 +75,9 @@ describe('room decider', () => {
     expect(decide(send('alice', 'x'.repeat(4001)), state)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
     expect(decide(send('alice', 'bell\u0007'), state)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
     expect(decide(send('alice', 'hi', null), state)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+    // A format other than PLAIN or MARKDOWN (a forwarded command is plain JSON, past GraphQL's enum).
+    const unknownFormat = { ...send('alice'), format: 'HTML' } as unknown as RoomCommand;
+    expect(decide(unknownFormat, state)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT', message: /format/ } });
     // Limits count characters, not UTF-16 units: 4000 emoji fit.
     expect(decide(send('alice', '🙂'.repeat(4000)), state)).toMatchObject({ ok: true });
   });

@@ -208,4 +208,17 @@ describe('request limits', () => {
       await Promise.all([first.dispose(), second.dispose()]);
     }
   });
+
+  it('refuses a message format other than PLAIN or MARKDOWN, appending nothing', async () => {
+    const before = await roomEvents();
+    const refused = await post(
+      stack.commandUrl,
+      JSON.stringify({
+        query: `mutation($roomId: ID!, $format: MessageFormat) { sendMessage(roomId: $roomId, body: "<b>hi</b>", clientMessageId: "html", format: $format) { __typename } }`,
+        variables: { roomId, format: 'HTML' },
+      }),
+    );
+    expect(refused.codes.length).toBeGreaterThan(0);
+    expect(await roomEvents()).toBe(before);
+  });
 });
