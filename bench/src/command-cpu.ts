@@ -4,7 +4,8 @@ import { infraUp, startStack } from '@chat/infra';
 import { intFromEnv } from '@chat/platform';
 import { signUp } from '@chat/test/accounts';
 import { gql } from '@chat/test/graphql';
-import { cpuMs } from './proc.ts';
+import pg from 'pg';
+import { cpuMs, cpuMsOfAll } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
 import { summarize } from './stats.ts';
 
@@ -14,7 +15,9 @@ import { summarize } from './stats.ts';
 // whatever happened to the ones before (so a slow service meets the same load, and latency
 // is measured from the scheduled time: no coordinated omission), for DURATION seconds after
 // WARMUP seconds. CPU is each service process's user + system time from /proc over the
-// measured window, divided by the commands accepted in it.
+// measured window, divided by the commands accepted in it; Postgres is every postgres process
+// (all its backends, so the command side's reads and writes too), and its commits per second
+// are pg_stat_database's xact_commit over the same window.
 //
 // Usage: ./chat bench:cpu   (env: RATE, ROOMS, DURATION, WARMUP, CONNECTIONS)
 
@@ -42,6 +45,12 @@ try {
   const agent = new Agent({ connections: CONNECTIONS, pipelining: 1 });
   const url = new URL(stack.commandUrl);
   const services = ['command-service', 'projector', 'query-service'] as const;
+  const stats = new pg.Client({ connectionString: stack.config.databaseUrl });
+  await stats.connect();
+  const commits = async () =>
+    Number(
+      (await stats.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n,
+    );
   const pids = Object.fromEntries(services.map((s) => [s, stack.instance(s).pid])) as Record<(typeof services)[number], number>;
 
   const latencies: number[] = [];
@@ -72,7 +81,7 @@ try {
   const total = RATE * (WARMUP + DURATION);
   const start = performance.now() + 100;
   const inFlight: Promise<void>[] = [];
-  let window: { startedAt: number; cpu: Record<string, number>; load: NodeJS.CpuUsage } | undefined;
+  let window: { startedAt: number; cpu: Record<string, number>; postgres: number; commits: number; load: NodeJS.CpuUsage } | undefined;
   for (let i = 0; i < total; i++) {
     const scheduled = start + (i * 1000) / RATE;
     const wait = scheduled - performance.now();
@@ -82,6 +91,8 @@ try {
       window = {
         startedAt: performance.now(),
         cpu: Object.fromEntries(services.map((s) => [s, cpuMs(pids[s])])),
+        postgres: cpuMsOfAll('postgres'),
+        commits: await commits(),
         load: process.cpuUsage(),
       };
     }
@@ -91,6 +102,10 @@ try {
   // The window closes once every measured command has its answer, so their whole cost is in it.
   await Promise.all(inFlight);
   const cpuAtEnd = Object.fromEntries(services.map((s) => [s, cpuMs(pids[s])]));
+  const postgresCpu = cpuMsOfAll('postgres') - window!.postgres;
+  const windowSeconds = (performance.now() - window!.startedAt) / 1000;
+  const postgresCommits = (await commits()) - window!.commits;
+  await stats.end();
   const loadCpu = process.cpuUsage(window!.load);
   await agent.close();
 
@@ -105,7 +120,16 @@ try {
         achievedOfferedRate: Math.round((RATE * DURATION) / ((offeredEnd - window!.startedAt) / 1000)),
         outcomes: Object.fromEntries(outcomes),
         answerLatencyFromScheduledMs: summarize(latencies),
-        cpuMsPerAcceptedCommand: { ...cpu, platform: perCommand(platform) },
+        cpuMsPerAcceptedCommand: {
+          ...cpu,
+          platform: perCommand(platform),
+          postgres: perCommand(postgresCpu),
+          projectorPlusPostgres: perCommand(cpuAtEnd.projector! - window!.cpu.projector! + postgresCpu),
+        },
+        postgresCommits: {
+          perSecond: Math.round(postgresCommits / windowSeconds),
+          perAcceptedCommand: round(postgresCommits / Math.max(1, accepted)),
+        },
         loadGeneratorCpuMs: Math.round((loadCpu.user + loadCpu.system) / 1000),
         rawLimits: raw,
       },
@@ -115,4 +139,8 @@ try {
   );
 } finally {
   await stack.stop();
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
 }

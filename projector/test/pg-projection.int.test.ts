@@ -2,10 +2,10 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createLogger, createPgPool, loadConfig, quoteIdent } from '@chat/platform';
-import type { DomainEvent } from '@chat/schemas';
+import { PROJECTION_CHANNEL, type DomainEvent, type ProjectionProgress } from '@chat/schemas';
 import { bindToCluster } from '../src/adapters/cluster-guard.ts';
 import { migrate } from '../src/adapters/migrate.ts';
-import { isDataError, projectBatch, type DecodedRecord } from '../src/adapters/pg-projection.ts';
+import { applyRoomEvents, isDataError, projectBatch, projectBatches, type DecodedRecord } from '../src/adapters/pg-projection.ts';
 
 // Exactly-once in effect, against the real Postgres: a batch delivered again, or overlapping
 // one already applied, changes nothing it already changed; a record Postgres refuses is set
@@ -174,5 +174,61 @@ describe('postgres projection', () => {
     // The migrations ledger is kept: a reset re-creates nothing.
     const files = readdirSync(new URL('../migrations/', import.meta.url)).filter((f) => f.endsWith('.sql'));
     expect(applied.map((r) => `${r.name}.sql`)).toEqual(files.sort());
+  });
+
+  it("writes several partitions' batches in one transaction: every checkpoint, one notification, a refused record set aside in its own partition", async () => {
+    const listener = new pg.Client({ connectionString: config.databaseUrl });
+    await listener.connect();
+    const heard: ProjectionProgress[][] = [];
+    listener.on('notification', (n) => heard.push(JSON.parse(n.payload!) as ProjectionProgress[]));
+    await listener.query(`LISTEN ${PROJECTION_CHANNEL}`);
+    type RoomEvent = Extract<DomainEvent, { roomId: string }>;
+    const room = (roomId: string, revision: number, body?: string): DomainEvent =>
+      body === undefined
+        ? { ...(created as RoomEvent), eventId: crypto.randomUUID(), roomId, revision }
+        : { ...(message(revision - 1, body) as RoomEvent), roomId };
+    const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+    const client = await pool.connect();
+    try {
+      const result = await projectBatches(
+        client,
+        [
+          {
+            topic: 'gathered',
+            partition: 1,
+            records: [room(a, 1), room(a, 2, 'a1'), room(a, 3, 'a\u0000')].map((event, i) => ({ offset: String(i), event })),
+          },
+          {
+            topic: 'gathered',
+            partition: 0,
+            records: [room(b, 1), room(b, 2, 'b1')].map((event, i) => ({ offset: String(40 + i), event })),
+          },
+        ],
+        () => applyRoomEvents,
+      );
+      expect(result).toMatchObject({ applied: 4, deadLettered: 1 });
+    } finally {
+      client.release();
+    }
+    const { rows: checkpoints } = await pool.query(
+      "SELECT partition, next_offset FROM projection_checkpoints WHERE topic = 'gathered' ORDER BY partition",
+    );
+    expect(checkpoints).toEqual([
+      { partition: 0, next_offset: '42' },
+      { partition: 1, next_offset: '3' },
+    ]);
+    const { rows: dead } = await pool.query(`SELECT partition, "offset" FROM dead_letters WHERE topic = 'gathered'`);
+    expect(dead).toEqual([{ partition: 1, offset: '2' }]);
+    const { rows: bodies } = await pool.query('SELECT body FROM messages WHERE room_id = ANY($1::uuid[]) ORDER BY body', [[a, b]]);
+    expect(bodies.map((r) => r.body)).toEqual(['a1', 'b1']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await listener.end();
+    // Record by record after the refusal: still one transaction, so one notification for both partitions.
+    expect(heard).toEqual([
+      [
+        { topic: 'gathered', partition: 0, nextOffset: '42' },
+        { topic: 'gathered', partition: 1, nextOffset: '3' },
+      ],
+    ]);
   });
 });

@@ -66,8 +66,9 @@ export function roomChannelPattern(redisPrefix: string): string {
 }
 
 /**
- * Postgres NOTIFY channel on which the projector announces, inside each batch's transaction,
- * how far a partition is projected; command services wait on it for read-your-writes.
+ * Postgres NOTIFY channel on which the projector announces, inside each transaction, how far
+ * the partitions it wrote are projected (a JSON array of ProjectionProgress); command services
+ * wait on it for read-your-writes.
  */
 export const PROJECTION_CHANNEL = 'chat_projection';
 

@@ -74,8 +74,9 @@ export class ProjectionWatcher implements ProjectionWaiter {
 
   private onNotification(payload: string | undefined): void {
     if (!payload) return;
-    const { topic, partition, nextOffset } = JSON.parse(payload) as ProjectionProgress;
-    if (topic === this.topic) this.advance(partition, BigInt(nextOffset));
+    for (const { topic, partition, nextOffset } of JSON.parse(payload) as ProjectionProgress[]) {
+      if (topic === this.topic) this.advance(partition, BigInt(nextOffset));
+    }
   }
 
   private advance(partition: number, nextOffset: bigint): void {

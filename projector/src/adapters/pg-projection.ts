@@ -12,13 +12,14 @@ import {
   type RoomUpdate,
 } from '../domain/plan.ts';
 
-// Writes one Kafka batch of one partition to Postgres in one transaction: the rows, the
-// partition checkpoint, and a NOTIFY that wakes command services waiting to read their
-// writes. Offsets below the checkpoint were applied before and are skipped, which makes
-// redelivery after a crash or rebalance change nothing.
+// Writes batches of records, of one partition or of many (gathered across partitions over a
+// short wait, see BatchGatherer), to Postgres in one transaction: the rows, every partition's
+// checkpoint, and one NOTIFY that wakes command services waiting to read their writes. Offsets
+// below a partition's checkpoint were applied before and are skipped, which makes redelivery
+// after a crash or rebalance change nothing.
 //
-// One record must not stall its partition: when Postgres refuses a batch because of its data
-// (isDataError), the batch is applied again record by record, each in a savepoint, and the
+// One record must not stall its partition: when Postgres refuses the transaction because of its
+// data (isDataError), it is applied again record by record, each in a savepoint, and the
 // records Postgres refuses go to dead_letters with the reason (and to the dead-letter topic,
 // before the commit). Any other failure (an outage) is thrown, for the caller to wait out.
 
@@ -29,6 +30,13 @@ interface Raw {
 
 export type DecodedRecord = ({ offset: string; event: DomainEvent } & Partial<Raw>) | { offset: string; poison: { error: string } & Raw };
 
+/** Records of one partition, in log order. */
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  records: readonly DecodedRecord[];
+}
+
 export interface BatchResult {
   applied: number;
   skipped: number;
@@ -37,8 +45,9 @@ export interface BatchResult {
   notifications: LiveNotification[];
 }
 
-export type EventRecord = Extract<DecodedRecord, { event: DomainEvent }>;
-type SetAside = { offset: string; error: string } & Raw;
+/** A decoded event with the partition it came from (a transaction may hold many partitions' records). */
+export type EventRecord = Extract<DecodedRecord, { event: DomainEvent }> & { partition: number };
+type SetAside = { partition: number; offset: string; error: string } & Raw;
 
 /**
  * Whether Postgres refused the statement because of the data it was given, so that trying
@@ -72,28 +81,26 @@ export interface ApplyOptions {
   redrive?: boolean;
 }
 
-/** Writes the effect of events of one topic's partition, inside the caller's transaction. */
-export type Applier = (
-  client: pg.PoolClient,
-  topic: string,
-  partition: number,
-  records: readonly EventRecord[],
-  options?: ApplyOptions,
-) => Promise<Applied>;
+/** Writes the effect of events of one topic (from any of its partitions, each in log order), inside the caller's transaction. */
+export type Applier = (client: pg.PoolClient, topic: string, records: readonly EventRecord[], options?: ApplyOptions) => Promise<Applied>;
 
 export interface BatchOptions {
   /** Where records set aside go besides the dead_letters table. */
   deadLetters?: DeadLetterSink;
-  /** Announce the new checkpoint to command services waiting to read their writes (not for a rebuild's schema). */
+  /** Announce the new checkpoints to command services waiting to read their writes (not for a rebuild's schema). */
   notify?: boolean;
   /**
    * Wait for the commit to reach the disk (the default). A rebuild need not: a crash loses
-   * its last batches and their checkpoint together, and nothing reads its schema before the switch.
+   * its last batches and their checkpoints together, and nothing reads its schema before the switch.
    */
   durable?: boolean;
 }
 
-export async function projectBatch(
+/** What writes each topic's events. */
+export type ApplierFor = (topic: string) => Applier;
+
+/** One partition's records in one transaction (tests, and callers with a single partition). */
+export function projectBatch(
   client: pg.PoolClient,
   topic: string,
   partition: number,
@@ -101,100 +108,158 @@ export async function projectBatch(
   applier: Applier = applyRoomEvents,
   options: BatchOptions = {},
 ): Promise<BatchResult> {
+  return projectBatches(client, [{ topic, partition, records }], () => applier, options);
+}
+
+/** Several partitions' records (at most one batch per partition) in one transaction. */
+export async function projectBatches(
+  client: pg.PoolClient,
+  batches: readonly PartitionBatch[],
+  applierFor: ApplierFor,
+  options: BatchOptions = {},
+): Promise<BatchResult> {
+  // In one order everywhere, so two transactions locking the same checkpoints (a rebalance) queue instead of deadlocking.
+  const sorted = batches
+    .filter((b) => b.records.length > 0)
+    .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   try {
-    return await applyInTransaction(client, topic, partition, records, applier, 'whole batch', options);
+    return await applyInTransaction(client, sorted, applierFor, 'whole batch', options);
   } catch (error) {
     if (!isDataError(error)) throw error;
-    return applyInTransaction(client, topic, partition, records, applier, 'record by record', options);
+    return applyInTransaction(client, sorted, applierFor, 'record by record', options);
   }
 }
 
 async function applyInTransaction(
   client: pg.PoolClient,
-  topic: string,
-  partition: number,
-  records: readonly DecodedRecord[],
-  apply: Applier,
+  batches: readonly PartitionBatch[],
+  applierFor: ApplierFor,
   mode: 'whole batch' | 'record by record',
   { deadLetters: deadLetterSink, notify = true, durable = true }: BatchOptions,
 ): Promise<BatchResult> {
-  const last = records.at(-1);
-  if (!last) return { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
+  const result: BatchResult = { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
+  if (batches.length === 0) return result;
   return transactionOn(client, async () => {
     if (!durable) await client.query('SET LOCAL synchronous_commit = off');
-    const checkpoint = await client.query<{ next_offset: string }>(
-      'SELECT next_offset FROM projection_checkpoints WHERE topic = $1 AND partition = $2 FOR UPDATE',
-      [topic, partition],
-    );
-    const next = BigInt(checkpoint.rows[0]?.next_offset ?? '0');
-    const fresh = records.filter((r) => BigInt(r.offset) >= next);
-    const events = fresh.filter((r): r is EventRecord => 'event' in r);
-    const deadLetters: SetAside[] = fresh.flatMap((r) => ('poison' in r ? [{ offset: r.offset, ...r.poison }] : []));
-
-    const applied: Applied[] = [];
-    let refused = 0;
-    if (mode === 'whole batch') applied.push(await apply(client, topic, partition, events));
-    else {
-      for (const record of events) {
-        await client.query('SAVEPOINT record');
-        try {
-          applied.push(await apply(client, topic, partition, [record]));
-          await client.query('RELEASE SAVEPOINT record');
-        } catch (error) {
-          if (!isDataError(error)) throw error;
-          await client.query('ROLLBACK TO SAVEPOINT record');
-          refused++;
-          deadLetters.push({
-            offset: record.offset,
-            error: `not applicable: ${(error as Error).message}`,
-            key: record.key ?? null,
-            value: record.value ?? null,
-          });
-        }
+    const next = await lockCheckpoints(client, batches);
+    const eventsByTopic = new Map<string, EventRecord[]>();
+    const deadLetters = new Map<string, SetAside[]>();
+    for (const { topic, partition, records } of batches) {
+      const from = next.get(checkpointKey(topic, partition)) ?? 0n;
+      const events = eventsByTopic.get(topic) ?? [];
+      eventsByTopic.set(topic, events);
+      for (const r of records) {
+        if (BigInt(r.offset) < from) result.skipped++;
+        else if ('event' in r) events.push({ ...r, partition });
+        else setAside(deadLetters, topic, { partition, offset: r.offset, ...r.poison });
       }
     }
-    deadLetters.sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1)); // in log order, whatever refused them
-    if (deadLetters.length > 0) await deadLetterSink?.(deadLetters.map((letter): DeadLetter => ({ topic, partition, ...letter })));
-    for (const letter of deadLetters) {
+
+    for (const [topic, events] of eventsByTopic) {
+      const apply = applierFor(topic);
+      const applied: Applied[] = [];
+      let refused = 0;
+      if (mode === 'whole batch') applied.push(await apply(client, topic, events));
+      else {
+        for (const record of events) {
+          await client.query('SAVEPOINT record');
+          try {
+            applied.push(await apply(client, topic, [record]));
+            await client.query('RELEASE SAVEPOINT record');
+          } catch (error) {
+            if (!isDataError(error)) throw error;
+            await client.query('ROLLBACK TO SAVEPOINT record');
+            refused++;
+            setAside(deadLetters, topic, {
+              partition: record.partition,
+              offset: record.offset,
+              error: `not applicable: ${(error as Error).message}`,
+              key: record.key ?? null,
+              value: record.value ?? null,
+            });
+          }
+        }
+      }
+      result.applied += events.length - refused;
+      for (const plan of applied) {
+        result.faults += plan.faults;
+        for (const n of plan.notifications) result.notifications.push(n); // a spread of a backlog's worth overflows the stack
+      }
+    }
+
+    const letters = [...deadLetters].flatMap(([topic, set]) =>
+      // In log order, whatever refused them.
+      set
+        .sort((a, b) => a.partition - b.partition || (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1))
+        .map((l): DeadLetter => ({ topic, ...l })),
+    );
+    result.deadLettered = letters.length;
+    if (letters.length > 0) {
+      await deadLetterSink?.(letters);
       await client.query(
-        'INSERT INTO dead_letters (topic, partition, "offset", error, key, value) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
-        [topic, partition, letter.offset, letter.error, letter.key, letter.value],
+        `INSERT INTO dead_letters (topic, partition, "offset", error, key, value)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) ON CONFLICT DO NOTHING`,
+        [
+          col(letters, 'topic'),
+          col(letters, 'partition'),
+          col(letters, 'offset'),
+          col(letters, 'error'),
+          col(letters, 'key'),
+          col(letters, 'value'),
+        ],
       );
     }
-    const nextOffset = String(BigInt(last.offset) + 1n);
+    const progress = batches.map(({ topic, partition, records }): ProjectionProgress => ({
+      topic,
+      partition,
+      nextOffset: String(BigInt(records.at(-1)!.offset) + 1n),
+    }));
     await client.query(
-      `INSERT INTO projection_checkpoints (topic, partition, next_offset) VALUES ($1, $2, $3)
+      `INSERT INTO projection_checkpoints (topic, partition, next_offset)
+       SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = GREATEST(projection_checkpoints.next_offset, excluded.next_offset), updated_at = now()`,
-      [topic, partition, nextOffset],
+      [col(progress, 'topic'), col(progress, 'partition'), col(progress, 'nextOffset')],
     );
-    if (notify) {
-      await client.query('SELECT pg_notify($1, $2)', [
-        PROJECTION_CHANNEL,
-        JSON.stringify({ topic, partition, nextOffset } satisfies ProjectionProgress),
-      ]);
-    }
-    return {
-      applied: events.length - refused,
-      skipped: records.length - fresh.length,
-      deadLettered: deadLetters.length,
-      faults: applied.reduce((sum, plan) => sum + plan.faults, 0),
-      notifications: applied.flatMap((plan) => plan.notifications),
-    };
+    if (notify) await client.query('SELECT pg_notify($1, $2)', [PROJECTION_CHANNEL, JSON.stringify(progress)]);
+    return result;
   });
+}
+
+function checkpointKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`; // Kafka topic names hold no colon
+}
+
+/** Every batch's checkpoint, locked until the commit (in the batches' order). */
+async function lockCheckpoints(client: pg.PoolClient, batches: readonly PartitionBatch[]): Promise<Map<string, bigint>> {
+  const { rows } = await client.query<{ topic: string; partition: number; next_offset: string }>(
+    `SELECT c.topic, c.partition, c.next_offset FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS v(topic, partition, n)
+       JOIN projection_checkpoints c ON c.topic = v.topic AND c.partition = v.partition
+      ORDER BY v.n FOR UPDATE OF c`,
+    [col(batches, 'topic'), col(batches, 'partition')],
+  );
+  return new Map(rows.map((r) => [checkpointKey(r.topic, r.partition), BigInt(r.next_offset)]));
+}
+
+function setAside(letters: Map<string, SetAside[]>, topic: string, letter: SetAside): void {
+  const set = letters.get(topic) ?? [];
+  letters.set(topic, set);
+  set.push(letter);
 }
 
 /** Plans and writes room events: one multi-row statement per table, whatever their number. */
 export async function applyRoomEvents(
   client: pg.PoolClient,
   topic: string,
-  partition: number,
   events: readonly EventRecord[],
   options: ApplyOptions = {},
 ): Promise<Applied> {
   const records: PlannedRecord[] = [];
-  for (const { offset, event } of events) {
+  // A room's events all come from one partition.
+  const partitionOf = new Map<string, number>();
+  for (const { partition, offset, event } of events) {
     if (!isRoomEvent(event)) throw new NotApplicableError(`${event.type} does not belong in the room topic`);
     records.push({ offset, event });
+    partitionOf.set(event.roomId, partition);
   }
   const plan = planBatch(records, { ...(await loadKnownState(client, records)), redrive: options.redrive ?? false });
   await writePlan(client, plan);
@@ -202,9 +267,9 @@ export async function applyRoomEvents(
     const f = plan.faults;
     await client.query(
       `INSERT INTO projection_faults (topic, partition, "offset", room_id, kind, detail)
-       SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[])
+       SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[])
        ON CONFLICT DO NOTHING`,
-      [topic, partition, col(f, 'offset'), col(f, 'roomId'), col(f, 'kind'), col(f, 'detail')],
+      [topic, f.map((fault) => partitionOf.get(fault.roomId)), col(f, 'offset'), col(f, 'roomId'), col(f, 'kind'), col(f, 'detail')],
     );
   }
   return { faults: plan.faults.length, notifications: plan.notifications };

@@ -6,12 +6,7 @@ import { NotApplicableError, type Applied, type EventRecord } from './pg-project
 // log order; ProfileUpdated carries the whole profile, so the last one applied wins. Applying
 // an event twice (a replay, or a UserRegistered appended again after a crash) changes nothing.
 
-export async function applyUserEvents(
-  client: pg.PoolClient,
-  _topic: string,
-  _partition: number,
-  records: readonly EventRecord[],
-): Promise<Applied> {
+export async function applyUserEvents(client: pg.PoolClient, _topic: string, records: readonly EventRecord[]): Promise<Applied> {
   for (const { event } of records) {
     if (isRoomEvent(event)) throw new NotApplicableError(`${event.type} does not belong in the user topic`);
     await applyUserEvent(client, event);

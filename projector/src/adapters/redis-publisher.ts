@@ -32,7 +32,7 @@ export class RedisPublisher {
   /** Queues notifications for publishing, in order; returns at once. */
   enqueue(notifications: readonly LiveNotification[]): void {
     if (notifications.length === 0) return;
-    this.queue.push(...notifications);
+    for (const n of notifications) this.queue.push(n); // a spread of a backlog's worth would overflow the stack
     if (this.queue.length > MAX_QUEUED) {
       const excess = this.queue.length - MAX_QUEUED;
       this.queue.splice(0, excess);

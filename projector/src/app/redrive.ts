@@ -92,7 +92,7 @@ async function redriveOne(
   if ('undecodable' in decoded) return failed(`undecodable: ${decoded.undecodable}`);
   await client.query('SAVEPOINT redrive');
   try {
-    const applied = await applier(client, topic, partition, [{ offset, event: decoded.event, ...letter }], { redrive: true });
+    const applied = await applier(client, topic, [{ partition, offset, event: decoded.event, ...letter }], { redrive: true });
     await client.query(`UPDATE dead_letters SET resolved_at = now(), retries = retries + 1 WHERE ${where}`, [topic, partition, offset]);
     return { notifications: applied.notifications };
   } catch (error) {
