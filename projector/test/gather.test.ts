@@ -1,76 +1,99 @@
 import { describe, expect, it } from 'vitest';
-import type { PartitionBatch } from '../src/adapters/pg-projection.ts';
-import { BatchGatherer } from '../src/app/gather.ts';
+import { createLogger } from '@chat/platform';
+import type { DecodedRecord, PartitionBatch } from '../src/adapters/pg-projection.ts';
+import { BatchGatherer, type GatherOptions } from '../src/app/gather.ts';
 
-function batch(partition: number, records = 1): PartitionBatch {
-  return {
-    topic: 't',
-    partition,
-    records: Array.from({ length: records }, (_, i) => ({ offset: String(i), poison: { error: 'x', key: null, value: null } })),
-  };
+const log = createLogger('gather-test', 'error');
+const keepWaiting = () => Promise.resolve(true);
+const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function batch(partition: number, from: number, count = 1): PartitionBatch {
+  const records: DecodedRecord[] = Array.from({ length: count }, (_, i) => ({
+    offset: String(from + i),
+    poison: { error: 'x', key: null, value: null },
+  }));
+  return { topic: 't', partition, records };
 }
 
 /** A write that records what it was given and finishes when told to. */
-function recordingWrite() {
-  const writes: { partitions: number[]; finish: (error?: Error) => void }[] = [];
+function gathererWith(options: Partial<GatherOptions>) {
+  const writes: { batches: PartitionBatch[]; finish: (error?: Error) => void }[] = [];
   const write = (batches: PartitionBatch[]) =>
     new Promise<void>((resolve, reject) => {
-      writes.push({ partitions: batches.map((b) => b.partition), finish: (error) => (error ? reject(error) : resolve()) });
+      writes.push({ batches, finish: (error) => (error ? reject(error) : resolve()) });
     });
-  return { writes, write };
+  const gatherer = new BatchGatherer(write, { waitMs: 10, maxRecords: 1000, maxInFlight: 2, maxQueued: 10_000, ...options }, log);
+  const shape = () => writes.map((w) => w.batches.map((b) => `${b.partition}:${b.records.map((r) => r.offset).join(',')}`));
+  return { gatherer, writes, shape };
 }
 
 describe('BatchGatherer', () => {
-  it('writes the batches that arrive within the wait together, and settles each once that write commits', async () => {
-    const { writes, write } = recordingWrite();
-    const gatherer = new BatchGatherer(write, { waitMs: 20, maxRecords: 1000, maxInFlight: 2 });
-    const settled: number[] = [];
-    const submitted = [0, 1, 2].map((p) => gatherer.submit(batch(p)).then(() => settled.push(p)));
-    expect(writes).toHaveLength(0); // waiting for company
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    expect(writes.map((w) => w.partitions)).toEqual([[0, 1, 2]]);
-    expect(settled).toEqual([]); // not before the commit
-    writes[0]!.finish();
-    await Promise.all(submitted);
-    expect(settled).toEqual([0, 1, 2]);
+  it('writes the batches of any partitions that arrive within the wait together', async () => {
+    const { gatherer, shape } = gathererWith({ waitMs: 20 });
+    for (const p of [0, 1, 2]) await gatherer.submit(batch(p, 0), keepWaiting);
+    expect(shape()).toEqual([]); // waiting for company
+    await tick(40);
+    expect(shape()).toEqual([['0:0', '1:0', '2:0']]);
   });
 
   it('starts at once when enough records wait, without waiting out the timer', async () => {
-    const { writes, write } = recordingWrite();
-    const gatherer = new BatchGatherer(write, { waitMs: 60_000, maxRecords: 100, maxInFlight: 2 });
-    void gatherer.submit(batch(0, 60));
-    expect(writes).toHaveLength(0);
-    void gatherer.submit(batch(1, 40));
-    expect(writes.map((w) => w.partitions)).toEqual([[0, 1]]);
+    const { gatherer, shape } = gathererWith({ waitMs: 60_000, maxRecords: 100 });
+    await gatherer.submit(batch(0, 0, 60), keepWaiting);
+    expect(shape()).toEqual([]);
+    await gatherer.submit(batch(1, 0, 40), keepWaiting);
+    expect(shape()).toHaveLength(1);
   });
 
-  it('rejects every batch of a failed write with its error, so each is tried again', async () => {
-    const { writes, write } = recordingWrite();
-    const gatherer = new BatchGatherer(write, { waitMs: 1, maxRecords: 1000, maxInFlight: 1 });
-    const outcomes = [gatherer.submit(batch(0)), gatherer.submit(batch(1))].map((p) =>
-      p.then(
-        () => 'ok',
-        (e: Error) => e.message,
-      ),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    writes[0]!.finish(new Error('connection lost'));
-    expect(await Promise.all(outcomes)).toEqual(['connection lost', 'connection lost']);
-  });
-
-  it('runs at most maxInFlight writes; what waits meanwhile goes in the next one as soon as a slot frees', async () => {
-    const { writes, write } = recordingWrite();
-    const gatherer = new BatchGatherer(write, { waitMs: 1, maxRecords: 1000, maxInFlight: 1 });
-    const first = gatherer.submit(batch(0));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const later = [gatherer.submit(batch(1)), gatherer.submit(batch(2))];
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(writes.map((w) => w.partitions)).toEqual([[0]]); // the timer fired, but the one slot is taken
+  it("never writes one partition in two writes at once: its next batches wait, merged, for the first write's commit", async () => {
+    const { gatherer, writes, shape } = gathererWith({ waitMs: 1, maxInFlight: 2 });
+    await gatherer.submit(batch(0, 0), keepWaiting);
+    await tick(10);
+    await gatherer.submit(batch(0, 1), keepWaiting);
+    await gatherer.submit(batch(1, 0), keepWaiting);
+    await gatherer.submit(batch(0, 2), keepWaiting);
+    await tick(10);
+    expect(shape()).toEqual([['0:0'], ['1:0']]); // a free slot, but partition 0 is being written
     writes[0]!.finish();
-    await first;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(writes.map((w) => w.partitions)).toEqual([[0], [1, 2]]);
+    await tick(10);
+    expect(shape()).toEqual([['0:0'], ['1:0'], ['0:1,2']]);
+  });
+
+  it('retries a failed write with the same batches until it commits; flushed waits for that', async () => {
+    const { gatherer, writes, shape } = gathererWith({ waitMs: 1 });
+    await gatherer.submit(batch(0, 0), keepWaiting);
+    await gatherer.submit(batch(1, 5), keepWaiting);
+    await tick(10);
+    let flushed = false;
+    void gatherer.flushed().then(() => (flushed = true));
+    writes[0]!.finish(new Error('connection lost'));
+    await tick(300); // the first retry comes after 200 ms
+    expect(shape()).toEqual([
+      ['0:0', '1:5'],
+      ['0:0', '1:5'],
+    ]);
+    expect(flushed).toBe(false);
     writes[1]!.finish();
-    await Promise.all(later);
+    await tick(0);
+    expect(flushed).toBe(true);
+  });
+
+  it('holds back whoever hands over more than maxQueued records until a commit makes room', async () => {
+    const { gatherer, writes } = gathererWith({ waitMs: 1, maxRecords: 10, maxQueued: 20 });
+    await gatherer.submit(batch(0, 0, 10), keepWaiting);
+    let returned = false;
+    void gatherer.submit(batch(1, 0, 10), keepWaiting).then(() => (returned = true));
+    await tick(10);
+    expect(returned).toBe(false);
+    writes[0]!.finish();
+    await tick(0);
+    expect(returned).toBe(true);
+  });
+
+  it('drops a repeated offset of a partition read again from its checkpoint', async () => {
+    const { gatherer, shape } = gathererWith({ waitMs: 5 });
+    await gatherer.submit(batch(0, 0, 3), keepWaiting);
+    await gatherer.submit(batch(0, 1, 3), keepWaiting);
+    await tick(20);
+    expect(shape()).toEqual([['0:0,1,2,3']]);
   });
 });

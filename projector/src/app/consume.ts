@@ -13,9 +13,12 @@ import { BatchGatherer, type GatherOptions } from './gather.ts';
 
 /**
  * 5 ms: what a live message may wait for others to share its commit (a fraction of the
- * command's own Kafka transaction); 20,000 records: a backlog's write, about 5 MB of rows.
+ * command's own Kafka transaction); 20,000 records: a backlog's write, about 5 MB of rows;
+ * four writes' worth handed over and not yet committed.
  */
-const GATHER: GatherOptions = { waitMs: 5, maxRecords: 20_000, maxInFlight: 2 };
+const GATHER: GatherOptions = { waitMs: 5, maxRecords: 20_000, maxInFlight: 2, maxQueued: 80_000 };
+/** How long a stopping projector waits for its batches handed over to commit before it gives up on them. */
+export const FINISH_TIMEOUT_MS = 10_000;
 /** Every partition of both topics (12 and 6) may have a batch in hand, so one write can gather them all. */
 const PARTITIONS_IN_HAND = 18;
 
@@ -40,6 +43,12 @@ export interface ProjectorDeps {
 export interface RunningProjector {
   /** Resumes the partitions paused at their cap whose cap has moved on since. */
   resumeCapped(): void;
+  /**
+   * After the consumer disconnected: waits (up to `timeoutMs`) until every batch handed over
+   * is committed, then gives up on the rest (read again from the checkpoints by whoever
+   * projects next). Before the pool is closed.
+   */
+  finish(timeoutMs: number): Promise<void>;
 }
 
 /** The topics to project, each with what writes its events into the read models. */
@@ -66,7 +75,7 @@ export async function runProjector(
       }
     })();
   });
-  const gatherer = new BatchGatherer(async (batches) => {
+  const write = async (batches: PartitionBatch[]) => {
     const client = await pool.connect();
     const result = await projectBatches(client, batches, applierFor(projections), { deadLetters, notify: live, durable: live }).finally(
       () => client.release(),
@@ -76,7 +85,8 @@ export async function runProjector(
     if (result.deadLettered > 0) log.error('records set aside as dead letters (./chat dead-letters list)', { count: result.deadLettered });
     if (result.faults > 0) log.error('revision faults recorded in projection_faults', { count: result.faults });
     log.debug('batches projected', { partitions: batches.length, applied: result.applied, skipped: result.skipped });
-  }, GATHER);
+  };
+  const gatherer = new BatchGatherer(write, GATHER, log);
   await consumer.subscribe({ topics: Object.keys(projections), fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: false,
@@ -110,12 +120,9 @@ export async function runProjector(
         consumer.pause([{ topic, partitions: [partition] }]);
       }
       if (records.length === 0) return;
-      const batch: PartitionBatch = { topic, partition, records };
-      const written = await retryUntilDone(payload, log, async () => {
-        await gatherer.submit(batch);
-        return true;
-      });
-      if (written === undefined) return; // stopping: the batch is redelivered to whoever takes the partition
+      // Handed over, not yet committed: the group offset runs ahead of the checkpoint, which is
+      // only a hint's worth of harm (a new owner starts at the checkpoint).
+      await gatherer.submit({ topic, partition, records }, keepWaitingWhileRunning(payload));
       payload.resolveOffset(records.at(-1)!.offset);
       await payload.heartbeat();
     },
@@ -128,6 +135,10 @@ export async function runProjector(
         capped.delete(key);
         consumer.resume([{ topic, partitions: [partition] }]);
       }
+    },
+    finish: async (timeoutMs) => {
+      await Promise.race([gatherer.flushed(), sleep(timeoutMs)]);
+      gatherer.stop();
     },
   };
 }

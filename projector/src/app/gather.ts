@@ -1,75 +1,171 @@
+import { sleep, type Logger } from '@chat/platform';
 import type { PartitionBatch } from '../adapters/pg-projection.ts';
 
 // Under live load Kafka hands the projector many small batches, a few events of one partition
 // each, and a transaction per batch made Postgres commit about once per message. The gatherer
 // holds each batch for at most `waitMs` and writes every batch that came meanwhile, from any
 // partition, in one transaction: one commit, one checkpoint statement, one NOTIFY, one Redis
-// pipeline. A backlog fills a write at once (`maxRecords`). Kafka gives a partition its next
-// batch only once this one is settled, so a write never holds two batches of one partition,
-// and writes in flight at the same time (`maxInFlight`) never share a partition.
+// pipeline. A backlog fills a write at once (`maxRecords`).
+//
+// Batches are handed over without waiting for their commit, so Kafka fetches and decodes the
+// next ones while Postgres writes (a backlog goes as fast as the slower of the two, not their
+// sum); at most `maxQueued` records wait. That is safe because Postgres' checkpoint, not the
+// group offset, says where a partition resumes: what was handed over and never committed (a
+// crash, a stop) is read again from the checkpoint. A partition's batches are written in their
+// order and never in two writes at once: two transactions of one partition could otherwise
+// commit out of order, and the later checkpoint would make the earlier records look applied.
 
 export interface GatherOptions {
   /** The longest a batch waits for others before its write starts. */
   waitMs: number;
-  /** A write starts at once when this many records are waiting. */
+  /** A write starts at once when this many records wait, and takes no more than that. */
   maxRecords: number;
   /** Writes at the same time (Postgres has more than one core to give). */
   maxInFlight: number;
+  /** Records handed over and not yet committed, at most: beyond it `submit` waits. */
+  maxQueued: number;
 }
 
-interface Waiting {
-  batch: PartitionBatch;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+type Write = (batches: PartitionBatch[]) => Promise<void>;
 
 export class BatchGatherer {
-  private readonly write: (batches: PartitionBatch[]) => Promise<void>;
+  private readonly write: Write;
   private readonly options: GatherOptions;
-  private waiting: Waiting[] = [];
+  private readonly log: Logger;
+  private waiting: PartitionBatch[] = [];
   private waitingRecords = 0;
-  private timer: NodeJS.Timeout | undefined;
-  /** The timer fired while every write slot was taken: the next free slot writes at once. */
-  private due = false;
+  private queuedRecords = 0;
+  private readonly writing = new Set<string>();
   private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** The timer fired while no write could start: the next free slot writes at once. */
+  private due = false;
+  private stopped = false;
+  private settled: (() => void)[] = [];
 
-  constructor(write: (batches: PartitionBatch[]) => Promise<void>, options: GatherOptions) {
+  constructor(write: Write, options: GatherOptions, log: Logger) {
     this.write = write;
     this.options = options;
+    this.log = log;
   }
 
-  /** Resolves once the batch is committed together with whatever joined it; rejects with the write's error. */
-  submit(batch: PartitionBatch): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.waiting.push({ batch, resolve, reject });
+  /**
+   * Hands a batch over, and returns once fewer than `maxQueued` records wait for their commit
+   * (at once, unless Postgres is behind), calling `keepWaiting` between checks (Kafka's
+   * heartbeat); false from it gives up waiting (the consumer is stopping; the batch stays queued).
+   */
+  async submit(batch: PartitionBatch, keepWaiting: () => Promise<boolean>): Promise<void> {
+    if (this.stopped) return;
+    this.waiting.push(batch);
     this.waitingRecords += batch.records.length;
-    if (this.waitingRecords >= this.options.maxRecords) this.startWrite();
-    else
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        this.due = true;
-        this.startWrite();
-      }, this.options.waitMs);
-    return promise;
+    this.queuedRecords += batch.records.length;
+    if (this.waitingRecords >= this.options.maxRecords) this.startWrites();
+    else this.startTimer();
+    while (this.queuedRecords >= this.options.maxQueued && !this.stopped) {
+      await new Promise<void>((resolve) => this.settled.push(resolve));
+      if (!(await keepWaiting())) return;
+    }
   }
 
-  private startWrite(): void {
-    if (this.waiting.length === 0 || this.inFlight >= this.options.maxInFlight) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.due = false;
-    const taken = this.waiting;
-    this.waiting = [];
-    this.waitingRecords = 0;
-    this.inFlight++;
-    this.write(taken.map((w) => w.batch))
-      .then(
-        () => taken.forEach((w) => w.resolve()),
-        (error: unknown) => taken.forEach((w) => w.reject(error)),
-      )
-      .finally(() => {
-        this.inFlight--;
-        if (this.due || this.waitingRecords >= this.options.maxRecords) this.startWrite();
-      });
+  /** Resolves once everything handed over is committed, or `stop` gave up on it. */
+  async flushed(): Promise<void> {
+    while ((this.queuedRecords > 0 || this.inFlight > 0) && !this.stopped) {
+      await new Promise<void>((resolve) => this.settled.push(resolve));
+    }
   }
+
+  /** Stops retrying and forgets what was not committed (read again from the checkpoints by whoever projects next). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.waiting = [];
+    this.wake();
+  }
+
+  private startTimer(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.due = true;
+      this.startWrites();
+    }, this.options.waitMs);
+  }
+
+  /** Starts writes while slots are free and batches are due (waited long enough, or enough of them). */
+  private startWrites(): void {
+    while (
+      !this.stopped &&
+      this.inFlight < this.options.maxInFlight &&
+      this.waiting.length > 0 &&
+      (this.due || this.waitingRecords >= this.options.maxRecords)
+    ) {
+      const { batches, records } = this.take();
+      if (batches.length === 0) break; // every waiting partition is being written: the next free slot takes them
+      this.inFlight++;
+      for (const b of batches) this.writing.add(key(b));
+      void this.writeUntilDone(batches).finally(() => {
+        this.inFlight--;
+        this.queuedRecords -= records;
+        for (const b of batches) this.writing.delete(key(b));
+        this.wake();
+        this.startWrites();
+        if (this.waiting.length > 0 && !this.due) this.startTimer();
+      });
+    }
+    if (this.waiting.length === 0) {
+      this.due = false;
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** The waiting batches of partitions not being written, one per partition (consecutive ones merged), in order. */
+  private take(): { batches: PartitionBatch[]; records: number } {
+    const merged = new Map<string, { topic: string; partition: number; records: PartitionBatch['records'][number][] }>();
+    const left: PartitionBatch[] = [];
+    const held = new Set<string>();
+    let records = 0;
+    for (const batch of this.waiting) {
+      const k = key(batch);
+      // Once a partition's batch stays behind, so do its later ones (they must follow it).
+      if (this.writing.has(k) || held.has(k) || (!merged.has(k) && records >= this.options.maxRecords)) {
+        held.add(k);
+        left.push(batch);
+        continue;
+      }
+      const target = merged.get(k) ?? { topic: batch.topic, partition: batch.partition, records: [] };
+      merged.set(k, target);
+      for (const r of batch.records) {
+        // A partition read again from its checkpoint (after a rebalance) repeats offsets already taken.
+        const last = target.records.at(-1);
+        if (!last || BigInt(r.offset) > BigInt(last.offset)) target.records.push(r);
+      }
+      records += batch.records.length;
+    }
+    this.waiting = left;
+    this.waitingRecords -= records;
+    return { batches: [...merged.values()], records };
+  }
+
+  private async writeUntilDone(batches: PartitionBatch[]): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.write(batches);
+        return;
+      } catch (error) {
+        if (this.stopped) return;
+        this.log.warn('projecting batches failed; retrying', { attempt, partitions: batches.length, error });
+        await sleep(Math.min(5000, 200 * attempt));
+      }
+    }
+  }
+
+  private wake(): void {
+    const settled = this.settled;
+    this.settled = [];
+    for (const resolve of settled) resolve();
+  }
+}
+
+function key(batch: PartitionBatch): string {
+  return `${batch.topic}:${batch.partition}`;
 }

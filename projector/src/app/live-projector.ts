@@ -6,7 +6,7 @@ import { bindToCluster } from '../adapters/cluster-guard.ts';
 import type { DeadLetterSink } from '../adapters/dead-letter-topic.ts';
 import { migrate } from '../adapters/migrate.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
-import { runProjector, type Projections } from './consume.ts';
+import { FINISH_TIMEOUT_MS, runProjector, type Projections, type RunningProjector } from './consume.ts';
 
 // The live projector, following the read-model control: it projects into the active schema,
 // stops (finishing its batch) while a rebuild or rollback pauses the world for its last
@@ -31,7 +31,7 @@ const REPORT_EVERY_MS = 2000;
 export class LiveProjector {
   private readonly deps: LiveProjectorDeps;
   private readonly instanceId = crypto.randomUUID();
-  private running: { schema: string; consumer: Consumer; pool: pg.Pool; joined: boolean } | undefined;
+  private running: { schema: string; consumer: Consumer; pool: pg.Pool; joined: boolean; projector?: RunningProjector } | undefined;
   private phase: ControlState['phase'] = 'serving';
   private schema: string;
   private reporter: NodeJS.Timeout | undefined;
@@ -90,22 +90,23 @@ export class LiveProjector {
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 500,
     });
-    const running = { schema, consumer, pool, joined: false };
+    const running: NonNullable<LiveProjector['running']> = { schema, consumer, pool, joined: false };
     consumer.on(consumer.events.GROUP_JOIN, () => {
       running.joined = true;
     });
     await consumer.connect();
-    await runProjector({ consumer, pool, codec, publisher, deadLetters, log }, projections);
+    running.projector = await runProjector({ consumer, pool, codec, publisher, deadLetters, log }, projections);
     this.running = running;
     log.info('projecting', { topics: Object.keys(projections), schema });
   }
 
-  /** Stops consuming once the batch in hand is committed. */
+  /** Stops consuming once the batches handed over are committed (or, Postgres away, given up after FINISH_TIMEOUT_MS). */
   private async stop(): Promise<void> {
     const running = this.running;
     this.running = undefined;
     if (!running) return;
     await running.consumer.disconnect();
+    await running.projector?.finish(FINISH_TIMEOUT_MS);
     await running.pool.end();
   }
 }

@@ -15,7 +15,7 @@ import { bindToCluster } from '../adapters/cluster-guard.ts';
 import { migrate } from '../adapters/migrate.ts';
 import { createIndexes, dropSecondaryIndexes } from '../adapters/pg-deferred-indexes.ts';
 import { comparedTables, tableHashes, type TableHash } from '../adapters/pg-parity.ts';
-import { runProjector, type Projections } from './consume.ts';
+import { FINISH_TIMEOUT_MS, runProjector, type Projections, type RunningProjector } from './consume.ts';
 
 // Replay without downtime. A rebuild projects the whole log from offset zero into a new schema
 // while the active one goes on serving, never getting ahead of it (each partition is capped at
@@ -121,8 +121,7 @@ async function walkTowards(
   const { kafka, config, codec, control, projections, log, onProgress } = deps;
   const started = performance.now();
   const active = createPgPool({ ...config, pgSchema: state.active }, 2);
-  // Four partitions at a time, as the live projector: twelve measured no faster here (Postgres
-  // and this process together use about 1.5 of the 2 cores either way) and held 3x the batches.
+  // Two gathered writes at a time, as the live projector, and connections to spare.
   const pool = createPgPool({ ...config, pgSchema: target }, 6);
   const limits = new Map<string, bigint>();
   const userTopic = topicName(config.topicPrefix, 'userEvents');
@@ -138,9 +137,10 @@ async function walkTowards(
     maxWaitTimeInMs: 100,
   });
   let paused = false;
+  let running: RunningProjector | undefined;
   try {
     await consumer.connect();
-    const running = await runProjector(
+    const projector = await runProjector(
       {
         consumer,
         pool,
@@ -153,11 +153,12 @@ async function walkTowards(
       },
       projections,
     );
+    running = projector;
     const level = async () => {
       const [want, have] = [await checkpoints(active), await checkpoints(pool)];
       for (const [key, next] of want) limits.set(key, next);
       usersLevel ||= [...want].every(([key, next]) => !key.startsWith(`${userTopic}:`) || (have.get(key) ?? 0n) >= next);
-      running.resumeCapped();
+      projector.resumeCapped();
       const behind = [...want].reduce((sum, [key, next]) => sum + Number(next - (have.get(key) ?? 0n)), 0);
       return { behind, done: sum(have), total: sum(want) };
     };
@@ -247,6 +248,7 @@ async function walkTowards(
     if (paused)
       await control.set({ ...state, phase: 'serving' }).catch((error: unknown) => log.error('could not resume the projectors', { error }));
     await consumer.disconnect().catch(() => undefined);
+    await running?.finish(FINISH_TIMEOUT_MS);
     const admin = kafka.admin();
     await admin
       .connect()
