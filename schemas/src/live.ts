@@ -40,7 +40,8 @@ export interface RoomEventView {
 /**
  * What the projector publishes after each commit: one per room event, on the room's channel;
  * and, on a user's own channel, the events that bring them into a room they are not in yet
- * (an invitation, being added to a direct room).
+ * (an invitation, being added to a direct room). A channel's message is a JSON array of them,
+ * in order: all that a commit brought that channel.
  */
 export interface LiveNotification {
   kind: 'room-event';

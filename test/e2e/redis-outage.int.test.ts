@@ -68,8 +68,9 @@ describe('a Redis outage on the projector side', () => {
     const listener = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, retryStrategy: () => 200 });
     listener.on('error', () => undefined); // refused while the server is down: it reconnects
     listener.on('pmessage', (_p: string, _c: string, payload: string) => {
-      const { event } = JSON.parse(payload) as { event: { type: string; message?: { body: string } } };
-      if (event.type === 'MessageSent') heard.push(event.message!.body);
+      for (const { event } of JSON.parse(payload) as { event: { type: string; message?: { body: string } } }[]) {
+        if (event.type === 'MessageSent') heard.push(event.message!.body);
+      }
     });
     await listener.psubscribe(`${stack.config.redisPrefix}room:*`);
     try {

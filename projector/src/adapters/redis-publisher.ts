@@ -3,7 +3,7 @@ import { sleep, type Logger } from '@chat/platform';
 import { roomChannel, userChannel, type LiveNotification } from '@chat/schemas';
 
 // After a batch commits, its changes go out on Redis, one channel per room (and per user for
-// what brings a user into a room). Redis is only the live path: projection never waits for it.
+// what brings a user into a room), as a JSON array of what each channel gets. Redis is only the live path: projection never waits for it.
 // Notifications queue here and go out in order in the background; when Redis is away they
 // wait (bounded), and what had to be dropped is recovered by subscribers from Postgres when
 // their own Redis connection comes back (they re-read from their cursors). So a Redis outage
@@ -53,11 +53,17 @@ export class RedisPublisher {
     for (let attempt = 1; this.queue.length > 0;) {
       const batch = this.queue.slice(0, MAX_PIPELINE);
       try {
-        const pipeline = this.redis.pipeline();
+        // One publish per channel, of its notifications in order: a backlog's batch names a
+        // room hundreds of times, and a subscriber parses one message instead of hundreds.
+        const byChannel = new Map<string, LiveNotification[]>();
         for (const n of batch) {
           const channel = n.forUser ? userChannel(this.prefix, n.forUser) : roomChannel(this.prefix, n.event.roomId);
-          pipeline.publish(channel, JSON.stringify(n));
+          const list = byChannel.get(channel) ?? [];
+          byChannel.set(channel, list);
+          list.push(n);
         }
+        const pipeline = this.redis.pipeline();
+        for (const [channel, list] of byChannel) pipeline.publish(channel, JSON.stringify(list));
         const results = await pipeline.exec();
         const failed = results?.find(([error]) => error);
         if (failed) throw failed[0];

@@ -90,16 +90,19 @@ export class RoomFanout {
       ? this.userListeners.get(channel.slice(userPrefix.length))
       : this.listeners.get(channel.slice(`${this.prefix}room:`.length));
     if (!set) return;
-    let notification: LiveNotification;
+    let notifications: LiveNotification[];
     try {
-      notification = JSON.parse(payload) as LiveNotification;
+      notifications = JSON.parse(payload) as LiveNotification[];
+      if (!Array.isArray(notifications)) throw new Error('not an array of notifications');
     } catch (error) {
       this.log.warn('ignoring a malformed notification', { channel, error });
       return;
     }
-    if (notification.kind !== 'room-event') return;
-    if (!notification.forUser) this.noteHeard(notification.event.roomId, notification.event.revision);
-    for (const listener of set) listener(notification.event);
+    for (const notification of notifications) {
+      if (notification.kind !== 'room-event') continue;
+      if (!notification.forUser) this.noteHeard(notification.event.roomId, notification.event.revision);
+      for (const listener of set) listener(notification.event);
+    }
   }
 
   private noteHeard(roomId: string, revision: number): void {
