@@ -28,20 +28,25 @@ function gathererWith(options: Partial<GatherOptions>) {
 }
 
 describe('BatchGatherer', () => {
-  it('writes the batches of any partitions that arrive within the wait together', async () => {
-    const { gatherer, shape } = gathererWith({ waitMs: 20 });
+  it('writes a batch that finds it idle at once, and gathers the batches of any partitions that come within the wait after', async () => {
+    const { gatherer, writes, shape } = gathererWith({ waitMs: 30 });
+    await gatherer.submit(batch(9, 0), keepWaiting);
+    expect(shape()).toEqual([['9:0']]); // idle: nobody to wait for
     for (const p of [0, 1, 2]) await gatherer.submit(batch(p, 0), keepWaiting);
-    expect(shape()).toEqual([]); // waiting for company
-    await tick(40);
-    expect(shape()).toEqual([['0:0', '1:0', '2:0']]);
+    writes[0]!.finish();
+    await tick(5);
+    expect(shape()).toHaveLength(1); // waiting for company
+    await tick(60);
+    expect(shape()).toEqual([['9:0'], ['0:0', '1:0', '2:0']]);
   });
 
   it('starts at once when enough records wait, without waiting out the timer', async () => {
     const { gatherer, shape } = gathererWith({ waitMs: 60_000, maxRecords: 100 });
+    await gatherer.submit(batch(9, 0), keepWaiting); // idle: written at once; the next ones wait
     await gatherer.submit(batch(0, 0, 60), keepWaiting);
-    expect(shape()).toEqual([]);
-    await gatherer.submit(batch(1, 0, 40), keepWaiting);
     expect(shape()).toHaveLength(1);
+    await gatherer.submit(batch(1, 0, 40), keepWaiting);
+    expect(shape()).toEqual([['9:0'], expect.any(Array)]);
   });
 
   it("never writes one partition in two writes at once: its next batches wait, merged, for the first write's commit", async () => {
@@ -58,21 +63,20 @@ describe('BatchGatherer', () => {
     expect(shape()).toEqual([['0:0'], ['1:0'], ['0:1,2']]);
   });
 
-  it('retries a failed write with the same batches until it commits; flushed waits for that', async () => {
-    const { gatherer, writes, shape } = gathererWith({ waitMs: 1 });
+  it('retries a failed write with the same batches until it commits; flushed waits for everything handed over', async () => {
+    const { gatherer, writes, shape } = gathererWith({ waitMs: 1, maxInFlight: 1 });
     await gatherer.submit(batch(0, 0), keepWaiting);
     await gatherer.submit(batch(1, 5), keepWaiting);
-    await tick(10);
     let flushed = false;
     void gatherer.flushed().then(() => (flushed = true));
     writes[0]!.finish(new Error('connection lost'));
     await tick(300); // the first retry comes after 200 ms
-    expect(shape()).toEqual([
-      ['0:0', '1:5'],
-      ['0:0', '1:5'],
-    ]);
-    expect(flushed).toBe(false);
+    expect(shape()).toEqual([['0:0'], ['0:0']]);
     writes[1]!.finish();
+    await tick(10);
+    expect(shape()).toEqual([['0:0'], ['0:0'], ['1:5']]);
+    expect(flushed).toBe(false);
+    writes[2]!.finish();
     await tick(0);
     expect(flushed).toBe(true);
   });
@@ -91,9 +95,10 @@ describe('BatchGatherer', () => {
 
   it('drops a repeated offset of a partition read again from its checkpoint', async () => {
     const { gatherer, shape } = gathererWith({ waitMs: 5 });
+    await gatherer.submit(batch(9, 0), keepWaiting); // idle: written at once; the next ones wait together
     await gatherer.submit(batch(0, 0, 3), keepWaiting);
     await gatherer.submit(batch(0, 1, 3), keepWaiting);
     await tick(20);
-    expect(shape()).toEqual([['0:0,1,2,3']]);
+    expect(shape()).toEqual([['9:0'], ['0:0,1,2,3']]);
   });
 });

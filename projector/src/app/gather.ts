@@ -5,7 +5,8 @@ import type { PartitionBatch } from '../adapters/pg-projection.ts';
 // each, and a transaction per batch made Postgres commit about once per message. The gatherer
 // holds each batch for at most `waitMs` and writes every batch that came meanwhile, from any
 // partition, in one transaction: one commit, one checkpoint statement, one NOTIFY, one Redis
-// pipeline. A backlog fills a write at once (`maxRecords`).
+// pipeline. A backlog fills a write at once (`maxRecords`), and a batch that finds the
+// projector idle (no write for `waitMs`) is written at once: a quiet room waits for nobody.
 //
 // Batches are handed over without waiting for their commit, so Kafka fetches and decodes the
 // next ones while Postgres writes (a backlog goes as fast as the slower of the two, not their
@@ -41,6 +42,7 @@ export class BatchGatherer {
   /** The timer fired while no write could start: the next free slot writes at once. */
   private due = false;
   private stopped = false;
+  private lastWriteAt = -Infinity;
   private settled: (() => void)[] = [];
 
   constructor(write: Write, options: GatherOptions, log: Logger) {
@@ -59,7 +61,8 @@ export class BatchGatherer {
     this.waiting.push(batch);
     this.waitingRecords += batch.records.length;
     this.queuedRecords += batch.records.length;
-    if (this.waitingRecords >= this.options.maxRecords) this.startWrites();
+    if (this.inFlight === 0 && performance.now() - this.lastWriteAt >= this.options.waitMs) this.due = true;
+    if (this.due || this.waitingRecords >= this.options.maxRecords) this.startWrites();
     else this.startTimer();
     while (this.queuedRecords >= this.options.maxQueued && !this.stopped) {
       await new Promise<void>((resolve) => this.settled.push(resolve));
@@ -101,6 +104,7 @@ export class BatchGatherer {
       const { batches, records } = this.take();
       if (batches.length === 0) break; // every waiting partition is being written: the next free slot takes them
       this.inFlight++;
+      this.lastWriteAt = performance.now();
       for (const b of batches) this.writing.add(key(b));
       void this.writeUntilDone(batches).finally(() => {
         this.inFlight--;
