@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
-import { ReadModelControl, createLogger, intFromEnv, quoteIdent, sleep } from '@chat/platform';
+import { ReadModelControl, createLogger, intFromEnv, quoteIdent, sleep, type PlatformConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { rebuildReadModels, type Progress } from '../../projector/src/app/rebuild.ts';
 import { projectionsFor } from '../../projector/src/projections.ts';
@@ -11,7 +12,8 @@ import { measureRawLimits } from './raw-limits.ts';
 // Projection throughput over a long log, beside the raw batched-insert rate of Postgres.
 //
 // Writes MESSAGES message events over ROOMS rooms into a fresh, isolated topic (bulk producer),
-// then: (1) starts the live projector alone and times it from its first checkpoint to the end
+// then: (0) reads and decodes the whole log with a bare kafkajs consumer, writing nothing (the
+// ceiling of any projector built on kafkajs and this codec here); (1) starts the live projector alone and times it from its first checkpoint to the end
 // of the log (its catch-up rate, batches as they come); (2) runs `./chat rebuild` (in-process)
 // over the same log into a new schema, timing the catch-up stage, the pause and the parity
 // check. Then the raw limits of Kafka, Postgres and Redis in the same run.
@@ -27,6 +29,9 @@ const db = new pg.Client({ connectionString: config.databaseUrl });
 await db.connect();
 try {
   const records = await writeMessageLog(kafka, config, topic, { messages: MESSAGES, rooms: ROOMS, ageMs: 3600_000 });
+
+  const readOnly = await readAndDecode(kafka, config, topic, records);
+  console.error(`read and decode only: ${readOnly.eventsPerSecond} events/s`);
 
   // (1) The live projector, from an empty schema to the end of the log.
   const projected = async () =>
@@ -84,6 +89,7 @@ try {
     JSON.stringify(
       {
         log: { messageEvents: MESSAGES, rooms: ROOMS, records },
+        readAndDecodeOnly: readOnly,
         liveProjector: live,
         rebuild: {
           events: outcome.events,
@@ -112,4 +118,32 @@ try {
 
 function round(seconds: number): number {
   return Math.round(seconds * 10) / 10;
+}
+
+/** Every record of `topic` fetched and decoded as the projector would, and nothing written. */
+async function readAndDecode(kafka: Kafka, config: PlatformConfig, topic: string, records: number) {
+  const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
+  const consumer = kafka.consumer({ groupId: `${config.topicPrefix}read-only`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let decoded = 0;
+  let started = 0;
+  const done = Promise.withResolvers<void>();
+  const keepWaiting = () => Promise.resolve(true);
+  await consumer.run({
+    partitionsConsumedConcurrently: 12,
+    eachBatch: async ({ batch }) => {
+      started ||= performance.now();
+      for (const message of batch.messages) {
+        const outcome = await codec.decodeRecord(message.value, keepWaiting);
+        if (!('event' in outcome)) throw new Error(`undecodable: ${outcome.undecodable}`);
+        decoded++;
+      }
+      if (decoded >= records) done.resolve();
+    },
+  });
+  await done.promise;
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  return { events: decoded, seconds: round(seconds), eventsPerSecond: Math.round(decoded / seconds) };
 }
