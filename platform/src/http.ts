@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { register } from 'prom-client';
 
 // The HTTP shell every service shares: /health answers while the process lives, /ready
-// once the service can do its job (caught up, consumer joined); everything else goes to
-// the service's handler (GraphQL for the two API services).
+// once the service can do its job (caught up, consumer joined), /metrics gives the
+// process's Prometheus metrics; everything else goes to the service's handler (GraphQL for
+// the two API services).
 
 export interface HttpOptions {
   port: number;
@@ -16,6 +18,13 @@ export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: Ht
     const path = req.url?.split('?')[0];
     if (path === '/health') return reply(res, 200, { status: 'ok' });
     if (path === '/ready') return ready() ? reply(res, 200, { status: 'ready' }) : reply(res, 503, { status: 'starting' });
+    if (path === '/metrics') {
+      void register.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': register.contentType });
+        res.end(text);
+      });
+      return;
+    }
     if (handler) return handler(req, res);
     reply(res, 404, { error: 'not found' });
   });

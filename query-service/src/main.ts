@@ -31,6 +31,7 @@ import { Presence } from './adapters/presence.ts';
 import { TypingStore } from './adapters/typing.ts';
 import { createContext, type NoCaller, type Services } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
+import { useSharedSubscriptionExecution } from './graphql/shared-execution.ts';
 
 const { config, log, port, host } = bootService('query-service');
 
@@ -87,7 +88,7 @@ async function callerOf(authorization: unknown): Promise<Caller | NoCaller> {
 
 const yoga = createYoga({
   schema,
-  plugins: graphqlLimits(),
+  plugins: [...graphqlLimits(), useSharedSubscriptionExecution()],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   ...playground(
     'Chat',

@@ -4,6 +4,7 @@ import { RoomRef } from './rooms.ts';
 import type { ReactionView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, passThrough, requireMember, requireUser, withFreshLoaders, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
+import { PER_VIEWER, SHARES_EXECUTION } from './shared-execution.ts';
 import { UserRef } from './users.ts';
 
 const MAX_PAGE = 200;
@@ -14,6 +15,7 @@ const ReactionRef = builder.objectRef<ReactionView>('Reaction').implement({
     count: t.exposeInt('count'),
     me: t.boolean({
       description: 'Whether the caller reacted with this emoji.',
+      extensions: PER_VIEWER,
       resolve: (r, _args, ctx) => r.userIds.includes(requireUser(ctx)),
     }),
   }),
@@ -260,6 +262,7 @@ builder.subscriptionFields((t) => ({
       return withFreshLoaders(ctx, endsAsNotAMember(liveMessages(source, roomId, userId, after)));
     },
     resolve: (message) => message,
+    extensions: SHARES_EXECUTION,
   }),
 }));
 

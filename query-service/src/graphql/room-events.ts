@@ -1,5 +1,6 @@
 import type { RoomEventView } from '@chat/schemas';
 import { liveRoomEvents } from '../app/live-room-events.ts';
+import { SHARES_EXECUTION } from './shared-execution.ts';
 import { builder, clientError, requireMember, withFreshLoaders } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
@@ -96,5 +97,6 @@ builder.subscriptionFields((t) => ({
       return withFreshLoaders(ctx, liveRoomEvents(source, roomId, userId, after));
     },
     resolve: (event) => event,
+    extensions: SHARES_EXECUTION,
   }),
 }));

@@ -1,6 +1,7 @@
 import type { MemberView, RoomView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, requireUser, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
+import { PER_VIEWER } from './shared-execution.ts';
 import { UserRef } from './users.ts';
 
 // Rooms as their members and visitors see them: public rooms are visible to anyone signed in,
@@ -60,26 +61,31 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
     createdAt: t.field({ type: 'String', resolve: (room) => new Date(room.createdAt).toISOString() }),
     lastSequence: t.exposeInt('lastSequence', { description: 'Sequence of the newest message; 0 when there is none.' }),
     unreadCount: t.int({
+      extensions: PER_VIEWER,
       description: "Messages after the caller's read marker (0 for visitors).",
       resolve: async (room, _args, ctx) => (await ctx.unread.load(`${room.id} ${requireUser(ctx)}`)).messages,
     }),
     unreadMentions: t.int({
+      extensions: PER_VIEWER,
       description: "Messages after the caller's read marker that mention them, counted apart.",
       resolve: async (room, _args, ctx) => (await ctx.unread.load(`${room.id} ${requireUser(ctx)}`)).mentions,
     }),
     lastMessage: t.field({
+      extensions: PER_VIEWER,
       type: MessageRef,
       nullable: true,
       description: 'The newest message (members only).',
       resolve: async (room, _args, ctx) => ((await standing(ctx, room.id)).role ? ctx.lastMessages.load(room.id) : null),
     }),
     myRole: t.field({
+      extensions: PER_VIEWER,
       type: RoleEnum,
       nullable: true,
       description: "The caller's role; null when not a member.",
       resolve: async (room, _args, ctx) => (await standing(ctx, room.id)).role,
     }),
     members: t.field({
+      extensions: PER_VIEWER,
       type: MemberConnectionRef,
       nullable: true,
       description: 'Members in user-id order: forward with first/after, backward with last/before. Null unless you are a member.',

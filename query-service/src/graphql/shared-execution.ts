@@ -1,0 +1,121 @@
+import {
+  Kind,
+  TypeInfo,
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  print,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FieldNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { Counter } from 'prom-client';
+
+// Execute once, send to many. An event reaching a room with a thousand subscribers used to be
+// a thousand executions of the same selection over the same event. Subscribers whose
+// operations are the same (the document, and the variables its selection uses) now share one
+// execution per event: the first one executes, the others reuse its result. Live events
+// are one object per process (parsed once from Redis), which is what the results are kept by;
+// a replay from Postgres makes its own objects, so it executes for its subscriber alone.
+//
+// Two things must hold for a subscriber to take another's result, and the schema says both:
+// the root field resolves to the event itself (SHARES_EXECUTION), so its own arguments (the
+// room, the cursor) shape only which events come; and no selected field depends on who asks
+// (PER_VIEWER: an unread count, "reacted by me"), so one caller's result is everyone's.
+
+/** Extensions of a subscription field that resolves to the event itself. */
+export const SHARES_EXECUTION = { sharesExecution: true } as const;
+/** Extensions of a field whose value depends on the caller: an operation selecting one is executed per subscriber. */
+export const PER_VIEWER = { perViewer: true } as const;
+
+const executions = new Counter({
+  name: 'graphql_subscription_executions_total',
+  help: 'Executions of subscription selections over events, shared or not',
+});
+const deliveries = new Counter({ name: 'graphql_subscription_results_total', help: 'Subscription results handed to subscribers' });
+
+/** Results per event, per operation key; gone with the event. */
+const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+const printed = new WeakMap<DocumentNode, string>();
+
+export function useSharedSubscriptionExecution(): Plugin {
+  return {
+    onSubscribe({ args, setSubscribeFn }) {
+      const key = sharingKey(args);
+      setSubscribeFn(async (subscribeArgs) => {
+        const stream = await createSourceEventStream(subscribeArgs);
+        if (!(Symbol.asyncIterator in stream)) return stream; // errors before the stream began
+        return mapStream(stream, (event) => {
+          deliveries.inc();
+          return executeOnce(event, key, () => {
+            executions.inc();
+            return Promise.resolve(execute({ ...subscribeArgs, rootValue: event }));
+          });
+        });
+      });
+    },
+  };
+}
+
+function executeOnce(event: unknown, key: string | undefined, run: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
+  if (key === undefined || typeof event !== 'object' || event === null) return run();
+  let byKey = results.get(event);
+  if (!byKey) results.set(event, (byKey = new Map()));
+  let result = byKey.get(key);
+  if (!result) byKey.set(key, (result = run()));
+  return result;
+}
+
+/** What makes two subscribers' executions of an event the same, or undefined when they cannot share one. */
+export function sharingKey({ schema, document, operationName, variableValues }: ExecutionArgs): string | undefined {
+  const operation = getOperationAST(document, operationName);
+  const root = operation?.selectionSet.selections[0];
+  if (operation?.operation !== 'subscription' || root?.kind !== Kind.FIELD) return undefined;
+  const field = schema.getSubscriptionType()?.getFields()[root.name.value];
+  if (!field?.extensions.sharesExecution) return undefined;
+
+  let perViewer = false;
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field: () => {
+        if (typeInfo.getFieldDef()?.extensions.perViewer) perViewer = true;
+      },
+    }),
+  );
+  if (perViewer) return undefined;
+
+  // The variables the selection uses; the root field's own arguments (room, cursor) choose events only.
+  const used = new Set<string>();
+  const collect = { Variable: (node: { name: { value: string } }) => void used.add(node.name.value) };
+  visit((root as FieldNode).selectionSet ?? { kind: Kind.SELECTION_SET, selections: [] }, collect);
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, collect);
+  const values = [...used].sort().map((name) => [name, variableValues?.[name]]);
+
+  let text = printed.get(document);
+  if (text === undefined) printed.set(document, (text = print(document)));
+  return JSON.stringify([text, operationName ?? null, values]);
+}
+
+/** `stream` with each event mapped, and return() passed straight through (an unsubscribe ends it at once). */
+function mapStream<T, R>(stream: AsyncIterable<T>, map: (value: T) => Promise<R>): AsyncIterableIterator<R> {
+  const inner = stream[Symbol.asyncIterator]();
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      const result = await inner.next();
+      return result.done ? { done: true, value: undefined } : { done: false, value: await map(result.value) };
+    },
+    async return() {
+      await inner.return?.();
+      return { done: true, value: undefined };
+    },
+  };
+}

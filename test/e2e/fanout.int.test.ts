@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from 'graphql-ws';
+import { startStack, type Stack } from '@chat/infra';
+import { signUp } from '../src/accounts.ts';
+import { collect, gql, wsClient } from '../src/graphql.ts';
+
+// Execute once, send to many: subscribers of one room with the same operation cost one
+// GraphQL execution per event between them, counted by the query service's own metrics; an
+// operation that selects a field depending on who asks is executed for each of its subscribers.
+
+let stack: Stack;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  stack = await startStack('fanout');
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  await stack?.stop();
+});
+
+const SHARED = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence body sender { username } } }`;
+const PER_VIEWER = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence body reactions { emoji me } } }`;
+const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename } }`;
+const SEND = `mutation($roomId: ID!, $body: String!, $key: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $key) { __typename } }`;
+
+/** A counter of the query service's /metrics. */
+async function counter(name: string): Promise<number> {
+  const text = await (await fetch(stack.queryUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`no ${name} in /metrics`);
+  return Number(line.split(' ')[1]);
+}
+
+describe('subscription fan-out', () => {
+  it('executes a shared operation once per event for 100 subscribers, and a per-viewer one once per subscriber', async () => {
+    const owner = (await signUp(stack.commandUrl, 'fanowner')).accessToken;
+    const roomId = (await gql(stack.commandUrl, `mutation { createRoom(name: "fan-out") { ... on RoomAccepted { roomId } } }`, {}, owner))
+      .createRoom.roomId as string;
+    const members: string[] = [];
+    for (let u = 0; u < 20; u++) {
+      const token = (await signUp(stack.commandUrl, `fan${u}`)).accessToken;
+      expect((await gql(stack.commandUrl, JOIN, { roomId }, token)).joinRoom.__typename).toBe('RoomAccepted');
+      members.push(token);
+    }
+    const messages = 6; // one to be sure every subscription is live, then five to count
+    type Added = { messageAdded: { sequence: number } };
+    const subscriptions: ReturnType<typeof collect<Added>>[] = [];
+    for (let s = 0; s < 100; s++) {
+      const client = wsClient(stack.queryWsUrl, members[s % members.length]);
+      clients.push(client);
+      subscriptions.push(collect<Added>(client, SHARED, { roomId, after: '0' }, messages));
+    }
+    for (let s = 0; s < 3; s++) {
+      const client = wsClient(stack.queryWsUrl, members[s]);
+      clients.push(client);
+      subscriptions.push(collect<Added>(client, PER_VIEWER, { roomId, after: '0' }, messages));
+    }
+    const receivedAll = (n: number) => subscriptions.every((s) => s.items.length >= n);
+
+    await gql(stack.commandUrl, SEND, { roomId, body: 'warm-up', key: 'warm-up' }, owner);
+    await expect.poll(() => receivedAll(1), { timeout: 20_000 }).toBe(true);
+    const [executions, results] = [
+      await counter('graphql_subscription_executions_total'),
+      await counter('graphql_subscription_results_total'),
+    ];
+    for (let m = 1; m < messages; m++) await gql(stack.commandUrl, SEND, { roomId, body: `m${m}`, key: `m${m}` }, owner);
+    const all = await Promise.all(subscriptions.map((s) => s.done));
+
+    for (const items of all) expect(items.map((i) => i.messageAdded.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Five events: one shared execution each, plus one per subscriber of the per-viewer operation.
+    expect((await counter('graphql_subscription_executions_total')) - executions).toBe(5 * (1 + 3));
+    expect((await counter('graphql_subscription_results_total')) - results).toBe(5 * 103);
+  }, 120_000);
+});
