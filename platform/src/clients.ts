@@ -31,9 +31,15 @@ export function createPgPool(config: PlatformConfig, max = 10): pg.Pool {
   });
 }
 
-export function createRedis(config: PlatformConfig): Redis {
+/** A Redis connection; `role` names it (after the Redis prefix) in CLIENT LIST, for operators and tests. */
+export function createRedis(config: PlatformConfig, role?: string): Redis {
   // Auto-pipelining: commands issued in the same tick (a session check per request, say) share one socket write.
-  return new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  return new Redis(config.redisUrl, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 3,
+    enableAutoPipelining: true,
+    ...(role ? { connectionName: `${config.redisPrefix}${role}`.replace(/\s/g, '_') } : {}),
+  });
 }
 
 export function quoteIdent(name: string): string {

@@ -38,11 +38,12 @@ const { config, log, port, host } = bootService('query-service');
 // The read models are wherever the control row says (a rebuild moves them), followed live.
 const readModelPool = await followReadModels(config, log, 10);
 const readModels = new ReadModels(readModelPool.pool);
-const subscriber = createRedis(config);
+const subscriber = createRedis(config, 'fanout');
 const fanout = new RoomFanout(subscriber, config.redisPrefix, log);
 await fanout.start();
 const sweep = new LostNotificationSweep(fanout, (ids) => readModels.revisionsOf(ids), log);
 sweep.start(intFromEnv(process.env, 'LIVE_SWEEP_INTERVAL_MS', 600));
+fanout.onReconnect = () => sweep.resyncBehind();
 
 // Tokens are checked against the command service's published keys: no shared secret. jose
 // caches the set and fetches it again when a token names a key it does not have.

@@ -54,16 +54,8 @@ export function userChannel(redisPrefix: string, userId: string): string {
   return `${redisPrefix}user:${userId}`;
 }
 
-export function userChannelPattern(redisPrefix: string): string {
-  return `${redisPrefix}user:*`;
-}
-
 export function roomChannel(redisPrefix: string, roomId: string): string {
   return `${redisPrefix}room:${roomId}`;
-}
-
-export function roomChannelPattern(redisPrefix: string): string {
-  return `${redisPrefix}room:*`;
 }
 
 /**

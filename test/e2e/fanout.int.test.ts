@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { startStack, type Stack } from '@chat/infra';
@@ -73,4 +74,39 @@ describe('subscription fan-out', () => {
     expect((await counter('graphql_subscription_executions_total')) - executions).toBe(5 * (1 + 3));
     expect((await counter('graphql_subscription_results_total')) - results).toBe(5 * 103);
   }, 120_000);
+
+  it('subscribes an instance to the channels of its own rooms only, and recovers what a Redis reconnect missed', async () => {
+    const redis = new Redis(stack.config.redisUrl);
+    const channels = async () => (await redis.pubsub('CHANNELS', `${stack.config.redisPrefix}room:*`)) as string[];
+    try {
+      const token = (await signUp(stack.commandUrl, 'fanlone')).accessToken;
+      const create = `mutation { createRoom(name: "alone") { ... on RoomAccepted { roomId } } }`;
+      const [watched, unwatched] = [
+        (await gql(stack.commandUrl, create, {}, token)).createRoom.roomId as string,
+        (await gql(stack.commandUrl, create, {}, token)).createRoom.roomId as string,
+      ];
+      const before = await channels();
+      const client = wsClient(stack.queryWsUrl, token);
+      clients.push(client);
+      const subscription = collect<{ messageAdded: { body: string } }>(client, SHARED, { roomId: watched, after: '0' }, 2);
+      await expect
+        .poll(async () => (await channels()).filter((c) => !before.includes(c)))
+        .toEqual([`${stack.config.redisPrefix}room:${watched}`]);
+      await gql(stack.commandUrl, SEND, { roomId: unwatched, body: 'nobody listens', key: 'u1' }, token);
+
+      // The query service's subscriber connection dropped: a message sent meanwhile still arrives.
+      const fanoutConnection = ((await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
+        .split('\n')
+        .find((line) => line.includes(` name=${stack.config.redisPrefix}fanout `));
+      await redis.client('KILL', 'ID', /\bid=(\d+)/.exec(fanoutConnection ?? '')![1]!);
+      await gql(stack.commandUrl, SEND, { roomId: watched, body: 'during the reconnect', key: 'w1' }, token);
+      await gql(stack.commandUrl, SEND, { roomId: watched, body: 'after it', key: 'w2' }, token);
+      expect((await subscription.done).map((i) => i.messageAdded.body)).toEqual(['during the reconnect', 'after it']);
+
+      subscription.unsubscribe();
+      await expect.poll(async () => (await channels()).filter((c) => !before.includes(c))).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 60_000);
 });

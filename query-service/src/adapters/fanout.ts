@@ -1,11 +1,18 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@chat/platform';
 import { typingChannel, type TypingSignal } from './typing.ts';
-import { roomChannelPattern, userChannelPattern, type LiveNotification, type RoomEventView } from '@chat/schemas';
+import { roomChannel, userChannel, type LiveNotification, type RoomEventView } from '@chat/schemas';
 
-// One Redis connection per process with two pattern subscriptions (rooms, users), fanned out
-// in memory to every subscription of a room or a user, so a thousand subscribers cost one
-// Redis connection, not a thousand.
+// One Redis connection per process, subscribed to the channels of the rooms and users it has
+// listeners for (and no others: an instance receives only its own rooms' traffic), fanned
+// out in memory to every subscription of a room or a user, so a thousand subscribers cost one
+// Redis connection and one channel per room, not a thousand.
+//
+// A channel's first listener subscribes it; what was published before Redis confirmed the
+// subscription is recovered by a resync of that room once it has (its listeners re-read from
+// their cursors). After a Redis reconnect, `onReconnect` decides which rooms need one, in a
+// single statement for all of them (see LostNotificationSweep.resyncBehind), rather than
+// every subscription querying on its own.
 
 /** A room event as it happens, or 'resync' after Redis reconnected and notifications may have been missed. */
 export type LiveSignal = RoomEventView | 'resync';
@@ -20,6 +27,10 @@ export class RoomFanout {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly log: Logger;
+  /** Rooms to check after a Redis reconnect (set by whoever can read their revisions). */
+  onReconnect: () => void = () => {
+    for (const roomId of this.listeners.keys()) this.resyncRoom(roomId, 0);
+  };
 
   constructor(redis: Redis, prefix: string, log: Logger) {
     this.redis = redis;
@@ -28,19 +39,30 @@ export class RoomFanout {
   }
 
   async start(): Promise<void> {
-    this.redis.on('pmessage', (_pattern: string, channel: string, payload: string) => this.dispatch(channel, payload));
-    // ioredis re-subscribes on reconnect by itself; subscribers then re-read from Postgres
-    // whatever was published while the connection was down.
-    this.redis.on('ready', () => this.broadcast('resync'));
-    await this.redis.psubscribe(roomChannelPattern(this.prefix), userChannelPattern(this.prefix), typingChannel(this.prefix, '*'));
+    this.redis.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
+    // ioredis subscribes its channels again on reconnect by itself; what was published while
+    // the connection was down is re-read from Postgres.
+    let connectedBefore = false;
+    this.redis.on('ready', () => {
+      if (!connectedBefore) return void (connectedBefore = true);
+      this.onReconnect();
+      for (const set of this.userListeners.values()) for (const listener of set) listener('resync');
+    });
+    if (this.redis.status !== 'ready') await new Promise((resolve) => this.redis.once('ready', resolve));
+    connectedBefore = true;
   }
 
   /** Every event of a room. */
   subscribe(roomId: string, listener: Listener): () => void {
+    const channel = roomChannel(this.prefix, roomId);
+    const first = !this.listeners.has(roomId);
     const remove = add(this.listeners, roomId, listener);
+    if (first) this.join(channel, () => this.resyncRoom(roomId, 0));
     return () => {
       remove();
-      if (!this.listeners.has(roomId)) this.heard.delete(roomId);
+      if (this.listeners.has(roomId)) return;
+      this.heard.delete(roomId);
+      this.leave(channel);
     };
   }
 
@@ -64,12 +86,36 @@ export class RoomFanout {
 
   /** Events that bring a user into a room they are not in yet (invitations, direct rooms). */
   subscribeUser(userId: string, listener: Listener): () => void {
-    return add(this.userListeners, userId, listener);
+    return this.listen(this.userListeners, userId, userChannel(this.prefix, userId), listener, () => {
+      for (const l of this.userListeners.get(userId) ?? []) l('resync');
+    });
   }
 
-  /** Typing signals of a room. */
+  /** Typing signals of a room (ephemeral: nothing to recover). */
   subscribeTyping(roomId: string, listener: (signal: TypingSignal) => void): () => void {
-    return add(this.typingListeners, roomId, listener);
+    return this.listen(this.typingListeners, roomId, typingChannel(this.prefix, roomId), listener, () => undefined);
+  }
+
+  private listen<L>(registry: Map<string, Set<L>>, key: string, channel: string, listener: L, joined: () => void): () => void {
+    const first = !registry.has(key);
+    const remove = add(registry, key, listener);
+    if (first) this.join(channel, joined);
+    return () => {
+      remove();
+      if (!registry.has(key)) this.leave(channel);
+    };
+  }
+
+  /** Commands on one connection run in order, so a quick leave and join again ends subscribed. */
+  private join(channel: string, joined: () => void): void {
+    this.redis.subscribe(channel).then(joined, (error: unknown) => {
+      // ioredis subscribes it again on reconnect, and the sweep recovers what is missed meanwhile.
+      this.log.warn('cannot subscribe to a channel yet', { channel, error });
+    });
+  }
+
+  private leave(channel: string): void {
+    this.redis.unsubscribe(channel).catch((error: unknown) => this.log.debug('unsubscribing failed', { channel, error }));
   }
 
   private dispatch(channel: string, payload: string): void {
@@ -107,11 +153,6 @@ export class RoomFanout {
 
   private noteHeard(roomId: string, revision: number): void {
     if (this.listeners.has(roomId) && revision > this.heardRevision(roomId)) this.heard.set(roomId, revision);
-  }
-
-  private broadcast(signal: LiveSignal): void {
-    for (const set of this.listeners.values()) for (const listener of set) listener(signal);
-    for (const set of this.userListeners.values()) for (const listener of set) listener(signal);
   }
 }
 
