@@ -29,7 +29,7 @@ import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
 import { TypingStore } from './adapters/typing.ts';
-import { createContext, type NoCaller, type Services } from './graphql/builder.ts';
+import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
 import { useSharedSubscriptionExecution } from './graphql/shared-execution.ts';
 
@@ -89,7 +89,7 @@ async function callerOf(authorization: unknown): Promise<Caller | NoCaller> {
 
 const yoga = createYoga({
   schema,
-  plugins: [...graphqlLimits(), useSharedSubscriptionExecution()],
+  plugins: [...graphqlLimits(), useSharedSubscriptionExecution({ beforeEachExecution: (ctx) => clearLoaders(ctx as Context) })],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   ...playground(
     'Chat',

@@ -55,18 +55,13 @@ export function createContext(caller: Caller | NoCaller, services: Services): Co
 }
 
 /**
- * A subscription's events, each resolved with empty loaders: a subscription keeps one context
- * for its whole life, and what a loader remembered for the last event (an unread count, a
- * room's last message) is stale by the next one.
+ * Forgets what the loaders remembered: a subscription keeps one context for its whole life,
+ * and what a loader remembered for the last event (an unread count, a room's last message) is
+ * stale by the next one. Called before each execution of an event (see shared-execution.ts).
  */
-export function withFreshLoaders<T>(ctx: Context, events: AsyncIterable<T>): AsyncIterableIterator<T> {
-  return passThrough(events, {
-    each: () => {
-      for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages, ctx.presenceOf])
-        loader.clearAll();
-      ctx.standing.clear();
-    },
-  });
+export function clearLoaders(ctx: Context): void {
+  for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages, ctx.presenceOf]) loader.clearAll();
+  ctx.standing.clear();
 }
 
 /**

@@ -2,7 +2,7 @@ import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
 import type { ReactionView } from '../adapters/read-models.ts';
-import { UUID, builder, clientError, passThrough, requireMember, requireUser, withFreshLoaders, type Context } from './builder.ts';
+import { UUID, builder, clientError, passThrough, requireMember, requireUser, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { PER_VIEWER, SHARES_EXECUTION } from './shared-execution.ts';
 import { UserRef } from './users.ts';
@@ -259,7 +259,7 @@ builder.subscriptionFields((t) => ({
       if (after !== null && after > (await ctx.readModels.lastSequence(roomId))) {
         throw clientError('INVALID_INPUT', 'after is beyond the room’s last message');
       }
-      return withFreshLoaders(ctx, endsAsNotAMember(liveMessages(source, roomId, userId, after)));
+      return endsAsNotAMember(liveMessages(source, roomId, userId, after));
     },
     resolve: (message) => message,
     extensions: SHARES_EXECUTION,

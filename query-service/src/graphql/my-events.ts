@@ -1,5 +1,5 @@
 import { myEvents, type MyEvent } from '../app/my-events.ts';
-import { builder, requireUser, withFreshLoaders } from './builder.ts';
+import { builder, requireUser } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { RoomRef } from './rooms.ts';
 import { UserRef } from './users.ts';
@@ -57,7 +57,7 @@ builder.subscriptionFields((t) => ({
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
         subscribeUser: ctx.fanout.subscribeUser.bind(ctx.fanout),
       };
-      return withFreshLoaders(ctx, myEvents(source, userId));
+      return myEvents(source, userId);
     },
     resolve: (event) => event,
   }),

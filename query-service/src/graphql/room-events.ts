@@ -1,7 +1,7 @@
 import type { RoomEventView } from '@chat/schemas';
 import { liveRoomEvents } from '../app/live-room-events.ts';
 import { SHARES_EXECUTION } from './shared-execution.ts';
-import { builder, clientError, requireMember, withFreshLoaders } from './builder.ts';
+import { builder, clientError, requireMember } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
@@ -94,7 +94,7 @@ builder.subscriptionFields((t) => ({
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
         isMember: ctx.readModels.isMember.bind(ctx.readModels),
       };
-      return withFreshLoaders(ctx, liveRoomEvents(source, roomId, userId, after));
+      return liveRoomEvents(source, roomId, userId, after);
     },
     resolve: (event) => event,
     extensions: SHARES_EXECUTION,

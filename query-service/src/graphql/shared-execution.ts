@@ -42,7 +42,8 @@ const deliveries = new Counter({ name: 'graphql_subscription_results_total', hel
 const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
 const printed = new WeakMap<DocumentNode, string>();
 
-export function useSharedSubscriptionExecution(): Plugin {
+/** `beforeEachExecution` runs before an event is executed, shared or not, with the executing subscriber's context (fresh loaders, say). */
+export function useSharedSubscriptionExecution({ beforeEachExecution }: { beforeEachExecution: (contextValue: unknown) => void }): Plugin {
   return {
     onSubscribe({ args, setSubscribeFn }) {
       const key = sharingKey(args);
@@ -53,6 +54,7 @@ export function useSharedSubscriptionExecution(): Plugin {
           deliveries.inc();
           return executeOnce(event, key, () => {
             executions.inc();
+            beforeEachExecution(subscribeArgs.contextValue);
             return Promise.resolve(execute({ ...subscribeArgs, rootValue: event }));
           });
         });

@@ -1,5 +1,5 @@
 import { typingUsers } from '../app/typing-users.ts';
-import { builder, clientError, requireMember, withFreshLoaders } from './builder.ts';
+import { builder, clientError, requireMember } from './builder.ts';
 import { UserRef } from './users.ts';
 
 // Typing: its own mutation and subscription, apart from roomEvents: it is ephemeral (Redis,
@@ -43,7 +43,7 @@ builder.subscriptionFields((t) => ({
         subscribeTyping: ctx.fanout.subscribeTyping.bind(ctx.fanout),
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
       };
-      return withFreshLoaders(ctx, typingUsers(source, roomId, userId));
+      return typingUsers(source, roomId, userId);
     },
     resolve: (userIds, args) => ({ roomId: args.roomId.toString(), userIds }),
   }),
