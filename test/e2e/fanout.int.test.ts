@@ -8,6 +8,8 @@ import { collect, gql, wsClient } from '../src/graphql.ts';
 // Execute once, send to many: subscribers of one room with the same operation cost one
 // GraphQL execution per event between them, counted by the query service's own metrics; an
 // operation that selects a field depending on who asks is executed for each of its subscribers.
+// An instance listens to its own rooms' channels only, and recovers what a Redis reconnect
+// missed; the subscribers of an instance that dies resume on another from their cursors.
 
 let stack: Stack;
 const clients: Client[] = [];
@@ -108,5 +110,46 @@ describe('subscription fan-out', () => {
     } finally {
       redis.disconnect();
     }
+  }, 60_000);
+
+  it('moves the subscribers of a SIGKILLed instance to another with their cursors: no gap, no duplicate', async () => {
+    const other = await stack.startExtra('query-service');
+    const urls = [stack.queryWsUrl, other.url.replace(/^http/, 'ws')];
+    const token = (await signUp(stack.commandUrl, 'fanmover')).accessToken;
+    const roomId = (await gql(stack.commandUrl, `mutation { createRoom(name: "moving") { ... on RoomAccepted { roomId } } }`, {}, token))
+      .createRoom.roomId as string;
+    const total = 20;
+
+    /** A client that, when its socket dies, subscribes again on the other instance from the last sequence it saw. */
+    const resuming = (first: number) => {
+      const seen: number[] = [];
+      let reconnects = 0;
+      const subscribe = (instance: number) => {
+        const client = wsClient(urls[instance]!, token);
+        clients.push(client);
+        client.subscribe<{ messageAdded: { sequence: number } }>(
+          { query: SHARED, variables: { roomId, after: String(seen.at(-1) ?? 0) } },
+          {
+            next: (value) => value.data && seen.push(value.data.messageAdded.sequence),
+            error: () => {
+              reconnects++;
+              subscribe(1 - instance);
+            },
+            complete: () => undefined,
+          },
+        );
+      };
+      subscribe(first);
+      return { seen, reconnects: () => reconnects };
+    };
+    const subscribers = [0, 0, 0, 1, 1, 1].map(resuming);
+    for (let m = 1; m <= total; m++) {
+      if (m === 8) other.signal('SIGKILL');
+      await gql(stack.commandUrl, SEND, { roomId, body: `moving ${m}`, key: `moving-${m}` }, token);
+    }
+    const everything = Array.from({ length: total }, (_, i) => i + 1);
+    await expect.poll(() => subscribers.map((s) => s.seen.length), { timeout: 20_000 }).toEqual(subscribers.map(() => total));
+    for (const subscriber of subscribers) expect(subscriber.seen).toEqual(everything);
+    expect(subscribers.map((s) => s.reconnects())).toEqual([0, 0, 0, 1, 1, 1]);
   }, 60_000);
 });
