@@ -64,7 +64,12 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
 
   // Every test client comes from 127.0.0.1: per-address abuse limits would count them all as one.
   // So do commands of one test user: tests and benchmarks send far more than a person would.
-  const testLimits = { SIGN_UP_LIMIT_PER_ADDRESS: '1000000', LOG_IN_LIMIT_PER_ADDRESS: '1000000', COMMAND_LIMIT_PER_USER: '1000000' };
+  const testLimits = {
+    SIGN_UP_LIMIT_PER_ADDRESS: '1000000',
+    LOG_IN_LIMIT_PER_ADDRESS: '1000000',
+    COMMAND_LIMIT_PER_USER: '1000000',
+    SUBSCRIBE_LIMIT_PER_USER: '1000000',
+  };
   const env: NodeJS.ProcessEnv = { ...serviceEnv(config), ...testLimits, ...extraEnv };
   for (const service of Object.values(SERVICES)) env[service.portVar] = String(await freePort());
   const running = new Map<ServiceName, Instance>();

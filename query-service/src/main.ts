@@ -25,6 +25,7 @@ import {
 import { RoomFanout } from './adapters/fanout.ts';
 import { LostNotificationSweep } from './app/lost-notification-sweep.ts';
 import { SubscriptionCaps } from './app/subscription-caps.ts';
+import { SubscribeRateLimit } from './adapters/subscribe-rate-limit.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
@@ -73,6 +74,7 @@ const services: Services = {
       ),
   },
 };
+const subscribeLimit = new SubscribeRateLimit(redis, config.redisPrefix, intFromEnv(process.env, 'SUBSCRIBE_LIMIT_PER_USER', 60));
 const revocationSubscriber = createRedis(config);
 await sockets.listen(revocationSubscriber, revocations.channel);
 
@@ -145,6 +147,8 @@ const wsCleanup = useServer(
       const errors = validate(schema, document);
       if (errors.length > 0) return errors;
       const caller = await operationCaller(ctx.extra, params.extensions);
+      const limited = 'code' in caller ? undefined : await subscribeLimit.admit(caller.userId);
+      if (limited) return [limited];
       const refused = caps.admit(ctx.extra.socket, id, 'code' in caller ? undefined : caller.userId);
       if (refused) return [refused];
       return {

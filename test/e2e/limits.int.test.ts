@@ -209,6 +209,62 @@ describe('request limits', () => {
     }
   });
 
+  it('limits subscriptions started per user, across instances, with RATE_LIMITED and when to retry', async () => {
+    const strict = { SUBSCRIBE_LIMIT_PER_USER: '3' };
+    const [a, b] = [await stack.startExtra('query-service', strict), await stack.startExtra('query-service', strict)];
+    const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`;
+    // Earlier tests moved partitions between command services: a command may meet UNAVAILABLE, and is retried with its key.
+    const command = async (token: string, mutation: string): Promise<Record<string, unknown>> => {
+      for (let attempt = 0; ; attempt++) {
+        const answer = Object.values(await gql(stack.commandUrl, mutation, {}, token))[0] as Record<string, unknown>;
+        if (answer.code !== 'UNAVAILABLE') return answer;
+        if (attempt > 40) throw new Error('still UNAVAILABLE');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    const create = async (token: string) =>
+      (
+        await command(
+          token,
+          `mutation { createRoom(name: "subs", commandId: "subs") { ... on RoomAccepted { roomId } ... on CommandError { code } } }`,
+        )
+      ).roomId as string;
+    const [user, bystander] = [
+      (await signUp(stack.commandUrl, 'limsub')).accessToken,
+      (await signUp(stack.commandUrl, 'limby')).accessToken,
+    ];
+    const [room, bystanders] = [await create(user), await create(bystander)];
+    const [onA, onB, other] = [
+      wsClient(a.url.replace('http', 'ws'), user),
+      wsClient(b.url.replace('http', 'ws'), user),
+      wsClient(b.url.replace('http', 'ws'), bystander),
+    ];
+    const say = (token: string, roomId: string, key: string) =>
+      command(
+        token,
+        `mutation { sendMessage(roomId: "${roomId}", body: "still live", clientMessageId: "${key}") { __typename ... on CommandError { code } } }`,
+      );
+    try {
+      const started = [
+        collect<any>(onA, LIVE, { roomId: room }, 1),
+        collect<any>(onA, LIVE, { roomId: room }, 1),
+        collect<any>(onB, LIVE, { roomId: room }, 1),
+      ];
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the three admitted first (the count is shared, so order matters)
+      // The fourth start, on the other instance: the count is shared.
+      await expect(collect<any>(onB, LIVE, { roomId: room }, 1).done).rejects.toThrow(/"code":"RATE_LIMITED","retryAfterSeconds":\d+/);
+      // Someone else is not held up.
+      const unaffected = collect<any>(other, LIVE, { roomId: bystanders }, 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await say(user, room, 'subs-message')).toMatchObject({ __typename: 'MessageAccepted' });
+      expect(await say(bystander, bystanders, 'bystander-message')).toMatchObject({ __typename: 'MessageAccepted' });
+      expect(await Promise.all(started.map((s) => s.done))).toEqual(Array(3).fill([{ messageAdded: { body: 'still live' } }]));
+      expect(await unaffected.done).toEqual([{ messageAdded: { body: 'still live' } }]);
+    } finally {
+      await Promise.all([onA.dispose(), onB.dispose(), other.dispose()]);
+    }
+  });
+
   it('refuses a message format other than PLAIN or MARKDOWN, appending nothing', async () => {
     const before = await roomEvents();
     const refused = await post(
