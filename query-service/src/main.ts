@@ -166,6 +166,25 @@ const wsCleanup = useServer(
   wsServer,
 );
 
+// A peer that vanished without closing (a closed laptop, a dropped network) is found by ping:
+// a socket that has not answered the last one when the next is due is terminated, which
+// completes its operations and frees their slots.
+const answeredPing = new WeakSet<WebSocket>();
+wsServer.on('connection', (socket) => {
+  answeredPing.add(socket);
+  socket.on('pong', () => answeredPing.add(socket));
+});
+const keepAlive = setInterval(
+  () => {
+    for (const socket of wsServer.clients) {
+      if (!answeredPing.delete(socket)) socket.terminate();
+      else socket.ping();
+    }
+  },
+  intFromEnv(process.env, 'WS_KEEPALIVE_MS', 30_000),
+);
+keepAlive.unref();
+
 interface SocketExtra {
   caller?: Caller;
 }
@@ -194,6 +213,7 @@ type EnvelopedRoot = Pick<ReturnType<typeof yoga.getEnveloped>, 'execute' | 'sub
 log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}`, ws: `ws://127.0.0.1:${port}${yoga.graphqlEndpoint}` });
 
 onShutdown(log, async () => {
+  clearInterval(keepAlive);
   await wsCleanup.dispose();
   await sweep.stop();
   await presence.stop();

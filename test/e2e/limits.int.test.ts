@@ -265,6 +265,26 @@ describe('request limits', () => {
     }
   });
 
+  it('terminates a socket whose peer stopped answering pings, and keeps one that answers', async () => {
+    const pinging = await stack.startExtra('query-service', { WS_KEEPALIVE_MS: '200' });
+    const open = (autoPong: boolean) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(pinging.url.replace('http', 'ws'), 'graphql-transport-ws', { autoPong });
+        socket.once('open', () => {
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+          resolve(socket);
+        });
+        socket.once('error', reject);
+      });
+    const [silent, answering] = [await open(false), await open(true)];
+    const closed = (socket: WebSocket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    const silentClosed = closed(silent);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await silentClosed).toBe(1006); // terminated: no closing handshake
+    expect(answering.readyState).toBe(WebSocket.OPEN);
+    answering.close();
+  });
+
   it('refuses a message format other than PLAIN or MARKDOWN, appending nothing', async () => {
     const before = await roomEvents();
     const refused = await post(
