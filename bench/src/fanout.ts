@@ -17,8 +17,8 @@ import { summarize } from './stats.ts';
 // happened to the ones before. A delivery's latency is from the message's scheduled send to
 // its arrival at one subscriber; "to every subscriber" is the slowest of a message's
 // deliveries. CPU per delivery is the query service's user + system time over the measured
-// window, from /proc. Then IDLE idle subscriptions are opened and the query service's
-// resident memory is read before and after (memory per idle subscription).
+// window, from /proc. Before the load, IDLE idle subscriptions are opened and the query
+// service's resident memory is read before and after (memory per idle subscription).
 //
 // Usage: ./chat bench:fanout   (env: ROOMS, SUBSCRIBERS, RATE, DURATION, WARMUP, IDLE)
 
@@ -36,7 +36,8 @@ const LIVE = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: 
 
 await infraUp();
 const raw = await measureRawLimits();
-const stack = await startStack('bench-fanout');
+// Every idle subscription admitted: the per-user cap would refuse most of them (a few users hold them all).
+const stack = await startStack('bench-fanout', { SUBSCRIPTIONS_PER_USER: String(IDLE + ROOMS * SUBSCRIBERS) });
 const clients: Client[] = [];
 try {
   const owner = (await signUp(stack.commandUrl, 'fanbench')).accessToken;
@@ -107,7 +108,26 @@ try {
   }
   outcomes.clear();
 
+  // Idle subscriptions, before any load (so the heap has no garbage to hide them in): the query
+  // service's memory before and after IDLE more, which are then closed.
   const query = stack.instance('query-service').pid;
+  await sleep(2000);
+  const idleBefore = memoryMiB(query).rss;
+  const idle: Client[] = [];
+  let idleRefused = 0;
+  for (let s = 0; s < IDLE; s++) {
+    const client = wsClient(stack.queryWsUrl, members[s % members.length]);
+    idle.push(client);
+    client.subscribe(
+      { query: LIVE, variables: { roomId: rooms[s % ROOMS] } },
+      { next: () => undefined, error: () => idleRefused++, complete: () => undefined },
+    );
+  }
+  await sleep(10_000);
+  const idleAfter = memoryMiB(query).rss;
+  if (idleRefused > 0) throw new Error(`${idleRefused} idle subscriptions were refused`);
+  await Promise.all(idle.map((c) => c.dispose()));
+  await sleep(2000);
   const total = RATE * (WARMUP + DURATION);
   const start = performance.now() + 100;
   const inFlight: Promise<void>[] = [];
@@ -133,19 +153,6 @@ try {
   const loadCpu = process.cpuUsage(window!.load);
   measuring = false;
 
-  // Idle subscriptions: the query service's memory before and after IDLE more.
-  await sleep(2000);
-  const idleBefore = memoryMiB(query).rss;
-  for (let s = 0; s < IDLE; s++) {
-    const client = wsClient(stack.queryWsUrl, members[s % members.length]);
-    clients.push(client);
-    client.subscribe(
-      { query: LIVE, variables: { roomId: rooms[s % ROOMS] } },
-      { next: () => undefined, error: () => undefined, complete: () => undefined },
-    );
-  }
-  await sleep(10_000);
-  const idleAfter = memoryMiB(query).rss;
   await agent.close();
 
   console.log(
