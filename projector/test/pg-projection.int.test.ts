@@ -231,4 +231,26 @@ describe('postgres projection', () => {
       ],
     ]);
   });
+
+  it('applies the first batch of a partition never projected before once, when two projectors are handed it at the same moment', async () => {
+    const roomId = crypto.randomUUID();
+    type RoomEvent = Extract<DomainEvent, { roomId: string }>;
+    const batch: DecodedRecord[] = [
+      { ...(created as RoomEvent), eventId: crypto.randomUUID(), roomId },
+      { ...(message(1, 'first') as RoomEvent), roomId },
+      { ...(message(2, 'second') as RoomEvent), roomId },
+    ].map((event, i) => ({ offset: String(i), event }));
+    const [one, two] = [await pool.connect(), await pool.connect()];
+    try {
+      const results = await Promise.all([one, two].map((client) => projectBatch(client, 'race', 0, batch)));
+      expect(results.map((r) => r.applied).sort()).toEqual([0, 3]);
+      expect(results.map((r) => r.skipped).sort()).toEqual([0, 3]);
+      expect(results.every((r) => r.deadLettered === 0)).toBe(true);
+    } finally {
+      one.release();
+      two.release();
+    }
+    const { rows } = await pool.query('SELECT body FROM messages WHERE room_id = $1 ORDER BY sequence', [roomId]);
+    expect(rows.map((r) => r.body)).toEqual(['first', 'second']);
+  });
 });
