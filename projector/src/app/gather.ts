@@ -29,6 +29,8 @@ export interface GatherOptions {
 
 type Write = (batches: PartitionBatch[]) => Promise<void>;
 
+const HEARTBEAT_EVERY_MS = 1000;
+
 export class BatchGatherer {
   private readonly write: Write;
   private readonly options: GatherOptions;
@@ -65,7 +67,9 @@ export class BatchGatherer {
     if (this.due || this.waitingRecords >= this.options.maxRecords) this.startWrites();
     else this.startTimer();
     while (this.queuedRecords >= this.options.maxQueued && !this.stopped) {
-      await new Promise<void>((resolve) => this.settled.push(resolve));
+      // Woken by a commit, or after a second at most: a write retried through an outage can
+      // take long, and Kafka must hear a heartbeat meanwhile.
+      await Promise.race([new Promise<void>((resolve) => this.settled.push(resolve)), sleep(HEARTBEAT_EVERY_MS)]);
       if (!(await keepWaiting())) return;
     }
   }
