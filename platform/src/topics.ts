@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { sleep } from './wait.ts';
 
 // Topics are the event store. Partition counts are fixed at creation: changing them would
 // move rooms to other partitions and break per-room order, so they are constants here.
@@ -29,13 +30,25 @@ export async function ensureTopics(admin: Admin, prefix: string): Promise<void> 
     .map((key) => TOPICS[key as TopicKey])
     .filter((t) => !existing.has(prefix + t.name));
   if (missing.length === 0) return;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((t) => ({
-      topic: prefix + t.name,
-      numPartitions: t.partitions,
-      replicationFactor: 1,
-      configEntries: EVENT_STORE_CONFIG,
-    })),
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Topics already there are no error: a retry creates what is still missing and waits for leaders again.
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: prefix + t.name,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: EVENT_STORE_CONFIG,
+        })),
+      });
+      return;
+    } catch (error) {
+      // A broker that has just started can answer that it does not host a topic it has just
+      // created (its metadata is still catching up): retriable, so wait and ask again.
+      const { retriable, cause } = error as { retriable?: boolean; cause?: { retriable?: boolean } };
+      if (!(retriable || cause?.retriable) || attempt >= 10) throw error;
+      await sleep(250 * attempt);
+    }
+  }
 }
