@@ -22,8 +22,11 @@ export default class SummaryReporter implements Reporter {
         else counts.skipped++;
       }
     }
-    if (counts.failed > 0) process.stdout.write(this.serviceTroubles());
-    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    // A file whose set-up failed runs none of its tests: they count as skipped, and the file as failed.
+    const brokenFiles = testModules.filter((m) => m.state() === 'failed').length;
+    if (counts.failed > 0 || brokenFiles > 0) process.stdout.write(this.serviceTroubles());
+    const files = brokenFiles > 0 ? `, ${brokenFiles} test files failed` : '';
+    process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped${files}\n`);
   }
 
   /** The last warn and error lines that test stacks' services logged during this run, oldest first. */
