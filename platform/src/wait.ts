@@ -24,3 +24,25 @@ export async function waitFor<T>(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Runs `work` until it succeeds, waiting 200 ms longer after each failure (up to 5 s): for
+ * work that can only wait an outage out. `keepGoing` is asked before every attempt and after
+ * every failure; once it says no, the answer is undefined. `onFailure` hears each failure
+ * (to log it, or keep a session alive) before the wait.
+ */
+export async function retryThroughOutage<T>(
+  work: () => Promise<T>,
+  { keepGoing = () => true, onFailure }: { keepGoing?: () => boolean; onFailure: (error: unknown, attempt: number) => unknown },
+): Promise<T | undefined> {
+  for (let attempt = 1; keepGoing(); attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!keepGoing()) return undefined;
+      await onFailure(error, attempt);
+      await sleep(Math.min(5000, 200 * attempt));
+    }
+  }
+  return undefined;
+}

@@ -1,4 +1,4 @@
-import { sleep, type Logger } from '@chat/platform';
+import { retryThroughOutage, sleep, type Logger } from '@chat/platform';
 import { commandError } from '../domain/errors.ts';
 import {
   EVENT_OF_COMMAND,
@@ -302,8 +302,8 @@ export class PartitionOwner {
     // What is in flight settles first; what is queued was decided on a view the tail may contradict.
     await this.inFlight?.promise;
     this.failQueued('this room was re-read from the log; retry with the same idempotency key');
-    for (let attempt = 1; !this.isReleased(); attempt++) {
-      try {
+    await retryThroughOutage(
+      async () => {
         const started = Date.now();
         const { appender, claims, restorer } = this.deps;
         if (renewFrom !== undefined) {
@@ -340,12 +340,13 @@ export class PartitionOwner {
           ms: Date.now() - started,
         });
         this.deps.schedule();
-        return;
-      } catch (error) {
-        this.options.log.warn('restoring a partition failed; retrying', { partition: this.partition, attempt, error });
-        await sleep(Math.min(5000, 200 * attempt));
-      }
-    }
+      },
+      {
+        keepGoing: () => !this.isReleased(),
+        onFailure: (error, attempt) =>
+          this.options.log.warn('restoring a partition failed; retrying', { partition: this.partition, attempt, error }),
+      },
+    );
   }
 
   private isReleased(): boolean {

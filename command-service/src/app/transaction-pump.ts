@@ -1,4 +1,4 @@
-import { sleep, type Logger } from '@chat/platform';
+import { retryThroughOutage, sleep, type Logger } from '@chat/platform';
 import type { RoomEvent } from '../domain/room.ts';
 import type { PartitionOwner, Pending } from './partition-owner.ts';
 
@@ -104,20 +104,17 @@ export class TransactionPump {
       const owners = [...this.owners()];
       for (const owner of owners) owner.suspend();
       const previous = this.appender.transactionalId;
-      for (let attempt = 1; ; attempt++) {
-        try {
+      await retryThroughOutage(
+        async () => {
           await this.appender.open();
           // The failed generation may have left its transaction open (its abort can fail too);
           // until that ends, no read-committed reader, this instance's tail reads included,
           // gets past it. Fencing the old id aborts it now rather than at its timeout.
           await this.appender.fence(previous);
           await Promise.all(owners.map((owner) => owner.restore({ renewFrom: previous })));
-          return;
-        } catch (error) {
-          this.log.warn('opening a new producer generation failed; retrying', { attempt, error });
-          await sleep(Math.min(5000, 200 * attempt));
-        }
-      }
+        },
+        { onFailure: (error, attempt) => this.log.warn('opening a new producer generation failed; retrying', { attempt, error }) },
+      );
     })().finally(() => {
       this.recovering = undefined;
       this.schedule();

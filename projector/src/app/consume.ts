@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type pg from 'pg';
-import { keepWaitingWhileRunning, sleep, type Logger } from '@chat/platform';
+import { keepWaitingWhileRunning, retryThroughOutage, sleep, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import { projectBatches, type Applier, type DecodedRecord, type PartitionBatch } from '../adapters/pg-projection.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
@@ -178,15 +178,12 @@ async function decodeBatch(payload: EachBatchPayload, codec: EventCodec): Promis
 }
 
 /** Retries Postgres work through an outage, keeping the group session alive meanwhile. */
-async function retryUntilDone<T>({ heartbeat, isRunning }: EachBatchPayload, log: Logger, work: () => Promise<T>): Promise<T | undefined> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isRunning()) return undefined;
+function retryUntilDone<T>({ heartbeat, isRunning }: EachBatchPayload, log: Logger, work: () => Promise<T>): Promise<T | undefined> {
+  return retryThroughOutage(work, {
+    keepGoing: isRunning,
+    onFailure: async (error, attempt) => {
       log.warn('projecting a batch failed; retrying', { attempt, error });
       await heartbeat().catch(() => undefined);
-      await sleep(Math.min(5000, 200 * attempt));
-    }
-  }
+    },
+  });
 }

@@ -1,4 +1,4 @@
-import { sleep, type Logger } from '@chat/platform';
+import { retryThroughOutage, sleep, type Logger } from '@chat/platform';
 import type { PartitionBatch } from '../adapters/pg-projection.ts';
 
 // Under live load Kafka hands the projector many small batches, a few events of one partition
@@ -41,7 +41,7 @@ export class BatchGatherer {
   private readonly writing = new Set<string>();
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** The timer fired while no write could start: the next free slot writes at once. */
+  /** The waiting batches waited long enough (the timer fired, or they found the gatherer idle): the next free slot writes them at once. */
   private due = false;
   private stopped = false;
   private lastWriteAt = -Infinity;
@@ -155,16 +155,10 @@ export class BatchGatherer {
   }
 
   private async writeUntilDone(batches: PartitionBatch[]): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        await this.write(batches);
-        return;
-      } catch (error) {
-        if (this.stopped) return;
-        this.log.warn('projecting batches failed; retrying', { attempt, partitions: batches.length, error });
-        await sleep(Math.min(5000, 200 * attempt));
-      }
-    }
+    await retryThroughOutage(() => this.write(batches), {
+      keepGoing: () => !this.stopped,
+      onFailure: (error, attempt) => this.log.warn('projecting batches failed; retrying', { attempt, partitions: batches.length, error }),
+    });
   }
 
   private wake(): void {
