@@ -54,15 +54,10 @@ export class RoomFanout {
 
   /** Every event of a room. */
   subscribe(roomId: string, listener: Listener): () => void {
-    const channel = roomChannel(this.prefix, roomId);
-    const first = !this.listeners.has(roomId);
-    const remove = add(this.listeners, roomId, listener);
-    if (first) this.join(channel, () => this.resyncRoom(roomId, 0));
+    const stop = this.listen(this.listeners, roomId, roomChannel(this.prefix, roomId), listener, () => this.resyncRoom(roomId, 0));
     return () => {
-      remove();
-      if (this.listeners.has(roomId)) return;
-      this.heard.delete(roomId);
-      this.leave(channel);
+      stop();
+      if (!this.listeners.has(roomId)) this.heard.delete(roomId);
     };
   }
 
