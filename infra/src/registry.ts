@@ -67,7 +67,10 @@ export function startApicurio(config: PlatformConfig): void {
 
 export async function registryAnswers(config: PlatformConfig): Promise<boolean> {
   try {
-    const response = await fetch(`${config.schemaRegistryUrl}/subjects`, { signal: AbortSignal.timeout(2000) });
+    // The global compatibility setting: constant work. Listing /subjects grows with every
+    // subject ever registered, and past a thousand took longer than this probe waits, so a
+    // registry that was up looked down and a second one was started on its port.
+    const response = await fetch(`${config.schemaRegistryUrl}/config`, { signal: AbortSignal.timeout(2000) });
     return response.ok;
   } catch {
     return false;
