@@ -14,7 +14,9 @@ const stopAll = async () => {
 try {
   await infraUp();
   running.push(await startService('projector', process.env));
-  running.push(...(await Promise.all((['command-service', 'query-service'] as const).map((name) => startService(name, process.env)))));
+  // The command service's public face is the one endpoint, which tells it each caller's address.
+  const commandEnv = { TRUST_PROXY: '1', ...process.env };
+  running.push(...(await Promise.all([startService('command-service', commandEnv), startService('query-service', process.env)])));
 } catch (error) {
   console.error(`chat: ${error instanceof Error ? error.message : String(error)}`);
   await stopAll();
@@ -25,9 +27,9 @@ const port = (name: ServiceName) => servicePort(name);
 console.log(`
 chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
 
-  GraphQL playground, queries + subscriptions   http://127.0.0.1:${port('query-service')}/graphql
-  GraphQL playground, commands (mutations)      http://127.0.0.1:${port('command-service')}/graphql
-  subscriptions over graphql-ws                 ws://127.0.0.1:${port('query-service')}/graphql
+  GraphQL, the one endpoint and its playground  http://127.0.0.1:${port('query-service')}/graphql
+    (queries, mutations, subscriptions)         ws://127.0.0.1:${port('query-service')}/graphql (graphql-ws)
+  command service's own endpoint (internal)     http://127.0.0.1:${port('command-service')}/graphql
   projector health                              http://127.0.0.1:${port('projector')}/ready
 
   Kafka ${config.kafkaBrokers.join(',')} · schema registry ${config.schemaRegistryUrl}
@@ -35,7 +37,7 @@ chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
   service logs: ${running.map((s) => s.log).join(', ')}
 
   Sign up (logIn takes the same arguments), then send "Authorization: Bearer <accessToken>":
-  ${signUpCommand(port('command-service'))}
+  ${signUpCommand(port('query-service'))}
 
   Ctrl-C stops the services.
 `);
@@ -59,8 +61,8 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 /** A copy-and-paste sign-up with curl. */
-function signUpCommand(commandPort: number): string {
+function signUpCommand(endpointPort: number): string {
   const query =
     'mutation { signUp(username: "alice", password: "correct horse battery") { ... on Session { accessToken refreshToken } ... on CommandError { code message } } }';
-  return `curl -s http://127.0.0.1:${commandPort}/graphql -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`;
+  return `curl -s http://127.0.0.1:${endpointPort}/graphql -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`;
 }

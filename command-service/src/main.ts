@@ -6,6 +6,7 @@ import {
   closeServer,
   createKafka,
   createPgPool,
+  clientAddress,
   followReadModels,
   graphqlLimits,
   GRAPHQL_LIMITS,
@@ -91,7 +92,6 @@ const {
   keyRing,
   signOn,
   authenticate,
-  clientAddress,
   stop: stopAccounts,
 } = await wireAccounts({ config, pool, kafka, codec, redis, log, endpoint });
 

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -32,8 +31,6 @@ export interface AccountWiring {
   /** Single sign-on, when an OpenID provider is configured (OIDC_ISSUER). */
   signOn: OidcSignOn | undefined;
   authenticate: ReturnType<typeof authenticator>;
-  /** The client's address as limits count it: the socket's peer, or X-Forwarded-For's first hop behind a trusted proxy. */
-  clientAddress(req: IncomingMessage): string;
   stop(): Promise<void>;
 }
 
@@ -87,7 +84,6 @@ export async function wireAccounts(deps: {
     },
     env('ACCOUNT_UPKEEP_INTERVAL_MS', 30_000),
   );
-  const trustProxy = process.env.TRUST_PROXY === '1';
   const signOn = signOnSettings(process.env, endpoint);
   return {
     accounts,
@@ -95,11 +91,6 @@ export async function wireAccounts(deps: {
     keyRing,
     signOn: signOn && new OidcSignOn(signOn, redis, config.redisPrefix, accounts, log),
     authenticate: authenticator(new AccessTokenVerifier(keyRing.verificationKeys, settings, revocations)),
-    clientAddress: (req) => {
-      const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
-      const first = typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
-      return first || req.socket.remoteAddress || 'unknown';
-    },
     stop: async () => {
       clearInterval(upkeep);
       await events.close();

@@ -70,13 +70,15 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
     COMMAND_LIMIT_PER_USER: '1000000',
     SUBSCRIBE_LIMIT_PER_USER: '1000000',
   };
+  // As `./chat up` runs it: the command service counts the address the one endpoint passes on.
+  const ownEnv = (service: ServiceName): NodeJS.ProcessEnv => (service === 'command-service' ? { TRUST_PROXY: '1' } : {});
   const env: NodeJS.ProcessEnv = { ...serviceEnv(config), ...testLimits, ...extraEnv };
   for (const service of Object.values(SERVICES)) env[service.portVar] = String(await freePort());
   const running = new Map<ServiceName, Instance>();
   const extras: Instance[] = [];
   let extraCount = 0;
   const start = async (service: ServiceName) => {
-    running.set(service, instanceOf(await startService(service, env, `${name}.${service}`), servicePort(service, env)));
+    running.set(service, instanceOf(await startService(service, { ...ownEnv(service), ...env }, `${name}.${service}`), servicePort(service, env)));
   };
   const stop = async (service: ServiceName, signal?: NodeJS.Signals) => {
     const entry = running.get(service);
@@ -106,7 +108,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
       const logName = `${name}.${service}-${(extraCount += 1) + 1}`;
       const port = await freePort();
       const extra = instanceOf(
-        await startService(service, { ...env, ...instanceEnv, [SERVICES[service].portVar]: String(port) }, logName),
+        await startService(service, { ...ownEnv(service), ...env, ...instanceEnv, [SERVICES[service].portVar]: String(port) }, logName),
         port,
       );
       extras.push(extra);

@@ -23,8 +23,13 @@ export interface AccessTokenSettings {
   jwksUrl: string;
 }
 
+/** Where the command service answers (any instance: it forwards commands to their owner). */
+export function commandServiceUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.COMMAND_SERVICE_URL ?? `http://127.0.0.1:${servicePort('command-service', env)}`;
+}
+
 export function accessTokenSettings(env: NodeJS.ProcessEnv = process.env): AccessTokenSettings {
-  const commandService = env.COMMAND_SERVICE_URL ?? `http://127.0.0.1:${servicePort('command-service', env)}`;
+  const commandService = commandServiceUrl(env);
   return {
     // Not derived from one instance's port: every instance issues under the same name.
     issuer: env.TOKEN_ISSUER ?? 'urn:chat:command-service',

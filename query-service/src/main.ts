@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
@@ -10,7 +11,9 @@ import {
   accessTokenSettings,
   bearerToken,
   bootService,
+  clientAddress,
   closeServer,
+  commandServiceUrl,
   createRedis,
   intFromEnv,
   isRefusal,
@@ -31,7 +34,8 @@ import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
 import { TypingStore } from './adapters/typing.ts';
 import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
-import { schema } from './graphql/schema.ts';
+import { commandExecutor, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
+import { schema as ownSchema } from './graphql/schema.ts';
 import { useSharedSubscriptionExecution } from './graphql/shared-execution.ts';
 
 const { config, log, port, host } = bootService('query-service');
@@ -89,6 +93,12 @@ async function callerOf(authorization: unknown): Promise<Caller | NoCaller> {
   }
 }
 
+// The one endpoint: this service's schema plus the command service's mutations, proxied.
+const schema = withCommandMutations(
+  ownSchema,
+  commandExecutor(`${commandServiceUrl()}/graphql`, (context) => (context as Context).commandCredentials),
+);
+
 const yoga = createYoga({
   schema,
   plugins: [...graphqlLimits(), useSharedSubscriptionExecution({ beforeEachExecution: (ctx) => clearLoaders(ctx as Context) })],
@@ -99,10 +109,21 @@ const yoga = createYoga({
     { subscriptionsProtocol: 'WS' },
   ),
   // Over HTTP the caller comes from the Authorization header; over graphql-ws there is no
-  // request, and onSubscribe below passes the socket's caller instead.
-  context: async ({ request, socketCaller }: { request?: Request; socketCaller?: Caller | NoCaller }) =>
-    createContext(socketCaller ?? (await callerOf(request?.headers.get('authorization'))), services),
+  // request, and onSubscribe below passes the socket's caller and credentials instead.
+  context: async ({ request, req, socket }: HttpContext & SocketContext) => {
+    if (socket) return createContext(socket.caller, socket.credentials, services);
+    const authorization = request.headers.get('authorization') ?? undefined;
+    return createContext(await callerOf(authorization), { authorization, clientAddress: clientAddress(req) }, services);
+  },
 });
+
+interface HttpContext {
+  request: Request;
+  req: IncomingMessage;
+}
+interface SocketContext {
+  socket?: { caller: Caller | NoCaller; credentials: CommandCredentials };
+}
 
 const server = await startHttpServer({ port, host, ready: () => true, handler: yoga });
 
@@ -124,7 +145,7 @@ const wsCleanup = useServer(
       if (authorization === undefined) return true;
       const caller = await callerOf(authorization);
       if ('code' in caller) return false;
-      (ctx.extra as SocketExtra).caller = caller;
+      Object.assign(ctx.extra, { caller, authorization: String(authorization) } satisfies SocketExtra);
       sockets.add(ctx.extra.socket, caller);
       return true;
     },
@@ -146,7 +167,7 @@ const wsCleanup = useServer(
       }
       const errors = validate(schema, document);
       if (errors.length > 0) return errors;
-      const caller = await operationCaller(ctx.extra, params.extensions);
+      const { caller, authorization } = await operationCaller(ctx.extra, params.extensions);
       const limited = 'code' in caller ? undefined : await subscribeLimit.admit(caller.userId);
       if (limited) return [limited];
       const refused = caps.admit(ctx.extra.socket, id, 'code' in caller ? undefined : caller.userId);
@@ -156,7 +177,9 @@ const wsCleanup = useServer(
         operationName: params.operationName,
         document,
         variableValues: params.variables,
-        contextValue: await contextFactory({ socketCaller: caller }),
+        contextValue: await contextFactory({
+          socket: { caller, credentials: { authorization, clientAddress: clientAddress(ctx.extra.request) } },
+        }),
         rootValue: { execute, subscribe } satisfies EnvelopedRoot,
       };
     },
@@ -187,18 +210,24 @@ keepAlive.unref();
 
 interface SocketExtra {
   caller?: Caller;
+  authorization?: string;
 }
 
 /**
  * The caller of an operation on a socket: the socket's own, or one named by the operation's
  * headers; the socket is then tied to that session too, and closes when it ends or expires.
  */
-async function operationCaller(extra: { socket: WebSocket }, extensions: unknown): Promise<Caller | NoCaller> {
-  const own = (extra as SocketExtra).caller;
-  if (own) return own;
-  const caller = await callerOf(operationHeaders(extensions)?.authorization);
+async function operationCaller(
+  extra: { socket: WebSocket },
+  extensions: unknown,
+): Promise<{ caller: Caller | NoCaller; authorization: string | undefined }> {
+  const own = extra as SocketExtra;
+  if (own.caller) return { caller: own.caller, authorization: own.authorization };
+  const header = operationHeaders(extensions)?.authorization;
+  const authorization = typeof header === 'string' ? header : undefined;
+  const caller = await callerOf(authorization);
   if (!('code' in caller)) sockets.add(extra.socket, caller);
-  return caller;
+  return { caller, authorization };
 }
 
 /** The headers GraphiQL sends inside each graphql-ws operation's extensions, with lower-case names. */

@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Caller } from '@chat/platform';
+import type { CommandCredentials } from './commands.ts';
 import type { RoomFanout } from '../adapters/fanout.ts';
 import type { Presence, PresenceView } from '../adapters/presence.ts';
 import type { TypingStore } from '../adapters/typing.ts';
@@ -25,6 +26,8 @@ export interface Services {
 export interface Context extends Services {
   /** Who is asking: the user and session of a verified access token, or why there is none. */
   caller: Caller | NoCaller;
+  /** What a mutation proxied to the command service carries for the caller (commands.ts). */
+  commandCredentials: CommandCredentials;
   rooms: DataLoader<string, RoomView | undefined>;
   users: DataLoader<string, UserView | undefined>;
   messages: DataLoader<string, MessageView | undefined>;
@@ -37,11 +40,12 @@ export interface Context extends Services {
   standing: Map<string, Promise<{ role: MemberView['role'] | null; invited: boolean }>>;
 }
 
-export function createContext(caller: Caller | NoCaller, services: Services): Context {
+export function createContext(caller: Caller | NoCaller, commandCredentials: CommandCredentials, services: Services): Context {
   const { readModels } = services;
   return {
     ...services,
     caller,
+    commandCredentials,
     // Per request, so one query that names a room or user many times reads it once.
     rooms: new DataLoader((ids: readonly string[]) => readModels.roomsByIds(ids)),
     users: new DataLoader((ids: readonly string[]) => readModels.usersByIds(ids)),
