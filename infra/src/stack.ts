@@ -78,7 +78,10 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   const extras: Instance[] = [];
   let extraCount = 0;
   const start = async (service: ServiceName) => {
-    running.set(service, instanceOf(await startService(service, { ...ownEnv(service), ...env }, `${name}.${service}`), servicePort(service, env)));
+    running.set(
+      service,
+      instanceOf(await startService(service, { ...ownEnv(service), ...env }, `${name}.${service}`), servicePort(service, env)),
+    );
   };
   const stop = async (service: ServiceName, signal?: NodeJS.Signals) => {
     const entry = running.get(service);

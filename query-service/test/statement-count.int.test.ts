@@ -118,7 +118,11 @@ async function statementsFor(last: number): Promise<{ statements: number; nodes:
     const fanout = new RoomFanout(redis, config.redisPrefix, createLogger('test', 'error'));
     const presence = new Presence(redis, config.redisPrefix, createLogger('test', 'error'));
     const typing = { store: new TypingStore(redis, config.redisPrefix), allow: async () => true };
-    const context = createContext(caller, { authorization: undefined, clientAddress: '127.0.0.1' }, { readModels, fanout, presence, typing });
+    const context = createContext(
+      caller,
+      { authorization: undefined, clientAddress: '127.0.0.1' },
+      { readModels, fanout, presence, typing },
+    );
     counting.statements = 0;
     const result = await graphql({ schema, source: HISTORY, variableValues: { roomId: ROOM, last }, contextValue: context });
     expect(result.errors).toBeUndefined();

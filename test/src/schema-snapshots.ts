@@ -12,7 +12,10 @@ const noExecutor = () => {
 /** The committed SDL of each GraphQL service. */
 export const SCHEMA_SNAPSHOTS = [
   { file: new URL('../../command-service/schema.graphql', import.meta.url), schema: commandSchema },
-  { file: new URL('../../query-service/schema.graphql', import.meta.url), schema: withCommandMutations(querySchema, noExecutor, commandSchema) },
+  {
+    file: new URL('../../query-service/schema.graphql', import.meta.url),
+    schema: withCommandMutations(querySchema, noExecutor, commandSchema),
+  },
 ];
 
 export function printSnapshot(schema: GraphQLSchema): string {

@@ -52,7 +52,10 @@ export function commandExecutor(endpoint: string, credentialsOf: (context: unkno
     // The executor wraps a transport failure (refused, timed out, not GraphQL) around its cause;
     // errors the command service answered have none and pass through as it wrote them.
     if ('errors' in result && result.errors?.some((error) => error.originalError)) {
-      return { data: null, errors: [createGraphQLError('the command service cannot be reached; retry shortly', { extensions: { code: 'UNAVAILABLE' } })] };
+      return {
+        data: null,
+        errors: [createGraphQLError('the command service cannot be reached; retry shortly', { extensions: { code: 'UNAVAILABLE' } })],
+      };
     }
     return result;
   };
