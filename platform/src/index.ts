@@ -13,3 +13,4 @@ export * from './tokens.ts';
 export * from './read-model-control.ts';
 export * from './graphql-limits.ts';
 export * from './transaction.ts';
+export * from './cursors.ts';

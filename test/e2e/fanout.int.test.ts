@@ -23,7 +23,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const SHARED = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence body sender { username } } }`;
+const SHARED = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence cursor body sender { username } } }`;
 const PER_VIEWER = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence body reactions { emoji me } } }`;
 const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename } }`;
 const SEND = `mutation($roomId: ID!, $body: String!, $key: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $key) { __typename } }`;
@@ -123,14 +123,19 @@ describe('subscription fan-out', () => {
     /** A client that, when its socket dies, subscribes again on the other instance from the last sequence it saw. */
     const resuming = (first: number) => {
       const seen: number[] = [];
+      let cursor = '0';
       let reconnects = 0;
       const subscribe = (instance: number) => {
         const client = wsClient(urls[instance]!, token);
         clients.push(client);
-        client.subscribe<{ messageAdded: { sequence: number } }>(
-          { query: SHARED, variables: { roomId, after: String(seen.at(-1) ?? 0) } },
+        client.subscribe<{ messageAdded: { sequence: number; cursor: string } }>(
+          { query: SHARED, variables: { roomId, after: cursor } },
           {
-            next: (value) => value.data && seen.push(value.data.messageAdded.sequence),
+            next: ({ data }) => {
+              if (!data) return;
+              seen.push(data.messageAdded.sequence);
+              cursor = data.messageAdded.cursor;
+            },
             error: () => {
               reconnects++;
               subscribe(1 - instance);

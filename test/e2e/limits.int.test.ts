@@ -1,7 +1,7 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createKafka, GRAPHQL_LIMITS, topicName } from '@chat/platform';
+import { createKafka, GRAPHQL_LIMITS, roomCursor, topicName } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
@@ -118,26 +118,62 @@ describe('request limits', () => {
     }
   });
 
-  it('refuses a subscription cursor past the room’s end, with INVALID_INPUT', async () => {
+  it('refuses cursors past the room’s end, of another room, of the wrong kind or made up, with INVALID_INPUT, appending nothing', async () => {
+    const other = (await gql(stack.commandUrl, `mutation { createRoom(name: "elsewhere") { ... on RoomAccepted { roomId } } }`, {}, token))
+      .createRoom.roomId as string;
+    await gql(
+      stack.commandUrl,
+      `mutation { sendMessage(roomId: "${other}", body: "there", clientMessageId: "o1") { __typename } }`,
+      {},
+      token,
+    );
+    const HISTORY = `query($roomId: ID!, $after: String) { messages(roomId: $roomId, after: $after) { edges { cursor } } }`;
+    const otherCursor = (await gql(stack.queryUrl, HISTORY, { roomId: other }, token)).messages.edges[0].cursor as string;
+
     const client = wsClient(stack.queryWsUrl, token);
+    const refusal = (query: string, after: string) => collect<any>(client, query, { roomId, after }, 1).done;
+    const MESSAGES = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { body } }`;
+    const EVENTS = `subscription($roomId: ID!, $after: String) { roomEvents(roomId: $roomId, after: $after) { __typename } }`;
     try {
-      const messages = collect<any>(
-        client,
-        `subscription($roomId: ID!) { messageAdded(roomId: $roomId, after: "100000") { body } }`,
-        { roomId },
-        1,
-      );
-      await expect(messages.done).rejects.toThrow(/beyond the room/);
-      const events = collect<any>(
-        client,
-        `subscription($roomId: ID!) { roomEvents(roomId: $roomId, after: "100000") { __typename } }`,
-        { roomId },
-        1,
-      );
-      await expect(events.done).rejects.toThrow(/beyond the room/);
+      await expect(refusal(MESSAGES, roomCursor('message', roomId, 100_000))).rejects.toMatchObject({
+        message: expect.stringMatching(/beyond the room/),
+        codes: ['INVALID_INPUT'],
+      });
+      await expect(refusal(EVENTS, roomCursor('event', roomId, 100_000))).rejects.toMatchObject({
+        message: expect.stringMatching(/beyond the room/),
+        codes: ['INVALID_INPUT'],
+      });
+      await expect(refusal(MESSAGES, otherCursor)).rejects.toMatchObject({
+        message: expect.stringMatching(/another room/),
+        codes: ['INVALID_INPUT'],
+      });
+      await expect(refusal(EVENTS, roomCursor('message', roomId, 1))).rejects.toMatchObject({
+        message: expect.stringMatching(/an event cursor/),
+        codes: ['INVALID_INPUT'],
+      });
+      await expect(refusal(MESSAGES, '17')).rejects.toMatchObject({
+        message: expect.stringMatching(/a message cursor/),
+        codes: ['INVALID_INPUT'],
+      });
+      await expect(refusal(MESSAGES, 'x'.repeat(10_000))).rejects.toMatchObject({
+        message: expect.stringMatching(/a message cursor/),
+        codes: ['INVALID_INPUT'],
+      });
     } finally {
       await client.dispose();
     }
+    await expect(gql(stack.queryUrl, HISTORY, { roomId, after: otherCursor }, token)).rejects.toMatchObject({
+      codes: ['INVALID_INPUT'],
+      message: expect.stringMatching(/another room/),
+    });
+
+    const before = await roomEvents();
+    const MARK = `mutation($roomId: ID!, $upTo: String!) { markRead(roomId: $roomId, upTo: $upTo) { ... on CommandError { code message } } }`;
+    expect((await gql(stack.commandUrl, MARK, { roomId, upTo: otherCursor }, token)).markRead).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/another room/),
+    });
+    expect(await roomEvents()).toBe(before);
   });
 
   it('serves neither introspection nor the playground when configured off', async () => {

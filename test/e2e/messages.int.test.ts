@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, topicName } from '@chat/platform';
+import { createKafka, roomCursor, topicName } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
@@ -142,18 +142,20 @@ describe('replies, edits, deletes and reactions', () => {
     const rest = (await gql(stack.queryUrl, MY_ROOMS, { first: 10, after: fay.endCursor }, await users.token('fay'))).myRooms;
     expect(rest.edges.map((e: any) => e.node.id)).toEqual([quiet]);
 
-    expect(await as('gus', MARK_READ, { roomId: busy, upTo: '1' })).toMatchObject({ __typename: 'MessageAccepted' });
+    expect(await as('gus', MARK_READ, { roomId: busy, upTo: roomCursor('message', busy, 1) })).toMatchObject({
+      __typename: 'MessageAccepted',
+    });
     await expect
       .poll(async () => (await gusRooms()).edges[0].node, { timeout: 10_000 })
       .toMatchObject({ unreadCount: 2, unreadMentions: 0 });
     // Backwards changes nothing; beyond the end stops at the end.
     await as('gus', MARK_READ, { roomId: busy, upTo: '0' });
-    await as('gus', MARK_READ, { roomId: busy, upTo: '999999' });
+    await as('gus', MARK_READ, { roomId: busy, upTo: roomCursor('message', busy, 999999) });
     await expect.poll(async () => (await gusRooms()).edges[0].node.unreadCount, { timeout: 10_000 }).toBe(0);
     const after = await as('fay', SEND, { roomId: busy, body: 'one more', key: 'b4' });
     expect(after.receipt).toMatchObject({ projected: true });
     expect((await gusRooms()).edges[0].node.unreadCount).toBe(1);
-    expect(await as('hal', MARK_READ, { roomId: busy, upTo: '1' })).toMatchObject({ code: 'NOT_A_MEMBER' });
+    expect(await as('hal', MARK_READ, { roomId: busy, upTo: roomCursor('message', busy, 1) })).toMatchObject({ code: 'NOT_A_MEMBER' });
   });
 
   it('finds messages by words in the rooms you belong to only, best match first, page by page', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, topicName } from '@chat/platform';
+import { createKafka, roomCursor, topicName } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
@@ -29,7 +29,7 @@ const ROOM_EVENTS = `subscription($roomId: ID!, $after: String) { roomEvents(roo
   __typename ... on MessageSentEvent { revision message { body } } ... on MessageEditedEvent { revision body }
   ... on ReactionAddedEvent { revision emoji actor { username } } ... on MessageDeletedEvent { revision messageId }
   ... on RoomRenamedEvent { revision name } ... on MemberJoinedEvent { revision user { username } role }
-  ... on MemberRoleChangedEvent { revision userId role } ... on MemberRemovedEvent { revision userId }
+  ... on MemberRoleChangedEvent { revision cursor userId role } ... on MemberRemovedEvent { revision userId }
   ... on RoomCreatedEvent { revision name } ... on ReadMarkerMovedEvent { revision upTo } } }`;
 const EDIT = `mutation($roomId: ID!, $messageId: ID!, $body: String!) { editMessage(roomId: $roomId, messageId: $messageId, body: $body) { __typename } }`;
 const REACT = `mutation($roomId: ID!, $messageId: ID!) { addReaction(roomId: $roomId, messageId: $messageId, emoji: "🎉") { __typename } }`;
@@ -177,7 +177,7 @@ describe('rooms, roles and direct rooms', () => {
         .messageId;
       await gql(stack.commandUrl, EDIT, { roomId, messageId, body: 'first!' }, await users.token('yara'));
       await gql(stack.commandUrl, REACT, { roomId, messageId }, await users.token('zack'));
-      await gql(stack.commandUrl, MARK, { roomId, upTo: '1' }, await users.token('zack'));
+      await gql(stack.commandUrl, MARK, { roomId, upTo: roomCursor('message', roomId, 1) }, await users.token('zack'));
       await as('yara', RENAME, { roomId, name: 'events 2' });
       await as('yara', SET_ROLE, { roomId, userId: zack, role: 'ADMIN' });
       await gql(stack.commandUrl, DELETE, { roomId, messageId }, await users.token('yara'));
@@ -191,7 +191,7 @@ describe('rooms, roles and direct rooms', () => {
         { __typename: 'MessageSentEvent', message: { body: expect.any(String) } },
         { __typename: 'MessageEditedEvent', body: 'first!' },
         { __typename: 'ReactionAddedEvent', emoji: '🎉', actor: { username: 'zack' } },
-        { __typename: 'ReadMarkerMovedEvent', upTo: '1' },
+        { __typename: 'ReadMarkerMovedEvent', upTo: roomCursor('message', roomId, 1) },
         { __typename: 'RoomRenamedEvent', name: 'events 2' },
         { __typename: 'MemberRoleChangedEvent', userId: zack, role: 'ADMIN' },
         { __typename: 'MessageDeletedEvent', messageId },
@@ -202,7 +202,8 @@ describe('rooms, roles and direct rooms', () => {
       // Resuming from a cursor replays exactly what came after it (here, as the owner).
       const owner = wsClient(stack.queryWsUrl, await users.token('yara'));
       try {
-        const resumed = collect<{ roomEvents: any }>(owner, ROOM_EVENTS, { roomId, after: '8' }, 3);
+        expect(all[7].revision).toBe(8);
+        const resumed = collect<{ roomEvents: any }>(owner, ROOM_EVENTS, { roomId, after: all[7].cursor }, 3);
         expect((await resumed.done).map((e) => e.roomEvents.revision)).toEqual([9, 10, 11]);
         resumed.unsubscribe();
       } finally {
@@ -224,7 +225,7 @@ describe('rooms, roles and direct rooms', () => {
       const direct = (await as('moe', OPEN_DIRECT, { userId: nia })).roomId!;
       await as('nia', JOIN, { roomId });
       await as('moe', SEND, { roomId, body: 'hi @nia', key: 'my1' });
-      await gql(stack.commandUrl, MARK, { roomId, upTo: '1' }, await users.token('nia'));
+      await gql(stack.commandUrl, MARK, { roomId, upTo: roomCursor('message', roomId, 1) }, await users.token('nia'));
       await as('moe', REMOVE, { roomId, userId: nia });
 
       const expected = [

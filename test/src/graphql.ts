@@ -17,12 +17,13 @@ export async function gql<T = Record<string, any>>(
     body: JSON.stringify({ query, variables }),
   });
   const result = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
-  if (result.errors?.length) {
-    const error = new Error(result.errors.map((e) => e.message).join('; ')) as Error & { codes: (string | undefined)[] };
-    error.codes = result.errors.map((e) => e.extensions?.code);
-    throw error;
-  }
+  if (result.errors?.length) throw graphqlErrors(result.errors);
   return result.data as T;
+}
+
+/** One Error for a result's GraphQL errors: their messages, and their codes as `codes`. */
+function graphqlErrors(errors: readonly { message: string; extensions?: { code?: unknown } }[]): Error & { codes: unknown[] } {
+  return Object.assign(new Error(errors.map((e) => e.message).join('; ')), { codes: errors.map((e) => e.extensions?.code) });
 }
 
 /** A graphql-ws client that sends `accessToken` in connection_init; without one it connects anonymously. */
@@ -54,7 +55,7 @@ export function collect<T>(
       { query, variables, ...(extensions ? { extensions } : {}) },
       {
         next: (value) => {
-          if (value.errors) return reject(new Error(value.errors.map((e) => e.message).join('; ')));
+          if (value.errors) return reject(graphqlErrors(value.errors));
           items.push(value.data as T);
           onItem?.(value.data as T);
           if (items.length >= count) resolve(items);

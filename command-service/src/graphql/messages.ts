@@ -1,3 +1,4 @@
+import { readRoomCursor } from '@chat/platform';
 import { randomUUID } from 'node:crypto';
 import type { Accepted } from '../app/outcome.ts';
 import { commandError } from '../domain/errors.ts';
@@ -100,11 +101,13 @@ builder.mutationFields((t) => ({
     description: "Moves the caller's read marker to a message (its cursor). Markers only move forward; unread counts follow.",
     args: { roomId: t.arg.id({ required: true }), upTo: t.arg.string({ required: true }), commandId: t.arg.id(commandIdArg) },
     resolve: (_root, args, ctx) => {
-      if (!/^\d{1,15}$/.test(args.upTo)) return commandError('INVALID_INPUT', 'upTo must be a message cursor');
+      const roomId = args.roomId.toString();
+      const upTo = readRoomCursor('message', roomId, args.upTo);
+      if (typeof upTo !== 'number') return commandError('INVALID_INPUT', `upTo ${upTo.refused}`);
       return runCommand(ctx, {
         type: 'MarkRead',
-        roomId: args.roomId.toString(),
-        upTo: Number(args.upTo),
+        roomId,
+        upTo,
         commandId: args.commandId?.toString() ?? null,
       });
     },

@@ -1,7 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
-import type { Caller } from '@chat/platform';
+import { readRoomCursor, type Caller, type CursorKind } from '@chat/platform';
 import type { CommandCredentials } from './commands.ts';
 import type { RoomFanout } from '../adapters/fanout.ts';
 import type { Presence, PresenceView } from '../adapters/presence.ts';
@@ -124,4 +124,12 @@ export async function requireMember(ctx: Context, roomId: string): Promise<strin
   if (!UUID.test(roomId)) throw clientError('INVALID_INPUT', 'roomId must be a UUID');
   if (!(await ctx.readModels.isMember(roomId, userId))) throw clientError('NOT_A_MEMBER', 'you are not a member of this room');
   return userId;
+}
+
+/** The position a cursor argument names in `roomId`; null when absent. Any other cursor is INVALID_INPUT. */
+export function cursorIn(kind: CursorKind, roomId: string, name: string, cursor: string | null | undefined): number | null {
+  if (cursor === null || cursor === undefined || cursor === '') return null;
+  const position = readRoomCursor(kind, roomId, cursor);
+  if (typeof position !== 'number') throw clientError('INVALID_INPUT', `${name} ${position.refused}`);
+  return position;
 }

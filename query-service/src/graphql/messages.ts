@@ -1,8 +1,9 @@
+import { roomCursor } from '@chat/platform';
 import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
 import type { ReactionView } from '../adapters/read-models.ts';
-import { UUID, builder, clientError, passThrough, requireMember, requireUser, type Context } from './builder.ts';
+import { UUID, builder, clientError, cursorIn, passThrough, requireMember, requireUser, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { PER_VIEWER, SHARES_EXECUTION } from './shared-execution.ts';
 import { UserRef } from './users.ts';
@@ -31,7 +32,10 @@ MessageRef.implement({
     id: t.exposeID('messageId'),
     roomId: t.exposeID('roomId'),
     sequence: t.exposeInt('sequence', { description: "Position in the room's history: 1, 2, 3… with no gaps." }),
-    cursor: t.string({ resolve: (m) => String(m.sequence) }),
+    cursor: t.string({
+      description: 'Where it sits in its room, for `after`/`before`, `messageAdded(after:)` and `markRead(upTo:)`.',
+      resolve: (m) => roomCursor('message', m.roomId, m.sequence),
+    }),
     senderId: t.exposeID('senderId'),
     sender: t.field({ type: UserRef, nullable: true, resolve: (m, _args, ctx) => ctx.users.load(m.senderId) }),
     clientMessageId: t.exposeID('clientMessageId'),
@@ -87,13 +91,6 @@ const ConnectionRef = builder.objectRef<{ edges: Edge[]; pageInfo: PageInfo }>('
   }),
 });
 
-/** Cursors are message sequences; null means "from the start". */
-function parseCursor(after: string | null | undefined): number | null {
-  if (after === null || after === undefined || after === '') return null;
-  if (!/^\d{1,15}$/.test(after)) throw clientError('INVALID_INPUT', 'after must be a cursor returned by this API');
-  return Number(after);
-}
-
 function pageSize(name: string, value: number): number {
   if (value < 1 || value > MAX_PAGE) throw clientError('INVALID_INPUT', `${name} must be 1 to ${MAX_PAGE}`);
   return value;
@@ -101,10 +98,10 @@ function pageSize(name: string, value: number): number {
 
 function connection(page: MessageView[], info: Pick<PageInfo, 'hasPreviousPage' | 'hasNextPage'>) {
   return {
-    edges: page.map((node) => ({ cursor: String(node.sequence), node })),
+    edges: page.map((node) => ({ cursor: roomCursor('message', node.roomId, node.sequence), node })),
     pageInfo: {
-      startCursor: page.length ? String(page[0]!.sequence) : null,
-      endCursor: page.length ? String(page.at(-1)!.sequence) : null,
+      startCursor: page.length ? roomCursor('message', page[0]!.roomId, page[0]!.sequence) : null,
+      endCursor: page.length ? roomCursor('message', page.at(-1)!.roomId, page.at(-1)!.sequence) : null,
       ...info,
     },
   };
@@ -177,12 +174,12 @@ async function historyPage(ctx: Context, roomId: string, args: PageArgs) {
   // cursor past 0 means there are messages on its other side.
   if (backward) {
     const last = pageSize('last', args.last ?? 50);
-    const before = parseCursor(args.before);
+    const before = cursorIn('message', roomId, 'before', args.before);
     const rows = await ctx.readModels.messagesBefore(roomId, before, last + 1);
     return connection(rows.slice(-last), { hasPreviousPage: rows.length > last, hasNextPage: before !== null });
   }
   const first = pageSize('first', args.first ?? 50);
-  const after = parseCursor(args.after) ?? 0;
+  const after = cursorIn('message', roomId, 'after', args.after) ?? 0;
   const rows = await ctx.readModels.messagesAfter(roomId, after, first + 1);
   return connection(rows.slice(0, first), { hasPreviousPage: after > 0, hasNextPage: rows.length > first });
 }
@@ -254,7 +251,7 @@ builder.subscriptionFields((t) => ({
         subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
         isMember: ctx.readModels.isMember.bind(ctx.readModels),
       };
-      const after = parseCursor(args.after);
+      const after = cursorIn('message', roomId, 'after', args.after);
       // A cursor past the end would silently swallow the messages up to it.
       if (after !== null && after > (await ctx.readModels.lastSequence(roomId))) {
         throw clientError('INVALID_INPUT', 'after is beyond the room’s last message');

@@ -1,7 +1,8 @@
+import { roomCursor } from '@chat/platform';
 import type { RoomEventView } from '@chat/schemas';
 import { liveRoomEvents } from '../app/live-room-events.ts';
 import { SHARES_EXECUTION } from './shared-execution.ts';
-import { builder, clientError, requireMember } from './builder.ts';
+import { builder, clientError, cursorIn, requireMember } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
@@ -18,8 +19,11 @@ function eventType(name: string, description: string, fields: Field[]) {
     description,
     fields: (t) => ({
       roomId: t.exposeID('roomId'),
-      revision: t.exposeInt('revision', { description: 'The room revision: pass the last one seen as `after` to resume.' }),
-      cursor: t.string({ resolve: (e) => String(e.revision) }),
+      revision: t.exposeInt('revision', { description: 'The room revision, for expectedRevision.' }),
+      cursor: t.string({
+        description: 'Pass the last one seen as `after` to resume.',
+        resolve: (e) => roomCursor('event', e.roomId, e.revision),
+      }),
       occurredAt: t.string({ resolve: (e) => new Date(e.occurredAt).toISOString() }),
       actorId: t.exposeID('actorId'),
       actor: t.field({ type: UserRef, nullable: true, resolve: (e, _args, ctx) => ctx.users.load(e.actorId) }),
@@ -27,7 +31,7 @@ function eventType(name: string, description: string, fields: Field[]) {
         fields.map((field) => [
           field,
           field === 'upTo'
-            ? t.string({ resolve: (e) => String(e.data.upTo) })
+            ? t.string({ description: 'A message cursor.', resolve: (e) => roomCursor('message', e.roomId, Number(e.data.upTo)) })
             : field === 'messageId' || field === 'userId'
               ? t.id({ resolve: (e) => text(e, field)! })
               : t.string({ nullable: true, resolve: (e) => text(e, field) }),
@@ -76,17 +80,15 @@ builder.subscriptionFields((t) => ({
   roomEvents: t.field({
     type: RoomEventUnion,
     description:
-      'Every change of a room, for its members, in revision order. With `after` (a revision), first everything after it, then live; without, from now. Your own leaving or removal is the last event.',
+      'Every change of a room, for its members, in revision order. With `after` (an event cursor, or "0" for the start), first everything after it, then live; without, from now. Your own leaving or removal is the last event.',
     args: { roomId: t.arg.id({ required: true }), after: t.arg.string() },
     subscribe: async (_root, args, ctx) => {
       const roomId = args.roomId.toString();
       const userId = await requireMember(ctx, roomId);
-      let after: number | null = null;
-      if (args.after != null && args.after !== '') {
-        if (!/^\d{1,15}$/.test(args.after)) throw clientError('INVALID_INPUT', 'after must be a revision returned by this API');
-        after = Number(args.after);
-        if (after > (await ctx.readModels.lastRevision(roomId)))
-          throw clientError('INVALID_INPUT', 'after is beyond the room’s last revision');
+      const after = cursorIn('event', roomId, 'after', args.after);
+      // A cursor past the end would silently swallow the events up to it.
+      if (after !== null && after > (await ctx.readModels.lastRevision(roomId))) {
+        throw clientError('INVALID_INPUT', 'after is beyond the room’s last revision');
       }
       const source = {
         eventsAfter: ctx.readModels.eventsAfter.bind(ctx.readModels),
