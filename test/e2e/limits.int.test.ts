@@ -1,7 +1,8 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import WebSocket from 'ws';
-import { createKafka, GRAPHQL_LIMITS, roomCursor, topicName } from '@chat/platform';
+import { createKafka, GRAPHQL_LIMITS, quoteIdent, roomCursor, topicName } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
@@ -174,6 +175,58 @@ describe('request limits', () => {
       message: expect.stringMatching(/another room/),
     });
     expect(await roomEvents()).toBe(before);
+  });
+
+  it('masks an unexpected failure in a query and inside a live subscription, which carries on', async () => {
+    const db = new pg.Client({ connectionString: stack.config.databaseUrl });
+    await db.connect();
+    const users = `${quoteIdent(stack.config.pgSchema)}.users`;
+    const client = wsClient(stack.queryWsUrl, token);
+    const results: { data?: any; errors?: { message: string }[] }[] = [];
+    try {
+      client.subscribe(
+        { query: `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body sender { username } } }`, variables: { roomId } },
+        { next: (result) => void results.push(result as any), error: () => undefined, complete: () => undefined },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The read model the sender comes from goes missing: Postgres answers with its own words.
+      await db.query(`ALTER TABLE ${users} RENAME TO users_gone`);
+      try {
+        await gql(
+          stack.commandUrl,
+          `mutation { sendMessage(roomId: "${roomId}", body: "broken", clientMessageId: "mask-1") { __typename } }`,
+          {},
+          token,
+        );
+        await expect.poll(() => results.length, { timeout: 10_000 }).toBe(1);
+        const query = await fetch(stack.queryUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: `{ me { id username } }` }),
+        });
+        const answer = await query.text();
+        expect(JSON.parse(answer)).toMatchObject({ errors: [{ message: 'Unexpected error.' }] });
+        expect(answer).not.toMatch(/relation|users_gone|does not exist/);
+      } finally {
+        await db.query(`ALTER TABLE ${quoteIdent(stack.config.pgSchema)}.users_gone RENAME TO users`);
+      }
+      await gql(
+        stack.commandUrl,
+        `mutation { sendMessage(roomId: "${roomId}", body: "mended", clientMessageId: "mask-2") { __typename } }`,
+        {},
+        token,
+      );
+      await expect.poll(() => results.length, { timeout: 10_000 }).toBe(2);
+      expect(results[0]).toMatchObject({
+        data: { messageAdded: { body: 'broken', sender: null } },
+        errors: [{ message: 'Unexpected error.' }],
+      });
+      expect(JSON.stringify(results[0])).not.toMatch(/relation|users|does not exist|at /);
+      expect(results[1]).toEqual({ data: { messageAdded: { body: 'mended', sender: { username: 'lima' } } } });
+    } finally {
+      await client.dispose();
+      await db.end();
+    }
   });
 
   it('serves neither introspection nor the playground when configured off', async () => {
