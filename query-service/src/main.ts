@@ -29,6 +29,7 @@ import { RoomFanout } from './adapters/fanout.ts';
 import { LostNotificationSweep } from './app/lost-notification-sweep.ts';
 import { SubscriptionCaps } from './app/subscription-caps.ts';
 import { SubscribeRateLimit } from './adapters/subscribe-rate-limit.ts';
+import { RedisUserSlots } from './adapters/redis-user-slots.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
@@ -129,10 +130,15 @@ const server = await startHttpServer({ port, host, ready: () => true, handler: y
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
 // transports share one schema, one context factory and one error masking.
-const caps = new SubscriptionCaps({
-  perSocket: intFromEnv(process.env, 'SUBSCRIPTIONS_PER_SOCKET', 100),
-  perUser: intFromEnv(process.env, 'SUBSCRIPTIONS_PER_USER', 500),
-});
+const userSlots = new RedisUserSlots(redis, config.redisPrefix, log);
+userSlots.start();
+const caps = new SubscriptionCaps(
+  {
+    perSocket: intFromEnv(process.env, 'SUBSCRIPTIONS_PER_SOCKET', 100),
+    perUser: intFromEnv(process.env, 'SUBSCRIPTIONS_PER_USER', 500),
+  },
+  userSlots,
+);
 // A message over the size limit closes its socket (1009, message too big).
 const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: GRAPHQL_LIMITS.bytes });
 const wsCleanup = useServer(
@@ -170,7 +176,7 @@ const wsCleanup = useServer(
       const { caller, authorization } = await operationCaller(ctx.extra, params.extensions);
       const limited = 'code' in caller ? undefined : await subscribeLimit.admit(caller.userId);
       if (limited) return [limited];
-      const refused = caps.admit(ctx.extra.socket, id, 'code' in caller ? undefined : caller.userId);
+      const refused = await caps.admit(ctx.extra.socket, id, 'code' in caller ? undefined : caller.userId);
       if (refused) return [refused];
       return {
         schema,
@@ -244,6 +250,7 @@ log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}`, 
 onShutdown(log, async () => {
   clearInterval(keepAlive);
   await wsCleanup.dispose();
+  await userSlots.stop();
   await sweep.stop();
   await presence.stop();
   await closeServer(server);

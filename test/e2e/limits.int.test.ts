@@ -272,11 +272,11 @@ describe('request limits', () => {
     expect((await gql(strict.url, SEND, { roomId, key: 'olga-1' }, olga)).sendMessage.__typename).toBe('MessageAccepted');
   });
 
-  it('caps open subscriptions per socket and per user, freeing a slot when one completes', async () => {
-    const capped = await stack.startExtra('query-service', { SUBSCRIPTIONS_PER_SOCKET: '2', SUBSCRIPTIONS_PER_USER: '3' });
-    const ws = capped.url.replace('http', 'ws');
+  it('caps open subscriptions per socket, and per user across instances, freeing a slot when one completes', async () => {
+    const caps = { SUBSCRIPTIONS_PER_SOCKET: '2', SUBSCRIPTIONS_PER_USER: '3' };
+    const [one, other] = [await stack.startExtra('query-service', caps), await stack.startExtra('query-service', caps)];
     const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { body } }`;
-    const [first, second] = [wsClient(ws, token), wsClient(ws, token)];
+    const [first, second] = [wsClient(one.url.replace('http', 'ws'), token), wsClient(other.url.replace('http', 'ws'), token)];
     try {
       const open = [collect<any>(first, LIVE, { roomId }, 1), collect<any>(first, LIVE, { roomId }, 1)];
       await expect(collect<any>(first, LIVE, { roomId }, 1).done).rejects.toThrow(/on one connection/);
@@ -295,6 +295,7 @@ describe('request limits', () => {
       expect(await Promise.all(open.map((o) => o.done))).toEqual(Array(3).fill([{ messageAdded: { body: 'to all three' } }]));
     } finally {
       await Promise.all([first.dispose(), second.dispose()]);
+      await Promise.all([one.stop(), other.stop()]);
     }
   });
 
