@@ -42,7 +42,7 @@ const TARGETS = (process.env.TARGETS ?? 'platform,socketio').split(',');
 interface Target {
   /** The process that delivers (its CPU and memory are measured). */
   pid: number;
-  /** Starts subscriber `s` of room `r`; `onMessage` gets each message's id. */
+  /** Starts subscriber `s` of room `r`; `onMessage` gets each message's id (from the room's start, where the target can replay). */
   subscribe(r: number, s: number, onMessage: (id: string) => void): Promise<() => Promise<void>>;
   /** Sends message `id` to room `r`; resolves with its outcome. */
   send(id: string, r: number): Promise<string>;
@@ -53,7 +53,7 @@ async function platformTarget(): Promise<Target> {
   const CREATE = `mutation($key: ID!) { createRoom(name: "fan-out", commandId: $key) { ... on RoomAccepted { roomId } ... on CommandError { code } } }`;
   const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename } }`;
   const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $id) { __typename ... on CommandError { code } } }`;
-  const LIVE = `subscription($roomId: ID!) { messageAdded(roomId: $roomId) { sequence clientMessageId body sentAt } }`;
+  const LIVE = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence clientMessageId body sentAt } }`;
   // Every idle subscription admitted: the per-user cap would refuse most of them (a few users hold them all).
   const stack = await startStack('bench-fanout', { SUBSCRIPTIONS_PER_USER: String(IDLE + ROOMS * SUBSCRIBERS) });
   const owner = (await signUp(stack.queryUrl, 'fanbench')).accessToken;
@@ -74,7 +74,8 @@ async function platformTarget(): Promise<Target> {
     subscribe: async (r, s, onMessage) => {
       const client: Client = wsClient(stack.queryWsUrl, members[s % SUBSCRIBERS]);
       client.subscribe<{ messageAdded: { clientMessageId: string } }>(
-        { query: LIVE, variables: { roomId: rooms[r % ROOMS] } },
+        // From the start: a subscription that connects after the warm-up message still gets it.
+        { query: LIVE, variables: { roomId: rooms[r % ROOMS], after: '0' } },
         {
           next: (value) => value.data && onMessage(value.data.messageAdded.clientMessageId),
           error: (error) => console.error('subscription failed', error),

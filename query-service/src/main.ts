@@ -193,6 +193,8 @@ const wsCleanup = useServer(
     onClose: (ctx) => caps.releaseSocket(ctx.extra.socket),
   },
   wsServer,
+  // No per-socket ping timer of graphql-ws: the one keep-alive loop below pings every socket.
+  0,
 );
 
 // A peer that vanished without closing (a closed laptop, a dropped network) is found by ping:

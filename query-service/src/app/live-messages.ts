@@ -1,6 +1,6 @@
-import { Repeater } from 'graphql-yoga';
 import type { MessageView, RoomEventView } from '@chat/schemas';
 import type { LiveSignal } from '../adapters/fanout.ts';
+import { LiveQueue } from './live-queue.ts';
 
 // A room's messages for one subscriber: first everything after the client's cursor from
 // Postgres, then live from Redis, switching over with no gap and no duplicate. Sequences are
@@ -23,18 +23,19 @@ export class NoLongerMemberError extends Error {
 
 const PAGE = 200;
 
-export function liveMessages(source: MessageSource, roomId: string, userId: string, after: number | null): Repeater<MessageView> {
-  return new Repeater<MessageView>(async (push, stop) => {
+export function liveMessages(source: MessageSource, roomId: string, userId: string, after: number | null): LiveQueue<MessageView> {
+  return new LiveQueue<MessageView>((queue) => {
     let last = 0;
     // Subscribe before reading history, so nothing committed in between is missed; every
     // step runs on one chain so deliveries keep sequence order.
     const fillUpTo = async (upTo: number) => {
-      while (last < upTo) {
+      while (last < upTo && !queue.closed) {
         const page = await source.messagesAfter(roomId, last, Math.min(PAGE, upTo - last));
         if (page.length === 0) return;
         for (const message of page) {
-          await push(message);
+          const full = queue.push(message);
           last = message.sequence;
+          if (full) await full;
         }
       }
     };
@@ -54,22 +55,38 @@ export function liveMessages(source: MessageSource, roomId: string, userId: stri
         await fillUpTo(message.sequence - 1);
       }
       if (message.sequence === last + 1) {
-        await push(message);
+        const full = queue.push(message);
         last = message.sequence;
+        if (full) await full;
       }
     };
     let chain: Promise<void> = Promise.resolve();
+    let pending = 0;
+    const onChain = (step: () => Promise<void>) => {
+      pending++;
+      chain = chain.then(step).finally(() => pending--);
+      chain.catch((error: unknown) => queue.fail(error));
+    };
     const unsubscribe = source.subscribe(roomId, (signal) => {
-      chain = chain.then(() => deliver(signal));
-      chain.catch(stop);
+      // The usual case, with nothing in flight: the next message in order, or an event that
+      // carries none, is handled at once rather than as one more step on the chain.
+      if (pending === 0 && signal !== 'resync' && !leaves(signal, userId)) {
+        const message = signal.message;
+        if (!message || message.sequence <= last) return;
+        if (message.sequence === last + 1) {
+          last = message.sequence;
+          const full = queue.push(message);
+          if (full) onChain(() => full);
+          return;
+        }
+      }
+      onChain(() => deliver(signal));
     });
-    chain = chain.then(async () => {
+    onChain(async () => {
       last = after ?? (await source.lastSequence(roomId));
       await fillUpTo(Number.MAX_SAFE_INTEGER);
     });
-    chain.catch(stop);
-    await stop;
-    unsubscribe();
+    return unsubscribe;
   });
 }
 

@@ -28,34 +28,69 @@ export interface Context extends Services {
   caller: Caller | NoCaller;
   /** What a mutation proxied to the command service carries for the caller (commands.ts). */
   commandCredentials: CommandCredentials;
-  rooms: DataLoader<string, RoomView | undefined>;
-  users: DataLoader<string, UserView | undefined>;
-  messages: DataLoader<string, MessageView | undefined>;
-  reactions: DataLoader<string, ReactionView[]>;
-  /** Keyed by "roomId userId". */
-  unread: DataLoader<string, { messages: number; mentions: number }>;
-  lastMessages: DataLoader<string, MessageView | undefined>;
-  presenceOf: DataLoader<string, PresenceView>;
+  /** Per request (per event, for a subscription), so one query that names a room or user many times reads it once. */
+  loaders: Loaders;
   /** The caller's role and invitation per room, read at most once per request. */
   standing: Map<string, Promise<{ role: MemberView['role'] | null; invited: boolean }>>;
 }
 
 export function createContext(caller: Caller | NoCaller, commandCredentials: CommandCredentials, services: Services): Context {
-  const { readModels } = services;
-  return {
-    ...services,
-    caller,
-    commandCredentials,
-    // Per request, so one query that names a room or user many times reads it once.
-    rooms: new DataLoader((ids: readonly string[]) => readModels.roomsByIds(ids)),
-    users: new DataLoader((ids: readonly string[]) => readModels.usersByIds(ids)),
-    messages: new DataLoader((ids: readonly string[]) => readModels.messagesByIds(ids)),
-    reactions: new DataLoader((ids: readonly string[]) => readModels.reactionsOf(ids)),
-    unread: new DataLoader((keys: readonly string[]) => readModels.unreadOf(keys)),
-    lastMessages: new DataLoader((ids: readonly string[]) => readModels.lastMessages(ids)),
-    presenceOf: new DataLoader((ids: readonly string[]) => services.presence.of(ids)),
-    standing: new Map(),
-  };
+  return { ...services, caller, commandCredentials, loaders: new Loaders(services), standing: new Map() };
+}
+
+/**
+ * The request's DataLoaders, each made on first use: a subscription holds its context for
+ * its whole life, and most never use most of them, so ten thousand idle subscriptions would
+ * otherwise hold seventy thousand empty loaders.
+ */
+export class Loaders {
+  private readonly services: Services;
+  private made: DataLoader<string, unknown>[] = [];
+  #rooms?: DataLoader<string, RoomView | undefined>;
+  #users?: DataLoader<string, UserView | undefined>;
+  #messages?: DataLoader<string, MessageView | undefined>;
+  #reactions?: DataLoader<string, ReactionView[]>;
+  #unread?: DataLoader<string, { messages: number; mentions: number }>;
+  #lastMessages?: DataLoader<string, MessageView | undefined>;
+  #presenceOf?: DataLoader<string, PresenceView>;
+
+  constructor(services: Services) {
+    this.services = services;
+  }
+
+  get rooms() {
+    return (this.#rooms ??= this.make((ids) => this.services.readModels.roomsByIds(ids)));
+  }
+  get users() {
+    return (this.#users ??= this.make((ids) => this.services.readModels.usersByIds(ids)));
+  }
+  get messages() {
+    return (this.#messages ??= this.make((ids) => this.services.readModels.messagesByIds(ids)));
+  }
+  get reactions() {
+    return (this.#reactions ??= this.make((ids) => this.services.readModels.reactionsOf(ids)));
+  }
+  /** Keyed by "roomId userId". */
+  get unread() {
+    return (this.#unread ??= this.make((keys) => this.services.readModels.unreadOf(keys)));
+  }
+  get lastMessages() {
+    return (this.#lastMessages ??= this.make((ids) => this.services.readModels.lastMessages(ids)));
+  }
+  get presenceOf() {
+    return (this.#presenceOf ??= this.make((ids) => this.services.presence.of(ids)));
+  }
+
+  /** Forgets what every loader remembered. */
+  clearAll(): void {
+    for (const loader of this.made) loader.clearAll();
+  }
+
+  private make<V>(batch: (keys: readonly string[]) => Promise<V[]>): DataLoader<string, V> {
+    const loader = new DataLoader(batch);
+    this.made.push(loader as DataLoader<string, unknown>);
+    return loader;
+  }
 }
 
 /**
@@ -64,7 +99,7 @@ export function createContext(caller: Caller | NoCaller, commandCredentials: Com
  * stale by the next one. Called before each execution of an event (see shared-execution.ts).
  */
 export function clearLoaders(ctx: Context): void {
-  for (const loader of [ctx.rooms, ctx.users, ctx.messages, ctx.reactions, ctx.unread, ctx.lastMessages, ctx.presenceOf]) loader.clearAll();
+  ctx.loaders.clearAll();
   ctx.standing.clear();
 }
 

@@ -37,7 +37,7 @@ MessageRef.implement({
       resolve: (m) => roomCursor('message', m.roomId, m.sequence),
     }),
     senderId: t.exposeID('senderId'),
-    sender: t.field({ type: UserRef, nullable: true, resolve: (m, _args, ctx) => ctx.users.load(m.senderId) }),
+    sender: t.field({ type: UserRef, nullable: true, resolve: (m, _args, ctx) => ctx.loaders.users.load(m.senderId) }),
     clientMessageId: t.exposeID('clientMessageId'),
     body: t.exposeString('body', { description: 'Empty once deleted.' }),
     sentAt: t.string({ resolve: (m) => new Date(m.sentAt).toISOString() }),
@@ -48,14 +48,14 @@ MessageRef.implement({
       type: MessageRef,
       nullable: true,
       description: 'The message this one answers, if any.',
-      resolve: (m, _args, ctx) => (m.replyTo === null ? null : ctx.messages.load(m.replyTo)),
+      resolve: (m, _args, ctx) => (m.replyTo === null ? null : ctx.loaders.messages.load(m.replyTo)),
     }),
     reactions: t.field({
       type: [ReactionRef],
       description: 'Reactions by emoji, in the order first used.',
-      resolve: (m, _args, ctx) => (m.deleted ? [] : ctx.reactions.load(m.messageId)),
+      resolve: (m, _args, ctx) => (m.deleted ? [] : ctx.loaders.reactions.load(m.messageId)),
     }),
-    room: t.field({ type: RoomRef, nullable: true, resolve: (m, _args, ctx) => ctx.rooms.load(m.roomId) }),
+    room: t.field({ type: RoomRef, nullable: true, resolve: (m, _args, ctx) => ctx.loaders.rooms.load(m.roomId) }),
   }),
 });
 
@@ -208,7 +208,7 @@ builder.queryFields((t) => ({
       const rows = await ctx.readModels.searchMessages(userId, words, decodeSearchCursor(args.after), first + 1);
       const page = rows.slice(0, first);
       const cursor = (row: (typeof rows)[number]) => Buffer.from(JSON.stringify([row.rank, row.messageId])).toString('base64url');
-      for (const { rank: _rank, ...message } of page) ctx.messages.prime(message.messageId, message);
+      for (const { rank: _rank, ...message } of page) ctx.loaders.messages.prime(message.messageId, message);
       return {
         edges: page.map(({ rank, ...node }) => ({ cursor: cursor({ ...node, rank }), node, rank })),
         hasNextPage: rows.length > first,
@@ -225,7 +225,7 @@ builder.queryFields((t) => ({
       requireUser(ctx);
       const id = args.id.toString();
       if (!UUID.test(id)) throw clientError('INVALID_INPUT', 'id must be a UUID');
-      const message = await ctx.messages.load(id);
+      const message = await ctx.loaders.messages.load(id);
       if (!message) return null;
       await requireMember(ctx, message.roomId);
       return message;

@@ -11,16 +11,16 @@ function eventType<K extends MyEvent['kind']>(name: string, description: string,
     description,
     fields: (t) => ({
       roomId: t.id({ resolve: (e) => e.roomId }),
-      room: t.field({ type: RoomRef, nullable: true, resolve: (e, _args, ctx) => ctx.rooms.load(e.roomId) }),
+      room: t.field({ type: RoomRef, nullable: true, resolve: (e, _args, ctx) => ctx.loaders.rooms.load(e.roomId) }),
       ...(withBy
-        ? { by: t.field({ type: UserRef, nullable: true, resolve: (e, _args, ctx) => ctx.users.load((e as { by: string }).by) }) }
+        ? { by: t.field({ type: UserRef, nullable: true, resolve: (e, _args, ctx) => ctx.loaders.users.load((e as { by: string }).by) }) }
         : {}),
       ...(withMessage
         ? {
             message: t.field({
               type: MessageRef,
               nullable: true,
-              resolve: (e, _args, ctx) => ctx.messages.load((e as { messageId: string }).messageId),
+              resolve: (e, _args, ctx) => ctx.loaders.messages.load((e as { messageId: string }).messageId),
             }),
           }
         : {}),

@@ -26,7 +26,7 @@ function eventType(name: string, description: string, fields: Field[]) {
       }),
       occurredAt: t.string({ resolve: (e) => new Date(e.occurredAt).toISOString() }),
       actorId: t.exposeID('actorId'),
-      actor: t.field({ type: UserRef, nullable: true, resolve: (e, _args, ctx) => ctx.users.load(e.actorId) }),
+      actor: t.field({ type: UserRef, nullable: true, resolve: (e, _args, ctx) => ctx.loaders.users.load(e.actorId) }),
       ...Object.fromEntries(
         fields.map((field) => [
           field,
@@ -38,7 +38,7 @@ function eventType(name: string, description: string, fields: Field[]) {
         ]),
       ),
       ...(fields.includes('userId')
-        ? { user: t.field({ type: UserRef, nullable: true, resolve: (e, _a, ctx) => ctx.users.load(text(e, 'userId')!) }) }
+        ? { user: t.field({ type: UserRef, nullable: true, resolve: (e, _a, ctx) => ctx.loaders.users.load(text(e, 'userId')!) }) }
         : {}),
       ...(fields.includes('messageId')
         ? {
@@ -46,7 +46,7 @@ function eventType(name: string, description: string, fields: Field[]) {
               type: MessageRef,
               nullable: true,
               description: 'The message as it is now.',
-              resolve: (e, _a, ctx) => e.message ?? ctx.messages.load(text(e, 'messageId')!),
+              resolve: (e, _a, ctx) => e.message ?? ctx.loaders.messages.load(text(e, 'messageId')!),
             }),
           }
         : {}),

@@ -17,7 +17,7 @@ const RoleEnum = builder.enumType('Role', { values: ['OWNER', 'ADMIN', 'MEMBER']
 const MemberRef = builder.objectRef<MemberView>('Member').implement({
   fields: (t) => ({
     userId: t.exposeID('userId'),
-    user: t.field({ type: UserRef, nullable: true, resolve: (m, _args, ctx) => ctx.users.load(m.userId) }),
+    user: t.field({ type: UserRef, nullable: true, resolve: (m, _args, ctx) => ctx.loaders.users.load(m.userId) }),
     role: t.field({ type: RoleEnum, resolve: (m) => m.role }),
     joinedAt: t.string({ resolve: (m) => new Date(m.joinedAt).toISOString() }),
   }),
@@ -63,19 +63,19 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
     unreadCount: t.int({
       extensions: PER_VIEWER,
       description: "Messages after the caller's read marker (0 for visitors).",
-      resolve: async (room, _args, ctx) => (await ctx.unread.load(`${room.id} ${requireUser(ctx)}`)).messages,
+      resolve: async (room, _args, ctx) => (await ctx.loaders.unread.load(`${room.id} ${requireUser(ctx)}`)).messages,
     }),
     unreadMentions: t.int({
       extensions: PER_VIEWER,
       description: "Messages after the caller's read marker that mention them, counted apart.",
-      resolve: async (room, _args, ctx) => (await ctx.unread.load(`${room.id} ${requireUser(ctx)}`)).mentions,
+      resolve: async (room, _args, ctx) => (await ctx.loaders.unread.load(`${room.id} ${requireUser(ctx)}`)).mentions,
     }),
     lastMessage: t.field({
       extensions: PER_VIEWER,
       type: MessageRef,
       nullable: true,
       description: 'The newest message (members only).',
-      resolve: async (room, _args, ctx) => ((await standing(ctx, room.id)).role ? ctx.lastMessages.load(room.id) : null),
+      resolve: async (room, _args, ctx) => ((await standing(ctx, room.id)).role ? ctx.loaders.lastMessages.load(room.id) : null),
     }),
     myRole: t.field({
       extensions: PER_VIEWER,
@@ -121,8 +121,8 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
 
 const InvitationRef = builder.objectRef<{ roomId: string; invitedBy: string; invitedAt: number }>('Invitation').implement({
   fields: (t) => ({
-    room: t.field({ type: RoomRef, nullable: true, resolve: (i, _args, ctx) => ctx.rooms.load(i.roomId) }),
-    invitedBy: t.field({ type: UserRef, nullable: true, resolve: (i, _args, ctx) => ctx.users.load(i.invitedBy) }),
+    room: t.field({ type: RoomRef, nullable: true, resolve: (i, _args, ctx) => ctx.loaders.rooms.load(i.roomId) }),
+    invitedBy: t.field({ type: UserRef, nullable: true, resolve: (i, _args, ctx) => ctx.loaders.users.load(i.invitedBy) }),
     invitedAt: t.string({ resolve: (i) => new Date(i.invitedAt).toISOString() }),
   }),
 });
@@ -206,7 +206,7 @@ builder.queryFields((t) => ({
       requireUser(ctx);
       const id = args.id.toString();
       if (!UUID.test(id)) throw clientError('INVALID_INPUT', 'id must be a UUID');
-      const room = await ctx.rooms.load(id);
+      const room = await ctx.loaders.rooms.load(id);
       if (!room) return null;
       if (room.visibility === 'PUBLIC' && room.kind === 'GROUP') return room;
       const { role, invited } = await standing(ctx, id);
@@ -222,7 +222,7 @@ builder.queryFields((t) => ({
       const first = pageSize('first', args.first ?? 50);
       const rows = await ctx.readModels.publicRooms(checkSearch(args.search), decodeRoomCursor(args.after), first + 1);
       const page = rows.slice(0, first);
-      for (const room of page) ctx.rooms.prime(room.id, room);
+      for (const room of page) ctx.loaders.rooms.prime(room.id, room);
       return {
         edges: page.map((node) => ({ cursor: encodeRoomCursor(node), node })),
         hasNextPage: rows.length > first,
@@ -238,7 +238,7 @@ builder.queryFields((t) => ({
       const first = pageSize('first', args.first ?? 50);
       const rows = await ctx.readModels.myRooms(requireUser(ctx), decodeActivityCursor(args.after), first + 1);
       const page = rows.slice(0, first);
-      for (const room of page) ctx.rooms.prime(room.id, room);
+      for (const room of page) ctx.loaders.rooms.prime(room.id, room);
       const cursor = (room: (typeof page)[number]) => Buffer.from(JSON.stringify([room.activityAt, room.id])).toString('base64url');
       return {
         edges: page.map((node) => ({ cursor: cursor(node), node })),

@@ -11,7 +11,8 @@ const TypingRef = builder.objectRef<{ roomId: string; userIds: string[] }>('Typi
     userIds: t.exposeIDList('userIds'),
     users: t.field({
       type: [UserRef],
-      resolve: async (typing, _args, ctx) => (await ctx.users.loadMany(typing.userIds)).filter((u) => u && !(u instanceof Error)) as never,
+      resolve: async (typing, _args, ctx) =>
+        (await ctx.loaders.users.loadMany(typing.userIds)).filter((u) => u && !(u instanceof Error)) as never,
     }),
   }),
 });

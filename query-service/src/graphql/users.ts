@@ -16,7 +16,7 @@ const PresenceRef = builder.objectRef<PresenceView>('Presence').implement({
 
 export const UserRef = builder.objectRef<UserView>('User').implement({
   fields: (t) => ({
-    presence: t.field({ type: PresenceRef, resolve: (user, _args, ctx) => ctx.presenceOf.load(user.id) }),
+    presence: t.field({ type: PresenceRef, resolve: (user, _args, ctx) => ctx.loaders.presenceOf.load(user.id) }),
     id: t.exposeID('id'),
     username: t.exposeString('username'),
     displayName: t.exposeString('displayName'),
@@ -57,7 +57,7 @@ builder.queryFields((t) => ({
     type: UserRef,
     nullable: true,
     description: 'The caller. Null for a moment after sign-up, until the projection has it.',
-    resolve: (_root, _args, ctx) => ctx.users.load(requireUser(ctx)),
+    resolve: (_root, _args, ctx) => ctx.loaders.users.load(requireUser(ctx)),
   }),
   user: t.field({
     type: UserRef,
@@ -67,7 +67,7 @@ builder.queryFields((t) => ({
       requireUser(ctx);
       const id = args.id.toString();
       if (!UUID.test(id)) throw clientError('INVALID_INPUT', 'id must be a UUID');
-      return ctx.users.load(id);
+      return ctx.loaders.users.load(id);
     },
   }),
 }));
