@@ -73,7 +73,7 @@ describe('live messages', () => {
     s.history.push(msg(4));
     s.emit(msg(4));
     expect(await take(stream, 1)).toEqual([4]);
-    await stream.return(undefined);
+    await stream.return?.(undefined);
   });
 
   it('fills a gap in live notifications from history', async () => {
@@ -84,7 +84,7 @@ describe('live messages', () => {
     s.history.push(msg(2), msg(3), msg(4));
     s.emit(msg(4)); // 2 and 3 were never announced
     expect(await received).toEqual([2, 3, 4]);
-    await stream.return(undefined);
+    await stream.return?.(undefined);
   });
 
   it('re-reads history on resync after Redis reconnects', async () => {
@@ -95,7 +95,7 @@ describe('live messages', () => {
     s.history.push(msg(1), msg(2));
     s.emit('resync');
     expect(await received).toEqual([1, 2]);
-    await stream.return(undefined);
+    await stream.return?.(undefined);
   });
 
   it('ends the stream when the subscriber leaves, and checks membership before any catch-up', async () => {

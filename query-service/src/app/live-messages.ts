@@ -23,11 +23,16 @@ export class NoLongerMemberError extends Error {
 
 const PAGE = 200;
 
-export function liveMessages(source: MessageSource, roomId: string, userId: string, after: number | null): LiveQueue<MessageView> {
+export function liveMessages(
+  source: MessageSource,
+  roomId: string,
+  userId: string,
+  after: number | null,
+): AsyncIterableIterator<MessageView> {
   return new LiveQueue<MessageView>((queue) => {
     let last = 0;
     // Subscribe before reading history, so nothing committed in between is missed; every
-    // step runs on one chain so deliveries keep sequence order.
+    // step runs after the one before (queue.then) so deliveries keep sequence order.
     const fillUpTo = async (upTo: number) => {
       while (last < upTo && !queue.closed) {
         const page = await source.messagesAfter(roomId, last, Math.min(PAGE, upTo - last));
@@ -60,29 +65,22 @@ export function liveMessages(source: MessageSource, roomId: string, userId: stri
         if (full) await full;
       }
     };
-    let chain: Promise<void> = Promise.resolve();
-    let pending = 0;
-    const onChain = (step: () => Promise<void>) => {
-      pending++;
-      chain = chain.then(step).finally(() => pending--);
-      chain.catch((error: unknown) => queue.fail(error));
-    };
     const unsubscribe = source.subscribe(roomId, (signal) => {
       // The usual case, with nothing in flight: the next message in order, or an event that
       // carries none, is handled at once rather than as one more step on the chain.
-      if (pending === 0 && signal !== 'resync' && !leaves(signal, userId)) {
+      if (queue.idle && signal !== 'resync' && !leaves(signal, userId)) {
         const message = signal.message;
         if (!message || message.sequence <= last) return;
         if (message.sequence === last + 1) {
           last = message.sequence;
           const full = queue.push(message);
-          if (full) onChain(() => full);
+          if (full) queue.then(() => full);
           return;
         }
       }
-      onChain(() => deliver(signal));
+      queue.then(() => deliver(signal));
     });
-    onChain(async () => {
+    queue.then(async () => {
       last = after ?? (await source.lastSequence(roomId));
       await fillUpTo(Number.MAX_SAFE_INTEGER);
     });

@@ -21,6 +21,8 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
   private failure: { error: unknown } | undefined;
   private stopped = false;
   private cleanup: (() => void) | undefined;
+  private steps: Promise<void> = Promise.resolve();
+  private pendingSteps = 0;
 
   /** `start` runs on the first read, and returns what undoes it (run once the stream ends, however it ends). */
   constructor(start: (queue: LiveQueue<T>) => () => void) {
@@ -49,6 +51,28 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
       this.space = { promise, resolve };
     }
     return this.space.promise;
+  }
+
+  /** Runs `step` once the steps before it are done (the producer's work, in order); a step that throws fails the stream. */
+  then(step: () => Promise<void>): void {
+    this.pendingSteps++;
+    this.steps = this.steps.then(step).finally(() => this.pendingSteps--);
+    this.steps.catch((error: unknown) => this.fail(error));
+  }
+
+  /** No step is waiting or running: a value in order may be pushed at once. */
+  get idle(): boolean {
+    return this.pendingSteps === 0;
+  }
+
+  /** Ends the stream after the values already pushed. */
+  end(): void {
+    if (this.stopped) return;
+    this.stop();
+    if (this.values.length === 0) {
+      this.waiter?.resolve({ done: true, value: undefined });
+      this.waiter = undefined;
+    }
   }
 
   /** Ends the stream with `error`, after the values already pushed. */
@@ -90,7 +114,7 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  [Symbol.asyncIterator](): this {
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
   }
 

@@ -1,7 +1,7 @@
-import { Repeater } from 'graphql-yoga';
 import type { RoomEventView } from '@chat/schemas';
 import type { LiveSignal } from '../adapters/fanout.ts';
 import { leaves } from './live-messages.ts';
+import { LiveQueue } from './live-queue.ts';
 
 // Every change of one room for one member, by revision: first everything after the client's
 // cursor from Postgres (room_events), then live from Redis, switching over with no gap and no
@@ -18,21 +18,27 @@ export interface RoomEventSource {
 
 const PAGE = 200;
 
-export function liveRoomEvents(source: RoomEventSource, roomId: string, userId: string, after: number | null): Repeater<RoomEventView> {
-  return new Repeater<RoomEventView>(async (push, stop) => {
+export function liveRoomEvents(
+  source: RoomEventSource,
+  roomId: string,
+  userId: string,
+  after: number | null,
+): AsyncIterableIterator<RoomEventView> {
+  return new LiveQueue<RoomEventView>((queue) => {
     let last = 0;
-    let ended = false;
-    const deliver = async (event: RoomEventView) => {
-      if (ended || event.revision <= last) return;
-      await push(event);
+    /** Hands on the next event; a promise when the reader is behind. */
+    const hand = (event: RoomEventView): Promise<void> | undefined => {
+      if (queue.closed || event.revision <= last) return undefined;
+      const full = queue.push(event);
       last = event.revision;
-      if (leaves(event, userId)) {
-        ended = true;
-        stop();
-      }
+      if (leaves(event, userId)) queue.end();
+      return full;
+    };
+    const deliver = async (event: RoomEventView) => {
+      await hand(event);
     };
     const fillUpTo = async (upTo: number) => {
-      while (!ended && last < upTo) {
+      while (!queue.closed && last < upTo) {
         const limit = Math.min(PAGE, upTo - last);
         const page = await source.eventsAfter(roomId, last, limit);
         for (const event of page) await deliver(event);
@@ -42,25 +48,24 @@ export function liveRoomEvents(source: RoomEventSource, roomId: string, userId: 
     const onSignal = async (signal: LiveSignal) => {
       if (signal === 'resync' || signal.revision > last + 1) {
         // Catching up from Postgres, where a lost "you were removed" could hide: check first.
-        if (!(await source.isMember(roomId, userId))) {
-          ended = true;
-          return stop();
-        }
+        if (!(await source.isMember(roomId, userId))) return queue.end();
         await fillUpTo(signal === 'resync' ? Number.MAX_SAFE_INTEGER : signal.revision - 1);
       }
       if (signal !== 'resync') await deliver(signal);
     };
-    let chain: Promise<void> = Promise.resolve();
     const unsubscribe = source.subscribe(roomId, (signal) => {
-      chain = chain.then(() => onSignal(signal));
-      chain.catch(stop);
+      // The usual case, with nothing in flight: the next revision is delivered at once.
+      if (queue.idle && signal !== 'resync' && signal.revision <= last + 1) {
+        const full = hand(signal);
+        if (full) queue.then(() => full);
+        return;
+      }
+      queue.then(() => onSignal(signal));
     });
-    chain = chain.then(async () => {
+    queue.then(async () => {
       last = after ?? (await source.lastRevision(roomId));
       await fillUpTo(Number.MAX_SAFE_INTEGER);
     });
-    chain.catch(stop);
-    await stop;
-    unsubscribe();
+    return unsubscribe;
   });
 }
