@@ -162,9 +162,12 @@ async function measure(target: Target) {
   const closers: (() => Promise<void>)[] = [];
   for (let r = 0; r < ROOMS; r++) for (let s = 0; s < SUBSCRIBERS; s++) closers.push(await target.subscribe(r, s, onMessage));
   const outcomes = new Map<string, number>();
+  const answers: number[] = [];
   const send = async (id: string, r: number) => {
     const outcome = await target.send(id, r);
     outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    const at = scheduledAt.get(id);
+    if (at !== undefined) answers.push(performance.now() - at);
   };
 
   // Every subscription live: a first message per room reaches every subscriber.
@@ -213,6 +216,9 @@ async function measure(target: Target) {
     achievedOfferedRate: Math.round((RATE * DURATION) / offeredSeconds),
     outcomes: Object.fromEntries(outcomes),
     deliveries: { expected, arrived: deliveries.length, perSecond: Math.round(inWindow / windowSeconds) },
+    // The platform answers a send once the read models include it (read-your-writes): what
+    // delivery adds to this is Redis and the query service.
+    sendAnswerLatencyMs: summarize(answers),
     deliveryLatencyMs: summarize(deliveries),
     toEverySubscriberMs: summarize([...slowest.values()].filter((e) => e.count === SUBSCRIBERS).map((e) => e.latest)),
     cpuMicrosecondsPerDelivery: Math.round((cpu * 1000) / Math.max(1, inWindow)),
