@@ -74,13 +74,13 @@ export function liveMessages(
         if (message.sequence === last + 1) {
           last = message.sequence;
           const full = queue.push(message);
-          if (full) queue.then(() => full);
+          if (full) queue.run(() => full);
           return;
         }
       }
-      queue.then(() => deliver(signal));
+      queue.run(() => deliver(signal));
     });
-    queue.then(async () => {
+    queue.run(async () => {
       last = after ?? (await source.lastSequence(roomId));
       await fillUpTo(Number.MAX_SAFE_INTEGER);
     });

@@ -53,8 +53,8 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
     return this.space.promise;
   }
 
-  /** Runs `step` once the steps before it are done (the producer's work, in order); a step that throws fails the stream. */
-  then(step: () => Promise<void>): void {
+  /** Runs `step` once the steps before it are done (the producer's work, in order); a step that throws fails the stream. Not `then`: that would make the queue a thenable, which an async function returning it would try to await. */
+  run(step: () => Promise<void>): void {
     this.pendingSteps++;
     this.steps = this.steps.then(step).finally(() => this.pendingSteps--);
     this.steps.catch((error: unknown) => this.fail(error));

@@ -57,12 +57,12 @@ export function liveRoomEvents(
       // The usual case, with nothing in flight: the next revision is delivered at once.
       if (queue.idle && signal !== 'resync' && signal.revision <= last + 1) {
         const full = hand(signal);
-        if (full) queue.then(() => full);
+        if (full) queue.run(() => full);
         return;
       }
-      queue.then(() => onSignal(signal));
+      queue.run(() => onSignal(signal));
     });
-    queue.then(async () => {
+    queue.run(async () => {
       last = after ?? (await source.lastRevision(roomId));
       await fillUpTo(Number.MAX_SAFE_INTEGER);
     });
