@@ -42,6 +42,8 @@ const TARGETS = (process.env.TARGETS ?? 'platform,socketio').split(',');
 interface Target {
   /** The process that delivers (its CPU and memory are measured). */
   pid: number;
+  /** Its event loop's delay p50/p99/max in ms since the last call, where it reports one. */
+  loopDelayMs?(): Promise<{ p50: number; p99: number; max: number }>;
   /** Starts subscriber `s` of room `r`; `onMessage` gets each message's id (from the room's start, where the target can replay). */
   subscribe(r: number, s: number, onMessage: (id: string) => void): Promise<() => Promise<void>>;
   /** Sends message `id` to room `r`; resolves with its outcome. */
@@ -71,6 +73,15 @@ async function platformTarget(): Promise<Target> {
   const url = new URL(stack.commandUrl);
   return {
     pid: stack.instance('query-service').pid,
+    loopDelayMs: async () => {
+      const text = await (await fetch(`${stack.instance('query-service').baseUrl}/metrics`)).text();
+      const metric = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) * 10_000) / 10;
+      return {
+        p50: metric('nodejs_eventloop_lag_p50_seconds'),
+        p99: metric('nodejs_eventloop_lag_p99_seconds'),
+        max: metric('nodejs_eventloop_lag_max_seconds'),
+      };
+    },
     subscribe: async (r, s, onMessage) => {
       const client: Client = wsClient(stack.queryWsUrl, members[s % SUBSCRIBERS]);
       client.subscribe<{ messageAdded: { clientMessageId: string } }>(
@@ -199,6 +210,7 @@ async function measure(target: Target) {
     if (i === RATE * WARMUP) {
       measuring = true;
       window = { at: performance.now(), cpu: cpuMs(target.pid), delivered, load: process.cpuUsage() };
+      void target.loopDelayMs?.(); // each scrape starts the delay histogram afresh
     }
     if (measuring) scheduledAt.set(`f-${i}`, scheduled);
     inFlight.push(send(`f-${i}`, i % ROOMS));
@@ -211,6 +223,7 @@ async function measure(target: Target) {
   const cpu = cpuMs(target.pid) - window!.cpu;
   const inWindow = delivered - window!.delivered;
   const loadCpu = process.cpuUsage(window!.load);
+  const loopDelay = await target.loopDelayMs?.();
   await Promise.all(closers.map((close) => close()));
   return {
     achievedOfferedRate: Math.round((RATE * DURATION) / offeredSeconds),
@@ -221,6 +234,7 @@ async function measure(target: Target) {
     sendAnswerLatencyMs: summarize(answers),
     deliveryLatencyMs: summarize(deliveries),
     toEverySubscriberMs: summarize([...slowest.values()].filter((e) => e.count === SUBSCRIBERS).map((e) => e.latest)),
+    eventLoopDelayMsOverTheWindow: loopDelay,
     cpuMicrosecondsPerDelivery: Math.round((cpu * 1000) / Math.max(1, inWindow)),
     cpuShare: Math.round(cpu / 10 / windowSeconds) / 100,
     loadGeneratorCpuShare: Math.round((loadCpu.user + loadCpu.system) / 10_000 / windowSeconds) / 100,

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { register } from 'prom-client';
+import { collectDefaultMetrics, register } from 'prom-client';
 
 // The HTTP shell every service shares: /health answers while the process lives, /ready
 // once the service can do its job (caught up, consumer joined), /metrics gives the
@@ -13,7 +13,13 @@ export interface HttpOptions {
   handler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
+let processMetrics = false;
+
 export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: HttpOptions): Promise<Server> {
+  // The process's own figures beside the service's: CPU, memory, GC, and event-loop delay (a
+  // stalled loop is the first suspect when live delivery lags while the CPU is not saturated).
+  if (!processMetrics) collectDefaultMetrics({ eventLoopMonitoringPrecision: 10 });
+  processMetrics = true;
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0];
     if (path === '/health') return reply(res, 200, { status: 'ok' });
