@@ -44,7 +44,8 @@ export function startKafka(): void {
   ];
   if (!existsSync(join(DATA_DIR, 'logs', 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
-    run('java', java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]));
+    // Joined to its flag: an id may start with '-', which the tool would read as an option.
+    run('java', java('kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', properties]));
   }
   const started = startDetached('kafka', 'java', ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', ...java('kafka.Kafka', [properties])]);
   console.log(`kafka: started Apache Kafka ${KAFKA_VERSION} (pid ${started.pid}, log ${started.log})`);
