@@ -10,6 +10,7 @@ COPY projector/package.json projector/
 COPY query-service/package.json query-service/
 COPY infra/package.json infra/
 COPY test/package.json test/
+COPY bench/package.json bench/
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning HOST=0.0.0.0

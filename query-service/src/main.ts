@@ -106,7 +106,7 @@ const yoga = createYoga({
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   ...playground(
     'Chat',
-    'query { myRooms(first: 20) { edges { node { id name unreadCount unreadMentions lastMessage { body sentAt } } } } }\n\n# subscription { messageAdded(roomId: "<roomId>", after: "0") { sequence senderId body sentAt } }\n',
+    'query { myRooms(first: 20) { edges { node { id name unreadCount unreadMentions lastMessage { body sentAt } } } } }\n\n# mutation { sendMessage(roomId: "<roomId>", body: "hello", clientMessageId: "1") { __typename ... on CommandError { code message } } }\n# subscription { messageAdded(roomId: "<roomId>", after: "0") { sequence senderId body sentAt } }\n',
     { subscriptionsProtocol: 'WS' },
   ),
   // Over HTTP the caller comes from the Authorization header; over graphql-ws there is no
