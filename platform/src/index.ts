@@ -14,3 +14,4 @@ export * from './read-model-control.ts';
 export * from './graphql-limits.ts';
 export * from './transaction.ts';
 export * from './cursors.ts';
+export * from './rate-limit.ts';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { takePoint } from '@chat/platform';
 import type { AbuseLimits } from '../app/accounts.ts';
 import { commandError, type CommandError } from '../domain/errors.ts';
 
@@ -51,12 +52,6 @@ export class RedisAbuseLimits implements AbuseLimits {
 }
 
 async function consume(limiter: RateLimiterRedis, key: string, message: string): Promise<CommandError | undefined> {
-  try {
-    await limiter.consume(key);
-    return undefined;
-  } catch (rejection) {
-    // Redis trouble is thrown as an Error: the caller answers UNAVAILABLE rather than let it through.
-    if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    return { ...commandError('RATE_LIMITED', message), retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
-  }
+  const limited = await takePoint(limiter, key);
+  return limited && { ...commandError('RATE_LIMITED', message), retryAfterSeconds: limited.retryAfterSeconds };
 }

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { takePoint } from '@chat/platform';
 
 // How often one user may start subscriptions, counted in Redis so every query-service
 // instance shares the count: each start replays history from Postgres, so a client that
@@ -15,15 +16,10 @@ export class SubscribeRateLimit {
 
   /** One more subscription started by `userId`, or why not. */
   async admit(userId: string): Promise<GraphQLError | undefined> {
-    try {
-      await this.limiter.consume(userId);
-      return undefined;
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      return new GraphQLError(`too many subscriptions started; retry in ${retryAfterSeconds} s`, {
-        extensions: { code: 'RATE_LIMITED', retryAfterSeconds },
-      });
-    }
+    const limited = await takePoint(this.limiter, userId);
+    if (!limited) return undefined;
+    return new GraphQLError(`too many subscriptions started; retry in ${limited.retryAfterSeconds} s`, {
+      extensions: { code: 'RATE_LIMITED', retryAfterSeconds: limited.retryAfterSeconds },
+    });
   }
 }

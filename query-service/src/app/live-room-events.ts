@@ -34,14 +34,11 @@ export function liveRoomEvents(
       if (leaves(event, userId)) queue.end();
       return full;
     };
-    const deliver = async (event: RoomEventView) => {
-      await hand(event);
-    };
     const fillUpTo = async (upTo: number) => {
       while (!queue.closed && last < upTo) {
         const limit = Math.min(PAGE, upTo - last);
         const page = await source.eventsAfter(roomId, last, limit);
-        for (const event of page) await deliver(event);
+        for (const event of page) await hand(event);
         if (page.length < limit) return;
       }
     };
@@ -51,7 +48,7 @@ export function liveRoomEvents(
         if (!(await source.isMember(roomId, userId))) return queue.end();
         await fillUpTo(signal === 'resync' ? Number.MAX_SAFE_INTEGER : signal.revision - 1);
       }
-      if (signal !== 'resync') await deliver(signal);
+      if (signal !== 'resync') await hand(signal);
     };
     const unsubscribe = source.subscribe(roomId, (signal) => {
       // The usual case, with nothing in flight: the next revision is delivered at once.
