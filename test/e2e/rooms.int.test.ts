@@ -214,6 +214,31 @@ describe('rooms, roles and direct rooms', () => {
     }
   });
 
+  it('gives a room’s eventCursor, from which roomEvents delivers the next change first, with nothing skipped or repeated', async () => {
+    const roomId = (await as('yara', CREATE, { name: 'cursor' })).roomId!;
+    await as('zack', JOIN, { roomId });
+    // Read as the client would on opening a room: the room, then a subscription from its cursor.
+    const { room } = await read('zack', `query($id: ID!) { room(id: $id) { eventCursor } }`, { id: roomId });
+    expect(room.eventCursor).toBe(roomCursor('event', roomId, 2));
+    await gql(stack.commandUrl, SEND_ID, { roomId, body: 'after the cursor', key: 'c1' }, await users.token('yara'));
+    const client = wsClient(stack.queryWsUrl, await users.token('zack'));
+    try {
+      const events = collect<{ roomEvents: any }>(
+        client,
+        `subscription($roomId: ID!, $after: String) { roomEvents(roomId: $roomId, after: $after) {
+          __typename ... on MessageSentEvent { revision message { body } } } }`,
+        { roomId, after: room.eventCursor },
+        1,
+      );
+      expect((await events.done).map((e) => e.roomEvents)).toEqual([
+        { __typename: 'MessageSentEvent', revision: 3, message: { body: 'after the cursor' } },
+      ]);
+      events.unsubscribe();
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('tells a user over myEvents about invitations, direct rooms, joins, mentions, unread changes and removals', async () => {
     const [moe, nia] = [await users.id('moe'), await users.id('nia')];
     const client = wsClient(stack.queryWsUrl, await users.token('nia'));

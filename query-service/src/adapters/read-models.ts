@@ -12,6 +12,8 @@ export interface RoomView {
   createdBy: string;
   createdAt: number;
   lastSequence: number;
+  /** The room's committed revision: its events up to this one are in room_events. */
+  revision: number;
 }
 
 export interface MemberView {
@@ -22,7 +24,8 @@ export interface MemberView {
 }
 
 const ROOM_COLUMNS = `room_id AS id, name, topic, visibility, kind, created_by AS "createdBy",
-  (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt", last_sequence::int AS "lastSequence"`;
+  (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt", last_sequence::int AS "lastSequence",
+  revision::int AS revision`;
 
 export interface UserView {
   id: string;

@@ -1,3 +1,4 @@
+import { roomCursor } from '@chat/platform';
 import type { MemberView, RoomView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, requireUser, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
@@ -60,6 +61,14 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
     createdBy: t.exposeID('createdBy'),
     createdAt: t.field({ type: 'String', resolve: (room) => new Date(room.createdAt).toISOString() }),
     lastSequence: t.exposeInt('lastSequence', { description: 'Sequence of the newest message; 0 when there is none.' }),
+    // The room row and its room_events are written in one projector transaction, so this
+    // revision never names an event that roomEvents cannot replay. Not secret: whoever may
+    // see the room may see how far it has come, as with lastSequence.
+    eventCursor: t.string({
+      description:
+        "The cursor of the room's latest change as this answer read it; roomEvents(after:) with it delivers every change after what this answer shows, with no gap.",
+      resolve: (room) => roomCursor('event', room.id, room.revision),
+    }),
     unreadCount: t.int({
       extensions: PER_VIEWER,
       description: "Messages after the caller's read marker (0 for visitors).",
