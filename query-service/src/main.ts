@@ -34,6 +34,7 @@ import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
 import { TypingStore } from './adapters/typing.ts';
+import { isBuilt, isWebClientRequest, serveWebClient, webDist } from './adapters/web-client.ts';
 import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
 import { commandExecutor, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
 import { schema as ownSchema } from './graphql/schema.ts';
@@ -126,7 +127,17 @@ interface SocketContext {
   socket?: { caller: Caller | NoCaller; credentials: CommandCredentials };
 }
 
-const server = await startHttpServer({ port, host, ready: () => true, handler: yoga });
+// The browser client at this same origin; GraphQL (and GraphiQL on GET) stays on its endpoint.
+const dist = webDist();
+const webClient = serveWebClient(dist);
+if (!isBuilt(dist)) log.warn('the web client is not built; / answers 503 until it is', { dist, build: 'npm run build -w @chat/web' });
+
+const server = await startHttpServer({
+  port,
+  host,
+  ready: () => true,
+  handler: (req, res) => (isWebClientRequest(req, yoga.graphqlEndpoint) ? webClient(req, res) : yoga(req, res)),
+});
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
 // transports share one schema, one context factory and one error masking.
