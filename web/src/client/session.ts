@@ -1,0 +1,98 @@
+// The signed-in session: tokens in localStorage (so a reload stays signed in), refreshed before
+// the access token expires. A refresh token works once, and using one twice ends the session,
+// so tabs refresh one at a time under a Web Lock and re-read what another tab may have stored.
+
+export interface Session {
+  userId: string;
+  username: string;
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+}
+
+const KEY = 'chat.session';
+/** Refresh this long before the access token expires, so no request carries a dying token. */
+const REFRESH_AHEAD_MS = 60_000;
+
+type Refresh = (refreshToken: string) => Promise<Session | 'refused'>;
+type Listener = (session: Session | null) => void;
+
+export class SessionStore {
+  private listeners = new Set<Listener>();
+  private refreshing: Promise<Session | null> | undefined;
+  private refresh: Refresh | undefined;
+
+  constructor() {
+    // Another tab signed in, refreshed or signed out.
+    window.addEventListener('storage', (event) => {
+      if (event.key === KEY) this.emit();
+    });
+  }
+
+  /** How tokens are refreshed: set once the GraphQL client exists. */
+  useRefresh(refresh: Refresh): void {
+    this.refresh = refresh;
+  }
+
+  current(): Session | null {
+    const stored = localStorage.getItem(KEY);
+    if (!stored) return null;
+    try {
+      return JSON.parse(stored) as Session;
+    } catch {
+      return null;
+    }
+  }
+
+  save(session: Session): void {
+    localStorage.setItem(KEY, JSON.stringify(session));
+    this.emit();
+  }
+
+  clear(): void {
+    localStorage.removeItem(KEY);
+    this.emit();
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** An access token good for at least another minute, refreshed if need be; null when signed out. */
+  async accessToken(): Promise<string | null> {
+    const session = this.current();
+    if (!session) return null;
+    if (!expiresSoon(session)) return session.accessToken;
+    this.refreshing ??= this.refreshOnce().finally(() => (this.refreshing = undefined));
+    return (await this.refreshing)?.accessToken ?? null;
+  }
+
+  private async refreshOnce(): Promise<Session | null> {
+    const work = async (): Promise<Session | null> => {
+      const session = this.current();
+      if (!session) return null;
+      if (!expiresSoon(session)) return session; // another tab refreshed it meanwhile
+      if (!this.refresh) return session;
+      const renewed = await this.refresh(session.refreshToken);
+      if (renewed === 'refused') {
+        this.clear();
+        return null;
+      }
+      this.save(renewed);
+      return renewed;
+    };
+    return navigator.locks ? navigator.locks.request('chat.session.refresh', work) : work();
+  }
+
+  private emit(): void {
+    const session = this.current();
+    for (const listener of this.listeners) listener(session);
+  }
+}
+
+function expiresSoon(session: Session): boolean {
+  return Date.parse(session.accessTokenExpiresAt) - Date.now() < REFRESH_AHEAD_MS;
+}
+
+export const sessions = new SessionStore();

@@ -1,0 +1,57 @@
+import { ApolloProvider } from '@apollo/client/react';
+import { useEffect, useMemo } from 'react';
+import { createChatClient } from '../client/apollo.ts';
+import { Outbox, type Outgoing, type SendOutcome } from '../client/outbox.ts';
+import type { Session } from '../client/session.ts';
+import { SEND_MESSAGE } from '../graphql/operations.ts';
+import { ChatContext, useSession } from './hooks.ts';
+import { ChatShell } from './ChatShell.tsx';
+import { SignIn } from './SignIn.tsx';
+
+export function App() {
+  const session = useSession();
+  if (!session) return <SignIn />;
+  // A new client per account: nothing cached for one person is ever shown to the next.
+  return <SignedIn key={session.userId} session={session} />;
+}
+
+function SignedIn({ session }: { session: Session }) {
+  const client = useMemo(() => createChatClient(), []);
+  const outbox = useMemo(
+    () =>
+      new Outbox(session.userId, async (message: Outgoing): Promise<SendOutcome> => {
+        const { data } = await client.apollo.mutate({
+          mutation: SEND_MESSAGE,
+          variables: { roomId: message.roomId, body: message.body, clientMessageId: message.clientMessageId, replyTo: message.replyTo },
+        });
+        const result = data?.sendMessage;
+        if (result?.__typename === 'MessageAccepted') return { accepted: true };
+        if (result?.__typename === 'CommandError' && result.code !== 'RATE_LIMITED' && result.code !== 'UNAVAILABLE')
+          return { refused: result.message ?? 'refused' };
+        return { retry: true };
+      }),
+    [client, session.userId],
+  );
+  useEffect(() => {
+    // What was queued before a reload goes out now; what is queued offline, when the link is back.
+    void outbox.flush();
+    const off = client.connection.onReconnect(() => void outbox.flush());
+    const online = () => void outbox.flush();
+    window.addEventListener('online', online);
+    return () => {
+      off();
+      window.removeEventListener('online', online);
+      outbox.stop();
+      client.dispose();
+    };
+  }, [client, outbox]);
+  // The session object changes on each refresh; the client and outbox do not.
+  const chat = useMemo(() => ({ client, outbox, session }), [client, outbox, session]);
+  return (
+    <ApolloProvider client={client.apollo}>
+      <ChatContext.Provider value={chat}>
+        <ChatShell />
+      </ChatContext.Provider>
+    </ApolloProvider>
+  );
+}

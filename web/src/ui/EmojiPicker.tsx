@@ -1,0 +1,29 @@
+import { useEffect, useRef } from 'react';
+import { EMOJI } from './emoji.ts';
+
+/** A grid of emoji buttons; arrow keys are not needed: Tab walks it, Escape closes it. */
+export function EmojiPicker({ label, onPick, onClose }: { label: string; onPick: (emoji: string) => void; onClose: () => void }) {
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  return (
+    <div
+      className="emoji-picker"
+      role="dialog"
+      aria-label={label}
+      onKeyDown={(e) => e.key === 'Escape' && (e.stopPropagation(), onClose())}
+    >
+      {EMOJI.map((emoji, index) => (
+        <button
+          key={emoji}
+          ref={index === 0 ? first : undefined}
+          type="button"
+          className="emoji"
+          aria-label={emoji}
+          onClick={() => onPick(emoji)}
+        >
+          {emoji}
+        </button>
+      ))}
+    </div>
+  );
+}
