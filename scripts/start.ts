@@ -1,5 +1,5 @@
 import { loadConfig, servicePort } from '@chat/platform';
-import { infraUp, redact, startService, stopService, type RunningService, type ServiceName } from '@chat/infra';
+import { infraUp, redact, startService, stopService, withSignOnDefaults, type RunningService, type ServiceName } from '@chat/infra';
 
 // `./chat up`: the infrastructure, then the three services, then the addresses to use.
 // Ctrl-C stops the services; `./chat infra:down` stops the infrastructure too.
@@ -14,8 +14,9 @@ const stopAll = async () => {
 try {
   await infraUp();
   running.push(await startService('projector', process.env));
-  // The command service's public face is the one endpoint, which tells it each caller's address.
-  const commandEnv = { TRUST_PROXY: '1', ...process.env };
+  // The command service's public face is the one endpoint, which tells it each caller's address
+  // and passes sign-on through (so the provider returns to the query service's origin).
+  const commandEnv = withSignOnDefaults({ TRUST_PROXY: '1', ...process.env }, servicePort('query-service'));
   running.push(...(await Promise.all([startService('command-service', commandEnv), startService('query-service', process.env)])));
 } catch (error) {
   console.error(`chat: ${error instanceof Error ? error.message : String(error)}`);

@@ -23,6 +23,7 @@ import {
 import { EventCodec } from '@chat/schemas';
 import { FORWARD_PATH, HttpForwarder, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
 import { KafkaOwnership } from './adapters/kafka-ownership.ts';
+import { serveSignOn } from './adapters/oidc-sign-on.ts';
 import { KafkaAppender } from './adapters/kafka-appender.ts';
 import { PgMessageFacts } from './adapters/pg-message-facts.ts';
 import { PgSnapshots } from './adapters/pg-snapshots.ts';
@@ -164,7 +165,7 @@ const server = await startHttpServer({
   handler: (req, res) => {
     const path = req.url?.split('?')[0];
     if (path === FORWARD_PATH) return void serveForwarded(handler, authenticate, req, res);
-    if (signOn?.handles(req, res)) return;
+    if (serveSignOn(signOn, req, res)) return;
     if (path === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
       return void res.end(JSON.stringify(keyRing.jwks()));

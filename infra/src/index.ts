@@ -123,3 +123,4 @@ export { ROOT } from './paths.ts';
 export { redact } from './postgres.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 export { serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
+export { withSignOnDefaults } from './sign-on-env.ts';

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import pg from 'pg';
 import { createKafka, ensureTopics, loadConfig, quoteIdent, servicePort, type PlatformConfig } from '@chat/platform';
 import { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
+import { withSignOnDefaults } from './sign-on-env.ts';
 
 // Starts the three services as real processes against the real infrastructure, isolated by
 // a fresh topic prefix, Postgres schema and Redis prefix, so test files and benchmarks run
@@ -74,13 +75,18 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   const ownEnv = (service: ServiceName): NodeJS.ProcessEnv => (service === 'command-service' ? { TRUST_PROXY: '1' } : {});
   const env: NodeJS.ProcessEnv = { ...serviceEnv(config), ...testLimits, ...extraEnv };
   for (const service of Object.values(SERVICES)) env[service.portVar] = String(await freePort());
+  // With OIDC_ISSUER (for the stack, or one extra instance), sign-on returns through the stack's query service.
+  const signOnDefaults = (own: NodeJS.ProcessEnv) => withSignOnDefaults(own, servicePort('query-service', env));
   const running = new Map<ServiceName, Instance>();
   const extras: Instance[] = [];
   let extraCount = 0;
   const start = async (service: ServiceName) => {
     running.set(
       service,
-      instanceOf(await startService(service, { ...ownEnv(service), ...env }, `${name}.${service}`), servicePort(service, env)),
+      instanceOf(
+        await startService(service, signOnDefaults({ ...ownEnv(service), ...env }), `${name}.${service}`),
+        servicePort(service, env),
+      ),
     );
   };
   const stop = async (service: ServiceName, signal?: NodeJS.Signals) => {
@@ -111,7 +117,11 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
       const logName = `${name}.${service}-${(extraCount += 1) + 1}`;
       const port = await freePort();
       const extra = instanceOf(
-        await startService(service, { ...ownEnv(service), ...env, ...instanceEnv, [SERVICES[service].portVar]: String(port) }, logName),
+        await startService(
+          service,
+          signOnDefaults({ ...ownEnv(service), ...env, ...instanceEnv, [SERVICES[service].portVar]: String(port) }),
+          logName,
+        ),
         port,
       );
       extras.push(extra);

@@ -35,6 +35,7 @@ import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
 import { TypingStore } from './adapters/typing.ts';
 import { isBuilt, isWebClientRequest, serveWebClient, webDist } from './adapters/web-client.ts';
+import { signOnProxy } from './adapters/sign-on-proxy.ts';
 import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
 import { commandExecutor, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
 import { schema as ownSchema } from './graphql/schema.ts';
@@ -127,16 +128,22 @@ interface SocketContext {
   socket?: { caller: Caller | NoCaller; credentials: CommandCredentials };
 }
 
-// The browser client at this same origin; GraphQL (and GraphiQL on GET) stays on its endpoint.
+// The browser client at this same origin, with single sign-on passed to the command service;
+// GraphQL (and GraphiQL on GET) stays on its endpoint.
 const dist = webDist();
 const webClient = serveWebClient(dist);
 if (!isBuilt(dist)) log.warn('the web client is not built; / answers 503 until it is', { dist, build: 'npm run build -w @chat/web' });
+const signOn = signOnProxy(commandServiceUrl(), log);
 
 const server = await startHttpServer({
   port,
   host,
   ready: () => true,
-  handler: (req, res) => (isWebClientRequest(req, yoga.graphqlEndpoint) ? webClient(req, res) : yoga(req, res)),
+  handler: (req, res) => {
+    if (req.url?.startsWith('/auth/')) return signOn(req, res);
+    if (isWebClientRequest(req, yoga.graphqlEndpoint)) return webClient(req, res);
+    return yoga(req, res);
+  },
 });
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both

@@ -3,42 +3,44 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '@chat/infra';
+import { startStack, type Instance, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
 
 // Single sign-on against a real OpenID Connect provider (the certified `oidc-provider`),
 // started here, driven the way a browser would: redirects followed by hand, cookies kept,
-// the provider's own log-in and consent forms submitted.
+// the provider's own log-in and consent forms submitted. The stack runs as `./chat up` does
+// with OIDC_ISSUER set: the provider returns to the query service's origin, which passes
+// /auth/oidc/* to the command service, and the web client there is the allowed return_to.
 
 const COMPLETE = `mutation($code: String!) { completeSignOn(code: $code) {
   __typename ... on Session { userId username accessToken refreshToken } ... on CommandError { code message } } }`;
 const ME = `query { me { id username displayName } }`;
-const RETURN_ORIGIN = 'http://app.test';
 
 let stack: Stack;
 let provider: Server;
-let commandService: Awaited<ReturnType<Stack['startExtra']>>;
+let commandService: Instance;
+let queryService: Instance;
 let issuer: string;
+/** The query service's origin: where the web client is served, so the one return_to allowed by default. */
+let returnOrigin: string;
 
 beforeAll(async () => {
-  stack = await startStack('sign-on');
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
   // Made up per run, never stored: the provider and our service learn it from here.
   const clientSecret = randomBytes(24).toString('base64url');
-  commandService = await stack.startExtra('command-service', {
-    OIDC_ISSUER: issuer,
-    OIDC_CLIENT_ID: 'chat-test',
-    OIDC_CLIENT_SECRET: clientSecret,
-    OIDC_RETURN_ORIGINS: RETURN_ORIGIN,
-  });
+  // No OIDC_REDIRECT_URI nor OIDC_RETURN_ORIGINS: the stack defaults them to its query service.
+  stack = await startStack('sign-on', { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'chat-test', OIDC_CLIENT_SECRET: clientSecret });
+  commandService = stack.instance('command-service');
+  queryService = stack.instance('query-service');
+  returnOrigin = queryService.baseUrl;
   const oidc = new Provider(issuer, {
     clients: [
       {
         client_id: 'chat-test',
         client_secret: clientSecret,
-        redirect_uris: [`${commandService.baseUrl}/auth/oidc/callback`],
+        redirect_uris: [`${queryService.baseUrl}/auth/oidc/callback`],
         grant_types: ['authorization_code'],
         response_types: ['code'],
       },
@@ -58,13 +60,18 @@ afterAll(async () => {
 });
 
 /**
- * Signs on through the provider as `login`, like a browser: follows redirects, keeps the
- * provider's cookies, submits its log-in and consent forms. Resolves with the response of our
- * callback (JSON) or the redirect it ends with (return_to).
+ * Signs on through the provider as `login`, like a browser: starts at `from` (the command
+ * service's own address, or the query service's), follows redirects, keeps the provider's
+ * cookies, submits its log-in and consent forms. Resolves with the response of our callback
+ * (JSON) or the redirect it ends with (return_to).
  */
-async function signOnAs(login: string, returnTo?: string): Promise<{ status: number; location: string | null; body: any }> {
+async function signOnAs(
+  login: string,
+  returnTo?: string,
+  from = commandService.baseUrl,
+): Promise<{ status: number; location: string | null; body: any }> {
   const cookies = new Map<string, string>();
-  let url = `${commandService.baseUrl}/auth/oidc/start${returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''}`;
+  let url = `${from}/auth/oidc/start${returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''}`;
   let init: RequestInit = {};
   for (let step = 0; step < 20; step++) {
     const toProvider = url.startsWith(issuer);
@@ -79,7 +86,8 @@ async function signOnAs(login: string, returnTo?: string): Promise<{ status: num
       }
     }
     const location = response.headers.get('location');
-    const ours = url.startsWith(commandService.baseUrl) && !url.includes('/auth/oidc/start');
+    // Our callback, wherever the provider was told to return (the query service's, by default).
+    const ours = !toProvider && url.includes('/auth/oidc/callback');
     if (ours) {
       const text = await response.text();
       return { status: response.status, location, body: text ? JSON.parse(text) : null };
@@ -135,10 +143,10 @@ describe('single sign-on through an OpenID Connect provider', () => {
   });
 
   it('returns to an allowed client URL with the code, and refuses any other return_to or a forged callback', async () => {
-    const back = await signOnAs('quinn', `${RETURN_ORIGIN}/signed-in`);
+    const back = await signOnAs('quinn', `${returnOrigin}/signed-in`);
     expect(back.status).toBe(303);
     const code = new URL(back.location!).searchParams.get('sign_on_code');
-    expect(back.location!.startsWith(`${RETURN_ORIGIN}/signed-in?`)).toBe(true);
+    expect(back.location!.startsWith(`${returnOrigin}/signed-in?`)).toBe(true);
     expect(await complete(code!)).toMatchObject({ __typename: 'Session', username: 'quinn' });
 
     const elsewhere = await fetch(`${commandService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`, {
@@ -148,6 +156,41 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const forged = await fetch(`${commandService.baseUrl}/auth/oidc/callback?code=abc&state=made-up`, { redirect: 'manual' });
     expect(forged.status).toBe(400);
     expect(await forged.json()).toMatchObject({ error: 'SIGN_ON_FAILED' });
+  });
+
+  it('runs at the one origin as the web client does: config says enabled, start there, back with a code, completeSignOn there', async () => {
+    const config = await fetch(`${queryService.baseUrl}/auth/oidc/config`);
+    expect(config.status).toBe(200);
+    expect(config.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(config.headers.get('cache-control')).toBe('no-store');
+    expect(await config.json()).toEqual({ enabled: true });
+
+    // The first hop as the browser sees it: the command service's redirect, passed back as it was.
+    const start = await fetch(`${queryService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent(`${returnOrigin}/`)}`, {
+      redirect: 'manual',
+    });
+    expect(start.status).toBe(302);
+    expect(start.headers.get('cache-control')).toBe('no-store');
+    const authorize = new URL(start.headers.get('location')!);
+    expect(authorize.origin).toBe(issuer);
+    expect(authorize.searchParams.get('redirect_uri')).toBe(`${queryService.baseUrl}/auth/oidc/callback`);
+
+    const back = await signOnAs('rosa', `${returnOrigin}/`, queryService.baseUrl);
+    expect(back.status).toBe(303);
+    const location = new URL(back.location!);
+    expect(`${location.origin}${location.pathname}`).toBe(`${returnOrigin}/`);
+    const code = location.searchParams.get('sign_on_code')!;
+    const { completeSignOn: session } = await gql(stack.queryUrl, COMPLETE, { code });
+    expect(session).toMatchObject({ __typename: 'Session', username: 'rosa' });
+    await expect
+      .poll(async () => (await gql(stack.queryUrl, ME, {}, session.accessToken)).me, { timeout: 10_000 })
+      .toEqual({ id: session.userId, username: 'rosa', displayName: 'Person rosa' });
+    // Elsewhere is refused there too, with the command service's own answer.
+    const elsewhere = await fetch(`${queryService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`, {
+      redirect: 'manual',
+    });
+    expect(elsewhere.status).toBe(400);
+    expect(await elsewhere.json()).toMatchObject({ error: 'INVALID_INPUT' });
   });
 });
 

@@ -10,6 +10,7 @@ import type { Accounts } from '../app/accounts.ts';
 // Accounts are linked by the provider's issuer and subject, never by a name or an e-mail
 // that the provider lets its users change.
 //
+//   GET /auth/oidc/config                           → {"enabled": true|false}, for the client's button
 //   GET /auth/oidc/start[?return_to=<allowed URL>]  → redirect to the provider
 //   GET /auth/oidc/callback                         → the provider comes back here
 //
@@ -17,7 +18,7 @@ import type { Accounts } from '../app/accounts.ts';
 // shown as JSON; the client trades it for a session with the completeSignOn mutation, so
 // tokens never travel in a URL.
 
-export const SIGN_ON_PATHS = { start: '/auth/oidc/start', callback: '/auth/oidc/callback' } as const;
+export const SIGN_ON_PATHS = { config: '/auth/oidc/config', start: '/auth/oidc/start', callback: '/auth/oidc/callback' } as const;
 const FLOW_TTL_SECONDS = 600;
 const CODE_TTL_SECONDS = 60;
 
@@ -44,6 +45,22 @@ export function signOnSettings(env: NodeJS.ProcessEnv, selfEndpoint: string): Si
     scope: env.OIDC_SCOPES ?? 'openid profile',
     returnOrigins: (env.OIDC_RETURN_ORIGINS ?? '').split(',').filter(Boolean),
   };
+}
+
+/**
+ * Answers the sign-on paths, configured or not (`signOn` undefined): /config says which, so a
+ * client shows its sign-on button only when it works; false for any other request.
+ */
+export function serveSignOn(signOn: OidcSignOn | undefined, req: IncomingMessage, res: ServerResponse): boolean {
+  const path = req.url?.split('?')[0];
+  if (path === SIGN_ON_PATHS.config) {
+    json(res, 200, { enabled: signOn !== undefined });
+    return true;
+  }
+  if (signOn) return signOn.handles(req, res);
+  if (path !== SIGN_ON_PATHS.start && path !== SIGN_ON_PATHS.callback) return false;
+  json(res, 404, { error: 'NOT_FOUND', message: 'single sign-on is not configured here' });
+  return true;
 }
 
 interface Flow {
