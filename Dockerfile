@@ -1,5 +1,6 @@
 # One image for the three services (and the infra init step); compose picks the command.
-# TypeScript runs as is on Node 24 (type stripping): no build step.
+# TypeScript runs as is on Node 24 (type stripping): the services need no build step; the
+# web client is built by Vite into web/dist.
 FROM node:24-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -11,7 +12,10 @@ COPY query-service/package.json query-service/
 COPY infra/package.json infra/
 COPY test/package.json test/
 COPY bench/package.json bench/
+COPY web/package.json web/
 RUN npm ci --no-audit --no-fund
 COPY . .
+# The browser client, which the query service serves at its origin from web/dist.
+RUN npm run --silent build -w @chat/web
 ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning HOST=0.0.0.0
 USER node

@@ -1,7 +1,8 @@
 import { loadConfig, servicePort } from '@chat/platform';
 import { infraUp, redact, startService, stopService, withSignOnDefaults, type RunningService, type ServiceName } from '@chat/infra';
 
-// `./chat up`: the infrastructure, then the three services, then the addresses to use.
+// `./chat up`: the infrastructure, then the three services, then the addresses to use, the web
+// client's first (the `chat` script built it; the query service serves it at the one origin).
 // Ctrl-C stops the services; `./chat infra:down` stops the infrastructure too.
 
 const started = Date.now();
@@ -27,6 +28,8 @@ try {
 const port = (name: ServiceName) => servicePort(name);
 console.log(`
 chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
+
+  open this in a browser (the web client)       http://127.0.0.1:${port('query-service')}/
 
   GraphQL, the one endpoint and its playground  http://127.0.0.1:${port('query-service')}/graphql
     (queries, mutations, subscriptions)         ws://127.0.0.1:${port('query-service')}/graphql (graphql-ws)
