@@ -17,6 +17,9 @@ const config: CodegenConfig = {
         skipTypeNameForRoot: true,
       },
     },
+    // Which concrete types each union stands for, so the cache can match fragments on unions
+    // (RoomResult, SendMessageResult, …) without guessing.
+    'src/generated/possible-types.ts': { plugins: ['fragment-matcher'], config: { useExplicitTyping: true } },
   },
 };
 

@@ -1,4 +1,5 @@
 import { InMemoryCache, type Reference } from '@apollo/client';
+import possibleTypes from '../generated/possible-types.ts';
 
 interface Edge {
   __typename?: string;
@@ -18,6 +19,7 @@ interface MessagePage {
  */
 export function createCache(): InMemoryCache {
   return new InMemoryCache({
+    possibleTypes: possibleTypes.possibleTypes,
     typePolicies: {
       Room: {
         fields: {

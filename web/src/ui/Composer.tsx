@@ -79,7 +79,8 @@ export function Composer({ roomId, replyTo, onCancelReply }: { roomId: string; r
         <textarea
           ref={box}
           aria-label="Message"
-          placeholder="Write a message (Enter sends, Shift+Enter for a new line)"
+          placeholder="Write a message"
+          aria-describedby="composer-keys"
           rows={2}
           maxLength={MAX_BODY}
           value={body}
@@ -94,6 +95,9 @@ export function Composer({ roomId, replyTo, onCancelReply }: { roomId: string; r
           Send
         </button>
       </div>
+      <p id="composer-keys" className="visually-hidden">
+        Enter sends; Shift+Enter starts a new line.
+      </p>
       {picking && <EmojiPicker label="Insert emoji" onPick={insert} onClose={() => setPicking(false)} />}
     </form>
   );

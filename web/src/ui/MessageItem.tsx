@@ -46,9 +46,10 @@ export function MessageItem(props: {
   return (
     <li
       className="message"
+      // Focusable, so the keyboard (and a tap on a phone) reaches its actions.
+      tabIndex={0}
       data-testid="message"
       data-sequence={message.sequence}
-      aria-label={`${sender} at ${time.format(new Date(message.sentAt))}`}
     >
       {message.sender && <Avatar user={message.sender} />}
       <div className="message-main">

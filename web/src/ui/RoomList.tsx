@@ -111,12 +111,12 @@ function RoomGroup({
                   href={`#/room/${encodeURIComponent(room.id)}`}
                   className="room-link"
                   aria-current={room.id === activeRoomId ? 'page' : undefined}
-                  aria-label={`${name}${room.unreadCount > 0 ? `, ${room.unreadCount} unread` : ''}`}
                 >
                   <span className="room-name">{name}</span>
                   {room.unreadCount > 0 && (
                     <span className={room.unreadMentions > 0 ? 'badge mention' : 'badge'} data-testid="unread">
                       {room.unreadCount}
+                      <span className="visually-hidden"> unread</span>
                     </span>
                   )}
                   <span className="room-last muted">

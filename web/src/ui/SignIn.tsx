@@ -1,7 +1,8 @@
 import { useMutation } from '@apollo/client/react';
-import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
+import { ApolloClient, HttpLink } from '@apollo/client';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { toSession } from '../client/apollo.ts';
+import { createCache } from '../client/cache.ts';
 import { sessions } from '../client/session.ts';
 import { COMPLETE_SIGN_ON, LOG_IN, SIGN_UP } from '../graphql/operations.ts';
 import { describeRefusal } from './hooks.ts';
@@ -10,7 +11,7 @@ type Mode = 'log-in' | 'sign-up';
 
 /** Signing in before there is a session: a small client of its own, with no token and no socket. */
 export function SignIn() {
-  const anonymous = useMemo(() => new ApolloClient({ link: new HttpLink({ uri: '/graphql' }), cache: new InMemoryCache() }), []);
+  const anonymous = useMemo(() => new ApolloClient({ link: new HttpLink({ uri: '/graphql' }), cache: createCache() }), []);
   const [mode, setMode] = useState<Mode>('log-in');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');

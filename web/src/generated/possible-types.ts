@@ -1,0 +1,107 @@
+
+      export type PossibleTypesResultData = {
+  "possibleTypes": {
+    "AuthResult": [
+      "CommandError",
+      "Session"
+    ],
+    "LogOutResult": [
+      "CommandError",
+      "LoggedOut"
+    ],
+    "MessageResult": [
+      "CommandError",
+      "MessageAccepted"
+    ],
+    "MyEvent": [
+      "AddedToRoomEvent",
+      "InvitedEvent",
+      "MentionedEvent",
+      "RoomJoinedEvent",
+      "RoomLeftEvent",
+      "UnreadChangedEvent"
+    ],
+    "RoomEvent": [
+      "MemberInvitedEvent",
+      "MemberJoinedEvent",
+      "MemberLeftEvent",
+      "MemberRemovedEvent",
+      "MemberRoleChangedEvent",
+      "MessageDeletedEvent",
+      "MessageEditedEvent",
+      "MessageSentEvent",
+      "ReactionAddedEvent",
+      "ReactionRemovedEvent",
+      "ReadMarkerMovedEvent",
+      "RoomCreatedEvent",
+      "RoomRenamedEvent",
+      "RoomTopicChangedEvent"
+    ],
+    "RoomResult": [
+      "CommandError",
+      "RoomAccepted"
+    ],
+    "SendMessageResult": [
+      "CommandError",
+      "MessageAccepted"
+    ],
+    "UpdateProfileResult": [
+      "CommandError",
+      "Profile"
+    ]
+  }
+};
+      const result: PossibleTypesResultData = {
+  "possibleTypes": {
+    "AuthResult": [
+      "CommandError",
+      "Session"
+    ],
+    "LogOutResult": [
+      "CommandError",
+      "LoggedOut"
+    ],
+    "MessageResult": [
+      "CommandError",
+      "MessageAccepted"
+    ],
+    "MyEvent": [
+      "AddedToRoomEvent",
+      "InvitedEvent",
+      "MentionedEvent",
+      "RoomJoinedEvent",
+      "RoomLeftEvent",
+      "UnreadChangedEvent"
+    ],
+    "RoomEvent": [
+      "MemberInvitedEvent",
+      "MemberJoinedEvent",
+      "MemberLeftEvent",
+      "MemberRemovedEvent",
+      "MemberRoleChangedEvent",
+      "MessageDeletedEvent",
+      "MessageEditedEvent",
+      "MessageSentEvent",
+      "ReactionAddedEvent",
+      "ReactionRemovedEvent",
+      "ReadMarkerMovedEvent",
+      "RoomCreatedEvent",
+      "RoomRenamedEvent",
+      "RoomTopicChangedEvent"
+    ],
+    "RoomResult": [
+      "CommandError",
+      "RoomAccepted"
+    ],
+    "SendMessageResult": [
+      "CommandError",
+      "MessageAccepted"
+    ],
+    "UpdateProfileResult": [
+      "CommandError",
+      "Profile"
+    ]
+  }
+};
+      export default result;
+    
