@@ -35,6 +35,7 @@ export default tseslint.config(
         localStorage: 'readonly',
         WebSocket: 'readonly',
         confirm: 'readonly',
+        atob: 'readonly',
         requestAnimationFrame: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',

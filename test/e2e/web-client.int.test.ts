@@ -1,43 +1,45 @@
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startStack, type Stack } from '@chat/infra';
 import { TEST_PASSWORD } from '../src/accounts.ts';
-import { CuttableLink, axeViolations, buildWebClient, launchChromium, screenshotDir } from '../src/browser.ts';
-import { gql } from '../src/graphql.ts';
+import { axeViolations, buildWebClient, launchChromium, screenshotDir } from '../src/browser.ts';
+import {
+  PHONE,
+  bodies,
+  heading,
+  keepPictures,
+  message,
+  offlineBanner,
+  openRoom,
+  person,
+  send,
+  serverHistory,
+  signUpOnPage,
+  type Person,
+} from '../src/web-page.ts';
 
 // The web client as people use it: two people, each in their own browser context reaching the
-// platform through their own network link, sign up, talk in a direct message and a room, and
+// platform through their own network link, sign up, talk in a direct message and in rooms, and
 // see each other's changes live; then one loses the network while both write, and comes back.
 
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
 const suffix = randomBytes(3).toString('hex');
-
-interface Person {
-  name: string;
-  username: string;
-  link: CuttableLink;
-  context: BrowserContext;
-  page: Page;
-}
+const roomName = `General ${suffix}`;
+const privateRoom = `Secret ${suffix}`;
 
 let stack: Stack;
 let browser: Browser;
 let alice: Person;
 let bob: Person;
-const roomName = `General ${suffix}`;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
   buildWebClient();
   stack = await startStack('web-client');
   browser = await launchChromium();
   const port = Number(new URL(stack.queryUrl).port);
-  alice = await person('Alice', port);
-  bob = await person('Bob', port);
+  alice = await person(browser, 'Alice', port, suffix);
+  bob = await person(browser, 'Bob', port, suffix);
 }, 180_000);
 
 afterAll(async () => {
@@ -47,72 +49,23 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-// A failed step leaves both pages' pictures behind, to see what the person saw.
 afterEach(async (context) => {
-  if (context.task.result?.state !== 'fail') return;
-  const label = context.task.name.replace(/\W+/g, '-').slice(0, 40);
-  for (const p of [alice, bob])
-    await p?.page.screenshot({ path: join(tmpdir(), `web-client-${label}-${p.name}.png`) }).catch(() => undefined);
+  if (context.task.result?.state === 'fail') await keepPictures(context.task.name, [alice, bob]);
 });
 
-async function person(name: string, port: number): Promise<Person> {
-  const link = new CuttableLink(port);
-  const origin = await link.start();
-  const context = await browser.newContext({ baseURL: origin, viewport: DESKTOP });
-  const page = await context.newPage();
-  page.on('dialog', (dialog) => void dialog.accept());
-  // Anything the page itself reports as broken (a script error, a refused request) fails the run.
-  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-  page.on('console', (line) => {
-    // Chromium's own lines while the network is cut (failed loads, a ping on a dead socket) are expected.
-    const networkGone = /net::ERR_|WebSocket is already in CLOSING or CLOSED state/.test(line.text());
-    if (line.type() === 'error' && !networkGone) pageErrors.push(`${name}: ${line.text()}`);
-  });
-  return { name, username: `${name.toLowerCase()}_${suffix}`, link, context, page };
-}
-
-function composer(page: Page) {
-  return page.getByRole('textbox', { name: 'Message' });
-}
-
-async function send(page: Page, body: string) {
-  await composer(page).fill(body);
-  await composer(page).press('Enter');
-}
-
-function message(page: Page, body: string) {
-  return page.getByTestId('message').filter({ has: page.getByTestId('body').getByText(body, { exact: true }) });
-}
-
-async function openRoom(page: Page, name: string) {
-  await page
-    .getByRole('navigation')
-    .getByRole('link', { name: new RegExp(`^${name}`) })
-    .click();
-  await expect.poll(() => page.getByRole('heading', { level: 1, name }).count()).toBe(1);
-}
-
-/** Every body shown in the open room, in order (pending ones excluded). */
-function bodies(page: Page): Promise<string[]> {
-  return page.getByTestId('message').getByTestId('body').allInnerTexts();
+async function expectNoViolations(p: Person) {
+  const violations = await axeViolations(p.page);
+  expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
 }
 
 describe('web client in Chromium', () => {
   it('signs two people up through the page, with no accessibility violations', async () => {
     await alice.page.goto('/');
     expect(await alice.page.getByRole('heading', { name: 'Log in' }).count()).toBe(1);
-    const violations = await axeViolations(alice.page);
-    expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+    await expectNoViolations(alice);
     await alice.page.screenshot({ path: join(screenshotDir(), 'sign-in-desktop.png') });
-    for (const p of [alice, bob]) {
-      if (p === bob) await p.page.goto('/');
-      await p.page.getByRole('button', { name: 'New here? Create an account' }).click();
-      await p.page.getByLabel('Username').fill(p.username);
-      await p.page.getByLabel('Display name').fill(p.name);
-      await p.page.getByLabel('Password').fill(TEST_PASSWORD);
-      await p.page.getByRole('button', { name: 'Sign up' }).click();
-      await expect.poll(() => p.page.getByRole('heading', { name: `Welcome, ${p.name}` }).count(), { timeout: 15_000 }).toBe(1);
-    }
+    await signUpOnPage(alice);
+    await signUpOnPage(bob);
   });
 
   it('opens a direct message and exchanges messages and a reply, live both ways', async () => {
@@ -120,7 +73,7 @@ describe('web client in Chromium', () => {
     await page.getByRole('link', { name: 'New direct message' }).click();
     await page.getByLabel('Find a person').fill(bob.username);
     await page.getByRole('button', { name: 'Message Bob' }).click();
-    await expect.poll(() => page.getByRole('heading', { level: 1, name: 'Bob' }).count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => heading(page, 'Bob').count(), { timeout: 15_000 }).toBe(1);
     await send(page, 'Hi Bob, how are you?');
     await expect.poll(() => message(page, 'Hi Bob, how are you?').count(), { timeout: 15_000 }).toBe(1);
 
@@ -129,6 +82,17 @@ describe('web client in Chromium', () => {
     await expect.poll(() => bobLink.count(), { timeout: 15_000 }).toBe(1);
     await bobLink.click();
     await expect.poll(() => message(bob.page, 'Hi Bob, how are you?').count(), { timeout: 15_000 }).toBe(1);
+    // Read now: the badge goes.
+    await expect
+      .poll(
+        () =>
+          bob.page
+            .getByRole('navigation')
+            .getByRole('link', { name: /^Alice 1 unread/ })
+            .count(),
+        { timeout: 15_000 },
+      )
+      .toBe(0);
     await message(bob.page, 'Hi Bob, how are you?').getByRole('button', { name: 'Reply' }).click();
     expect(await bob.page.getByTestId('replying').count()).toBe(1);
     await send(bob.page, 'Fine, thanks!');
@@ -143,13 +107,13 @@ describe('web client in Chromium', () => {
     await page.getByLabel('Name').fill(roomName);
     await page.getByLabel('Topic').fill('Everything and nothing');
     await page.getByRole('button', { name: 'Create room' }).click();
-    await expect.poll(() => page.getByRole('heading', { level: 1, name: roomName }).count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => heading(page, roomName).count(), { timeout: 15_000 }).toBe(1);
     await send(page, 'Welcome to the room');
 
     await bob.page.getByRole('link', { name: 'Browse rooms' }).click();
     await bob.page.getByLabel('Search by name').fill(suffix);
     await bob.page.getByRole('button', { name: `Join ${roomName}` }).click();
-    await expect.poll(() => bob.page.getByRole('heading', { level: 1, name: roomName }).count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => heading(bob.page, roomName).count(), { timeout: 15_000 }).toBe(1);
     await expect.poll(() => message(bob.page, 'Welcome to the room').count(), { timeout: 15_000 }).toBe(1);
     await send(bob.page, 'Glad to be here');
     await expect.poll(() => message(page, 'Glad to be here').count(), { timeout: 15_000 }).toBe(1);
@@ -169,8 +133,8 @@ describe('web client in Chromium', () => {
     await editor.press('Enter');
     await expect.poll(() => message(bob.page, 'Welcome, everyone').count(), { timeout: 15_000 }).toBe(1);
     expect(await message(bob.page, 'Welcome, everyone').innerText()).toContain('(edited)');
-    // The reaction stays on the edited message.
-    expect(await message(bob.page, 'Welcome, everyone').getByRole('button', { name: /👍 1/ }).count()).toBe(1);
+    // The reaction stays on the edited message, and is Bob's own.
+    expect(await message(bob.page, 'Welcome, everyone').getByRole('button', { name: '👍 1, yours' }).count()).toBe(1);
 
     await send(alice.page, 'This one will go');
     await expect.poll(() => message(bob.page, 'This one will go').count(), { timeout: 15_000 }).toBe(1);
@@ -178,15 +142,22 @@ describe('web client in Chromium', () => {
     await expect.poll(() => bob.page.getByText('This message was deleted.').count(), { timeout: 15_000 }).toBe(1);
     expect(await message(bob.page, 'This one will go').count()).toBe(0);
 
-    const violations = await axeViolations(bob.page);
-    expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+    await expectNoViolations(bob);
     await bob.page.screenshot({ path: join(screenshotDir(), 'room-desktop.png') });
+  });
+
+  it('finds messages by their words', async () => {
+    await bob.page.getByRole('link', { name: 'Search' }).click();
+    await bob.page.getByLabel('Words or "a phrase"').fill('everyone');
+    await expect.poll(() => bob.page.getByRole('link', { name: /Welcome, everyone/ }).count(), { timeout: 15_000 }).toBe(1);
+    await bob.page.getByRole('link', { name: /Welcome, everyone/ }).click();
+    await expect.poll(() => heading(bob.page, roomName).count(), { timeout: 15_000 }).toBe(1);
   });
 
   it('loses the network while both write, comes back, and both see every message once', async () => {
     bob.link.cut();
     await bob.context.setOffline(true);
-    await expect.poll(() => bob.page.getByRole('status').filter({ hasText: 'Offline' }).count(), { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => offlineBanner(bob.page).count(), { timeout: 30_000 }).toBe(1);
 
     const fromAlice = ['While you were away 1', 'While you were away 2', 'While you were away 3'];
     for (const body of fromAlice) await send(alice.page, body);
@@ -203,31 +174,79 @@ describe('web client in Chromium', () => {
       for (const body of expected) await expect.poll(() => message(p.page, body).count(), { timeout: 30_000 }).toBe(1);
     }
     await expect.poll(() => bob.page.getByTestId('pending-message').count(), { timeout: 15_000 }).toBe(0);
-    await expect.poll(() => bob.page.getByRole('status').filter({ hasText: 'Offline' }).count()).toBe(0);
+    await expect.poll(() => offlineBanner(bob.page).count()).toBe(0);
     // Each page shows each body once, in one order, and the server holds each once.
     const seenByAlice = await bodies(alice.page);
-    const seenByBob = await bodies(bob.page);
-    expect(seenByBob).toEqual(seenByAlice);
+    expect(await bodies(bob.page)).toEqual(seenByAlice);
     for (const body of expected) expect(seenByAlice.filter((b) => b === body)).toHaveLength(1);
-    const history = await roomHistory();
+    const history = await serverHistory(stack.queryUrl, alice, roomName);
     for (const body of expected) expect(history.filter((b) => b === body)).toHaveLength(1);
   });
 
-  it('reported no script errors in either page', () => {
-    expect(pageErrors).toEqual([]);
+  it('invites to a private room, makes an admin, and removes a member, each seen by the other', async () => {
+    const { page } = alice;
+    await page.getByRole('link', { name: 'New room' }).click();
+    await page.getByLabel('Name').fill(privateRoom);
+    await page.getByLabel('Invited people only (private)').check();
+    await page.getByRole('button', { name: 'Create room' }).click();
+    await expect.poll(() => heading(page, privateRoom).count(), { timeout: 15_000 }).toBe(1);
+    await page.getByRole('button', { name: /^Members/ }).click();
+    await page.getByLabel('Invite someone').fill(bob.username);
+    await page.getByRole('button', { name: 'Invite Bob' }).click();
+
+    // Bob is shown the invitation live, and joins from it.
+    const invitations = bob.page.getByRole('region', { name: 'Invitations' });
+    await expect.poll(() => invitations.getByText(privateRoom).count(), { timeout: 15_000 }).toBe(1);
+    await invitations.getByRole('button', { name: 'Join' }).click();
+    await expect.poll(() => heading(bob.page, privateRoom).count(), { timeout: 15_000 }).toBe(1);
+
+    await expect.poll(() => page.getByTestId('member').filter({ hasText: 'Bob' }).count(), { timeout: 15_000 }).toBe(1);
+    await page.getByLabel('Role of Bob').selectOption('ADMIN');
+    await bob.page.getByRole('button', { name: /^Members/ }).click();
+    await expect
+      .poll(() => bob.page.getByTestId('member').filter({ hasText: 'Bob' }).filter({ hasText: 'admin' }).count(), { timeout: 15_000 })
+      .toBe(1);
+    await alice.page.screenshot({ path: join(screenshotDir(), 'members-desktop.png') });
+
+    await page.getByRole('button', { name: 'Remove Bob' }).click();
+    // Removed: Bob's view of the room closes and the room leaves his list.
+    await expect.poll(() => heading(bob.page, privateRoom).count(), { timeout: 15_000 }).toBe(0);
+    await expect
+      .poll(
+        () =>
+          bob.page
+            .getByRole('navigation')
+            .getByRole('link', { name: new RegExp(`^${privateRoom}`) })
+            .count(),
+        { timeout: 15_000 },
+      )
+      .toBe(0);
   });
 
-  it('writes screenshots at phone width', async () => {
+  it('edits the profile, and logs out', async () => {
+    const { page } = alice;
+    await page.getByRole('link', { name: 'Profile' }).click();
+    await page.getByLabel('Display name').fill('Alice Liddell');
+    await page.getByLabel('Bio').fill('Curiouser and curiouser');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved.' }).count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.locator('.me-name').innerText(), { timeout: 15_000 }).toBe('Alice Liddell');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Log in' }).count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.evaluate(() => localStorage.getItem('chat.session'))).toBeNull();
+  });
+
+  it('works at phone width, with no accessibility violations, and writes its screenshots', async () => {
     const phone = await browser.newContext({
       viewport: PHONE,
       deviceScaleFactor: 2,
       isMobile: true,
       hasTouch: true,
-      baseURL: `http://127.0.0.1:${alice.link.port}`,
+      baseURL: `http://127.0.0.1:${bob.link.port}`,
     });
     const page = await phone.newPage();
     await page.goto('/');
-    await page.getByLabel('Username').fill(alice.username);
+    await page.getByLabel('Username').fill(bob.username);
     await page.getByLabel('Password').fill(TEST_PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
     await expect
@@ -243,24 +262,16 @@ describe('web client in Chromium', () => {
     await page.screenshot({ path: join(screenshotDir(), 'rooms-phone.png') });
     await openRoom(page, roomName);
     await expect.poll(() => message(page, 'Also written offline').count(), { timeout: 15_000 }).toBe(1);
-    const violations = await axeViolations(page);
-    expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
+    await expectNoViolations({ ...bob, page });
     await page.screenshot({ path: join(screenshotDir(), 'room-phone.png') });
+    // Back to the list: one pane at a time on a phone.
+    await page.getByRole('button', { name: 'Back to rooms' }).click();
+    await expect.poll(() => page.getByRole('navigation').isVisible()).toBe(true);
     await phone.close();
   });
-});
 
-/** The room's history as the server has it, read with Alice's token from her page's storage. */
-async function roomHistory(): Promise<string[]> {
-  const session = JSON.parse((await alice.page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}');
-  const token: string = session.accessToken;
-  const { myRooms } = await gql(stack.queryUrl, `query { myRooms(first: 20) { edges { node { id name } } } }`, {}, token);
-  const room = myRooms.edges.find((e: any) => e.node.name === roomName).node;
-  const { messages } = await gql(
-    stack.queryUrl,
-    `query($id: ID!) { messages(roomId: $id, last: 100) { edges { node { body } } } }`,
-    { id: room.id },
-    token,
-  );
-  return messages.edges.map((e: any) => e.node.body);
-}
+  it('reported no script errors in either page', () => {
+    expect(alice.errors).toEqual([]);
+    expect(bob.errors).toEqual([]);
+  });
+});

@@ -59,6 +59,14 @@ export function createChatClient(): ChatClient {
   };
 }
 
+// graphql-ws rejects a reconnect that it was waiting to make once no subscription is left (as
+// at log-out, when the server has closed the socket of the ended session), and nothing awaits
+// that promise: it is the client ending, not an error.
+window.addEventListener('unhandledrejection', (event) => {
+  const reason = event.reason as { code?: unknown; reason?: unknown } | null;
+  if (reason?.code === 1000 && reason.reason === 'All Subscriptions Gone') event.preventDefault();
+});
+
 function createLiveClient(): Client {
   let socket: WebSocket | undefined;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
@@ -102,7 +110,23 @@ export function toSession(result: {
     userId: result.userId ?? '',
     username: result.username ?? '',
     accessToken: result.accessToken ?? '',
-    accessTokenExpiresAt: result.accessTokenExpiresAt ?? new Date(0).toISOString(),
+    accessTokenExpiresAt: localExpiry(result.accessToken ?? '', result.accessTokenExpiresAt),
+    receivedAt: new Date().toISOString(),
     refreshToken: result.refreshToken ?? '',
   };
+}
+
+/**
+ * When the token expires by this machine's clock: its lifetime (exp - iat, from the JWT) from
+ * now, so a clock that is off does not make a fresh token look expired or an old one valid.
+ */
+function localExpiry(token: string, serverExpiry: string | null): string {
+  try {
+    const claims = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { iat?: number; exp?: number };
+    if (typeof claims.iat === 'number' && typeof claims.exp === 'number')
+      return new Date(Date.now() + (claims.exp - claims.iat) * 1000).toISOString();
+  } catch {
+    // not a JWT we can read: the server's word, below
+  }
+  return serverExpiry ?? new Date(0).toISOString();
 }

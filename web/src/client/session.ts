@@ -6,12 +6,18 @@ export interface Session {
   userId: string;
   username: string;
   accessToken: string;
+  /** By this machine's clock (see localExpiry). */
   accessTokenExpiresAt: string;
+  /** When this tab received the access token (by its own clock, like the expiry check). */
+  receivedAt: string;
   refreshToken: string;
 }
 
 const KEY = 'chat.session';
-/** Refresh this long before the access token expires, so no request carries a dying token. */
+/**
+ * Refresh a minute before the access token expires (a third of its life if that is shorter), so
+ * no request carries a dying token.
+ */
 const REFRESH_AHEAD_MS = 60_000;
 
 type Refresh = (refreshToken: string) => Promise<Session | 'refused'>;
@@ -92,7 +98,9 @@ export class SessionStore {
 }
 
 function expiresSoon(session: Session): boolean {
-  return Date.parse(session.accessTokenExpiresAt) - Date.now() < REFRESH_AHEAD_MS;
+  const expiresAt = Date.parse(session.accessTokenExpiresAt);
+  const lifetime = expiresAt - (Date.parse(session.receivedAt) || 0);
+  return expiresAt - Date.now() < Math.min(REFRESH_AHEAD_MS, lifetime / 3);
 }
 
 export const sessions = new SessionStore();

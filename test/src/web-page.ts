@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { TEST_PASSWORD } from './accounts.ts';
+import { CuttableLink } from './browser.ts';
+
+// A person at the web client, as the browser tests drive one: their own browser context,
+// reaching the platform through their own network link, found on the page by roles and
+// labels the way a screen reader would find things.
+
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 800 };
+
+export interface Person {
+  name: string;
+  username: string;
+  link: CuttableLink;
+  context: BrowserContext;
+  page: Page;
+  /** What the page reported as broken: script errors, console errors other than a cut network's. */
+  errors: string[];
+}
+
+export async function person(
+  browser: Browser,
+  name: string,
+  platformPort: number,
+  suffix = randomBytes(3).toString('hex'),
+): Promise<Person> {
+  const link = new CuttableLink(platformPort);
+  const origin = await link.start();
+  const context = await browser.newContext({ baseURL: origin, viewport: DESKTOP });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('dialog', (dialog) => void dialog.accept());
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (line) => {
+    // Chromium's own lines while the network is cut (failed loads, a ping on a dead socket) are expected.
+    const networkGone = /net::ERR_|WebSocket is already in CLOSING or CLOSED state/.test(line.text());
+    if (line.type() !== 'error' || networkGone) return;
+    // An object logged whole reads "Object" as text: its JSON says what it was.
+    void Promise.all(line.args().map((arg) => arg.jsonValue().catch(() => '?'))).then((values) =>
+      errors.push(`${line.text()} ${JSON.stringify(values).slice(0, 500)}`),
+    );
+  });
+  return { name, username: `${name.toLowerCase()}_${suffix}`, link, context, page, errors };
+}
+
+export async function signUpOnPage(p: Person): Promise<void> {
+  await p.page.goto('/');
+  await p.page.getByRole('button', { name: 'New here? Create an account' }).click();
+  await p.page.getByLabel('Username').fill(p.username);
+  await p.page.getByLabel('Display name').fill(p.name);
+  await p.page.getByLabel('Password').fill(TEST_PASSWORD);
+  await p.page.getByRole('button', { name: 'Sign up' }).click();
+  await expect.poll(() => p.page.getByRole('heading', { name: `Welcome, ${p.name}` }).count(), { timeout: 15_000 }).toBe(1);
+}
+
+export function composer(page: Page) {
+  return page.getByRole('textbox', { name: 'Message' });
+}
+
+export async function send(page: Page, body: string): Promise<void> {
+  await composer(page).fill(body);
+  await composer(page).press('Enter');
+}
+
+/** The shown message whose body is exactly `body`. */
+export function message(page: Page, body: string) {
+  return page.getByTestId('message').filter({ has: page.getByTestId('body').getByText(body, { exact: true }) });
+}
+
+/** Every body shown in the open room, in order (messages still on their way excluded). */
+export function bodies(page: Page): Promise<string[]> {
+  return page.getByTestId('message').getByTestId('body').allInnerTexts();
+}
+
+export async function openRoom(page: Page, name: string): Promise<void> {
+  await page
+    .getByRole('navigation')
+    .getByRole('link', { name: new RegExp(`^${name}`) })
+    .click();
+  await expect.poll(() => page.getByRole('heading', { level: 1, name }).count(), { timeout: 15_000 }).toBe(1);
+}
+
+export function heading(page: Page, name: string) {
+  return page.getByRole('heading', { level: 1, name });
+}
+
+export function offlineBanner(page: Page) {
+  return page.getByRole('status').filter({ hasText: 'Offline' });
+}
+
+/** A failed step leaves each page's picture in the temp folder, to see what the person saw. */
+export async function keepPictures(label: string, people: (Person | undefined)[]): Promise<void> {
+  const name = label.replace(/\W+/g, '-').slice(0, 40);
+  for (const p of people) await p?.page.screenshot({ path: join(tmpdir(), `web-${name}-${p.name}.png`) }).catch(() => undefined);
+}
+
+/** The bodies of a room's history as the server holds them, read with the person's own token. */
+export async function serverHistory(queryUrl: string, p: Person, roomName: string): Promise<string[]> {
+  const session = JSON.parse((await p.page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}');
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` };
+  const post = async (query: string, variables: Record<string, unknown> = {}) =>
+    ((await (await fetch(queryUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) })).json()) as { data: any }).data;
+  const { myRooms } = await post(`query { myRooms(first: 50) { edges { node { id name } } } }`);
+  const room = myRooms.edges.find((e: any) => e.node.name === roomName).node;
+  const { messages } = await post(`query($id: ID!) { messages(roomId: $id, last: 200) { edges { node { body } } } }`, { id: room.id });
+  return messages.edges.map((e: any) => e.node.body);
+}
