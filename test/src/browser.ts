@@ -62,14 +62,17 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
 }
 
 /**
- * A TCP relay in front of the platform, one per simulated device: `cut()` is the network going
- * away (every open connection dies at once, new ones are refused) and `restore()` brings it
- * back. Unlike the browser's offline emulation, this also kills open WebSockets.
+ * A TCP relay in front of the platform, one per simulated device. `cut()` is the network going
+ * away (every open connection dies at once, new ones are refused); `stall()` is a laptop lid
+ * closing or a dead Wi-Fi: connections stay open but nothing crosses them, so only the client's
+ * own keep-alive can tell. `restore()` brings the network back; connections that were stalled
+ * are dead by then, as a NAT that forgot them would answer.
  */
 export class CuttableLink {
   private server: Server;
   private sockets = new Set<Socket>();
   private down = false;
+  private stalled = false;
   private readonly targetPort: number;
   port = 0;
 
@@ -87,7 +90,8 @@ export class CuttableLink {
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream).pipe(client);
+      client.on('data', (chunk) => this.stalled || upstream.write(chunk));
+      upstream.on('data', (chunk) => this.stalled || client.write(chunk));
     });
   }
 
@@ -100,16 +104,26 @@ export class CuttableLink {
 
   cut(): void {
     this.down = true;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    this.destroyAll();
+  }
+
+  stall(): void {
+    this.stalled = true;
   }
 
   restore(): void {
+    if (this.stalled) this.destroyAll();
+    this.stalled = false;
     this.down = false;
   }
 
   stop(): Promise<void> {
     this.cut();
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
   }
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { TEST_PASSWORD } from './accounts.ts';
 import { CuttableLink } from './browser.ts';
@@ -37,8 +36,9 @@ export async function person(
   page.on('dialog', (dialog) => void dialog.accept());
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (line) => {
-    // Chromium's own lines while the network is cut (failed loads, a ping on a dead socket) are expected.
-    const networkGone = /net::ERR_|WebSocket is already in CLOSING or CLOSED state/.test(line.text());
+    // Chromium's own lines while the network or the server is down (failed loads, a refused
+    // WebSocket, a ping on a dead socket) are expected.
+    const networkGone = /net::ERR_|WebSocket is already in CLOSING or CLOSED state|WebSocket connection to .* failed/.test(line.text());
     if (line.type() !== 'error' || networkGone) return;
     // An object logged whole reads "Object" as text: its JSON says what it was.
     void Promise.all(line.args().map((arg) => arg.jsonValue().catch(() => '?'))).then((values) =>
@@ -55,7 +55,7 @@ export async function signUpOnPage(p: Person): Promise<void> {
   await p.page.getByLabel('Display name').fill(p.name);
   await p.page.getByLabel('Password').fill(TEST_PASSWORD);
   await p.page.getByRole('button', { name: 'Sign up' }).click();
-  await expect.poll(() => p.page.getByRole('heading', { name: `Welcome, ${p.name}` }).count(), { timeout: 15_000 }).toBe(1);
+  await p.page.getByRole('heading', { name: `Welcome, ${p.name}` }).waitFor({ timeout: 15_000 });
 }
 
 export function composer(page: Page) {
@@ -82,7 +82,7 @@ export async function openRoom(page: Page, name: string): Promise<void> {
     .getByRole('navigation')
     .getByRole('link', { name: new RegExp(`^${name}`) })
     .click();
-  await expect.poll(() => page.getByRole('heading', { level: 1, name }).count(), { timeout: 15_000 }).toBe(1);
+  await heading(page, name).waitFor({ timeout: 15_000 });
 }
 
 export function heading(page: Page, name: string) {

@@ -26,7 +26,7 @@ export interface ChatClient {
 
 export function createChatClient(): ChatClient {
   const connection = new ConnectionState();
-  const ws = createLiveClient();
+  const ws = createLiveClient(() => connection.lost());
   const stopWatching = connection.watch(ws);
   const auth = new SetContextLink(async (previous) => {
     const token = previous.anonymous ? null : await sessions.accessToken();
@@ -67,7 +67,7 @@ window.addEventListener('unhandledrejection', (event) => {
   if (reason?.code === 1000 && reason.reason === 'All Subscriptions Gone') event.preventDefault();
 });
 
-function createLiveClient(): Client {
+function createLiveClient(onLost: () => void): Client {
   let socket: WebSocket | undefined;
   let pongDue: ReturnType<typeof setTimeout> | undefined;
   return createClient({
@@ -89,7 +89,9 @@ function createLiveClient(): Client {
       ping: (received) => {
         if (received) return;
         pongDue = setTimeout(() => {
-          if (socket?.readyState === WebSocket.OPEN) socket.close(4408, 'no pong');
+          if (socket?.readyState !== WebSocket.OPEN) return;
+          onLost();
+          socket.close(4408, 'no pong');
         }, PONG_WITHIN_MS);
       },
       pong: (received) => {

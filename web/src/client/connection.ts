@@ -30,6 +30,11 @@ export class ConnectionState {
     return () => offs.forEach((off) => off());
   }
 
+  /** The keep-alive found the socket dead: say so now, before the browser gets round to closing it. */
+  lost(): void {
+    this.set('offline');
+  }
+
   get = (): ConnectionStatus => this.status;
 
   subscribe = (listener: Listener): (() => void) => {
