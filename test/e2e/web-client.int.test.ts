@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { startStack, type Stack } from '@chat/infra';
 import { TEST_PASSWORD } from '../src/accounts.ts';
 import { axeViolations, buildWebClient, launchChromium, screenshotDir } from '../src/browser.ts';
+import { gql } from '../src/graphql.ts';
 import {
   PHONE,
   bodies,
@@ -27,6 +28,7 @@ import {
 const suffix = randomBytes(3).toString('hex');
 const roomName = `General ${suffix}`;
 const privateRoom = `Secret ${suffix}`;
+const historyRoom = `History ${suffix}`;
 
 let stack: Stack;
 let browser: Browser;
@@ -152,6 +154,51 @@ describe('web client in Chromium', () => {
     await expect.poll(() => bob.page.getByRole('link', { name: /Welcome, everyone/ }).count(), { timeout: 15_000 }).toBe(1);
     await bob.page.getByRole('link', { name: /Welcome, everyone/ }).click();
     await expect.poll(() => heading(bob.page, roomName).count(), { timeout: 15_000 }).toBe(1);
+  });
+
+  it('replies with the keyboard alone', async () => {
+    // Tab from a message reaches its actions; Reply puts the cursor in the message box.
+    await message(alice.page, 'Glad to be here').focus();
+    await alice.page.keyboard.press('Tab');
+    await alice.page.keyboard.press('Enter');
+    expect(await alice.page.getByTestId('replying').innerText()).toContain('Glad to be here');
+    await alice.page.keyboard.type('Typed without a mouse');
+    await alice.page.keyboard.press('Enter');
+    const reply = message(bob.page, 'Typed without a mouse');
+    await expect.poll(() => reply.count(), { timeout: 15_000 }).toBe(1);
+    expect(await reply.getByTestId('reply-quote').innerText()).toContain('Glad to be here');
+  });
+
+  it('opens a long room on its newest messages and loads older ones as the reader scrolls back', async () => {
+    const token = async (p: Person) => JSON.parse((await p.page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}').accessToken;
+    const aliceToken = await token(alice);
+    const { createRoom } = await gql(
+      stack.queryUrl,
+      `mutation($name: String!) { createRoom(name: $name) { ... on RoomAccepted { roomId } } }`,
+      { name: historyRoom },
+      aliceToken,
+    );
+    const backlog = Array.from({ length: 120 }, (_, i) => `Backlog ${i + 1}`);
+    for (const body of backlog) {
+      await gql(
+        stack.queryUrl,
+        `mutation($r: ID!, $b: String!, $k: ID!) { sendMessage(roomId: $r, body: $b, clientMessageId: $k) { __typename } }`,
+        { r: createRoom.roomId, b: body, k: body },
+        aliceToken,
+      );
+    }
+    await gql(stack.queryUrl, `mutation($r: ID!) { joinRoom(roomId: $r) { __typename } }`, { r: createRoom.roomId }, await token(bob));
+    await bob.page.reload();
+    await openRoom(bob.page, historyRoom);
+    await expect.poll(() => message(bob.page, 'Backlog 120').count(), { timeout: 15_000 }).toBe(1);
+    expect(await bob.page.getByTestId('message').count()).toBeLessThan(backlog.length);
+    // Scrolled to the top again and again, as a reader would, until the room's start shows.
+    for (let i = 0; i < 10 && (await bob.page.getByText('This is the start of the room.').count()) === 0; i += 1) {
+      await bob.page.getByRole('log', { name: 'Messages' }).evaluate((element) => (element.scrollTop = 0));
+      await bob.page.waitForTimeout(300);
+    }
+    expect(await bodies(bob.page)).toEqual(backlog);
+    await openRoom(bob.page, roomName);
   });
 
   it('loses the network while both write, comes back, and both see every message once', async () => {

@@ -1,5 +1,5 @@
 import { useMutation } from '@apollo/client/react';
-import { useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { SET_TYPING } from '../graphql/operations.ts';
 import { EmojiPicker } from './EmojiPicker.tsx';
 import { useChat } from './hooks.ts';
@@ -17,6 +17,11 @@ export function Composer({ roomId, replyTo, onCancelReply }: { roomId: string; r
   const box = useRef<HTMLTextAreaElement>(null);
   const typingSent = useRef(0);
   const [setTyping] = useMutation(SET_TYPING);
+  // Choosing Reply puts the cursor here, so the answer is typed straight away.
+  const replyingTo = replyTo?.id;
+  useEffect(() => {
+    if (replyingTo) box.current?.focus();
+  }, [replyingTo]);
 
   function send() {
     const text = body.trim();
