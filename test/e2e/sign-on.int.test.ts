@@ -5,6 +5,7 @@ import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Instance, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
+import { buildWebClient, launchChromium } from '../src/browser.ts';
 import { gql } from '../src/graphql.ts';
 
 // Single sign-on against a real OpenID Connect provider (the certified `oidc-provider`),
@@ -191,6 +192,28 @@ describe('single sign-on through an OpenID Connect provider', () => {
     });
     expect(elsewhere.status).toBe(400);
     expect(await elsewhere.json()).toMatchObject({ error: 'INVALID_INPUT' });
+  });
+
+  it("signs on from the web client in Chromium: the button, the provider's forms, and back signed in", async () => {
+    buildWebClient();
+    const browser = await launchChromium();
+    try {
+      const page = await (await browser.newContext({ baseURL: returnOrigin })).newPage();
+      await page.goto('/');
+      await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
+      // The provider's own pages: its log-in form, then its consent.
+      await page.locator('input[name="login"]').fill('wendy');
+      await page.locator('input[name="password"]').fill('anything');
+      await page.locator('button[type="submit"]').click();
+      await page.locator('button[type="submit"]').click();
+      await page.getByRole('heading', { name: 'Welcome, Person wendy' }).waitFor({ timeout: 15_000 });
+      // The one-time code is gone from the address bar, and the session is kept.
+      expect(new URL(page.url()).searchParams.has('sign_on_code')).toBe(false);
+      const session = JSON.parse((await page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}');
+      expect(session.username).toBe('wendy');
+    } finally {
+      await browser.close();
+    }
   });
 });
 
