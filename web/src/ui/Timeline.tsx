@@ -1,5 +1,5 @@
 import { useMutation } from '@apollo/client/react';
-import { useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
 import type { RoomHistoryQuery } from '../generated/graphql.ts';
 import { MARK_READ } from '../graphql/operations.ts';
 import { useChat } from './hooks.ts';
@@ -56,17 +56,28 @@ export function Timeline(props: {
   const [markRead] = useMutation(MARK_READ);
   const marked = useRef(0);
   const newest = messages.at(-1);
-  useEffect(() => {
-    if (!newest || !myRole || newest.sequence <= marked.current || document.visibilityState !== 'visible') return;
-    if (!following.current) return;
+  // What arrived while the tab was hidden is read when the person comes back to it.
+  const visible = useSyncExternalStore(
+    (listener) => {
+      document.addEventListener('visibilitychange', listener);
+      return () => document.removeEventListener('visibilitychange', listener);
+    },
+    () => document.visibilityState === 'visible',
+  );
+  // The read marker moves to the newest message once the reader has it in view: at the bottom,
+  // in a visible tab.
+  const markNewest = useCallback(() => {
+    if (!newest || !myRole || newest.sequence <= marked.current || !visible || !following.current) return;
     marked.current = newest.sequence;
     void markRead({ variables: { roomId, upTo: newest.cursor } }).catch(() => (marked.current = 0));
-  }, [newest, myRole, roomId, markRead]);
+  }, [newest, myRole, roomId, markRead, visible]);
+  useEffect(markNewest, [markNewest]);
 
   function onScroll() {
     const element = scroller.current;
     if (!element) return;
     following.current = element.scrollHeight - element.scrollTop - element.clientHeight < FOLLOW_WITHIN_PX;
+    if (following.current) markNewest();
     heightBefore.current = { first: firstId, height: element.scrollHeight };
     if (element.scrollTop < LOAD_OLDER_WITHIN_PX && !loadingOlder) loadOlder();
   }
