@@ -122,5 +122,5 @@ export async function infraStatus(env: Env = process.env): Promise<string[]> {
 export { ROOT } from './paths.ts';
 export { redact } from './postgres.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
-export { serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
+export { freePort, serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
 export { withSignOnDefaults } from './sign-on-env.ts';

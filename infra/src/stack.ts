@@ -164,7 +164,8 @@ async function dropSchema(config: PlatformConfig): Promise<void> {
   await client.end();
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on now (the OS's pick), for a service or a test server to take. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Instance, type Stack } from '@chat/infra';
+import { freePort, startStack, type Instance, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { buildWebClient, launchChromium } from '../src/browser.ts';
 import { gql } from '../src/graphql.ts';
@@ -216,14 +215,3 @@ describe('single sign-on through an OpenID Connect provider', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

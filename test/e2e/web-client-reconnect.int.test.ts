@@ -1,21 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startStack, type Stack } from '@chat/infra';
-import { buildWebClient, launchChromium } from '../src/browser.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Stack } from '@chat/infra';
 import { gql } from '../src/graphql.ts';
-import {
-  bodies,
-  heading,
-  keepPictures,
-  message,
-  offlineBanner,
-  person,
-  send,
-  serverHistory,
-  signUpOnPage,
-  type Person,
-} from '../src/web-page.ts';
+import { bodies, heading, message, offlineBanner, send, serverHistory, signUpOnPage, twoPeople, type Person } from '../src/web-page.ts';
 
 // The web client across what breaks a live connection in real life, each time showing exactly
 // the messages it missed, once: access tokens that expire every few seconds (the server closes
@@ -26,18 +13,14 @@ const TOKEN_SECONDS = 8;
 const suffix = randomBytes(3).toString('hex');
 const roomName = `Lobby ${suffix}`;
 
+const scene = twoPeople('web-reconnect', { ACCESS_TOKEN_TTL_SECONDS: String(TOKEN_SECONDS) }, suffix);
 let stack: Stack;
-let browser: Browser;
 let alice: Person;
 let bob: Person;
 
+// Both in one room, to talk in through everything that follows.
 beforeAll(async () => {
-  buildWebClient();
-  stack = await startStack('web-reconnect', { ACCESS_TOKEN_TTL_SECONDS: String(TOKEN_SECONDS) });
-  browser = await launchChromium();
-  const port = Number(new URL(stack.queryUrl).port);
-  alice = await person(browser, 'Alice', port, suffix);
-  bob = await person(browser, 'Bob', port, suffix);
+  ({ stack, alice, bob } = scene);
   await signUpOnPage(alice);
   await signUpOnPage(bob);
   await alice.page.getByRole('link', { name: 'New room' }).click();
@@ -48,18 +31,7 @@ beforeAll(async () => {
   await bob.page.getByLabel('Search by name').fill(suffix);
   await bob.page.getByRole('button', { name: `Join ${roomName}` }).click();
   await heading(bob.page, roomName).waitFor({ timeout: 15_000 });
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await alice?.link.stop();
-  await bob?.link.stop();
-  await stack?.stop();
-});
-
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail') await keepPictures(context.task.name, [alice, bob]);
-});
+}, 60_000);
 
 const accessToken = async (p: Person): Promise<string> =>
   JSON.parse((await p.page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}').accessToken;

@@ -1,11 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Instance, type Stack } from '@chat/infra';
+import { freePort, startStack, type Instance, type Stack } from '@chat/infra';
+import { launchChromium } from '../src/browser.ts';
 import { gql } from '../src/graphql.ts';
 
 // The query service serves the built browser client at its own origin: a made-up build here
@@ -44,7 +43,7 @@ beforeAll(async () => {
   stack = await startStack('web-client');
   [web, unbuilt] = await Promise.all([
     stack.startExtra('query-service', { WEB_DIST: dist }),
-    stack.startExtra('query-service', { WEB_DIST: empty, COMMAND_SERVICE_URL: `http://127.0.0.1:${await closedPort()}` }),
+    stack.startExtra('query-service', { WEB_DIST: empty, COMMAND_SERVICE_URL: `http://127.0.0.1:${await freePort()}` }),
   ]);
 }, 180_000);
 
@@ -52,18 +51,6 @@ afterAll(async () => {
   await stack?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
 });
-
-/** A port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A GET with the path sent exactly as written (fetch would resolve dot segments first). */
 function rawGet(baseUrl: string, path: string): Promise<{ status: number; body: string }> {
@@ -169,7 +156,7 @@ describe('the web client at the one origin', () => {
   });
 
   it('lets the page open a graphql-ws socket to its own origin under the policy, in Chromium, while inline scripts stay blocked', async () => {
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const violations: string[] = [];

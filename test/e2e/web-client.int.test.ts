@@ -1,23 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startStack, type Stack } from '@chat/infra';
+import type { Stack } from '@chat/infra';
 import { TEST_PASSWORD } from '../src/accounts.ts';
-import { axeViolations, buildWebClient, launchChromium, screenshotDir } from '../src/browser.ts';
+import { axeViolations, screenshotDir } from '../src/browser.ts';
 import { gql } from '../src/graphql.ts';
 import {
   PHONE,
   bodies,
   heading,
-  keepPictures,
   message,
   offlineBanner,
   openRoom,
-  person,
   send,
   serverHistory,
   signUpOnPage,
+  twoPeople,
   type Person,
 } from '../src/web-page.ts';
 
@@ -30,30 +29,12 @@ const roomName = `General ${suffix}`;
 const privateRoom = `Secret ${suffix}`;
 const historyRoom = `History ${suffix}`;
 
+const scene = twoPeople('web-client', {}, suffix);
 let stack: Stack;
 let browser: Browser;
 let alice: Person;
 let bob: Person;
-
-beforeAll(async () => {
-  buildWebClient();
-  stack = await startStack('web-client');
-  browser = await launchChromium();
-  const port = Number(new URL(stack.queryUrl).port);
-  alice = await person(browser, 'Alice', port, suffix);
-  bob = await person(browser, 'Bob', port, suffix);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await alice?.link.stop();
-  await bob?.link.stop();
-  await stack?.stop();
-});
-
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail') await keepPictures(context.task.name, [alice, bob]);
-});
+beforeAll(() => void ({ stack, browser, alice, bob } = scene));
 
 async function expectNoViolations(p: Person) {
   const violations = await axeViolations(p.page);

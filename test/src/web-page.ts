@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startStack, type Stack } from '@chat/infra';
 import { TEST_PASSWORD } from './accounts.ts';
-import { CuttableLink } from './browser.ts';
+import { CuttableLink, buildWebClient, launchChromium } from './browser.ts';
 
 // A person at the web client, as the browser tests drive one: their own browser context,
 // reaching the platform through their own network link, found on the page by roles and
@@ -109,4 +111,38 @@ export async function serverHistory(queryUrl: string, p: Person, roomName: strin
   const room = myRooms.edges.find((e: any) => e.node.name === roomName).node;
   const { messages } = await post(`query($id: ID!) { messages(roomId: $id, last: 200) { edges { node { body } } } }`, { id: room.id });
   return messages.edges.map((e: any) => e.node.body);
+}
+
+export interface Scene {
+  stack: Stack;
+  browser: Browser;
+  alice: Person;
+  bob: Person;
+}
+
+/**
+ * Two people at the web client over one test stack, for a test file: started before its tests
+ * (the client built from the tree first), stopped after them, and each failed test leaves both
+ * pages' pictures. The fields are filled once the file's tests run.
+ */
+export function twoPeople(label: string, env: NodeJS.ProcessEnv = {}, suffix = randomBytes(3).toString('hex')): Scene {
+  const scene = {} as Scene;
+  beforeAll(async () => {
+    buildWebClient();
+    scene.stack = await startStack(label, env);
+    scene.browser = await launchChromium();
+    const port = Number(new URL(scene.stack.queryUrl).port);
+    scene.alice = await person(scene.browser, 'Alice', port, suffix);
+    scene.bob = await person(scene.browser, 'Bob', port, suffix);
+  }, 180_000);
+  afterAll(async () => {
+    await scene.browser?.close();
+    await scene.alice?.link.stop();
+    await scene.bob?.link.stop();
+    await scene.stack?.stop();
+  });
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail') await keepPictures(context.task.name, [scene.alice, scene.bob]);
+  });
+  return scene;
 }

@@ -6,6 +6,7 @@ import { Avatar } from './Avatar.tsx';
 import { EmojiPicker } from './EmojiPicker.tsx';
 import { describeRefusal } from './hooks.ts';
 import type { Message, ReplyTarget } from './Timeline.tsx';
+import { Problem } from './Problem.tsx';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -90,11 +91,7 @@ export function MessageItem(props: {
             ))}
           </div>
         )}
-        {problem && (
-          <p role="alert" className="problem">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
       </div>
       {!message.deleted && !editing && (
         <div className="message-actions">
@@ -159,11 +156,7 @@ function EditBox({ roomId, message, onDone }: { roomId: string; message: Message
           Cancel
         </button>
       </div>
-      {problem && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
     </div>
   );
 }

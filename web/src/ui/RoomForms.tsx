@@ -4,6 +4,7 @@ import type { Visibility } from '../generated/graphql.ts';
 import { CREATE_ROOM, JOIN_ROOM, OPEN_DIRECT, PUBLIC_ROOMS } from '../graphql/operations.ts';
 import { describeRefusal, go, useChat, useDebounced } from './hooks.ts';
 import { UserSearch } from './UserSearch.tsx';
+import { Problem } from './Problem.tsx';
 
 type RoomResult =
   | { __typename: 'RoomAccepted'; roomId: string | null }
@@ -29,11 +30,7 @@ export function BrowseRooms({ onJoined }: { onJoined: (roomId: string) => void }
         Search by name
         <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} />
       </label>
-      {problem && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       <ul className="people">
         {rooms.data?.publicRooms.edges.map(({ node: room }) => (
           <li key={room.id}>
@@ -103,11 +100,7 @@ export function NewRoom({ onCreated }: { onCreated: (roomId: string) => void }) 
           people only (private)
         </label>
       </fieldset>
-      {problem && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       <button type="submit" className="primary" disabled={loading}>
         Create room
       </button>
@@ -132,11 +125,7 @@ export function NewDirect({ onOpened }: { onOpened: (roomId: string) => void }) 
           if (roomId) onOpened(roomId);
         }}
       />
-      {problem && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
     </section>
   );
 }

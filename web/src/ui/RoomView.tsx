@@ -8,6 +8,7 @@ import { Timeline, type ReplyTarget } from './Timeline.tsx';
 import { Composer } from './Composer.tsx';
 import { MembersPanel } from './MembersPanel.tsx';
 import { roomTitle } from './RoomList.tsx';
+import { Problem } from './Problem.tsx';
 
 export const PAGE_SIZE = 50;
 
@@ -100,11 +101,7 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
           </button>
         )}
       </header>
-      {problem && (
-        <p role="alert" className="problem pad">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} className="pad" />
       <Timeline
         roomId={roomId}
         room={room}

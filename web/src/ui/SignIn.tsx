@@ -6,6 +6,7 @@ import { createCache } from '../client/cache.ts';
 import { sessions } from '../client/session.ts';
 import { COMPLETE_SIGN_ON, LOG_IN, SIGN_UP } from '../graphql/operations.ts';
 import { describeRefusal } from './hooks.ts';
+import { Problem } from './Problem.tsx';
 
 type Mode = 'log-in' | 'sign-up';
 
@@ -100,11 +101,7 @@ export function SignIn() {
             onChange={(e) => setPassword(e.target.value)}
           />
         </label>
-        {problem && (
-          <p role="alert" className="problem">
-            {problem}
-          </p>
-        )}
+        <Problem text={problem} />
         <button type="submit" className="primary" disabled={busy}>
           {mode === 'sign-up' ? 'Sign up' : 'Log in'}
         </button>
