@@ -76,12 +76,24 @@ describe('web client in Chromium', () => {
         { timeout: 15_000 },
       )
       .toBe(0);
+    // Alice has a socket open, so she shows as online; and Bob sees her typing as she types.
+    await expect.poll(() => bob.page.getByTestId('presence').innerText(), { timeout: 15_000 }).toContain('online');
+    await alice.page.getByRole('textbox', { name: 'Message' }).pressSequentially('Still the', { delay: 20 });
+    await expect.poll(() => bob.page.getByText('Alice is typing…').count(), { timeout: 15_000 }).toBe(1);
+    await alice.page.getByRole('textbox', { name: 'Message' }).fill('');
     await message(bob.page, 'Hi Bob, how are you?').getByRole('button', { name: 'Reply' }).click();
     expect(await bob.page.getByTestId('replying').count()).toBe(1);
-    await send(bob.page, 'Fine, thanks!');
-    const reply = message(page, 'Fine, thanks!');
-    await expect.poll(() => reply.count(), { timeout: 15_000 }).toBe(1);
-    expect(await reply.getByTestId('reply-quote').innerText()).toContain('Hi Bob, how are you?');
+    // Shift+Enter starts a new line; the emoji button puts one where the cursor is; Enter sends.
+    const box = bob.page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Fine, thanks!');
+    await box.press('Shift+Enter');
+    await box.pressSequentially('And you');
+    await bob.page.getByRole('button', { name: 'Insert emoji' }).click();
+    await bob.page.getByRole('dialog', { name: 'Insert emoji' }).getByRole('button', { name: '😊' }).click();
+    await box.press('Enter');
+    const both = message(alice.page, 'Fine, thanks!\nAnd you😊');
+    await expect.poll(() => both.count(), { timeout: 15_000 }).toBe(1);
+    expect(await both.getByTestId('reply-quote').innerText()).toContain('Hi Bob, how are you?');
   });
 
   it('creates a room that the other person finds, joins and talks in', async () => {
@@ -179,6 +191,18 @@ describe('web client in Chromium', () => {
       await bob.page.waitForTimeout(300);
     }
     expect(await bodies(bob.page)).toEqual(backlog);
+    // Leaving takes the room out of the list.
+    await bob.page.getByRole('button', { name: 'Leave' }).click();
+    await expect
+      .poll(
+        () =>
+          bob.page
+            .getByRole('navigation')
+            .getByRole('link', { name: new RegExp(`^${historyRoom}`) })
+            .count(),
+        { timeout: 15_000 },
+      )
+      .toBe(0);
     await openRoom(bob.page, roomName);
   });
 
@@ -209,6 +233,27 @@ describe('web client in Chromium', () => {
     for (const body of expected) expect(seenByAlice.filter((b) => b === body)).toHaveLength(1);
     const history = await serverHistory(stack.queryUrl, alice, roomName);
     for (const body of expected) expect(history.filter((b) => b === body)).toHaveLength(1);
+  });
+
+  it('shares the queue between two tabs of one person, and the message is sent once', async () => {
+    const second = await bob.context.newPage();
+    await second.goto(bob.page.url());
+    await heading(second, roomName).waitFor({ timeout: 15_000 });
+    bob.link.cut();
+    await bob.context.setOffline(true);
+    await expect.poll(() => offlineBanner(bob.page).count(), { timeout: 30_000 }).toBe(1);
+    await send(bob.page, 'Queued in one tab');
+    // The other tab shows it waiting too: one queue per person, in the browser's storage.
+    await expect
+      .poll(() => second.getByTestId('pending-message').filter({ hasText: 'Queued in one tab' }).count(), { timeout: 15_000 })
+      .toBe(1);
+    await bob.context.setOffline(false);
+    bob.link.restore();
+    // Both tabs try to send it when the link is back; its idempotency key makes that one message.
+    for (const page of [bob.page, second, alice.page])
+      await expect.poll(() => message(page, 'Queued in one tab').count(), { timeout: 30_000 }).toBe(1);
+    expect((await serverHistory(stack.queryUrl, alice, roomName)).filter((b) => b === 'Queued in one tab')).toHaveLength(1);
+    await second.close();
   });
 
   it('invites to a private room, makes an admin, and removes a member, each seen by the other', async () => {

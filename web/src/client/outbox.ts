@@ -2,7 +2,9 @@
 // when the server accepted it (or refused it for good), so one written while offline, or whose
 // answer was lost with the connection, is sent again when the connection returns: always with
 // the same clientMessageId, the idempotency key, so the server appends it once whatever happens.
-// The queue lives in localStorage, per user: a reload or a closed tab loses nothing.
+// The queue lives in localStorage, per user: a reload or a closed tab loses nothing, and tabs of
+// one person share it (each change re-reads it, so no tab writes over another's; two tabs that
+// send the same queued message at once are answered as one by its key).
 
 export interface Outgoing {
   clientMessageId: string;
@@ -20,20 +22,30 @@ type Send = (message: Outgoing) => Promise<SendOutcome>;
 const RETRY_AFTER_MS = 3000;
 
 export class Outbox {
-  private items: Outgoing[];
   private listeners = new Set<() => void>();
   private flushing = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private snapshot: { raw: string | null; items: Outgoing[] } = { raw: null, items: [] };
   private readonly key: string;
   private readonly send: Send;
+  private readonly onStorage = (event: StorageEvent) => {
+    if (event.key !== this.key) return;
+    this.notify();
+    void this.flush(); // another tab queued something (or went away before sending it)
+  };
 
   constructor(userId: string, send: Send) {
     this.key = `chat.outbox.${userId}`;
     this.send = send;
-    this.items = load(this.key);
+    window.addEventListener('storage', this.onStorage);
   }
 
-  all = (): readonly Outgoing[] => this.items;
+  /** The queue as stored now; the same array until it changes, as React's store hooks need. */
+  all = (): readonly Outgoing[] => {
+    const raw = localStorage.getItem(this.key);
+    if (raw !== this.snapshot.raw) this.snapshot = { raw, items: parse(raw) };
+    return this.snapshot.items;
+  };
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
@@ -41,12 +53,13 @@ export class Outbox {
   };
 
   enqueue(message: Omit<Outgoing, 'clientMessageId' | 'queuedAt'>): void {
-    this.update([...this.items, { ...message, clientMessageId: crypto.randomUUID(), queuedAt: new Date().toISOString() }]);
+    const queued = { ...message, clientMessageId: crypto.randomUUID(), queuedAt: new Date().toISOString() };
+    this.update((items) => [...items, queued]);
     void this.flush();
   }
 
   discard(clientMessageId: string): void {
-    this.update(this.items.filter((item) => item.clientMessageId !== clientMessageId));
+    this.update((items) => items.filter((item) => item.clientMessageId !== clientMessageId));
   }
 
   /** Sends what is queued, oldest first, one at a time so each room's order is kept. */
@@ -56,7 +69,7 @@ export class Outbox {
     clearTimeout(this.retryTimer);
     try {
       for (;;) {
-        const next = this.items.find((item) => !item.refused);
+        const next = this.all().find((item) => !item.refused);
         if (!next) return;
         let outcome: SendOutcome;
         try {
@@ -68,10 +81,11 @@ export class Outbox {
           this.retryTimer = setTimeout(() => void this.flush(), RETRY_AFTER_MS);
           return;
         }
-        this.update(
+        const id = next.clientMessageId;
+        this.update((items) =>
           'accepted' in outcome
-            ? this.items.filter((item) => item.clientMessageId !== next.clientMessageId)
-            : this.items.map((item) => (item.clientMessageId === next.clientMessageId ? { ...item, refused: outcome.refused } : item)),
+            ? items.filter((item) => item.clientMessageId !== id)
+            : items.map((item) => (item.clientMessageId === id ? { ...item, refused: outcome.refused } : item)),
         );
       }
     } finally {
@@ -81,18 +95,22 @@ export class Outbox {
 
   stop(): void {
     clearTimeout(this.retryTimer);
+    window.removeEventListener('storage', this.onStorage);
   }
 
-  private update(items: Outgoing[]): void {
-    this.items = items;
-    localStorage.setItem(this.key, JSON.stringify(items));
+  private update(change: (items: readonly Outgoing[]) => Outgoing[]): void {
+    localStorage.setItem(this.key, JSON.stringify(change(this.all())));
+    this.notify();
+  }
+
+  private notify(): void {
     for (const listener of this.listeners) listener();
   }
 }
 
-function load(key: string): Outgoing[] {
+function parse(raw: string | null): Outgoing[] {
   try {
-    const parsed: unknown = JSON.parse(localStorage.getItem(key) ?? '[]');
+    const parsed: unknown = JSON.parse(raw ?? '[]');
     return Array.isArray(parsed) ? (parsed as Outgoing[]) : [];
   } catch {
     return [];

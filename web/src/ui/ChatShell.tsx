@@ -17,6 +17,15 @@ export function ChatShell() {
   const { client } = useChat();
   const route = useRoute();
   const me = useQuery(ME);
+  // Right after sign-up the account may not be in the read model yet (`me` is null): ask again
+  // until it is.
+  const { startPolling, stopPolling } = me;
+  const unknownYet = me.data !== undefined && me.data.me === null;
+  useEffect(() => {
+    if (!unknownYet) return;
+    startPolling(500);
+    return () => stopPolling();
+  }, [unknownYet, startPolling, stopPolling]);
   const rooms = useQuery(MY_ROOMS, { variables: { first: ROOM_LIST_SIZE } });
   const [logOut] = useMutation(LOG_OUT);
   const { refetch } = rooms;

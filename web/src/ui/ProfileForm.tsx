@@ -19,7 +19,18 @@ function ProfileFields({
   const [avatarUrl, setAvatarUrl] = useState(user.avatarUrl ?? '');
   const [bio, setBio] = useState(user.bio ?? '');
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
-  const [updateProfile, { loading }] = useMutation(UPDATE_PROFILE, { refetchQueries: [ME] });
+  // The answer is the profile as it now is: written to the cached user at once (the users read
+  // model may take a moment longer to show it, so reading it back could show the old one).
+  const [updateProfile, { loading }] = useMutation(UPDATE_PROFILE, {
+    update(cache, { data }) {
+      const profile = data?.updateProfile;
+      if (profile?.__typename !== 'Profile' || !profile.userId) return;
+      cache.modify({
+        id: cache.identify({ __typename: 'User', id: profile.userId }),
+        fields: { displayName: (old) => profile.displayName ?? old, avatarUrl: () => profile.avatarUrl, bio: () => profile.bio },
+      });
+    },
+  });
   async function submit(event: FormEvent) {
     event.preventDefault();
     const { data } = await updateProfile({
