@@ -45,7 +45,7 @@ export function MembersPanel({
           const name = member.user?.displayName ?? member.userId;
           const status = member.user?.presence.status ?? 'OFFLINE';
           return (
-            <li key={member.userId} data-testid="member">
+            <li key={member.userId} data-testid="member" className="member">
               {member.user && <Avatar user={member.user} size={24} />}
               <span>
                 <span className={`presence ${status.toLowerCase()}`} aria-label={status.toLowerCase()} role="img">
@@ -53,32 +53,34 @@ export function MembersPanel({
                 </span>{' '}
                 {name} <span className="muted">{member.role.toLowerCase()}</span>
               </span>
-              {myRole === 'OWNER' && member.userId !== session.userId && (
-                <select
-                  aria-label={`Role of ${name}`}
-                  value={member.role}
-                  onChange={(e) =>
-                    void run(
-                      setMemberRole({ variables: { roomId, userId: member.userId, role: e.target.value as Role } }),
-                      `${name} is now ${e.target.value.toLowerCase()}.`,
-                    )
-                  }
-                >
-                  <option value="MEMBER">member</option>
-                  <option value="ADMIN">admin</option>
-                  <option value="OWNER">owner</option>
-                </select>
-              )}
-              {manages && member.userId !== session.userId && (
-                <button
-                  type="button"
-                  className="small"
-                  aria-label={`Remove ${name}`}
-                  onClick={() => void run(removeMember({ variables: { roomId, userId: member.userId } }), `${name} was removed.`)}
-                >
-                  Remove
-                </button>
-              )}
+              <div className="member-actions">
+                {myRole === 'OWNER' && member.userId !== session.userId && (
+                  <select
+                    aria-label={`Role of ${name}`}
+                    value={member.role}
+                    onChange={(e) =>
+                      void run(
+                        setMemberRole({ variables: { roomId, userId: member.userId, role: e.target.value as Role } }),
+                        `${name} is now ${e.target.value.toLowerCase()}.`,
+                      )
+                    }
+                  >
+                    <option value="MEMBER">member</option>
+                    <option value="ADMIN">admin</option>
+                    <option value="OWNER">owner</option>
+                  </select>
+                )}
+                {manages && member.userId !== session.userId && (
+                  <button
+                    type="button"
+                    className="small"
+                    aria-label={`Remove ${name}`}
+                    onClick={() => void run(removeMember({ variables: { roomId, userId: member.userId } }), `${name} was removed.`)}
+                  >
+                    Remove
+                  </button>
+                )}
+              </div>
             </li>
           );
         })}

@@ -37,7 +37,15 @@ export function UserSearch({
             <span>
               {user.displayName} <span className="muted">@{user.username}</span>
             </span>
-            <button type="button" className="small" onClick={() => onPick(user)} aria-label={`${action} ${user.displayName}`}>
+            <button
+              type="button"
+              className="small"
+              onClick={() => {
+                onPick(user);
+                setSearch('');
+              }}
+              aria-label={`${action} ${user.displayName}`}
+            >
               {action}
             </button>
           </li>
