@@ -33,7 +33,13 @@ export async function launchChromium(): Promise<Browser> {
 
 /** Builds the web client (Vite takes about a second), so the test serves what the tree holds. */
 export function buildWebClient(): void {
-  execFileSync('npm', ['run', '--silent', 'build', '-w', '@chat/web'], { cwd: repo, stdio: 'pipe' });
+  // The production build, as ./chat up serves it: vitest sets NODE_ENV=test, which Vite would
+  // otherwise follow into React's development build.
+  execFileSync('npm', ['run', '--silent', 'build', '-w', '@chat/web'], {
+    cwd: repo,
+    stdio: 'pipe',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }
 
 export function screenshotDir(): string {
