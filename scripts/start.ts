@@ -34,7 +34,7 @@ chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
   GraphQL, the one endpoint and its playground  http://127.0.0.1:${port('query-service')}/graphql
     (queries, mutations, subscriptions)         ws://127.0.0.1:${port('query-service')}/graphql (graphql-ws)
   command service's own endpoint (internal)     http://127.0.0.1:${port('command-service')}/graphql
-  projector health                              http://127.0.0.1:${port('projector')}/ready
+  projector health                              http://127.0.0.1:${port('projector')}/readyz
 
   Kafka ${config.kafkaBrokers.join(',')} · schema registry ${config.schemaRegistryUrl}
   Postgres ${redact(config.databaseUrl)} · Redis ${config.redisUrl}

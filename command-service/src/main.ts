@@ -161,7 +161,12 @@ const yoga = createYoga<{ req: IncomingMessage }>({
 const server = await startHttpServer({
   port,
   host,
-  ready: () => ownership.isJoined && owners.allServing,
+  ready: {
+    kafka: () => ownership.isJoined,
+    partitions: () => owners.allServing,
+    postgres: () => pool.query('SELECT 1'),
+    redis: () => redis.ping(),
+  },
   handler: (req, res) => {
     const path = req.url?.split('?')[0];
     if (path === FORWARD_PATH) return void serveForwarded(handler, authenticate, req, res);

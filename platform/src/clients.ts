@@ -2,7 +2,7 @@ import { Kafka, logLevel, type EachBatchPayload, type LogEntry } from 'kafkajs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { PlatformConfig } from './config.ts';
-import type { Logger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 
 // Thin factories: one place that knows how each client is configured, so services and tests
 // talk to the infrastructure the same way.
@@ -24,12 +24,20 @@ export function createKafka(config: PlatformConfig, clientId: string, log?: Logg
 
 export function createPgPool(config: PlatformConfig, max = 10): pg.Pool {
   // search_path isolates the read models of one deployment (or one test file) in its schema.
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max,
     options: `-c search_path=${quoteIdent(config.pgSchema)}`,
   });
+  // An idle connection that Postgres closes (a restart, a failover, an administrator) is an
+  // 'error' event on the pool; unheard, it would end the process. The pool drops that client
+  // and the next query opens a new one, so a Postgres outage is waited out, not fatal.
+  pool.on('error', (error) => poolLog().warn('an idle Postgres connection was closed; the next query opens another', { error }));
+  return pool;
 }
+
+let poolLogger: Logger | undefined;
+const poolLog = (): Logger => (poolLogger ??= createLogger('postgres-pool'));
 
 /** A Redis connection; `role` names it (after the Redis prefix) in CLIENT LIST, for operators and tests. */
 export function createRedis(config: PlatformConfig, role?: string): Redis {

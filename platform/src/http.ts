@@ -1,15 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, register } from 'prom-client';
+import { checkReadiness, type ReadinessChecks } from './readiness.ts';
 
-// The HTTP shell every service shares: /health answers while the process lives, /ready
-// once the service can do its job (caught up, consumer joined), /metrics gives the
-// process's Prometheus metrics; everything else goes to the service's handler (GraphQL for
-// the two API services).
+// The HTTP shell every service shares: /healthz answers while the process lives, /readyz
+// while the service can do its job (its dependencies reachable, its consumer joined: 503
+// with the failing checks' names otherwise), /metrics gives the process's Prometheus
+// metrics; everything else goes to the service's handler (GraphQL for the two API services).
+// /health and /ready are older names for the first two.
 
 export interface HttpOptions {
   port: number;
   host?: string;
-  ready: () => boolean;
+  ready: ReadinessChecks;
   handler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
@@ -22,8 +24,13 @@ export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: Ht
   processMetrics = true;
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0];
-    if (path === '/health') return reply(res, 200, { status: 'ok' });
-    if (path === '/ready') return ready() ? reply(res, 200, { status: 'ready' }) : reply(res, 503, { status: 'starting' });
+    if (path === '/healthz' || path === '/health') return reply(res, 200, { status: 'ok' });
+    if (path === '/readyz' || path === '/ready') {
+      void checkReadiness(ready).then(({ ready: ok, checks }) =>
+        reply(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', checks }),
+      );
+      return;
+    }
     if (path === '/metrics') {
       void register.metrics().then((text) => {
         res.writeHead(200, { 'content-type': register.contentType });

@@ -6,6 +6,7 @@ export * from './wait.ts';
 export * from './shutdown.ts';
 export * from './keyed-lock.ts';
 export * from './http.ts';
+export * from './readiness.ts';
 export * from './service.ts';
 export * from './playground.ts';
 export * from './migrate.ts';

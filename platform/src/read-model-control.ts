@@ -44,6 +44,11 @@ export class ReadModelControl {
     return this.state();
   }
 
+  /** Resolves while the control row's Postgres answers: for readiness. */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
   async state(): Promise<ControlState> {
     const { rows } = await this.pool.query<ControlState>(`SELECT active, previous, phase, generation FROM ${this.table}`);
     return rows[0] ?? { active: this.config.pgSchema, previous: null, phase: 'serving', generation: 0 };

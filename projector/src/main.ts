@@ -44,8 +44,10 @@ const projector = new LiveProjector({
 });
 const stopFollowing = await projector.follow();
 
-const server = await startHttpServer({ port, host, ready: () => projector.ready });
-log.info('ready', { health: `http://127.0.0.1:${port}/ready` });
+// Ready while it projects: its consumer joined (or paused on purpose by a rebuild) and Postgres
+// answering. Redis is not needed to project: live notifications wait for it.
+const server = await startHttpServer({ port, host, ready: { kafka: () => projector.ready, postgres: () => control.ping() } });
+log.info('ready', { health: `http://127.0.0.1:${port}/readyz` });
 
 onShutdown(log, async () => {
   await closeServer(server);

@@ -138,7 +138,11 @@ const signOn = signOnProxy(commandServiceUrl(), log);
 const server = await startHttpServer({
   port,
   host,
-  ready: () => true,
+  ready: {
+    postgres: () => readModelPool.pool.query('SELECT 1'),
+    redis: () => redis.ping(),
+    fanout: () => subscriber.status === 'ready',
+  },
   handler: (req, res) => {
     if (req.url?.startsWith('/auth/')) return signOn(req, res);
     if (isWebClientRequest(req, yoga.graphqlEndpoint)) return webClient(req, res);
