@@ -7,6 +7,7 @@ export * from './shutdown.ts';
 export * from './keyed-lock.ts';
 export * from './http.ts';
 export * from './readiness.ts';
+export { environmentProblems } from './env-schema.ts';
 export * from './service.ts';
 export * from './playground.ts';
 export * from './migrate.ts';

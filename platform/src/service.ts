@@ -1,4 +1,5 @@
 import { intFromEnv, loadConfig, type PlatformConfig } from './config.ts';
+import { environmentProblems } from './env-schema.ts';
 import { createLogger, type Logger } from './log.ts';
 
 // The three services, their HTTP ports and the variables that move them. `infra` starts
@@ -27,5 +28,12 @@ export function servicePort(name: ServiceName, env: NodeJS.ProcessEnv = process.
 }
 
 export function bootService(name: ServiceName, env: NodeJS.ProcessEnv = process.env): ServiceBoot {
-  return { config: loadConfig(env), log: createLogger(name), port: servicePort(name, env), host: env.HOST ?? '127.0.0.1' };
+  const log = createLogger(name);
+  // A bad configuration stops the service before it touches anything, naming every bad variable.
+  const problems = environmentProblems(env);
+  if (problems.length > 0) {
+    log.error(`invalid configuration: ${problems.join('; ')}`, { problems });
+    process.exit(2);
+  }
+  return { config: loadConfig(env), log, port: servicePort(name, env), host: env.HOST ?? '127.0.0.1' };
 }

@@ -1,10 +1,15 @@
 import { useEffect, useRef } from 'react';
 import { EMOJI } from './emoji.ts';
 
-/** A grid of emoji buttons; arrow keys are not needed: Tab walks it, Escape closes it. */
+/** A grid of emoji buttons: Tab walks it, Escape closes it. */
 export function EmojiPicker({ label, onPick, onClose }: { label: string; onPick: (emoji: string) => void; onClose: () => void }) {
   const first = useRef<HTMLButtonElement>(null);
-  useEffect(() => first.current?.focus(), []);
+  // Focus moves into the grid while it is open, and back to where it came from when it closes.
+  useEffect(() => {
+    const opener = document.activeElement as HTMLElement | null;
+    first.current?.focus();
+    return () => opener?.focus();
+  }, []);
   return (
     <div
       className="emoji-picker"

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+// Every environment variable a service reads, with what makes it valid. Checked once when a
+// service boots, so a bad deployment stops at once with every bad variable named in one
+// message, instead of failing later, one variable at a time, or silently using a typo as a
+// value. Defaults stay with the code that reads each variable (loadConfig, intFromEnv, …);
+// this says only what a value that is set must look like. Unset is always allowed, except
+// where a variable needs another (NEEDED_WITH).
+
+const integer = (min: number, max?: number) =>
+  z
+    .string()
+    .refine(
+      (raw) => /^-?\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= (max ?? Number.MAX_SAFE_INTEGER),
+      max === undefined ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`,
+    );
+const positive = integer(1);
+const nonNegative = integer(0);
+const port = integer(1, 65_535);
+const url = (...schemes: string[]) =>
+  z.string().refine(
+    (raw) => {
+      try {
+        return schemes.includes(new URL(raw).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL (${schemes.join(', ')})`,
+  );
+const httpUrl = url('http', 'https');
+const oneOf = (...values: [string, ...string[]]) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+export const ENV_SCHEMA = z
+  .object({
+    KAFKA_BROKERS: z
+      .string()
+      .refine((raw) => raw.split(',').every((broker) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(broker.trim())), 'must be host:port[,host:port…]'),
+    SCHEMA_REGISTRY_URL: httpUrl,
+    DATABASE_URL: url('postgres', 'postgresql'),
+    REDIS_URL: url('redis', 'rediss'),
+    COMMAND_PORT: port,
+    QUERY_PORT: port,
+    PROJECTOR_PORT: port,
+    HOST: z.string().min(1),
+    TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-" (Kafka topic names)'),
+    // Quoted wherever it is used, so any name Postgres takes: up to 63 characters, no quotes or controls.
+    PG_SCHEMA: z.string().regex(/^[^\x00-\x1f"]{1,63}$/, 'must be a Postgres name: 1 to 63 characters, no quotes or control characters'),
+    REDIS_PREFIX: z.string().regex(/^\S*$/, 'may not hold spaces'),
+    LOG_LEVEL: oneOf('debug', 'info', 'warn', 'error'),
+    COMMAND_ADVERTISED_URL: httpUrl,
+    COMMAND_SERVICE_URL: httpUrl,
+    JWKS_URL: httpUrl,
+    TOKEN_ISSUER: z.string().min(1),
+    TOKEN_AUDIENCE: z.string().min(1),
+    ACCESS_TOKEN_TTL_SECONDS: positive,
+    REFRESH_TOKEN_TTL_MS: positive,
+    SIGNING_KEY_ROTATE_AFTER_MS: positive,
+    SIGNING_KEY_PUBLISH_LEAD_MS: nonNegative,
+    ACCOUNT_UPKEEP_INTERVAL_MS: positive,
+    IDEMPOTENCY_WINDOW_MS: positive,
+    VISIBILITY_TIMEOUT_MS: positive,
+    APPEND_TIMEOUT_MS: positive,
+    COMMAND_SESSION_TIMEOUT_MS: positive,
+    PROJECTOR_SESSION_TIMEOUT_MS: positive,
+    MAX_PENDING_PER_PARTITION: positive,
+    MAX_PENDING_PER_ROOM: positive,
+    SNAPSHOT_INTERVAL_MS: positive,
+    SNAPSHOT_AFTER_RECORDS: positive,
+    TRANSACTION_INTERVAL_MS: nonNegative,
+    LIVE_SWEEP_INTERVAL_MS: positive,
+    WS_KEEPALIVE_MS: positive,
+    SIGN_UP_LIMIT_PER_ADDRESS: positive,
+    LOG_IN_LIMIT_PER_USERNAME: positive,
+    LOG_IN_LIMIT_PER_ADDRESS: positive,
+    COMMAND_LIMIT_PER_USER: positive,
+    SUBSCRIBE_LIMIT_PER_USER: positive,
+    SUBSCRIPTIONS_PER_SOCKET: positive,
+    SUBSCRIPTIONS_PER_USER: positive,
+    TEST_PUBLISH_HOLD_MS: nonNegative,
+    GRAPHQL_INTROSPECTION: oneOf('on', 'off'),
+    GRAPHQL_PLAYGROUND: oneOf('on', 'off'),
+    TRUST_PROXY: oneOf('0', '1'),
+    WEB_DIST: z.string().min(1),
+    OIDC_ISSUER: httpUrl,
+    OIDC_CLIENT_ID: z.string().min(1),
+    OIDC_CLIENT_SECRET: z.string(),
+    OIDC_SCOPES: z.string().min(1),
+    OIDC_REDIRECT_URI: httpUrl,
+    OIDC_RETURN_ORIGINS: z.string().refine(
+      (raw) =>
+        raw
+          .split(',')
+          .filter(Boolean)
+          .every((origin) => httpUrl.safeParse(origin).success),
+      'must be URLs (http, https), comma-separated',
+    ),
+  })
+  .partial();
+
+/** Variables that must be set when another one is. */
+const NEEDED_WITH: Record<string, string> = { OIDC_CLIENT_ID: 'OIDC_ISSUER' };
+
+/** Every problem with the environment's values, one line each; empty when all is well. */
+export function environmentProblems(env: NodeJS.ProcessEnv): string[] {
+  // Only the variables named above, and only when set: an empty value means unset.
+  const known = Object.fromEntries(Object.keys(ENV_SCHEMA.shape).flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+  const result = ENV_SCHEMA.safeParse(known);
+  const problems = (result.error?.issues ?? []).map((issue) => {
+    const name = String(issue.path[0]);
+    return `${name} ${issue.message} (got "${String(known[name]).slice(0, 80)}")`;
+  });
+  for (const [name, other] of Object.entries(NEEDED_WITH))
+    if (known[other] && !known[name]) problems.push(`${name} is needed with ${other}`);
+  return problems;
+}
