@@ -78,6 +78,7 @@ export const ENV_SCHEMA = z
     SUBSCRIPTIONS_PER_SOCKET: positive,
     SUBSCRIPTIONS_PER_USER: positive,
     TEST_PUBLISH_HOLD_MS: nonNegative,
+    SHUTDOWN_TIMEOUT_MS: positive,
     GRAPHQL_INTROSPECTION: oneOf('on', 'off'),
     GRAPHQL_PLAYGROUND: oneOf('on', 'off'),
     TRUST_PROXY: oneOf('0', '1'),

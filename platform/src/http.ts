@@ -58,9 +58,19 @@ export function clientAddress(req: IncomingMessage, trustProxy = process.env.TRU
   return first || req.socket.remoteAddress || 'unknown';
 }
 
-export function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
+/**
+ * Stops accepting connections and closes the idle ones at once; a request in flight (a mutation
+ * waiting for Kafka, say) has `graceMs` to be answered before its connection is cut.
+ */
+export function closeServer(server: Server, graceMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
