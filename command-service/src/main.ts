@@ -3,6 +3,7 @@ import { createYoga } from 'graphql-yoga';
 import { Partitioners } from 'kafkajs';
 import {
   bootService,
+  useOperationMetrics,
   closeServer,
   createKafka,
   createPgPool,
@@ -144,7 +145,7 @@ const handler = new CommandHandler(
 const yoga = createYoga<{ req: IncomingMessage }>({
   schema,
   ...playground('Chat commands', PLAYGROUND_QUERY),
-  plugins: graphqlLimits(),
+  plugins: [...graphqlLimits(), useOperationMetrics()],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   context: async ({ request, req }): Promise<Context> => ({
     caller: await authenticate(request.headers),

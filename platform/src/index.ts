@@ -17,3 +17,5 @@ export * from './graphql-limits.ts';
 export * from './transaction.ts';
 export * from './cursors.ts';
 export * from './rate-limit.ts';
+export * from './metrics.ts';
+export { useOperationMetrics } from './graphql-metrics.ts';

@@ -11,6 +11,8 @@ import {
   accessTokenSettings,
   bearerToken,
   bootService,
+  liveSockets,
+  useOperationMetrics,
   clientAddress,
   closeServer,
   commandServiceUrl,
@@ -104,7 +106,11 @@ const schema = withCommandMutations(
 
 const yoga = createYoga({
   schema,
-  plugins: [...graphqlLimits(), useSharedSubscriptionExecution({ beforeEachExecution: (ctx) => clearLoaders(ctx as Context) })],
+  plugins: [
+    ...graphqlLimits(),
+    useOperationMetrics(),
+    useSharedSubscriptionExecution({ beforeEachExecution: (ctx) => clearLoaders(ctx as Context) }),
+  ],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   ...playground(
     'Chat',
@@ -224,6 +230,8 @@ const wsCleanup = useServer(
 // completes its operations and frees their slots.
 const answeredPing = new WeakSet<WebSocket>();
 wsServer.on('connection', (socket) => {
+  liveSockets.inc();
+  socket.once('close', () => liveSockets.dec());
   answeredPing.add(socket);
   socket.on('pong', () => answeredPing.add(socket));
 });

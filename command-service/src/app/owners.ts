@@ -1,3 +1,4 @@
+import { partitionsOwned } from '@chat/platform';
 import type { Logger } from '@chat/platform';
 import type { PartitionOwner } from './partition-owner.ts';
 
@@ -34,6 +35,7 @@ export class Owners {
         owner = this.create(partition);
         this.owners.set(partition, owner);
       }
+      partitionsOwned.set(this.owners.size);
       void owner.restore();
     }
     this.log.info('partitions assigned', { partitions });
@@ -42,6 +44,7 @@ export class Owners {
   /** The partition is no longer this instance's to write. */
   lost(owner: PartitionOwner): void {
     if (this.owners.get(owner.partition) === owner) this.owners.delete(owner.partition);
+    partitionsOwned.set(this.owners.size);
     void owner.release().catch((error: unknown) => this.log.warn('releasing a partition failed', { partition: owner.partition, error }));
   }
 

@@ -1,3 +1,4 @@
+import { kafkaRecordsAppended, kafkaTransactionAborts, kafkaTransactionDuration } from '@chat/platform';
 import { retryThroughOutage, sleep, type Logger } from '@chat/platform';
 import type { RoomEvent } from '../domain/room.ts';
 import type { PartitionOwner, Pending } from './partition-owner.ts';
@@ -86,9 +87,13 @@ export class TransactionPump {
         ),
       );
       let firstOffsets: Map<number, bigint>;
+      const timed = kafkaTransactionDuration.startTimer();
       try {
         firstOffsets = await this.appender.append(records);
+        timed();
+        kafkaRecordsAppended.inc(records.length);
       } catch (error) {
+        kafkaTransactionAborts.inc();
         this.log.warn('append failed; moving to a new producer and re-reading the partitions', { error });
         for (const { owner, batch } of taken) owner.failed(batch);
         await this.recover();

@@ -1,3 +1,4 @@
+import { deadLetters } from '@chat/platform';
 import type { Kafka, Producer } from 'kafkajs';
 
 // The dead-letter topic: every record the projector set aside, with its original key and
@@ -32,6 +33,7 @@ export class DeadLetterTopic {
   }
 
   readonly send: DeadLetterSink = async (letters) => {
+    deadLetters.inc(letters.length);
     if (letters.length === 0) return;
     await this.producer.send({
       topic: this.topic,

@@ -1,3 +1,4 @@
+import { redisPublishes } from '@chat/platform';
 import type { Redis } from 'ioredis';
 import { sleep, type Logger } from '@chat/platform';
 import { roomChannel, userChannel, type LiveNotification } from '@chat/schemas';
@@ -65,6 +66,7 @@ export class RedisPublisher {
         const pipeline = this.redis.pipeline();
         for (const [channel, list] of byChannel) pipeline.publish(channel, JSON.stringify(list));
         const results = await pipeline.exec();
+        redisPublishes.inc(byChannel.size);
         const failed = results?.find(([error]) => error);
         if (failed) throw failed[0];
         this.queue.splice(0, batch.length);

@@ -1,3 +1,4 @@
+import { consumerLag, projectorBatchRecords, projectorEvents } from '@chat/platform';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type pg from 'pg';
 import { keepWaitingWhileRunning, retryThroughOutage, sleep, type Logger } from '@chat/platform';
@@ -121,10 +122,13 @@ export async function runProjector(
         consumer.pause([{ topic, partitions: [partition] }]);
       }
       if (records.length === 0) return;
+      projectorEvents.inc({ topic }, records.length);
+      projectorBatchRecords.observe(records.length);
       // Handed over, not yet committed: the group offset runs ahead of the checkpoint, which is
       // only a hint's worth of harm (a new owner starts at the checkpoint).
       await gatherer.submit({ topic, partition, records }, keepWaitingWhileRunning(payload));
       payload.resolveOffset(records.at(-1)!.offset);
+      consumerLag.set({ topic, partition: String(partition) }, Number(payload.batch.offsetLag()));
       await payload.heartbeat();
     },
   });

@@ -1,3 +1,4 @@
+import { lastCheckpoint } from '@chat/platform';
 import { retryThroughOutage, sleep, type Logger } from '@chat/platform';
 import type { PartitionBatch } from '../adapters/pg-projection.ts';
 
@@ -159,6 +160,7 @@ export class BatchGatherer {
       keepGoing: () => !this.stopped,
       onFailure: (error, attempt) => this.log.warn('projecting batches failed; retrying', { attempt, partitions: batches.length, error }),
     });
+    lastCheckpoint.setToCurrentTime();
   }
 
   private wake(): void {

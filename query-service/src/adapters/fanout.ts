@@ -1,3 +1,4 @@
+import { redisMessagesReceived } from '@chat/platform';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@chat/platform';
 import { typingChannel, type TypingSignal } from './typing.ts';
@@ -39,7 +40,10 @@ export class RoomFanout {
   }
 
   async start(): Promise<void> {
-    this.redis.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));
+    this.redis.on('message', (channel: string, payload: string) => {
+      redisMessagesReceived.inc();
+      this.dispatch(channel, payload);
+    });
     // ioredis subscribes its channels again on reconnect by itself; what was published while
     // the connection was down is re-read from Postgres.
     let connectedBefore = false;

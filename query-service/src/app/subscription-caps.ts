@@ -1,3 +1,4 @@
+import { liveSubscriptions } from '@chat/platform';
 import { GraphQLError } from 'graphql';
 
 // How many operations one socket, and one user across every instance, may hold open at once:
@@ -48,6 +49,7 @@ export class SubscriptionCaps {
       open.delete(id);
       return refusal(`at most ${this.settings.perUser} operations at once per user`);
     }
+    liveSubscriptions.inc();
     return undefined;
   }
 
@@ -56,6 +58,7 @@ export class SubscriptionCaps {
     const held = open?.get(id);
     if (!held) return;
     open!.delete(id);
+    liveSubscriptions.dec();
     void held.slot.then((slot) => {
       if (slot !== undefined && held.userId !== undefined) this.slots.give(held.userId, slot);
     });
