@@ -66,3 +66,11 @@ export const liveSubscriptions = new Gauge({
   name: 'graphql_ws_operations',
   help: 'graphql-ws operations (subscriptions mostly) open on this instance',
 });
+export const subscriptionExecutions = new Counter({
+  name: 'graphql_subscription_executions_total',
+  help: 'Executions of subscription selections over events, shared or not',
+});
+export const subscriptionDeliveries = new Counter({
+  name: 'graphql_subscription_results_total',
+  help: 'Subscription results handed to subscribers',
+});

@@ -13,7 +13,7 @@ import {
   type FieldNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { Counter } from 'prom-client';
+import { subscriptionDeliveries, subscriptionExecutions } from '@chat/platform';
 
 // Execute once, send to many. An event reaching a room with a thousand subscribers used to be
 // a thousand executions of the same selection over the same event. Subscribers whose
@@ -32,12 +32,6 @@ export const SHARES_EXECUTION = { sharesExecution: true } as const;
 /** Extensions of a field whose value depends on the caller: an operation selecting one is executed per subscriber. */
 export const PER_VIEWER = { perViewer: true } as const;
 
-const executions = new Counter({
-  name: 'graphql_subscription_executions_total',
-  help: 'Executions of subscription selections over events, shared or not',
-});
-const deliveries = new Counter({ name: 'graphql_subscription_results_total', help: 'Subscription results handed to subscribers' });
-
 /** Results per event, per operation key; gone with the event. */
 const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
 const printed = new WeakMap<DocumentNode, string>();
@@ -51,9 +45,9 @@ export function useSharedSubscriptionExecution({ beforeEachExecution }: { before
         const stream = await createSourceEventStream(subscribeArgs);
         if (!(Symbol.asyncIterator in stream)) return stream; // errors before the stream began
         return mapStream(stream, (event) => {
-          deliveries.inc();
+          subscriptionDeliveries.inc();
           return executeOnce(event, key, () => {
-            executions.inc();
+            subscriptionExecutions.inc();
             beforeEachExecution(subscribeArgs.contextValue);
             return Promise.resolve(execute({ ...subscribeArgs, rootValue: event }));
           });
