@@ -1,5 +1,9 @@
-// Structured one-line JSON logs on stderr, so any log shipper can read them and stdout
-// stays free for what a command prints for people.
+import { pino, destination, type Logger as Pino } from 'pino';
+
+// Structured one-line JSON logs on stderr, written by pino, so any log shipper can read them and
+// stdout stays free for what a command prints for people. Each line: `t` (ISO time), `level`
+// (debug, info, warn, error), `service`, `msg`, then the fields given; an Error anywhere in the
+// fields is written as its name and message (never a stack, which can carry a driver's text).
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -10,19 +14,32 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
+// Synchronous, so the last lines before an exit (a bad configuration, a failed shutdown) are written.
+const stderr = destination({ fd: 2, sync: true });
 
 export function createLogger(service: string, minLevel = process.env.LOG_LEVEL ?? 'info'): Logger {
-  const threshold = ORDER[minLevel as Level] ?? ORDER.info;
+  const log: Pino = pino(
+    {
+      level: LEVELS.includes(minLevel as Level) ? minLevel : 'info',
+      base: { service },
+      messageKey: 'msg',
+      timestamp: () => `,"t":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    stderr,
+  );
   const write = (level: Level) => (msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < threshold) return;
-    const line = { t: new Date().toISOString(), level, service, msg, ...fields };
-    process.stderr.write(JSON.stringify(line, errorReplacer) + '\n');
+    if (fields) log[level](plain(fields) as object, msg);
+    else log[level](msg);
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
+/** The fields with every Error, at any depth, reduced to its name and message. */
+function plain(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
-  return value;
+  if (depth > 4 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plain(item, depth + 1)]));
 }
