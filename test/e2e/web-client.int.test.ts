@@ -204,6 +204,7 @@ describe('web client in Chromium', () => {
       )
       .toBe(0);
     await openRoom(bob.page, roomName);
+    await bob.page.getByRole('button', { name: 'Members (2)' }).waitFor({ timeout: 15_000 });
   });
 
   it('loses the network while both write, comes back, and both see every message once', async () => {

@@ -162,7 +162,7 @@ function EditBox({ roomId, message, onDone }: { roomId: string; message: Message
 }
 
 /** A message of ours still on its way: queued (offline), sending, or refused with the reason. */
-export function PendingItem({ message, onDiscard }: { message: Outgoing; onDiscard: () => void }) {
+export function PendingItem({ message, offline, onDiscard }: { message: Outgoing; offline: boolean; onDiscard: () => void }) {
   return (
     <li className="message pending" data-testid="pending-message">
       <div className="message-main">
@@ -175,6 +175,8 @@ export function PendingItem({ message, onDiscard }: { message: Outgoing; onDisca
                 Discard
               </button>
             </>
+          ) : offline ? (
+            'Waiting for the connection…'
           ) : (
             'Sending…'
           )}

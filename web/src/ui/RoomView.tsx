@@ -54,8 +54,10 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
   if (history.error && !room) return <p className="pad problem">This room cannot be shown right now.</p>;
   if (!history.data) return <p className="pad muted">Loading…</p>;
   if (!room) return <p className="pad">This room does not exist, or you cannot see it.</p>;
-  const memberList = members.data?.room?.members?.edges.map((edge) => edge.node) ?? [];
-  const title = roomTitle({ ...room, members: members.data?.room?.members ?? null }, session.userId);
+  // The last list read stays shown while a refresh fails (offline, say).
+  const memberConnection = (members.data ?? members.previousData)?.room?.members ?? null;
+  const memberList = memberConnection?.edges.map((edge) => edge.node) ?? [];
+  const title = roomTitle({ ...room, members: memberConnection }, session.userId);
   const other = room.kind === 'DIRECT' ? memberList.find((m) => m.userId !== session.userId) : undefined;
   const typers = (typing.data?.typing.users ?? []).filter((user) => user.id !== session.userId);
 
@@ -92,7 +94,7 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
             aria-controls="members"
             onClick={() => setShowMembers(!showMembers)}
           >
-            Members ({memberList.length})
+            Members{memberConnection ? ` (${memberList.length})` : ''}
           </button>
         )}
         {room.myRole && room.kind === 'GROUP' && (

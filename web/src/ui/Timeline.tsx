@@ -31,9 +31,10 @@ export function Timeline(props: {
   onReply: (target: ReplyTarget) => void;
 }) {
   const { roomId, room, myRole, loadingOlder, loadOlder, onReply } = props;
-  const { outbox, session } = useChat();
+  const { outbox, session, client } = useChat();
   const messages = room.messages.edges.map((edge) => edge.node);
   const pending = useSyncExternalStore(outbox.subscribe, outbox.all);
+  const offline = useSyncExternalStore(client.connection.subscribe, client.connection.get) === 'offline';
   const shown = new Set(messages.map((m) => m.clientMessageId));
   // A queued message shows until its accepted copy arrives with the same idempotency key.
   const waiting = pending.filter((m) => m.roomId === roomId && !shown.has(m.clientMessageId));
@@ -103,7 +104,12 @@ export function Timeline(props: {
           />
         ))}
         {waiting.map((message) => (
-          <PendingItem key={message.clientMessageId} message={message} onDiscard={() => outbox.discard(message.clientMessageId)} />
+          <PendingItem
+            key={message.clientMessageId}
+            message={message}
+            offline={offline}
+            onDiscard={() => outbox.discard(message.clientMessageId)}
+          />
         ))}
       </ol>
     </div>
