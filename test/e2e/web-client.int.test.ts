@@ -280,6 +280,10 @@ describe('web client in Chromium', () => {
     await expect
       .poll(() => bob.page.getByTestId('member').filter({ hasText: 'Bob' }).filter({ hasText: 'admin' }).count(), { timeout: 15_000 })
       .toBe(1);
+    // Bob, an admin now, is offered what admins may do without a reload (inviting), and not what
+    // they may not (removing the owner).
+    await expect.poll(() => bob.page.getByLabel('Invite someone').count(), { timeout: 15_000 }).toBe(1);
+    expect(await bob.page.getByRole('button', { name: 'Remove Alice' }).count()).toBe(0);
     await alice.page.screenshot({ path: join(screenshotDir(), 'members-desktop.png') });
 
     await page.getByRole('button', { name: 'Remove Bob' }).click();

@@ -70,7 +70,7 @@ export function MembersPanel({
                     <option value="OWNER">owner</option>
                   </select>
                 )}
-                {manages && member.userId !== session.userId && (
+                {mayRemove(myRole, member.role) && member.userId !== session.userId && (
                   <button
                     type="button"
                     className="small"
@@ -100,4 +100,9 @@ export function MembersPanel({
       )}
     </aside>
   );
+}
+
+/** Owners remove anyone else; admins remove members (the command service's rule, offered only where it holds). */
+function mayRemove(myRole: string | null, theirRole: string): boolean {
+  return myRole === 'OWNER' || (myRole === 'ADMIN' && theirRole === 'MEMBER');
 }

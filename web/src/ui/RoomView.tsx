@@ -36,7 +36,7 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
     onData: ({ data }) => {
       const event = data.data?.roomEvents;
       if (!event) return;
-      applyRoomEvent(client.apollo.cache, roomId, event);
+      applyRoomEvent(client.apollo.cache, roomId, event, session.userId);
       if (
         'userId' in event &&
         event.__typename !== 'MemberRoleChangedEvent' &&
@@ -139,9 +139,10 @@ type RoomEvent = RoomEventsSubscription['roomEvents'];
 /**
  * What a live event changes in the cache. Messages are normalized, so an edit, a deletion or a
  * reaction is already in place once the event is written; a new message is also added to the
- * room's history (once: a message already there is not added again) and becomes its last.
+ * room's history (once: a message already there is not added again) and becomes its last; a
+ * change of the reader's own role changes what the room view offers them.
  */
-function applyRoomEvent(cache: ApolloCache, roomId: string, event: RoomEvent): void {
+function applyRoomEvent(cache: ApolloCache, roomId: string, event: RoomEvent, myId: string): void {
   const id = cache.identify({ __typename: 'Room', id: roomId });
   if (event.__typename === 'MessageSentEvent' && event.message) {
     const message = event.message;
@@ -159,6 +160,10 @@ function applyRoomEvent(cache: ApolloCache, roomId: string, event: RoomEvent): v
         lastSequence: (last: unknown) => Math.max(Number(last) || 0, message.sequence),
       },
     });
+  } else if (event.__typename === 'MemberRoleChangedEvent' && event.userId === myId && event.role) {
+    // Made an admin (or no longer one): what this person may do in the room changes at once.
+    const role = event.role;
+    cache.modify<Record<string, unknown>>({ id, fields: { myRole: () => role } });
   } else if (event.__typename === 'RoomRenamedEvent') {
     cache.modify<Record<string, unknown>>({ id, fields: { name: () => event.name ?? '' } });
   } else if (event.__typename === 'RoomTopicChangedEvent') {
