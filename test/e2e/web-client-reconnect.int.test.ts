@@ -2,7 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Stack } from '@chat/infra';
 import { gql } from '../src/graphql.ts';
-import { bodies, heading, message, offlineBanner, send, serverHistory, signUpOnPage, twoPeople, type Person } from '../src/web-page.ts';
+import {
+  accessTokenOf,
+  bodies,
+  heading,
+  message,
+  offlineBanner,
+  send,
+  serverHistory,
+  signUpOnPage,
+  twoPeople,
+  type Person,
+} from '../src/web-page.ts';
 
 // The web client across what breaks a live connection in real life, each time showing exactly
 // the messages it missed, once: access tokens that expire every few seconds (the server closes
@@ -33,9 +44,6 @@ beforeAll(async () => {
   await heading(bob.page, roomName).waitFor({ timeout: 15_000 });
 }, 60_000);
 
-const accessToken = async (p: Person): Promise<string> =>
-  JSON.parse((await p.page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}').accessToken;
-
 async function expectEachOnce(expected: string[]) {
   for (const p of [alice, bob]) {
     for (const body of expected) await expect.poll(() => message(p.page, body).count(), { timeout: 30_000 }).toBe(1);
@@ -49,7 +57,7 @@ async function expectEachOnce(expected: string[]) {
 
 describe('web client reconnecting', () => {
   it(`stays signed in and misses nothing while its ${TOKEN_SECONDS} s access tokens expire`, async () => {
-    const first = await accessToken(bob);
+    const first = await accessTokenOf(bob);
     const sent: string[] = [];
     // Three token lifetimes, a message every two seconds from each side in turn.
     for (let i = 1; i <= 12; i += 1) {
@@ -59,7 +67,7 @@ describe('web client reconnecting', () => {
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
     await expectEachOnce(sent);
-    expect(await accessToken(bob)).not.toBe(first);
+    expect(await accessTokenOf(bob)).not.toBe(first);
     for (const p of [alice, bob]) expect(await p.page.getByRole('heading', { name: 'Log in' }).count()).toBe(0);
   }, 90_000);
 
@@ -68,7 +76,7 @@ describe('web client reconnecting', () => {
     for (const p of [alice, bob]) await expect.poll(() => offlineBanner(p.page).count(), { timeout: 30_000 }).toBe(1);
     await expect(fetch(stack.queryUrl)).rejects.toThrow(); // it really is down
     // Another way in (as through a second instance): straight to the command service.
-    const token = await accessToken(alice);
+    const token = await accessTokenOf(alice);
     const roomId = await bob.page.evaluate(() => decodeURIComponent(location.hash.split('/')[2] ?? ''));
     const during = ['Sent during the restart 1', 'Sent during the restart 2'];
     for (const body of during) {

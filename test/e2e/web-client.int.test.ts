@@ -8,6 +8,7 @@ import { axeViolations, screenshotDir } from '../src/browser.ts';
 import { gql } from '../src/graphql.ts';
 import {
   PHONE,
+  accessTokenOf,
   bodies,
   heading,
   message,
@@ -15,6 +16,7 @@ import {
   openRoom,
   send,
   serverHistory,
+  sessionOf,
   signUpOnPage,
   twoPeople,
   type Person,
@@ -163,8 +165,7 @@ describe('web client in Chromium', () => {
   });
 
   it('opens a long room on its newest messages and loads older ones as the reader scrolls back', async () => {
-    const token = async (p: Person) => JSON.parse((await p.page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}').accessToken;
-    const aliceToken = await token(alice);
+    const aliceToken = await accessTokenOf(alice);
     const { createRoom } = await gql(
       stack.queryUrl,
       `mutation($name: String!) { createRoom(name: $name) { ... on RoomAccepted { roomId } } }`,
@@ -180,7 +181,12 @@ describe('web client in Chromium', () => {
         aliceToken,
       );
     }
-    await gql(stack.queryUrl, `mutation($r: ID!) { joinRoom(roomId: $r) { __typename } }`, { r: createRoom.roomId }, await token(bob));
+    await gql(
+      stack.queryUrl,
+      `mutation($r: ID!) { joinRoom(roomId: $r) { __typename } }`,
+      { r: createRoom.roomId },
+      await accessTokenOf(bob),
+    );
     await bob.page.reload();
     await openRoom(bob.page, historyRoom);
     await expect.poll(() => message(bob.page, 'Backlog 120').count(), { timeout: 15_000 }).toBe(1);
@@ -311,7 +317,7 @@ describe('web client in Chromium', () => {
     await expect.poll(() => page.locator('.me-name').innerText(), { timeout: 15_000 }).toBe('Alice Liddell');
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Log in' }).count(), { timeout: 15_000 }).toBe(1);
-    expect(await page.evaluate(() => localStorage.getItem('chat.session'))).toBeNull();
+    expect(await sessionOf(alice)).toBeNull();
   });
 
   it('works at phone width, with no accessibility violations, and writes its screenshots', async () => {

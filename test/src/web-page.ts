@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startStack, type Stack } from '@chat/infra';
 import { TEST_PASSWORD } from './accounts.ts';
 import { CuttableLink, buildWebClient, launchChromium } from './browser.ts';
+import { gql } from './graphql.ts';
 
 // A person at the web client, as the browser tests drive one: their own browser context,
 // reaching the platform through their own network link, found on the page by roles and
@@ -101,18 +102,30 @@ export async function keepPictures(label: string, people: (Person | undefined)[]
   for (const p of people) await p?.page.screenshot({ path: join(tmpdir(), `web-${name}-${p.name}.png`) }).catch(() => undefined);
 }
 
-/** The bodies of a room's history as the server holds them, read with the person's own token. */
-export async function serverHistory(queryUrl: string, p: Person, roomName: string): Promise<string[]> {
-  const session = JSON.parse((await p.page.evaluate(() => localStorage.getItem('chat.session'))) ?? '{}');
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` };
-  const post = async (query: string, variables: Record<string, unknown> = {}) =>
-    ((await (await fetch(queryUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) })).json()) as { data: any }).data;
-  const { myRooms } = await post(`query { myRooms(first: 50) { edges { node { id name } } } }`);
-  const room = myRooms.edges.find((e: any) => e.node.name === roomName).node;
-  const { messages } = await post(`query($id: ID!) { messages(roomId: $id, last: 200) { edges { node { body } } } }`, { id: room.id });
-  return messages.edges.map((e: any) => e.node.body);
+/** The session the person's page holds (what the web client keeps in localStorage). */
+export async function sessionOf(p: Person): Promise<{ accessToken?: string; username?: string } | null> {
+  return JSON.parse((await p.page.evaluate(() => localStorage.getItem('chat.session'))) ?? 'null');
 }
 
+export async function accessTokenOf(p: Person): Promise<string> {
+  const token = (await sessionOf(p))?.accessToken;
+  if (!token) throw new Error(`${p.name} is not signed in`);
+  return token;
+}
+
+/** The bodies of a room's history as the server holds them, read with the person's own token. */
+export async function serverHistory(queryUrl: string, p: Person, roomName: string): Promise<string[]> {
+  const token = await accessTokenOf(p);
+  const { myRooms } = await gql(queryUrl, `query { myRooms(first: 50) { edges { node { id name } } } }`, {}, token);
+  const room = myRooms.edges.find((e: any) => e.node.name === roomName).node;
+  const { messages } = await gql(
+    queryUrl,
+    `query($id: ID!) { messages(roomId: $id, last: 200) { edges { node { body } } } }`,
+    { id: room.id },
+    token,
+  );
+  return messages.edges.map((e: any) => e.node.body);
+}
 export interface Scene {
   stack: Stack;
   browser: Browser;

@@ -41,14 +41,11 @@ export class SessionStore {
   }
 
   current(): Session | null {
-    const stored = localStorage.getItem(KEY);
-    if (!stored) return null;
-    try {
-      return JSON.parse(stored) as Session;
-    } catch {
-      return null;
-    }
+    return parseSession(this.stored());
   }
+
+  /** The session as stored, unparsed: a snapshot that stays equal while the session does. */
+  stored = (): string | null => localStorage.getItem(KEY);
 
   save(session: Session): void {
     localStorage.setItem(KEY, JSON.stringify(session));
@@ -94,6 +91,15 @@ export class SessionStore {
   private emit(): void {
     const session = this.current();
     for (const listener of this.listeners) listener(session);
+  }
+}
+
+export function parseSession(stored: string | null): Session | null {
+  if (!stored) return null;
+  try {
+    return JSON.parse(stored) as Session;
+  } catch {
+    return null;
   }
 }
 

@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { ChatClient } from '../client/apollo.ts';
 import type { Outbox } from '../client/outbox.ts';
-import { sessions, type Session } from '../client/session.ts';
+import { parseSession, sessions, type Session } from '../client/session.ts';
 
 export interface Chat {
   client: ChatClient;
@@ -19,12 +19,9 @@ export function useChat(): Chat {
 
 /** The stored session, re-read when this tab or another signs in, refreshes or signs out. */
 export function useSession(): Session | null {
-  const raw = useSyncExternalStore(
-    (listener) => sessions.subscribe(listener),
-    () => localStorage.getItem('chat.session'),
-  );
+  const stored = useSyncExternalStore((listener) => sessions.subscribe(listener), sessions.stored);
   // Parsed per stored value, so a re-render does not hand out a new object for the same session.
-  return useMemo(() => (raw ? sessions.current() : null), [raw]);
+  return useMemo(() => parseSession(stored), [stored]);
 }
 
 export type Route =
