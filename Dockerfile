@@ -1,7 +1,9 @@
 # One image for the three services (and the infra init step); compose picks the command.
 # TypeScript runs as is on Node 24 (type stripping): the services need no build step; the
 # web client is built by Vite into web/dist.
-FROM node:24-slim
+# NODE_IMAGE: the local stand-in (./chat docker:images) where no image registry is reachable.
+ARG NODE_IMAGE=node:24-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY platform/package.json platform/

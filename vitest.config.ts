@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure code, no I/O, runs anywhere) and `integration` (`*.int.test.ts`,
-// against the real Kafka, registry, Postgres and Redis that the global setup brings up).
+// Three projects: `unit` (pure code, no I/O, runs anywhere), `integration` (`*.int.test.ts`,
+// against the real Kafka, registry, Postgres and Redis that the global setup brings up), and
+// `docker` (test/docker: whole compose stacks in containers; `./chat test:docker` runs it).
 export default defineConfig({
   test: {
     reporters: ['default', './test/src/summary-reporter.ts'],
@@ -26,6 +27,16 @@ export default defineConfig({
           globalSetup: ['test/src/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'docker',
+          include: ['test/docker/**/*.test.ts'],
+          // One compose project at a time: each stack takes most of this machine.
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
         },
       },
     ],

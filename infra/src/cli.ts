@@ -1,6 +1,7 @@
+import { buildLocalImages } from './docker-images.ts';
 import { infraDown, infraStatus, infraUp } from './index.ts';
 
-// npm run infra:up | infra:down | infra:status
+// npm run infra:up | infra:down | infra:status | docker:images [--rebuild]
 
 const command = process.argv[2];
 try {
@@ -14,8 +15,12 @@ try {
     console.log(stopped.length ? `infra: stopped ${stopped.join(', ')}` : 'infra: nothing started by infra:up is running');
   } else if (command === 'status') {
     for (const line of await infraStatus()) console.log(line);
+  } else if (command === 'images') {
+    const images = buildLocalImages({ rebuild: process.argv.includes('--rebuild') });
+    console.log('docker: local images ready; docker compose reads them from .env:');
+    for (const [variable, image] of Object.entries(images)) console.log(`  ${variable}=${image}`);
   } else {
-    console.error('usage: node infra/src/cli.ts up|down|status');
+    console.error('usage: node infra/src/cli.ts up|down|status|images [--rebuild]');
     process.exitCode = 2;
   }
 } catch (error) {

@@ -1,5 +1,7 @@
 import { intFromEnv, loadConfig, type PlatformConfig } from '@chat/platform';
-import { composeDown, composeUp, dockerEngineAnswers } from './docker.ts';
+import { CONTAINER_SPECS, removeInfraContainers, startContainer, type StartedContainer } from './containers.ts';
+import { dockerEngineAnswers } from './docker.ts';
+import { imageAtHand } from './docker-images.ts';
 import { ensureKafkaJars, kafkaAnswers, kafkaVersion, startKafka, waitForKafkaAndTopics } from './kafka.ts';
 import { stopStarted, runningPid } from './processes.ts';
 import { ensureDatabases, postgresAnswers, redact, startLocalPostgres, waitForPostgres } from './postgres.ts';
@@ -73,7 +75,14 @@ function waitBudget(envVar: string, startingMs: number): number {
   return process.env[envVar] ? intFromEnv(process.env, 'INFRA_WAIT_MS', 20_000) : startingMs;
 }
 
-/** Brings every component up (idempotent) and returns the configuration that reaches them. */
+const startedContainers: StartedContainer[] = [];
+
+/**
+ * Brings every component up (idempotent), says which path each took, and returns the
+ * configuration that reaches them. Where a Docker engine answers and the image is at hand, a
+ * missing component runs in a container started by testcontainers; infra:up leaves it running
+ * (infra:down removes it), a test run stops it at the end (stopStartedContainers).
+ */
 export async function infraUp(env: Env = process.env): Promise<PlatformConfig> {
   const config = loadConfig(env);
   let docker: boolean | undefined;
@@ -81,15 +90,34 @@ export async function infraUp(env: Env = process.env): Promise<PlatformConfig> {
   const [stores, streams] = [COMPONENTS.slice(0, 2), COMPONENTS.slice(2)];
   for (const group of [stores, streams]) {
     for (const component of group) {
-      if (env[component.envVar] || (await component.answers(config))) continue;
+      const label = `infra: ${component.name.padEnd(8)}`;
+      if (env[component.envVar]) {
+        console.log(`${label} given by ${component.envVar}`);
+        continue;
+      }
+      if (await component.answers(config)) {
+        console.log(`${label} reused: a server already answers on its address`);
+        continue;
+      }
       docker ??= dockerEngineAnswers();
-      if (docker) composeUp([component.composeService]);
-      else component.startNative(config);
+      const spec = CONTAINER_SPECS[component.name]!(config);
+      if (docker && imageAtHand(spec.image)) {
+        startedContainers.push(await startContainer(component.name, spec));
+        console.log(`${label} testcontainers, image ${spec.image}`);
+      } else {
+        component.startNative(config);
+        console.log(`${label} native launcher${docker ? ` (a Docker engine answers, but ${spec.image} is not at hand)` : ''}`);
+      }
     }
     // Slow starters (Kafka, the registry) boot side by side.
     await Promise.all(group.map((component) => component.waitReady(config)));
   }
   return config;
+}
+
+/** Stops the containers this process's infraUp started (a test run's global teardown). */
+export async function stopStartedContainers(): Promise<void> {
+  for (const container of startedContainers.splice(0).reverse()) await container.stop();
 }
 
 export async function infraDown(): Promise<string[]> {
@@ -98,7 +126,7 @@ export async function infraDown(): Promise<string[]> {
   for (const name of ['registry', 'kafka', 'redis']) {
     if (await stopStarted(name)) stopped.push(name);
   }
-  return [...stopped, ...composeDown().map((s) => `${s} (docker)`)];
+  return [...stopped, ...removeInfraContainers().map((name) => `${name} (container)`)];
 }
 
 export async function infraStatus(env: Env = process.env): Promise<string[]> {
@@ -120,6 +148,8 @@ export async function infraStatus(env: Env = process.env): Promise<string[]> {
 }
 
 export { ROOT } from './paths.ts';
+export { buildLocalImages, imageAtHand, LOCAL_IMAGES } from './docker-images.ts';
+export { compose, composeUpAndWait, containerState, dockerEngineAnswers, type ComposeProject } from './docker.ts';
 export { redact } from './postgres.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 export { freePort, serviceEnv, startStack, type Instance, type Stack } from './stack.ts';

@@ -9,8 +9,8 @@ import { hostPort, tcpOpen } from './probes.ts';
 // The real Apache Kafka broker, single node in KRaft mode, from Apache Kafka's own jars on
 // Maven Central (infra/kafka/pom.xml), run with the machine's Java.
 
-const POM = join(INFRA, 'kafka', 'pom.xml');
-const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(readFileSync(POM, 'utf8'))?.[1] ?? 'unknown';
+export const KAFKA_POM = join(INFRA, 'kafka', 'pom.xml');
+const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(readFileSync(KAFKA_POM, 'utf8'))?.[1] ?? 'unknown';
 const LIBS = join(CACHE, 'kafka', KAFKA_VERSION, 'libs');
 const DATA_DIR = join(DATA, 'kafka');
 
@@ -25,7 +25,7 @@ export function ensureKafkaJars(): void {
   if (!commandExists('mvn')) throw new Error('Maven (mvn) is needed to fetch the Kafka broker jars');
   if (!commandExists('java')) throw new Error('Java 17+ is needed to run the Kafka broker');
   console.log(`kafka: resolving Apache Kafka ${KAFKA_VERSION} jars with Maven into ${LIBS}`);
-  run('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${LIBS}`]);
+  run('mvn', ['-q', '-B', '-f', KAFKA_POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${LIBS}`]);
   writeFileSync(marker, new Date().toISOString());
 }
 

@@ -1,0 +1,7 @@
+#!/bin/bash
+set -euo pipefail
+if [ "${1:-}" = redis-server ]; then
+  shift
+  exec redis-server --protected-mode no "$@"
+fi
+exec "$@"
