@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES, servicePort, waitFor, type ServiceName } from '@chat/platform';
+import { SERVICES, SERVICE_NODE_ARGS, servicePort, waitFor, type ServiceName } from '@chat/platform';
 import { LOGS, ROOT } from './paths.ts';
 
 // The three services as processes: how to start one, where it logs, and when it is ready.
@@ -20,8 +20,10 @@ export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, lo
   mkdirSync(LOGS, { recursive: true });
   const log = join(LOGS, `${logName}.log`);
   const out = createWriteStream(log, { flags: 'a' });
-  // kafkajs 2.2.4 schedules timers with negative delays; Node 24 warns on each one.
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', join(ROOT, SERVICES[name].entry)], {
+  // kafkajs 2.2.4 schedules timers with negative delays; Node 24 warns on each one. The tracing
+  // preload comes before the service's entry (SERVICE_NODE_ARGS).
+  const args = ['--disable-warning=TimeoutNegativeWarning', ...SERVICE_NODE_ARGS, join(ROOT, SERVICES[name].entry)];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

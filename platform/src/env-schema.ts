@@ -29,6 +29,10 @@ const url = (...schemes: string[]) =>
     `must be a URL (${schemes.join(', ')})`,
   );
 const httpUrl = url('http', 'https');
+/** `key=value` pairs, comma-separated (OTLP headers). */
+const keyValues = z
+  .string()
+  .refine((raw) => raw.split(',').every((pair) => /^[^=\s]+=.*$/.test(pair.trim())), 'must be key=value pairs, comma-separated');
 const oneOf = (...values: [string, ...string[]]) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
 export const ENV_SCHEMA = z
@@ -88,6 +92,27 @@ export const ENV_SCHEMA = z
     OIDC_CLIENT_SECRET: z.string(),
     OIDC_SCOPES: z.string().min(1),
     OIDC_REDIRECT_URI: httpUrl,
+    // Traces (platform/src/tracing-sdk.ts): exported over OTLP/HTTP only when an endpoint is set.
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: oneOf('http/protobuf', 'http/json'),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: oneOf('http/protobuf', 'http/json'),
+    OTEL_EXPORTER_OTLP_HEADERS: keyValues,
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValues,
+    OTEL_SERVICE_NAME: z.string().min(1),
+    OTEL_BSP_SCHEDULE_DELAY: nonNegative,
+    OTEL_BSP_MAX_QUEUE_SIZE: positive,
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: positive,
+    OTEL_BSP_EXPORT_TIMEOUT: positive,
+    OTEL_TRACES_SAMPLER: oneOf(
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+      'always_on',
+      'always_off',
+      'traceidratio',
+    ),
+    OTEL_TRACES_SAMPLER_ARG: z.string().refine((raw) => /^(0(\.\d+)?|1(\.0+)?)$/.test(raw), 'must be a ratio from 0 to 1'),
     OIDC_RETURN_ORIGINS: z.string().refine(
       (raw) =>
         raw

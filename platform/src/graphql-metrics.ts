@@ -10,7 +10,7 @@ import { graphqlDuration, graphqlOperations } from './metrics.ts';
 export function useOperationMetrics(): Plugin {
   return {
     onExecute({ args }) {
-      const { type, field } = describe(args.document, args.operationName ?? undefined);
+      const { type, field } = describeOperation(args.document, args.operationName ?? undefined);
       const stop = graphqlDuration.startTimer({ type, field });
       return {
         onExecuteDone({ result }) {
@@ -21,13 +21,14 @@ export function useOperationMetrics(): Plugin {
       };
     },
     onSubscribe({ args }) {
-      const { type, field } = describe(args.document, args.operationName ?? undefined);
+      const { type, field } = describeOperation(args.document, args.operationName ?? undefined);
       graphqlOperations.inc({ type, field, outcome: 'ok' });
     },
   };
 }
 
-function describe(document: DocumentNode, operationName: string | undefined): { type: string; field: string } {
+/** An operation's type and first root field: bounded by the schema, so fit for metric labels and span names. */
+export function describeOperation(document: DocumentNode, operationName: string | undefined): { type: string; field: string } {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operations.find((o) => o.name?.value === operationName) ?? operations[0];
   const first = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);

@@ -18,4 +18,6 @@ export * from './transaction.ts';
 export * from './cursors.ts';
 export * from './rate-limit.ts';
 export * from './metrics.ts';
-export { useOperationMetrics } from './graphql-metrics.ts';
+export { useOperationMetrics, describeOperation } from './graphql-metrics.ts';
+export { useOperationTracing } from './graphql-tracing.ts';
+export * from './tracing.ts';

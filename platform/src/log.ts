@@ -1,9 +1,12 @@
 import { pino, destination, type Logger as Pino } from 'pino';
+import { activeTraceFields } from './tracing.ts';
 
 // Structured one-line JSON logs on stderr, written by pino, so any log shipper can read them and
 // stdout stays free for what a command prints for people. Each line: `t` (ISO time), `level`
-// (debug, info, warn, error), `service`, `msg`, then the fields given; an Error anywhere in the
-// fields is written as its name and message (never a stack, which can carry a driver's text).
+// (debug, info, warn, error), `service`, `msg`, `trace_id` and `span_id` of the active span
+// when there is one (a line found in a log shipper finds its trace), then the fields given; an
+// Error anywhere in the fields is written as its name and message (never a stack, which can
+// carry a driver's text).
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -26,10 +29,12 @@ export function createLogger(service: string, minLevel = process.env.LOG_LEVEL ?
       messageKey: 'msg',
       timestamp: () => `,"t":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
+      mixin: activeTraceFields,
     },
     stderr,
   );
   const write = (level: Level) => (msg: string, fields?: Record<string, unknown>) => {
+    if (!log.isLevelEnabled(level)) return; // a debug line on a hot path costs nothing at info
     if (fields) log[level](plain(fields) as object, msg);
     else log[level](msg);
   };

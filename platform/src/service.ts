@@ -1,6 +1,7 @@
 import { intFromEnv, loadConfig, type PlatformConfig } from './config.ts';
 import { environmentProblems } from './env-schema.ts';
 import { createLogger, type Logger } from './log.ts';
+import { tracing } from './tracing.ts';
 
 // The three services, their HTTP ports and the variables that move them. `infra` starts
 // them from this table; each main.ts boots from it.
@@ -12,6 +13,12 @@ export const SERVICES = {
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
+
+/**
+ * Node's arguments before a service's entry (relative to the repository): the tracing
+ * preload, which must load before the service's modules (platform/src/instrument.ts).
+ */
+export const SERVICE_NODE_ARGS = ['--import', './platform/src/instrument.ts'] as const;
 
 export interface ServiceBoot {
   config: PlatformConfig;
@@ -34,6 +41,9 @@ export function bootService(name: ServiceName, env: NodeJS.ProcessEnv = process.
   if (problems.length > 0) {
     log.error(`invalid configuration: ${problems.join('; ')}`, { problems });
     process.exit(2);
+  }
+  if (!tracing.started && (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) {
+    log.warn(`an OTLP endpoint is set but tracing is off: start the service with node ${SERVICE_NODE_ARGS.join(' ')}`);
   }
   return { config: loadConfig(env), log, port: servicePort(name, env), host: env.HOST ?? '127.0.0.1' };
 }

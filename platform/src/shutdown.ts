@@ -1,5 +1,6 @@
 import { intFromEnv } from './config.ts';
 import type { Logger } from './log.ts';
+import { tracing } from './tracing.ts';
 
 /**
  * Runs `close` once on SIGINT/SIGTERM, then exits. A service's main.ts registers its
@@ -21,6 +22,8 @@ export function onShutdown(
       process.exit(1);
     }, timeoutMs).unref();
     close()
+      // The spans of the last moments, still buffered, go out before the exit (2 s at most).
+      .then(() => tracing.flush().catch(() => undefined))
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         log.error('shutdown failed', { error });

@@ -1,0 +1,52 @@
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Plugin } from 'graphql-yoga';
+import { describeOperation } from './graphql-metrics.ts';
+import { endSpan, tracer, withSpan } from './tracing.ts';
+
+// A span around each query's and mutation's execution, active while it runs, so what the
+// operation does (the proxied mutation's request, the command's append, the queries) is inside
+// it. Named by the operation's type and first root field (`mutation sendMessage`), as the
+// metrics label it: the operation's own name is the client's to make up. Subscriptions get no
+// span of their own (they last as long as the socket); each live event's delivery has one.
+
+const ours = new WeakSet<Span>();
+
+export function useOperationTracing(): Plugin {
+  return {
+    instrumentation: {
+      execute: (_payload, wrapped) => {
+        const span = tracer.startSpan('graphql');
+        ours.add(span);
+        try {
+          const done = withSpan(span, wrapped);
+          if (!(done instanceof Promise)) return void span.end();
+          return done.then(
+            () => span.end(),
+            (error: unknown) => {
+              endSpan(span, error);
+              throw error;
+            },
+          );
+        } catch (error) {
+          endSpan(span, error);
+          throw error;
+        }
+      },
+    },
+    onExecute({ args }) {
+      // Inside the execute instrumentation above, whose span is the active one.
+      const span = trace.getActiveSpan();
+      if (!span || !ours.has(span)) return;
+      const { type, field } = describeOperation(args.document, args.operationName ?? undefined);
+      span.updateName(`${type} ${field}`);
+      span.setAttribute('graphql.operation.type', type);
+      if (args.operationName) span.setAttribute('graphql.operation.name', args.operationName);
+      return {
+        onExecuteDone({ result }) {
+          const errors = 'errors' in result ? result.errors : undefined;
+          if (errors?.length) span.setStatus({ code: SpanStatusCode.ERROR, message: errors[0]?.message });
+        },
+      };
+    },
+  };
+}
