@@ -4,6 +4,7 @@ import { Partitioners } from 'kafkajs';
 import {
   bootService,
   useOperationMetrics,
+  useOperationTracing,
   closeServer,
   createKafka,
   createPgPool,
@@ -145,12 +146,12 @@ const handler = new CommandHandler(
 const yoga = createYoga<{ req: IncomingMessage }>({
   schema,
   ...playground('Chat commands', PLAYGROUND_QUERY),
-  plugins: [...graphqlLimits(), useOperationMetrics()],
+  plugins: [...graphqlLimits(), useOperationMetrics(), useOperationTracing()],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   context: async ({ request, req }): Promise<Context> => ({
     caller: await authenticate(request.headers),
     address: clientAddress(req),
-    arrival: { traceparent: request.headers.get('traceparent'), credentials: credentialsOf(request.headers) },
+    arrival: { credentials: credentialsOf(request.headers) },
     handler,
     commandLimit: (userId) => limits.command(userId),
     accounts,

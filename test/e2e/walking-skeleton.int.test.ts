@@ -166,8 +166,10 @@ describe('walking skeleton', () => {
     });
     expect(typeof decoded.occurredAt).toBe('number');
     expect(record.headers?.['event-type']?.toString()).toBe('MessageSent');
-    // The caller's trace context travels with the event.
-    expect(record.headers?.traceparent?.toString()).toBe(traceparent);
+    // The caller's trace travels with the event: its trace id, with the span that sent the record as parent.
+    const carried = record.headers?.traceparent?.toString();
+    expect(carried).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-0[01]$/);
+    expect(carried?.split('-')[2]).not.toBe(traceparent.split('-')[2]);
   });
 
   it('keeps one message when the same clientMessageId is sent twice', async () => {

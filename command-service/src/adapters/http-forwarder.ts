@@ -1,14 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sleep, type Logger } from '@chat/platform';
 import { CREDENTIAL_HEADERS, isCaller, type Authenticate } from '../app/identity.ts';
-import {
-  carriedTraceparent,
-  isNotOwner,
-  type CommandHandler,
-  type ForwardArrival,
-  type ForwardedCommand,
-  type Forwarder,
-} from '../app/command-handler.ts';
+import { isNotOwner, type CommandHandler, type ForwardArrival, type ForwardedCommand, type Forwarder } from '../app/command-handler.ts';
 import type { Outcome } from '../app/outcome.ts';
 import type { RoomCommand } from '../domain/room.ts';
 
@@ -16,6 +9,7 @@ import type { RoomCommand } from '../domain/room.ts';
 // with the caller's own credential headers: the owner authenticates the caller itself. The
 // owner map comes from the consumer group (each member advertises its URL) and is looked up
 // again whenever an instance answers that it is not the owner or does not answer at all.
+// The trace goes along in the request's traceparent header (written by fetch's instrumentation).
 
 export const FORWARD_PATH = '/internal/commands';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -70,7 +64,7 @@ export class HttpForwarder implements Forwarder {
     try {
       const response = await fetch(`${endpoint}${FORWARD_PATH}`, {
         method: 'POST',
-        headers: { ...arrival.credentials, 'content-type': 'application/json', traceparent: arrival.traceparent },
+        headers: { ...arrival.credentials, 'content-type': 'application/json' },
         body: JSON.stringify(command),
         signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
       });
@@ -123,7 +117,7 @@ export async function serveForwarded(
   const caller = await authenticate(headers);
   if (!command) outcome = { ok: false, error: { code: 'INVALID_INPUT', message: 'not a command' } };
   else if (!isCaller(caller)) outcome = { ok: false, error: caller };
-  else outcome = await handler.handleOwned({ ...command, actorId: caller.userId }, carriedTraceparent(headers.get('traceparent')));
+  else outcome = await handler.handleOwned({ ...command, actorId: caller.userId });
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify(outcome));
 }

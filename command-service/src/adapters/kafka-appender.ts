@@ -1,5 +1,5 @@
-import type { Kafka, Producer } from 'kafkajs';
-import type { Logger } from '@chat/platform';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { endSpan, startRecordSpan, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { Appended, Appender } from '../app/transaction-pump.ts';
 
@@ -12,6 +12,10 @@ import type { Appended, Appender } from '../app/transaction-pump.ts';
 // aborts that producer's open transaction and makes its next one fail with
 // INVALID_PRODUCER_EPOCH. A fenced generation is never opened again by its instance: after
 // any failure the instance moves to a new generation. Consumers read committed records only.
+//
+// Each record gets a span of its own in its command's trace, from the send to the commit, and
+// carries it in its headers (traceparent), so the projection continues that trace; one
+// transaction holds the records of many commands, hence many traces.
 
 const TRANSACTION_TIMEOUT_MS = 15_000;
 
@@ -56,14 +60,39 @@ export class KafkaAppender implements Appender {
   async append(records: Appended[]): Promise<Map<number, bigint>> {
     const producer = this.producer;
     if (!producer) throw new Error('the appender is not open');
-    const messages = await Promise.all(
-      records.map(async ({ event, partition, traceparent }) => ({
-        key: event.roomId,
-        value: await this.codec.encode(event),
-        partition,
-        headers: { 'event-type': event.type, 'event-id': event.eventId, traceparent },
-      })),
+    const traced = records.map(({ event, partition, trace }) =>
+      startRecordSpan(this.topic, trace, {
+        'messaging.destination.partition.id': String(partition),
+        'messaging.message.id': event.eventId,
+        'chat.event.type': event.type,
+      }),
     );
+    try {
+      const messages = await Promise.all(
+        records.map(async ({ event, partition }, i) => ({
+          key: event.roomId,
+          value: await this.codec.encode(event),
+          partition,
+          headers: { 'event-type': event.type, 'event-id': event.eventId, ...traced[i]!.headers },
+        })),
+      );
+      const firstOffsets = await this.commit(producer, messages);
+      const next = new Map(firstOffsets);
+      records.forEach(({ partition }, i) => {
+        const offset = next.get(partition)!;
+        next.set(partition, offset + 1n);
+        traced[i]!.span.setAttribute('messaging.kafka.offset', Number(offset));
+        traced[i]!.span.end();
+      });
+      return firstOffsets;
+    } catch (error) {
+      for (const { span } of traced) endSpan(span, error);
+      throw error;
+    }
+  }
+
+  /** One transaction: resolves with each partition's first offset once committed, aborts on failure. */
+  private async commit(producer: Producer, messages: Message[]): Promise<Map<number, bigint>> {
     const transaction = await producer.transaction();
     try {
       const metadata = await transaction.send({ topic: this.topic, acks: -1, messages });

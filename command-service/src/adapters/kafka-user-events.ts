@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import { currentTrace, endSpan, startRecordSpan } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { UserEventLog } from '../app/accounts.ts';
 import type { ProfileUpdated, UserRegistered } from '../domain/account.ts';
@@ -6,7 +7,8 @@ import type { ProfileUpdated, UserRegistered } from '../domain/account.ts';
 // Appends user events, keyed by user id, one record per send (see the write-side notes on why
 // several partitions in one idempotent send can be misreported). No transactions here: the
 // account row in Postgres decides, and an append repeated after an unclear failure is the same
-// event again, which the projector applies once.
+// event again, which the projector applies once. Each record carries its span (the sign-up's
+// trace) in its headers, as room events do.
 
 export class KafkaUserEvents implements UserEventLog {
   private readonly producer: Producer;
@@ -26,15 +28,30 @@ export class KafkaUserEvents implements UserEventLog {
       throw error;
     });
     await this.connected;
-    const [metadata] = await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: [
-        { key: event.userId, value: await this.codec.encode(event), headers: { 'event-type': event.type, 'event-id': event.eventId } },
-      ],
+    const { span, headers } = startRecordSpan(this.topic, currentTrace(), {
+      'messaging.message.id': event.eventId,
+      'chat.event.type': event.type,
     });
-    if (metadata?.baseOffset === undefined) throw new Error('Kafka returned no offset for a user event');
-    return BigInt(metadata.baseOffset);
+    try {
+      const [metadata] = await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: [
+          {
+            key: event.userId,
+            value: await this.codec.encode(event),
+            headers: { 'event-type': event.type, 'event-id': event.eventId, ...headers },
+          },
+        ],
+      });
+      if (metadata?.baseOffset === undefined) throw new Error('Kafka returned no offset for a user event');
+      span.setAttribute('messaging.kafka.offset', Number(metadata.baseOffset));
+      span.end();
+      return BigInt(metadata.baseOffset);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {

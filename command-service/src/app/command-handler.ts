@@ -18,9 +18,12 @@ export interface Routing {
   localOwner(partition: number): PartitionOwner | undefined;
 }
 
-/** How a command arrived: its trace context and the caller's credential headers, for forwarding. */
+/**
+ * How a command arrived: the caller's credential headers, for forwarding. (Its trace context is
+ * the active one: the HTTP instrumentation took it from the request, and passes it on with a
+ * forwarded command; the owner captures it with the decision, for the record's headers.)
+ */
 export interface Arrival {
-  traceparent?: string | null;
   credentials: Record<string, string>;
 }
 
@@ -29,10 +32,7 @@ export interface Forwarder {
   forward(partition: number, command: ForwardedCommand, arrival: ForwardArrival, deadline: number): Promise<Outcome | undefined>;
 }
 
-export interface ForwardArrival {
-  traceparent: string;
-  credentials: Record<string, string>;
-}
+export type ForwardArrival = Arrival;
 
 /** A command as it travels between instances: the owner authenticates the caller itself. */
 export type ForwardedCommand = RoomCommand extends infer C ? (C extends unknown ? Omit<C, 'actorId'> : never) : never;
@@ -59,13 +59,12 @@ export class CommandHandler {
   async handle(command: RoomCommand, arrival: Arrival): Promise<Outcome> {
     const invalid = checkCommand(command);
     if (invalid) return { ok: false, error: invalid };
-    const traceparent = carriedTraceparent(arrival.traceparent);
     const partition = this.routing.partitionOf(command.roomId);
     const deadline = Date.now() + this.options.appendTimeoutMs;
     for (;;) {
-      if (this.routing.localOwner(partition)) return this.handleOwned(command, traceparent);
+      if (this.routing.localOwner(partition)) return this.handleOwned(command);
       const { actorId: _caller, ...forwarded } = command;
-      const outcome = await this.forwarder.forward(partition, forwarded, { traceparent, credentials: arrival.credentials }, deadline);
+      const outcome = await this.forwarder.forward(partition, forwarded, { credentials: arrival.credentials }, deadline);
       if (outcome) return outcome;
       if (Date.now() >= deadline) return unavailable('no instance owns this room right now; retry with the same idempotency key');
     }
@@ -75,12 +74,12 @@ export class CommandHandler {
    * A command for a partition this instance owns (from a client, or forwarded: the owner's
    * decide() checks it in full); NOT_OWNER_MESSAGE when it does not own it.
    */
-  async handleOwned(command: RoomCommand, traceparent: string): Promise<Outcome> {
+  async handleOwned(command: RoomCommand): Promise<Outcome> {
     const owner = this.routing.localOwner(this.routing.partitionOf(command.roomId));
     if (!owner) return notOwner();
     // The decision stays in the queue until Kafka answers, even when the caller has been told
     // to retry: a retry then meets the first attempt in the idempotency index instead of racing it.
-    const outcome = await withTimeout(owner.submit(command, traceparent, this.options.appendTimeoutMs), this.options.appendTimeoutMs);
+    const outcome = await withTimeout(owner.submit(command, this.options.appendTimeoutMs), this.options.appendTimeoutMs);
     if (outcome === undefined) return unavailable('the event log did not acknowledge in time; retry with the same idempotency key');
     if (!outcome.ok || outcome.position === null || outcome.projected) return outcome;
     const projected = await this.projection.waitVisible(outcome.position, this.options.visibilityTimeoutMs);
@@ -101,16 +100,6 @@ export function isNotOwner(outcome: Outcome): boolean {
 
 function unavailable(message: string): Outcome {
   return { ok: false, error: commandError('UNAVAILABLE', message) };
-}
-
-const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** A caller's trace context is carried into Kafka only when well-formed; otherwise a new one starts. */
-export function carriedTraceparent(incoming: string | null | undefined): string {
-  if (incoming && TRACEPARENT.test(incoming)) return incoming;
-  // randomUUID draws from a pooled buffer; randomBytes per command cost ~0.1 ms of CPU here.
-  const hex = crypto.randomUUID().replaceAll('-', '');
-  return `00-${hex}-${hex.slice(8, 24)}-01`;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

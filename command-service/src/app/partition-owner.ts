@@ -1,4 +1,4 @@
-import { retryThroughOutage, sleep, type Logger } from '@chat/platform';
+import { currentTrace, retryThroughOutage, sleep, type Logger, type TraceContext } from '@chat/platform';
 import { commandError } from '../domain/errors.ts';
 import {
   EVENT_OF_COMMAND,
@@ -65,7 +65,8 @@ export interface OwnerOptions {
 
 export interface Pending {
   events: RoomEvent[];
-  traceparent: string;
+  /** The trace of the request that decided it: its records' spans continue it. */
+  trace: TraceContext;
   roomId: string;
   scope: string | undefined;
   bytes: number;
@@ -151,7 +152,7 @@ export class PartitionOwner {
     this.sinceSnapshot += this.committedState.expireKeys(this.now() - this.options.idempotencyWindowMs);
   }
 
-  async submit(command: RoomCommand, traceparent: string, waitMs: number): Promise<Outcome> {
+  async submit(command: RoomCommand, waitMs: number): Promise<Outcome> {
     while (this.status !== 'serving') {
       if (this.status === 'released') return unavailable('this room moved to another instance; retry with the same idempotency key');
       const ready = await Promise.race([this.serving.promise.then(() => true), sleep(waitMs).then(() => false)]).catch(() => false);
@@ -164,7 +165,7 @@ export class PartitionOwner {
       const fact = await this.deps.messages.load(command.roomId, target);
       if (fact) this.committedState.remember(target, fact, this.now());
     }
-    return this.decideNow(command, traceparent);
+    return this.decideNow(command);
   }
 
   /** A message's fact as the next decision must see it: pending events first, then committed. */
@@ -173,7 +174,7 @@ export class PartitionOwner {
   }
 
   /** Synchronous from lookup to queueing, so the decisions of one partition never interleave. */
-  private decideNow(command: RoomCommand, traceparent: string): Promise<Outcome> | Outcome {
+  private decideNow(command: RoomCommand): Promise<Outcome> | Outcome {
     const { roomId, actorId, commandId } = command;
     const scope = commandId === null ? undefined : idempotencyScope(roomId, actorId, commandId);
     if (scope) {
@@ -212,7 +213,7 @@ export class PartitionOwner {
     const outcome = new Promise<Outcome>((resolve) => {
       this.queue.push({
         events,
-        traceparent,
+        trace: currentTrace(),
         roomId,
         scope,
         bytes: events.reduce((sum, e) => sum + approximateBytes(e), 0),

@@ -1,5 +1,5 @@
 import { kafkaRecordsAppended, kafkaTransactionAborts, kafkaTransactionDuration } from '@chat/platform';
-import { retryThroughOutage, sleep, type Logger } from '@chat/platform';
+import { outsideTraces, retryThroughOutage, sleep, type Logger, type TraceContext } from '@chat/platform';
 import type { RoomEvent } from '../domain/room.ts';
 import type { PartitionOwner, Pending } from './partition-owner.ts';
 
@@ -12,7 +12,8 @@ import type { PartitionOwner, Pending } from './partition-owner.ts';
 export interface Appended {
   event: RoomEvent;
   partition: number;
-  traceparent: string;
+  /** The trace of the command that decided it (the record's span continues it). */
+  trace: TraceContext;
 }
 
 export interface Appender {
@@ -58,7 +59,8 @@ export class TransactionPump {
     this.wanted = true;
     if (this.running || this.recovering) return;
     this.running = true;
-    void this.run().finally(() => {
+    // The loop commits many requests' commands: it belongs to none of their traces (each record's span continues its own).
+    void outsideTraces(() => this.run()).finally(() => {
       this.running = false;
       // A decision queued while the loop was finishing (or recovering) must not wait for the
       // next command to come along: without this, its caller's retries waited on it for good.
@@ -82,9 +84,7 @@ export class TransactionPump {
       if (taken.length === 0) return;
       this.lastStart = performance.now();
       const records = taken.flatMap(({ owner, batch }) =>
-        batch.flatMap((pending) =>
-          pending.events.map((event) => ({ event, partition: owner.partition, traceparent: pending.traceparent })),
-        ),
+        batch.flatMap((pending) => pending.events.map((event) => ({ event, partition: owner.partition, trace: pending.trace }))),
       );
       let firstOffsets: Map<number, bigint>;
       const timed = kafkaTransactionDuration.startTimer();
