@@ -48,6 +48,8 @@ export interface LiveNotification {
   event: RoomEventView;
   /** Set on a user-channel copy: whom it is for. */
   forUser?: string;
+  /** W3C trace context (traceparent, tracestate) of its publish: the query service's delivery continues that trace. */
+  trace?: Record<string, string>;
 }
 
 export function userChannel(redisPrefix: string, userId: string): string {

@@ -1,4 +1,5 @@
-import { redisPublishes } from '@chat/platform';
+import { SpanKind, trace, type Span } from '@opentelemetry/api';
+import { contextFromHeaders, endSpan, outsideTraces, redisPublishes, traceHeaders, tracer } from '@chat/platform';
 import type { Redis } from 'ioredis';
 import { sleep, type Logger } from '@chat/platform';
 import { roomChannel, userChannel, type LiveNotification } from '@chat/schemas';
@@ -9,6 +10,10 @@ import { roomChannel, userChannel, type LiveNotification } from '@chat/schemas';
 // wait (bounded), and what had to be dropped is recovered by subscribers from Postgres when
 // their own Redis connection comes back (they re-read from their cursors). So a Redis outage
 // delays live delivery and loses nothing, and history and read-your-writes go on meanwhile.
+//
+// A notification that carries a trace (its record's) gets a publish span in it, from queued to
+// sent, and carries that span on instead, for the query service's delivery. The pipeline runs
+// outside every trace: it sends many traces' notifications at once.
 
 const MAX_QUEUED = 100_000;
 const MAX_PIPELINE = 1000;
@@ -18,6 +23,7 @@ export class RedisPublisher {
   private readonly prefix: string;
   private readonly log: Logger;
   private queue: LiveNotification[] = [];
+  private readonly spans = new WeakMap<LiveNotification, Span>();
   private draining: Promise<void> | undefined;
   private dropped = 0;
   private readonly holdMs: number;
@@ -33,13 +39,13 @@ export class RedisPublisher {
   /** Queues notifications for publishing, in order; returns at once. */
   enqueue(notifications: readonly LiveNotification[]): void {
     if (notifications.length === 0) return;
-    for (const n of notifications) this.queue.push(n); // a spread of a backlog's worth would overflow the stack
+    for (const n of notifications) this.queue.push(this.traced(n)); // a spread of a backlog's worth would overflow the stack
     if (this.queue.length > MAX_QUEUED) {
       const excess = this.queue.length - MAX_QUEUED;
-      this.queue.splice(0, excess);
+      for (const n of this.queue.splice(0, excess)) this.sent(n, 'dropped while Redis was away');
       this.dropped += excess;
     }
-    this.draining ??= this.drain().finally(() => {
+    this.draining ??= outsideTraces(() => this.drain()).finally(() => {
       this.draining = undefined;
     });
   }
@@ -70,6 +76,7 @@ export class RedisPublisher {
         const failed = results?.find(([error]) => error);
         if (failed) throw failed[0];
         this.queue.splice(0, batch.length);
+        for (const n of batch) this.sent(n);
         attempt = 1;
         if (this.dropped > 0) {
           this.log.warn('live notifications dropped while Redis was away; subscribers catch up from history', { count: this.dropped });
@@ -81,5 +88,34 @@ export class RedisPublisher {
         await sleep(Math.min(2000, 100 * attempt++));
       }
     }
+  }
+
+  /** `n` with the context of a publish span in its record's trace, if it has one. */
+  private traced(n: LiveNotification): LiveNotification {
+    if (!n.trace) return n;
+    const channel = n.forUser ? userChannel(this.prefix, n.forUser) : roomChannel(this.prefix, n.event.roomId);
+    const parent = contextFromHeaders(n.trace);
+    const span = tracer.startSpan(
+      `publish ${n.forUser ? 'user' : 'room'}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'redis',
+          'messaging.operation.type': 'send',
+          'messaging.operation.name': 'publish',
+          'messaging.destination.name': channel,
+          'chat.event.type': n.event.type,
+        },
+      },
+      parent,
+    );
+    const published = { ...n, trace: traceHeaders(trace.setSpan(parent, span)) };
+    this.spans.set(published, span);
+    return published;
+  }
+
+  private sent(n: LiveNotification, failure?: string): void {
+    const span = this.spans.get(n);
+    if (span) endSpan(span, failure === undefined ? undefined : new Error(failure));
   }
 }

@@ -7,10 +7,12 @@ import { projectBatches, type Applier, type DecodedRecord, type PartitionBatch }
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
 import type { DeadLetterSink } from '../adapters/dead-letter-topic.ts';
 import { BatchGatherer, type GatherOptions } from './gather.ts';
+import { ProjectionSpans } from './projection-spans.ts';
 
 // The consumer loop: decode a partition's batch, project it in a transaction gathered with
 // the other partitions' batches of the moment, queue what changed for publishing, and let Kafka
 // know (Postgres' checkpoint is the truth; the committed group offset is just where to start reading).
+// The live projector traces each record in its command's trace (projection-spans.ts); a rebuild does not.
 
 /**
  * 10 ms: what a live message may wait for others to share its commit (at 1,000 messages/s,
@@ -40,6 +42,8 @@ export interface ProjectorDeps {
    * `resumeCapped` finds it raised.
    */
   cap?: (topic: string, partition: number) => bigint | undefined;
+  /** The consumer group, as the records' spans name it. */
+  group?: string;
 }
 
 export interface RunningProjector {
@@ -57,9 +61,10 @@ export interface RunningProjector {
 export type Projections = Record<string, Applier>;
 
 export async function runProjector(
-  { consumer, pool, codec, publisher, deadLetters, log, live = true, cap }: ProjectorDeps,
+  { consumer, pool, codec, publisher, deadLetters, log, live = true, cap, group = 'projector' }: ProjectorDeps,
   projections: Projections,
 ): Promise<RunningProjector> {
+  const spans = live ? new ProjectionSpans(group) : undefined;
   // Partitions whose first batch since the last assignment was checked against the checkpoint.
   const aligned = new Set<string>();
   /** Partitions paused at their cap, with the offset they stopped before. */
@@ -77,11 +82,14 @@ export async function runProjector(
       }
     })();
   });
-  const write = async (batches: PartitionBatch[]) => {
+  const project = async (batches: PartitionBatch[]) => {
     const client = await pool.connect();
-    const result = await projectBatches(client, batches, applierFor(projections), { deadLetters, notify: live, durable: live }).finally(
-      () => client.release(),
+    return projectBatches(client, batches, applierFor(projections), { deadLetters, notify: live, durable: live }).finally(() =>
+      client.release(),
     );
+  };
+  const write = async (batches: PartitionBatch[]) => {
+    const result = await (spans ? spans.write(batches, () => project(batches)) : project(batches));
     // Never awaited: Redis trouble must not hold up projection (see RedisPublisher).
     publisher.enqueue(result.notifications);
     if (result.deadLettered > 0) log.error('records set aside as dead letters (./chat dead-letters list)', { count: result.deadLettered });
@@ -115,6 +123,7 @@ export async function runProjector(
         }
       }
       let records = await decodeBatch(payload, codec);
+      spans?.start(topic, partition, payload.batch.messages, records);
       const limit = cap?.(topic, partition);
       if (limit !== undefined && records.some((r) => BigInt(r.offset) >= limit)) {
         records = records.filter((r) => BigInt(r.offset) < limit);

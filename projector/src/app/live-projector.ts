@@ -84,8 +84,9 @@ export class LiveProjector {
     await bindToCluster(pool, schema, clusterId, log);
     // The session timeout bounds how long a crashed projector's partitions wait for a new owner.
     // A short fetch wait: stopping (for a read-model switch) waits for the fetch in flight.
+    const groupId = `${config.topicPrefix}projector`;
     const consumer = kafka.consumer({
-      groupId: `${config.topicPrefix}projector`,
+      groupId,
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 500,
@@ -95,7 +96,7 @@ export class LiveProjector {
       running.joined = true;
     });
     await consumer.connect();
-    running.projector = await runProjector({ consumer, pool, codec, publisher, deadLetters, log }, projections);
+    running.projector = await runProjector({ consumer, pool, codec, publisher, deadLetters, log, group: groupId }, projections);
     this.running = running;
     log.info('projecting', { topics: Object.keys(projections), schema });
   }
