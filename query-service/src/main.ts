@@ -13,6 +13,7 @@ import {
   bootService,
   liveSockets,
   useOperationMetrics,
+  useOperationTracing,
   clientAddress,
   closeServer,
   commandServiceUrl,
@@ -109,6 +110,7 @@ const yoga = createYoga({
   plugins: [
     ...graphqlLimits(),
     useOperationMetrics(),
+    useOperationTracing(),
     useSharedSubscriptionExecution({ beforeEachExecution: (ctx) => clearLoaders(ctx as Context) }),
   ],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,

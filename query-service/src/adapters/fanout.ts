@@ -1,6 +1,7 @@
 import { redisMessagesReceived } from '@chat/platform';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@chat/platform';
+import { deliverInTrace } from './live-trace.ts';
 import { typingChannel, type TypingSignal } from './typing.ts';
 import { roomChannel, userChannel, type LiveNotification, type RoomEventView } from '@chat/schemas';
 
@@ -146,7 +147,11 @@ export class RoomFanout {
     for (const notification of notifications) {
       if (notification.kind !== 'room-event') continue;
       if (!notification.forUser) this.noteHeard(notification.event.roomId, notification.event.revision);
-      for (const listener of set) listener(notification.event);
+      deliverInTrace(notification, channel, set.size, () => {
+        // In the delivery's trace, so a line found in a log shipper finds the message's whole way here.
+        this.log.debug('delivering a live event', { channel, type: notification.event.type, subscribers: set.size });
+        for (const listener of set) listener(notification.event);
+      });
     }
   }
 

@@ -13,7 +13,8 @@ import {
   type FieldNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { subscriptionDeliveries, subscriptionExecutions } from '@chat/platform';
+import { describeOperation, endSpan, subscriptionDeliveries, subscriptionExecutions, tracer, withSpan } from '@chat/platform';
+import { deliveryTrace } from '../adapters/live-trace.ts';
 
 // Execute once, send to many. An event reaching a room with a thousand subscribers used to be
 // a thousand executions of the same selection over the same event. Subscribers whose
@@ -26,6 +27,9 @@ import { subscriptionDeliveries, subscriptionExecutions } from '@chat/platform';
 // the root field resolves to the event itself (SHARES_EXECUTION), so its own arguments (the
 // room, the cursor) shape only which events come; and no selected field depends on who asks
 // (PER_VIEWER: an unread count, "reacted by me"), so one caller's result is everyone's.
+//
+// A live event that came with a trace is executed in it (the queries its fields make too), in a
+// span named like the operation (`subscription roomEvents`): once per event and operation key.
 
 /** Extensions of a subscription field that resolves to the event itself. */
 export const SHARES_EXECUTION = { sharesExecution: true } as const;
@@ -41,6 +45,7 @@ export function useSharedSubscriptionExecution({ beforeEachExecution }: { before
   return {
     onSubscribe({ args, setSubscribeFn }) {
       const key = sharingKey(args);
+      const { type, field } = describeOperation(args.document, args.operationName ?? undefined);
       setSubscribeFn(async (subscribeArgs) => {
         const stream = await createSourceEventStream(subscribeArgs);
         if (!(Symbol.asyncIterator in stream)) return stream; // errors before the stream began
@@ -49,7 +54,7 @@ export function useSharedSubscriptionExecution({ beforeEachExecution }: { before
           return executeOnce(event, key, () => {
             subscriptionExecutions.inc();
             beforeEachExecution(subscribeArgs.contextValue);
-            return Promise.resolve(execute({ ...subscribeArgs, rootValue: event }));
+            return inTraceOf(event, `${type} ${field}`, () => Promise.resolve(execute({ ...subscribeArgs, rootValue: event })));
           });
         });
       });
@@ -64,6 +69,23 @@ function executeOnce(event: unknown, key: string | undefined, run: () => Promise
   let result = byKey.get(key);
   if (!result) byKey.set(key, (result = run()));
   return result;
+}
+
+/** Runs `run` in a span of the event's delivery trace, when it has one. */
+function inTraceOf(event: unknown, name: string, run: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
+  const delivery = deliveryTrace(event);
+  if (!delivery) return run();
+  const span = tracer.startSpan(name, {}, delivery);
+  return withSpan(span, run, delivery).then(
+    (result) => {
+      endSpan(span, result.errors?.length ? result.errors[0] : undefined);
+      return result;
+    },
+    (error: unknown) => {
+      endSpan(span, error);
+      throw error;
+    },
+  );
 }
 
 /** What makes two subscribers' executions of an event the same, or undefined when they cannot share one. */
