@@ -1,6 +1,6 @@
-import { context, propagation, trace } from '@opentelemetry/api';
+import { DiagLogLevel, context, diag, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { W3CTraceContextPropagator, setGlobalErrorHandler } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
@@ -17,6 +17,7 @@ import {
   type Sampler,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
+import { createLogger } from './log.ts';
 import { tracing } from './tracing.ts';
 
 // The OpenTelemetry SDK of one service process, started by instrument.ts before the service's
@@ -40,6 +41,13 @@ const NOT_TRACED = new Set(['/healthz', '/health', '/readyz', '/ready', '/metric
 
 export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const exporting = Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  // The SDK's own troubles (an export that failed, spans dropped) in the service's log, as one
+  // line each with the error's name and message (its default handler writes the stack).
+  const log = createLogger(serviceName);
+  setGlobalErrorHandler((error) => log.warn('opentelemetry: spans were not exported', { error }));
+  const say = (level: 'warn' | 'error') => (message: string) => log[level](`opentelemetry: ${message}`);
+  const quiet = () => undefined;
+  diag.setLogger({ error: say('error'), warn: say('warn'), info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName, 'service.instance.id': crypto.randomUUID() }),
     sampler: exporting ? samplerFrom(env) : new AlwaysOffSampler(),
