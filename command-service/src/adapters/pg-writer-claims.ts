@@ -32,11 +32,11 @@ export class PgWriterClaims implements WriterClaims {
     });
   }
 
-  async renew(partition: number, from: string, to: string): Promise<boolean> {
+  async renew(partition: number, from: readonly string[], to: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE command_partition_writers SET transactional_id = $4, claimed_at = now()
-        WHERE topic = $1 AND partition = $2 AND transactional_id = $3`,
-      [this.topic, partition, from, to],
+      `UPDATE command_partition_writers SET transactional_id = $3, claimed_at = now()
+        WHERE topic = $1 AND partition = $2 AND transactional_id = ANY($4::text[])`,
+      [this.topic, partition, to, [...from, to]],
     );
     return rowCount === 1;
   }

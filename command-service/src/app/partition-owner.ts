@@ -25,8 +25,11 @@ import type { Appender } from './transaction-pump.ts';
 export interface WriterClaims {
   /** Makes `transactionalId` the partition's writer; resolves with the one it replaced. */
   claim(partition: number, transactionalId: string): Promise<string | undefined>;
-  /** Moves the claim from `from` to `to` only if `from` still holds it. */
-  renew(partition: number, from: string, to: string): Promise<boolean>;
+  /**
+   * Moves the claim to `to` only if one of `from` (this instance's earlier generations) or `to`
+   * itself still holds it: a recovery retried after it renewed some claims still owns them.
+   */
+  renew(partition: number, from: readonly string[], to: string): Promise<boolean>;
 }
 
 export interface PartitionRestorer {
@@ -123,7 +126,7 @@ export class PartitionOwner {
    * instance's own producer failed, `renewFrom` moves only its own claim, so a partition
    * someone else claimed meanwhile is given up instead of taken back.
    */
-  restore(how: { renewFrom?: string } = {}): Promise<void> {
+  restore(how: { renewFrom?: readonly string[] } = {}): Promise<void> {
     this.suspend();
     return this.exclusive(() => this.restoreNow(how.renewFrom));
   }
@@ -299,7 +302,7 @@ export class PartitionOwner {
     for (const pending of queued) this.settle(pending, unavailable(message));
   }
 
-  private async restoreNow(renewFrom: string | undefined): Promise<void> {
+  private async restoreNow(renewFrom: readonly string[] | undefined): Promise<void> {
     // What is in flight settles first; what is queued was decided on a view the tail may contradict.
     await this.inFlight?.promise;
     this.failQueued('this room was re-read from the log; retry with the same idempotency key');

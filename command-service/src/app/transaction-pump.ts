@@ -109,14 +109,18 @@ export class TransactionPump {
       const owners = [...this.owners()];
       for (const owner of owners) owner.suspend();
       const previous = this.appender.transactionalId;
+      // Every generation this recovery leaves behind: an attempt that fails after renewing some
+      // claims leaves them with its own generation, which the next attempt must renew from too.
+      const ours: string[] = [];
       await retryThroughOutage(
         async () => {
+          ours.push(this.appender.transactionalId);
           await this.appender.open();
           // The failed generation may have left its transaction open (its abort can fail too);
           // until that ends, no read-committed reader, this instance's tail reads included,
           // gets past it. Fencing the old id aborts it now rather than at its timeout.
           await this.appender.fence(previous);
-          await Promise.all(owners.map((owner) => owner.restore({ renewFrom: previous })));
+          await Promise.all(owners.map((owner) => owner.restore({ renewFrom: ours })));
         },
         { onFailure: (error, attempt) => this.log.warn('opening a new producer generation failed; retrying', { attempt, error }) },
       );
