@@ -7,7 +7,8 @@ if [ "$(id -u)" = 0 ]; then
   exec runuser -u postgres -- "$0" "$@"
 fi
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  initdb -D "$PGDATA" -U postgres --auth-local=trust "--auth-host=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
+  # UTF8 as the official image has it (its LANG is en_US.utf8); this base sets no locale.
+  initdb -D "$PGDATA" -U postgres --encoding=UTF8 --locale=C.UTF-8 --auth-local=trust "--auth-host=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
   echo "host all all all ${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}" >> "$PGDATA/pg_hba.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start
   for script in /docker-entrypoint-initdb.d/*.sql; do
