@@ -100,6 +100,7 @@ export const ENV_SCHEMA = z
     OTEL_EXPORTER_OTLP_HEADERS: keyValues,
     OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValues,
     OTEL_SERVICE_NAME: z.string().min(1),
+    OTEL_SDK_DISABLED: oneOf('true', 'false'),
     OTEL_BSP_SCHEDULE_DELAY: nonNegative,
     OTEL_BSP_MAX_QUEUE_SIZE: positive,
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: positive,

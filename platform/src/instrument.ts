@@ -17,4 +17,5 @@ const entry = process.argv[1] ?? '';
 const service = Object.entries(SERVICES).find(([, { entry: path }]) => entry.endsWith(path))?.[0];
 const name = process.env.OTEL_SERVICE_NAME || service;
 // A bad configuration is the service's to report (bootService names every bad variable and exits).
-if (name && environmentProblems(process.env).length === 0) await startTracing(name);
+// OTEL_SDK_DISABLED=true leaves the SDK out altogether (no trace ids in logs or headers either).
+if (name && process.env.OTEL_SDK_DISABLED !== 'true' && environmentProblems(process.env).length === 0) await startTracing(name);

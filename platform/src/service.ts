@@ -42,7 +42,8 @@ export function bootService(name: ServiceName, env: NodeJS.ProcessEnv = process.
     log.error(`invalid configuration: ${problems.join('; ')}`, { problems });
     process.exit(2);
   }
-  if (!tracing.started && (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)) {
+  const exportWanted = env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (!tracing.started && exportWanted && env.OTEL_SDK_DISABLED !== 'true') {
     log.warn(`an OTLP endpoint is set but tracing is off: start the service with node ${SERVICE_NODE_ARGS.join(' ')}`);
   }
   return { config: loadConfig(env), log, port: servicePort(name, env), host: env.HOST ?? '127.0.0.1' };
