@@ -75,7 +75,8 @@ export class ProjectionSpans {
     }
     for (const notification of result.notifications) {
       const origin = byRevision.get(`${notification.event.roomId}:${notification.event.revision}`);
-      if (origin) notification.trace = traceHeaders(trace.setSpan(ROOT_CONTEXT, origin));
+      const carried = origin && traceHeaders(trace.setSpan(ROOT_CONTEXT, origin));
+      if (carried?.traceparent) notification.trace = carried;
     }
     for (const { record, span } of records) {
       this.spans.delete(record);
