@@ -67,6 +67,7 @@ export const ENV_SCHEMA = z
     APPEND_TIMEOUT_MS: positive,
     COMMAND_SESSION_TIMEOUT_MS: positive,
     PROJECTOR_SESSION_TIMEOUT_MS: positive,
+    PROJECTOR_READY_MAX_BEHIND: nonNegative,
     MAX_PENDING_PER_PARTITION: positive,
     MAX_PENDING_PER_ROOM: positive,
     SNAPSHOT_INTERVAL_MS: positive,

@@ -50,6 +50,10 @@ export const lastCheckpoint = new Gauge({
   name: 'projector_last_checkpoint_timestamp_seconds',
   help: 'When a batch and its checkpoint were last committed to Postgres (Unix time)',
 });
+export const recordsBehind = new Gauge({
+  name: 'projector_records_behind',
+  help: 'Records of the projected topics past the read models checkpoints, all partitions (read at each readiness probe)',
+});
 export const deadLetters = new Counter({ name: 'projector_dead_letters_total', help: 'Records dead-lettered' });
 
 export const redisPublishes = new Counter({

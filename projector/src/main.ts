@@ -6,6 +6,7 @@ import {
   createRedis,
   intFromEnv,
   onShutdown,
+  recordsBehind,
   sleep,
   startHttpServer,
   topicName,
@@ -21,10 +22,10 @@ const { config, log, port, host } = bootService('projector');
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 const redis = createRedis(config);
 const kafka = createKafka(config, 'projector', log);
+// Kept connected: readiness asks it for the topics' end offsets.
 const admin = kafka.admin();
 await admin.connect();
 const { clusterId } = await admin.describeCluster();
-await admin.disconnect();
 const deadLetters = new DeadLetterTopic(kafka, topicName(config.topicPrefix, 'deadLetters'));
 await deadLetters.connect();
 const publisher = new RedisPublisher(redis, config.redisPrefix, log, intFromEnv(process.env, 'TEST_PUBLISH_HOLD_MS', 0));
@@ -44,15 +45,29 @@ const projector = new LiveProjector({
 });
 const stopFollowing = await projector.follow();
 
-// Ready while it projects: its consumer joined (or paused on purpose by a rebuild) and Postgres
-// answering. Redis is not needed to project: live notifications wait for it.
-const server = await startHttpServer({ port, host, ready: { kafka: () => projector.ready, postgres: () => control.ping() } });
+// Ready while it projects: its consumer joined (or paused on purpose by a rebuild), Postgres
+// answering, and the read models at most PROJECTOR_READY_MAX_BEHIND records behind the log
+// (a new deployment is not ready until it has caught up). Redis is not needed to project:
+// live notifications wait for it.
+const maxBehind = intFromEnv(process.env, 'PROJECTOR_READY_MAX_BEHIND', 1000);
+const caughtUp = async () => {
+  if (projector.paused) return true;
+  const behind = await projector.behind(admin);
+  recordsBehind.set(behind);
+  return behind <= maxBehind;
+};
+const server = await startHttpServer({
+  port,
+  host,
+  ready: { kafka: () => projector.ready, postgres: () => control.ping(), 'caught-up': caughtUp },
+});
 log.info('ready', { health: `http://127.0.0.1:${port}/readyz` });
 
 onShutdown(log, async () => {
   await closeServer(server);
   await stopFollowing();
   await deadLetters.disconnect();
+  await admin.disconnect();
   // What is still queued goes out if Redis lets it within a moment; subscribers catch up otherwise.
   await Promise.race([publisher.flushed(), sleep(2000)]);
   redis.disconnect();

@@ -49,6 +49,7 @@ describe('health and readiness', () => {
       'postgres',
       'redis',
     ]);
+    expect(Object.keys((await probe('projector', '/readyz')).body.checks).sort()).toEqual(['caught-up', 'kafka', 'postgres']);
   });
 
   it('turn readiness false, naming Postgres, while it is down, and true again after; liveness stays true', async () => {

@@ -1,7 +1,8 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { createPgPool, type Logger, type PlatformConfig, type ReadModelControl, type ControlState } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
+import { checkpoints } from '../adapters/pg-checkpoints.ts';
 import { bindToCluster } from '../adapters/cluster-guard.ts';
 import type { DeadLetterSink } from '../adapters/dead-letter-topic.ts';
 import { migrate } from '../adapters/migrate.ts';
@@ -41,9 +42,33 @@ export class LiveProjector {
     this.schema = deps.config.pgSchema;
   }
 
+  /** Paused on purpose: a rebuild or rollback holds every projector for its last events. */
+  get paused(): boolean {
+    return this.phase === 'paused';
+  }
+
   /** Projecting (joined its group), or paused on purpose. */
   get ready(): boolean {
     return this.phase === 'paused' || this.running?.joined === true;
+  }
+
+  /**
+   * How many records of the projected topics lie past the active schema's checkpoints, over
+   * every partition (whichever instance owns it): how far the read models trail the log. Every
+   * record is written in a transaction, whose commit marker takes the offset after it: a
+   * partition projected to its end is one past its checkpoint, so one offset per partition is
+   * not counted (a partition one record behind counts as caught up).
+   */
+  async behind(admin: Admin): Promise<number> {
+    if (!this.running) throw new Error('not projecting');
+    const done = await checkpoints(this.running.pool);
+    let total = 0;
+    for (const topic of Object.keys(this.deps.projections)) {
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+        total += Math.max(0, Number(BigInt(high) - (done.get(`${topic}:${partition}`) ?? 0n)) - 1);
+      }
+    }
+    return total;
   }
 
   /** Starts following the control row; resolves once the first state is applied. Returns how to stop. */

@@ -10,6 +10,7 @@ import {
   type PlatformConfig,
   type ReadModelControl,
 } from '@chat/platform';
+import { checkpoints } from '../adapters/pg-checkpoints.ts';
 import type { EventCodec } from '@chat/schemas';
 import { bindToCluster } from '../adapters/cluster-guard.ts';
 import { migrate } from '../adapters/migrate.ts';
@@ -258,14 +259,6 @@ async function walkTowards(
     await active.end();
     await pool.end();
   }
-}
-
-/** Next offset to apply per topic:partition in the pool's schema. */
-async function checkpoints(pool: pg.Pool): Promise<Map<string, bigint>> {
-  const { rows } = await pool.query<{ topic: string; partition: number; next_offset: string }>(
-    'SELECT topic, partition, next_offset FROM projection_checkpoints',
-  );
-  return new Map(rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.next_offset)]));
 }
 
 function sameCheckpoints(a: Map<string, bigint>, b: Map<string, bigint>): boolean {
