@@ -68,6 +68,8 @@ export const ENV_SCHEMA = z
     COMMAND_SESSION_TIMEOUT_MS: positive,
     PROJECTOR_SESSION_TIMEOUT_MS: positive,
     PROJECTOR_READY_MAX_BEHIND: nonNegative,
+    REBUILD_METRICS_PORT: port,
+    REBUILD_METRICS_LINGER_MS: nonNegative,
     MAX_PENDING_PER_PARTITION: positive,
     MAX_PENDING_PER_ROOM: positive,
     SNAPSHOT_INTERVAL_MS: positive,

@@ -78,3 +78,13 @@ export const subscriptionDeliveries = new Counter({
   name: 'graphql_subscription_results_total',
   help: 'Subscription results handed to subscribers',
 });
+
+// ./chat rebuild serves these on REBUILD_METRICS_PORT while it runs (Prometheus job `rebuild`).
+export const rebuildEventsDone = new Gauge({ name: 'rebuild_events_done', help: 'Events the running rebuild has projected' });
+export const rebuildEventsTotal = new Gauge({ name: 'rebuild_events_total', help: 'Events the running rebuild must project' });
+export const rebuildEventsPerSecond = new Gauge({ name: 'rebuild_events_per_second', help: 'Rebuild speed' });
+export const rebuildStage = new Gauge({
+  name: 'rebuild_stage',
+  help: '1 for the stage the running rebuild is in',
+  labelNames: ['stage'] as const,
+});

@@ -3,11 +3,12 @@ import { ReadModelControl, createKafka, createLogger, loadConfig } from '@chat/p
 import { EventCodec } from '@chat/schemas';
 import { rebuildReadModels, type Progress } from './app/rebuild.ts';
 import { projectionsFor } from './projections.ts';
+import { serveRebuildMetrics } from './rebuild-metrics.ts';
 
 // ./chat rebuild              rebuild every read model from offset zero into a new schema and switch to it
 // ./chat rebuild --rollback   switch back to the schema the last switch left
 // Add --json for the outcome as JSON. Exit 0: switched; 1: refused (row hashes differ) or failed.
-// Reads the same environment as the services.
+// Reads the same environment as the services; its progress is on /metrics (rebuild-metrics.ts).
 
 const { values } = parseArgs({ options: { rollback: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
 const config = loadConfig();
@@ -19,10 +20,21 @@ const { clusterId } = await admin.describeCluster();
 await admin.disconnect();
 const control = new ReadModelControl(config);
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
+const metrics = await serveRebuildMetrics(log);
+const printProgress = progressPrinter();
 
 try {
   const outcome = await rebuildReadModels(
-    { kafka, config, codec, control, clusterId, projections: projectionsFor(config.topicPrefix), log, onProgress: progressPrinter() },
+    {
+      kafka,
+      config,
+      codec,
+      control,
+      clusterId,
+      projections: projectionsFor(config.topicPrefix),
+      log,
+      onProgress: (p) => (metrics.record(p), printProgress(p)),
+    },
     values.rollback ? 'rollback' : 'rebuild',
   );
   if (process.stderr.isTTY) process.stderr.write('\n');
@@ -43,6 +55,7 @@ try {
   process.exitCode = 1;
 } finally {
   await control.close();
+  await metrics.close();
 }
 
 /** A bar on a terminal; otherwise a line every 5 s and at every change of stage. On stderr: stdout is the outcome. */

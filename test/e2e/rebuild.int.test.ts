@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, quoteIdent, topicName } from '@chat/platform';
 import { EventCodec, releasedSchemas, subjectFor, type DomainEvent } from '@chat/schemas';
-import { ROOT, serviceEnv, startStack, type Stack } from '@chat/infra';
+import { ROOT, freePort, serviceEnv, startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
 
@@ -40,8 +40,15 @@ afterAll(async () => {
 });
 
 function cli(...args: string[]): Promise<{ code: number | null; out: string }> {
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['projector/src/rebuild.ts', '--json', ...args], { cwd: ROOT, env: serviceEnv(stack.config) });
+    const child = spawn(process.execPath, ['projector/src/rebuild.ts', '--json', ...args], {
+      cwd: ROOT,
+      env: { ...serviceEnv(stack.config), ...env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));
@@ -50,6 +57,23 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string }> {
     child.on('exit', (code) => resolve({ code, out: code === 0 || out ? out : err }));
   });
 }
+
+/** Every /metrics answer until `running` settles (connection refusals before it listens are skipped). */
+async function scrapeUntil(url: string, running: Promise<unknown>): Promise<string[]> {
+  const texts: string[] = [];
+  let settled = false;
+  void running.finally(() => (settled = true));
+  while (!settled) {
+    const text = await fetch(url)
+      .then((r) => r.text())
+      .catch(() => undefined);
+    if (text) texts.push(text);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return texts;
+}
+
+const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 const control = async () =>
   (await db.query(`SELECT active, previous, phase FROM ${quoteIdent(stack.config.pgSchema)}.read_model_control`)).rows[0];
@@ -81,7 +105,16 @@ describe('./chat rebuild', () => {
       }
     })();
     try {
-      const rebuilt = await cli();
+      // Its progress on /metrics, scraped while it runs (and lingers a moment at the end).
+      const metricsPort = await freePort();
+      const running = cliWith({ REBUILD_METRICS_PORT: String(metricsPort), REBUILD_METRICS_LINGER_MS: '2000' });
+      const scrapes = await scrapeUntil(`http://127.0.0.1:${metricsPort}/metrics`, running);
+      const rebuilt = await running;
+      const last = scrapes.at(-1) ?? '';
+      expect(gauge(last, 'rebuild_events_total')).toBeGreaterThanOrEqual(150);
+      expect(gauge(last, 'rebuild_events_done')).toBe(gauge(last, 'rebuild_events_total'));
+      expect(last).toMatch(/^rebuild_stage\{stage="comparing"\} 1$/m);
+      expect(scrapes.some((text) => /^rebuild_stage\{stage="catching up"\} 1$/m.test(text))).toBe(true);
       expect(rebuilt.code, rebuilt.out).toBe(0);
       const outcome = JSON.parse(rebuilt.out);
       expect(outcome).toMatchObject({ switched: true, from: base, to: `${base}_rm1` });
