@@ -38,7 +38,8 @@ export async function ensureTopics(admin: Admin, prefix: string): Promise<void> 
         topics: missing.map((t) => ({
           topic: prefix + t.name,
           numPartitions: t.partitions,
-          replicationFactor: 1,
+          // The broker's default.replication.factor: 1 on a single broker, 3 in the scale stack.
+          replicationFactor: -1,
           configEntries: EVENT_STORE_CONFIG,
         })),
       });

@@ -8,6 +8,8 @@ export interface ComposeStack extends ComposeProject {
   /** Host port of each *_HOST_PORT variable given. */
   ports: Record<string, number>;
   up(services: string[]): Promise<void>;
+  /** SIGKILL: the container dies at once, as a crashed host would. */
+  kill(services: string[]): void;
   /** The last lines of each service's log, for a failure's message. */
   logs(): string;
   down(): void;
@@ -28,8 +30,10 @@ export async function composeStack(file: string, project: string, portVariables:
       compose(['build', ...services.filter((s) => /service|projector|init/.test(s))], target, true);
       await composeUpAndWait(services, target, 600_000);
     },
+    kill: (services) => void compose(['kill', '-s', 'SIGKILL', ...services], target),
     logs: () => compose(['logs', '--no-color', '--tail', '30'], target),
-    down: () => void compose(['down', '-v', '--remove-orphans'], target),
+    // CHAT_KEEP_STACK=1 leaves the project running after the test, to look at its containers.
+    down: () => void (process.env.CHAT_KEEP_STACK === '1' || compose(['down', '-v', '--remove-orphans'], target)),
   };
 }
 
