@@ -55,25 +55,40 @@ export function contextFromHeaders(headers: Record<string, HeaderValue> | undefi
   return headers ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT;
 }
 
-/**
- * A span for one record sent to Kafka on behalf of whoever is in `parent` (the command's
- * request), with the headers that carry it: the record's consumers continue its trace.
- */
-export function startRecordSpan(topic: string, parent: Context, attributes: Attributes): { span: Span; headers: Record<string, string> } {
-  const span = tracer.startSpan(
-    `send ${topic}`,
+/** What a messaging span is about, in OpenTelemetry's messaging conventions. */
+export interface Messaging {
+  system: 'kafka' | 'redis';
+  /** `send` (a producer's span) or `process` (a consumer's). */
+  type: 'send' | 'process';
+  /** The operation's own name: send, publish, process, deliver. */
+  operation: string;
+  destination: string;
+}
+
+/** A span named `<operation> <what>` for one message sent or processed, in `parent`'s trace. */
+export function startMessagingSpan(what: string, m: Messaging, parent: Context, attributes: Attributes = {}): Span {
+  return tracer.startSpan(
+    `${m.operation} ${what}`,
     {
-      kind: SpanKind.PRODUCER,
+      kind: m.type === 'send' ? SpanKind.PRODUCER : SpanKind.CONSUMER,
       attributes: {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'send',
-        'messaging.operation.name': 'send',
-        'messaging.destination.name': topic,
+        'messaging.system': m.system,
+        'messaging.operation.type': m.type,
+        'messaging.operation.name': m.operation,
+        'messaging.destination.name': m.destination,
         ...attributes,
       },
     },
     parent,
   );
+}
+
+/**
+ * A span for one record sent to Kafka on behalf of whoever is in `parent` (the command's
+ * request), with the headers that carry it: the record's consumers continue its trace.
+ */
+export function startRecordSpan(topic: string, parent: Context, attributes: Attributes): { span: Span; headers: Record<string, string> } {
+  const span = startMessagingSpan(topic, { system: 'kafka', type: 'send', operation: 'send', destination: topic }, parent, attributes);
   return { span, headers: traceHeaders(trace.setSpan(parent, span)) };
 }
 

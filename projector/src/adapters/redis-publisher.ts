@@ -1,5 +1,5 @@
-import { SpanKind, trace, type Span } from '@opentelemetry/api';
-import { contextFromHeaders, endSpan, outsideTraces, redisPublishes, traceHeaders, tracer } from '@chat/platform';
+import { trace, type Span } from '@opentelemetry/api';
+import { contextFromHeaders, endSpan, outsideTraces, redisPublishes, startMessagingSpan, traceHeaders } from '@chat/platform';
 import type { Redis } from 'ioredis';
 import { sleep, type Logger } from '@chat/platform';
 import { roomChannel, userChannel, type LiveNotification } from '@chat/schemas';
@@ -95,19 +95,11 @@ export class RedisPublisher {
     if (!n.trace) return n;
     const channel = n.forUser ? userChannel(this.prefix, n.forUser) : roomChannel(this.prefix, n.event.roomId);
     const parent = contextFromHeaders(n.trace);
-    const span = tracer.startSpan(
-      `publish ${n.forUser ? 'user' : 'room'}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'redis',
-          'messaging.operation.type': 'send',
-          'messaging.operation.name': 'publish',
-          'messaging.destination.name': channel,
-          'chat.event.type': n.event.type,
-        },
-      },
+    const span = startMessagingSpan(
+      n.forUser ? 'user' : 'room',
+      { system: 'redis', type: 'send', operation: 'publish', destination: channel },
       parent,
+      { 'chat.event.type': n.event.type },
     );
     const published = { ...n, trace: traceHeaders(trace.setSpan(parent, span)) };
     this.spans.set(published, span);

@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
-import { ROOT_CONTEXT, SpanKind, trace, type Span } from '@opentelemetry/api';
-import { contextFromHeaders, endSpan, linksTo, traceHeaders, tracer, withSpan } from '@chat/platform';
+import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
+import { contextFromHeaders, endSpan, linksTo, startMessagingSpan, traceHeaders, tracer, withSpan } from '@chat/platform';
 import { isRoomEvent, type LiveNotification } from '@chat/schemas';
 import type { DecodedRecord, PartitionBatch } from '../adapters/pg-projection.ts';
 
@@ -25,22 +25,16 @@ export class ProjectionSpans {
   /** Starts a span for each record of a fetched batch; `records` are `messages` decoded, in the same order. */
   start(topic: string, partition: number, messages: readonly KafkaMessage[], records: readonly DecodedRecord[]): void {
     records.forEach((record, i) => {
-      const span = tracer.startSpan(
-        `process ${topic}`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.operation.type': 'process',
-            'messaging.operation.name': 'process',
-            'messaging.destination.name': topic,
-            'messaging.destination.partition.id': String(partition),
-            'messaging.consumer.group.name': this.group,
-            'messaging.kafka.offset': Number(record.offset),
-            ...('event' in record ? { 'chat.event.type': record.event.type } : { 'chat.dead_letter': true }),
-          },
-        },
+      const span = startMessagingSpan(
+        topic,
+        { system: 'kafka', type: 'process', operation: 'process', destination: topic },
         contextFromHeaders(messages[i]?.headers),
+        {
+          'messaging.destination.partition.id': String(partition),
+          'messaging.consumer.group.name': this.group,
+          'messaging.kafka.offset': Number(record.offset),
+          ...('event' in record ? { 'chat.event.type': record.event.type } : { 'chat.dead_letter': true }),
+        },
       );
       this.spans.set(record, span);
     });

@@ -1,5 +1,5 @@
-import { SpanKind, context, trace } from '@opentelemetry/api';
-import { contextFromHeaders, tracer, type TraceContext } from '@chat/platform';
+import { context, trace } from '@opentelemetry/api';
+import { contextFromHeaders, startMessagingSpan, type TraceContext } from '@chat/platform';
 import type { LiveNotification } from '@chat/schemas';
 
 // The delivery of a live event continues the trace its notification carries (the command's,
@@ -15,20 +15,11 @@ const traces = new WeakMap<object, TraceContext>();
 export function deliverInTrace(notification: LiveNotification, channel: string, subscribers: number, deliver: () => void): void {
   if (!notification.trace) return deliver();
   const parent = contextFromHeaders(notification.trace);
-  const span = tracer.startSpan(
-    `deliver ${notification.forUser ? 'user' : 'room'}`,
-    {
-      kind: SpanKind.CONSUMER,
-      attributes: {
-        'messaging.system': 'redis',
-        'messaging.operation.type': 'process',
-        'messaging.operation.name': 'deliver',
-        'messaging.destination.name': channel,
-        'chat.event.type': notification.event.type,
-        'chat.subscribers': subscribers,
-      },
-    },
+  const span = startMessagingSpan(
+    notification.forUser ? 'user' : 'room',
+    { system: 'redis', type: 'process', operation: 'deliver', destination: channel },
     parent,
+    { 'chat.event.type': notification.event.type, 'chat.subscribers': subscribers },
   );
   const delivery = trace.setSpan(parent, span);
   traces.set(notification.event, delivery);
