@@ -17,7 +17,6 @@ type Env = Record<string, string | undefined>;
 interface Component {
   name: string;
   envVar: string;
-  composeService: string;
   answers(config: PlatformConfig): Promise<boolean>;
   startNative(config: PlatformConfig): void;
   waitReady(config: PlatformConfig): Promise<void>;
@@ -27,7 +26,6 @@ const COMPONENTS: Component[] = [
   {
     name: 'postgres',
     envVar: 'DATABASE_URL',
-    composeService: 'postgres',
     answers: postgresAnswers,
     startNative: () => startLocalPostgres(),
     waitReady: async (config) => {
@@ -38,7 +36,6 @@ const COMPONENTS: Component[] = [
   {
     name: 'redis',
     envVar: 'REDIS_URL',
-    composeService: 'redis',
     answers: redisAnswers,
     startNative: startLocalRedis,
     waitReady: waitForRedis,
@@ -46,7 +43,6 @@ const COMPONENTS: Component[] = [
   {
     name: 'kafka',
     envVar: 'KAFKA_BROKERS',
-    composeService: 'kafka',
     answers: kafkaAnswers,
     startNative: () => {
       ensureKafkaJars();
@@ -57,7 +53,6 @@ const COMPONENTS: Component[] = [
   {
     name: 'registry',
     envVar: 'SCHEMA_REGISTRY_URL',
-    composeService: 'registry',
     answers: registryAnswers,
     startNative: (config) => {
       ensureApicurio();
