@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { PlatformConfig } from '@chat/platform';
 import { LOCAL_IMAGES } from './docker-images.ts';
+import { brokerEnv } from './kafka.ts';
 import { hostPort } from './probes.ts';
 import { registryEnv } from './registry.ts';
 
@@ -25,29 +26,13 @@ type Spec = (config: PlatformConfig) => ContainerSpec;
 const imageOf = (variable: keyof typeof LOCAL_IMAGES) => process.env[variable] ?? LOCAL_IMAGES[variable];
 
 export const CONTAINER_SPECS: Record<string, Spec> = {
+  // The native broker's settings, moved to the configured port (its controller on the next one).
   kafka: (config) => {
     const { port } = hostPort(config.kafkaBrokers[0] ?? '', 9092);
-    return {
-      image: imageOf('KAFKA_IMAGE'),
-      env: {
-        KAFKA_NODE_ID: '1',
-        KAFKA_PROCESS_ROLES: 'broker,controller',
-        KAFKA_CONTROLLER_QUORUM_VOTERS: `1@127.0.0.1:${port + 1}`,
-        KAFKA_LISTENERS: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${port + 1}`,
-        KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${port}`,
-        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-        KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-        KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
-        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
-        KAFKA_LOG_RETENTION_MS: '-1',
-        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
-        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
-        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
-        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
-        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-      },
-    };
+    const moved = (value: string) =>
+      value.replaceAll('127.0.0.1:9093', `127.0.0.1:${port + 1}`).replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`);
+    const env = Object.fromEntries(Object.entries(brokerEnv()).map(([name, value]) => [name, moved(value)]));
+    return { image: imageOf('KAFKA_IMAGE'), env };
   },
   registry: (config) => ({ image: imageOf('REGISTRY_IMAGE'), env: registryEnv(config) }),
   postgres: (config) => ({

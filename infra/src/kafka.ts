@@ -10,6 +10,7 @@ import { hostPort, tcpOpen } from './probes.ts';
 // Maven Central (infra/kafka/pom.xml), run with the machine's Java.
 
 export const KAFKA_POM = join(INFRA, 'kafka', 'pom.xml');
+const BROKER_PROPERTIES = join(INFRA, 'kafka', 'server.properties');
 const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(readFileSync(KAFKA_POM, 'utf8'))?.[1] ?? 'unknown';
 const LIBS = join(CACHE, 'kafka', KAFKA_VERSION, 'libs');
 const DATA_DIR = join(DATA, 'kafka');
@@ -32,7 +33,7 @@ export function ensureKafkaJars(): void {
 export function startKafka(): void {
   mkdirSync(DATA_DIR, { recursive: true });
   const properties = join(DATA_DIR, 'server.properties');
-  const template = readFileSync(join(INFRA, 'kafka', 'server.properties'), 'utf8');
+  const template = readFileSync(BROKER_PROPERTIES, 'utf8');
   writeFileSync(properties, `${template}\nlog.dirs=${join(DATA_DIR, 'logs')}\n`);
   const classpath = join(LIBS, '*');
   const java = (mainClass: string, args: string[]) => [
@@ -49,6 +50,25 @@ export function startKafka(): void {
   }
   const started = startDetached('kafka', 'java', ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', ...java('kafka.Kafka', [properties])]);
   console.log(`kafka: started Apache Kafka ${KAFKA_VERSION} (pid ${started.pid}, log ${started.log})`);
+}
+
+/**
+ * The single broker's settings (infra/kafka/server.properties) as the Kafka image reads them:
+ * KAFKA_* variables, `.` as `_`, `_` as `__`, `-` as `___` (the official image's convention).
+ * The native launcher and the container run the same broker.
+ */
+export function brokerEnv(): Record<string, string> {
+  const lines = readFileSync(BROKER_PROPERTIES, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  return Object.fromEntries(
+    lines.map((line) => {
+      const at = line.indexOf('=');
+      const key = line.slice(0, at).replaceAll('_', '__').replaceAll('-', '___').replaceAll('.', '_').toUpperCase();
+      return [`KAFKA_${key}`, line.slice(at + 1)];
+    }),
+  );
 }
 
 /** Waits until the broker serves metadata, then creates the project's topics. */
