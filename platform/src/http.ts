@@ -48,17 +48,6 @@ export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: Ht
 }
 
 /**
- * The address a request came from, as per-address limits count it: the first X-Forwarded-For
- * entry when TRUST_PROXY=1 (the service sits behind a proxy that sets it, such as the query
- * service's one endpoint in front of the command service), else the socket's peer.
- */
-export function clientAddress(req: IncomingMessage, trustProxy = process.env.TRUST_PROXY === '1'): string {
-  const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
-  const first = typeof forwarded === 'string' ? forwarded.split(',')[0]?.trim() : undefined;
-  return first || req.socket.remoteAddress || 'unknown';
-}
-
-/**
  * Stops accepting connections and closes the idle ones at once; a request in flight (a mutation
  * waiting for Kafka, say) has `graceMs` to be answered before its connection is cut.
  */

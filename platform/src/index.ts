@@ -6,6 +6,7 @@ export * from './wait.ts';
 export * from './shutdown.ts';
 export * from './keyed-lock.ts';
 export * from './http.ts';
+export * from './client-address.ts';
 export * from './readiness.ts';
 export { environmentProblems } from './env-schema.ts';
 export * from './service.ts';
