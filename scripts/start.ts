@@ -1,4 +1,4 @@
-import { loadConfig, servicePort } from '@chat/platform';
+import { loadConfig, newInternalSecret, serviceInternalPort, servicePort } from '@chat/platform';
 import { infraUp, redact, startService, stopService, withSignOnDefaults, type RunningService, type ServiceName } from '@chat/infra';
 
 // `./chat up`: the infrastructure, then the three services, then the addresses to use, the web
@@ -12,13 +12,16 @@ const stopAll = async () => {
   await Promise.all(running.map((service) => stopService(service)));
 };
 
+// The instances' shared secret (they sign their calls to each other with it): a fresh one per
+// run unless given, never written anywhere.
+const env: NodeJS.ProcessEnv = { ...(process.env.INTERNAL_SECRET_FILE ? {} : { INTERNAL_SECRET: newInternalSecret() }), ...process.env };
 try {
   await infraUp();
-  running.push(await startService('projector', process.env));
+  running.push(await startService('projector', env));
   // The command service's public face is the one endpoint, which tells it each caller's address
   // and passes sign-on through (so the provider returns to the query service's origin).
-  const commandEnv = withSignOnDefaults({ TRUST_PROXY: '1', ...process.env }, servicePort('query-service'));
-  running.push(...(await Promise.all([startService('command-service', commandEnv), startService('query-service', process.env)])));
+  const commandEnv = withSignOnDefaults(env, servicePort('query-service'));
+  running.push(...(await Promise.all([startService('command-service', commandEnv), startService('query-service', env)])));
 } catch (error) {
   console.error(`chat: ${error instanceof Error ? error.message : String(error)}`);
   await stopAll();
@@ -33,8 +36,8 @@ chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
 
   GraphQL, the one endpoint and its playground  http://127.0.0.1:${port('query-service')}/graphql
     (queries, mutations, subscriptions)         ws://127.0.0.1:${port('query-service')}/graphql (graphql-ws)
-  command service's own endpoint (internal)     http://127.0.0.1:${port('command-service')}/graphql
   projector health                              http://127.0.0.1:${port('projector')}/readyz
+  metrics (internal listeners)                  ${(['command-service', 'query-service', 'projector'] as const).map((name) => `http://127.0.0.1:${serviceInternalPort(name)}/metrics`).join(' ')}
 
   Kafka ${config.kafkaBrokers.join(',')} · schema registry ${config.schemaRegistryUrl}
   Postgres ${redact(config.databaseUrl)} · Redis ${config.redisUrl}

@@ -74,7 +74,7 @@ async function platformTarget(): Promise<Target> {
   return {
     pid: stack.instance('query-service').pid,
     loopDelayMs: async () => {
-      const text = await (await fetch(`${stack.instance('query-service').baseUrl}/metrics`)).text();
+      const text = await (await fetch(`${stack.instance('query-service').internalUrl}/metrics`)).text();
       const metric = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) * 10_000) / 10;
       return {
         p50: metric('nodejs_eventloop_lag_p50_seconds'),

@@ -2,13 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import { createYoga } from 'graphql-yoga';
 import { Partitioners } from 'kafkajs';
 import {
+  bootInstanceAuth,
   bootService,
+  readInstanceCall,
+  refuseInstanceCall,
+  startInternalServer,
   useOperationMetrics,
   useOperationTracing,
   closeServer,
   createKafka,
   createPgPool,
-  clientAddress,
   followReadModels,
   graphqlLimits,
   GRAPHQL_LIMITS,
@@ -17,11 +20,11 @@ import {
   JWKS_PATH,
   migrate,
   onShutdown,
-  playground,
   startHttpServer,
   topicName,
   waitFor,
 } from '@chat/platform';
+import type { VerifiedInstance } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { FORWARD_PATH, HttpForwarder, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
 import { KafkaOwnership } from './adapters/kafka-ownership.ts';
@@ -39,25 +42,14 @@ import { schema } from './graphql/schema.ts';
 import type { Context } from './graphql/builder.ts';
 import { wireAccounts } from './wire-accounts.ts';
 
-const { config, log, port, host } = bootService('command-service');
-const PLAYGROUND_QUERY = `# Every mutation but signUp and logIn needs a token. Sign up (or log in), copy accessToken,
-# and add it under Headers below as {"Authorization": "Bearer <accessToken>"}.
-mutation SignUp {
-  signUp(username: "alice", password: "correct horse battery") {
-    __typename
-    ... on Session { userId accessToken refreshToken }
-    ... on CommandError { code message }
-  }
-}
-
-mutation CreateRoom {
-  createRoom(name: "general") { __typename ... on RoomAccepted { roomId } ... on CommandError { code message } }
-}
-`;
+const { config, log, port, host, internalPort, internalHost } = bootService('command-service');
+// Every caller of this service is another instance: the one endpoint (mutations, sign-on) on
+// this port, a peer command service (forwarded commands, partition status) on the internal one.
+const instanceAuth = bootInstanceAuth('command-service', log);
 const env = (name: string, fallback: number) => intFromEnv(process.env, name, fallback);
 const topic = topicName(config.topicPrefix, 'roomEvents');
-// The URL other instances forward commands to; behind NAT or in containers, set it.
-const endpoint = process.env.COMMAND_ADVERTISED_URL ?? `http://127.0.0.1:${port}`;
+// The URL of the internal listener, where other instances forward commands; behind NAT or in containers, set it.
+const endpoint = process.env.COMMAND_ADVERTISED_URL ?? `http://127.0.0.1:${internalPort}`;
 
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 // The registry may still be starting (or briefly away): registration waits for it.
@@ -96,7 +88,7 @@ const {
   signOn,
   authenticate,
   stop: stopAccounts,
-} = await wireAccounts({ config, pool, kafka, codec, redis, log, endpoint });
+} = await wireAccounts({ config, pool, kafka, codec, redis, log, endpoint: `http://127.0.0.1:${port}` });
 
 const watcher = new ProjectionWatcher(config, pool, topic, log);
 await watcher.start();
@@ -138,19 +130,21 @@ const owners: Owners = new Owners(
 const pump = new TransactionPump(appender, () => owners.all(), log, env('TRANSACTION_INTERVAL_MS', 10));
 const handler = new CommandHandler(
   { partitionOf, localOwner: (partition) => owners.get(partition) },
-  new HttpForwarder(ownership, endpoint, log),
+  new HttpForwarder(ownership, endpoint, instanceAuth, log),
   watcher,
   { appendTimeoutMs: env('APPEND_TIMEOUT_MS', 10_000), visibilityTimeoutMs: env('VISIBILITY_TIMEOUT_MS', 5_000) },
 );
 
-const yoga = createYoga<{ req: IncomingMessage }>({
+// No playground: only instances, which sign every request, can call this endpoint.
+const yoga = createYoga<{ req: IncomingMessage; instanceCall: VerifiedInstance }>({
   schema,
-  ...playground('Chat commands', PLAYGROUND_QUERY),
+  graphiql: false,
   plugins: [...graphqlLimits(), useOperationMetrics(), useOperationTracing()],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
-  context: async ({ request, req }): Promise<Context> => ({
+  context: async ({ request, req, instanceCall }): Promise<Context> => ({
     caller: await authenticate(request.headers),
-    address: clientAddress(req),
+    // The end user's address as the one endpoint saw it (signed), for per-address limits.
+    address: instanceCall.clientAddress ?? req.socket.remoteAddress ?? 'unknown',
     arrival: { credentials: credentialsOf(request.headers) },
     handler,
     commandLimit: (userId) => limits.command(userId),
@@ -171,17 +165,34 @@ const server = await startHttpServer({
   },
   handler: (req, res) => {
     const path = req.url?.split('?')[0];
-    if (path === FORWARD_PATH) return void serveForwarded(handler, authenticate, req, res);
-    if (serveSignOn(signOn, req, res)) return;
+    // The public keys are public: the query service (and anyone) verifies tokens with them.
     if (path === JWKS_PATH) {
       res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
       return void res.end(JSON.stringify(keyRing.jwks()));
     }
+    void readInstanceCall(instanceAuth, req, GRAPHQL_LIMITS.bytes).then((call) => {
+      if (!call.ok) return refuseInstanceCall(res, call.status, call.message);
+      if (serveSignOn(signOn, req, res)) return;
+      // Yoga reads a body a framework already read from req.body (as Express's body parsers leave it).
+      if (call.body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = call.body;
+      return yoga(req, res, { req, instanceCall: call.caller });
+    });
+  },
+});
+const internalServer = await startInternalServer({
+  port: internalPort,
+  host: internalHost,
+  handler: (req, res) => {
+    const path = req.url?.split('?')[0];
+    if (path === FORWARD_PATH) return void serveForwarded(handler, authenticate, instanceAuth, req, res);
     if (path === '/partitions') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify(owners.describe()));
+      return void readInstanceCall(instanceAuth, req, 0).then((call) => {
+        if (!call.ok) return refuseInstanceCall(res, call.status, call.message);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(owners.describe()));
+      });
     }
-    return yoga(req, res);
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
   },
 });
 await ownership.start(owners);
@@ -191,6 +202,7 @@ log.info('listening', { url: `${endpoint}${yoga.graphqlEndpoint}` });
 onShutdown(log, async () => {
   clearInterval(upkeep);
   await closeServer(server);
+  await closeServer(internalServer);
   await owners.releaseAll();
   await appender.close();
   await ownership.stop();

@@ -1,6 +1,15 @@
 import { createServer } from 'node:net';
 import pg from 'pg';
-import { createKafka, ensureTopics, loadConfig, quoteIdent, servicePort, type PlatformConfig } from '@chat/platform';
+import {
+  createKafka,
+  ensureTopics,
+  loadConfig,
+  newInternalSecret,
+  quoteIdent,
+  serviceInternalPort,
+  servicePort,
+  type PlatformConfig,
+} from '@chat/platform';
 import { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 import { withSignOnDefaults } from './sign-on-env.ts';
 
@@ -15,6 +24,8 @@ export interface Instance extends RunningService {
   baseUrl: string;
   /** The GraphQL endpoint (for the two API services). */
   url: string;
+  /** http://127.0.0.1:<internal port>: /metrics, and the instance-to-instance routes. */
+  internalUrl: string;
   pid: number;
   /** Stops the process and waits for it to exit; SIGKILL simulates a crash. */
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -71,10 +82,14 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
     COMMAND_LIMIT_PER_USER: '1000000',
     SUBSCRIBE_LIMIT_PER_USER: '1000000',
   };
-  // As `./chat up` runs it: the command service counts the address the one endpoint passes on.
-  const ownEnv = (service: ServiceName): NodeJS.ProcessEnv => (service === 'command-service' ? { TRUST_PROXY: '1' } : {});
+  // One secret for the instances of every stack of this test process; kept in its environment so
+  // the test's own calls to the command service (test/src/graphql.ts) can sign as an instance.
+  process.env.INTERNAL_SECRET ??= newInternalSecret();
   const env: NodeJS.ProcessEnv = { ...serviceEnv(config), ...testLimits, ...extraEnv };
-  for (const service of Object.values(SERVICES)) env[service.portVar] = String(await freePort());
+  for (const service of Object.values(SERVICES)) {
+    env[service.portVar] = String(await freePort());
+    env[service.internalPortVar] = String(await freePort());
+  }
   // With OIDC_ISSUER (for the stack, or one extra instance), sign-on returns through the stack's query service.
   const signOnDefaults = (own: NodeJS.ProcessEnv) => withSignOnDefaults(own, servicePort('query-service', env));
   const running = new Map<ServiceName, Instance>();
@@ -84,8 +99,9 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
     running.set(
       service,
       instanceOf(
-        await startService(service, signOnDefaults({ ...ownEnv(service), ...env }), `${name}.${service}`),
+        await startService(service, signOnDefaults(env), `${name}.${service}`),
         servicePort(service, env),
+        serviceInternalPort(service, env),
       ),
     );
   };
@@ -116,13 +132,12 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
       // Numbered before any await, so extras started side by side log to their own files.
       const logName = `${name}.${service}-${(extraCount += 1) + 1}`;
       const port = await freePort();
+      const internalPort = await freePort();
+      const ports = { [SERVICES[service].portVar]: String(port), [SERVICES[service].internalPortVar]: String(internalPort) };
       const extra = instanceOf(
-        await startService(
-          service,
-          signOnDefaults({ ...ownEnv(service), ...env, ...instanceEnv, [SERVICES[service].portVar]: String(port) }),
-          logName,
-        ),
+        await startService(service, signOnDefaults({ ...env, ...instanceEnv, ...ports }), logName),
         port,
+        internalPort,
       );
       extras.push(extra);
       return extra;
@@ -135,7 +150,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   };
 }
 
-function instanceOf(service: RunningService, port: number): Instance {
+function instanceOf(service: RunningService, port: number, internalPort: number): Instance {
   const baseUrl = `http://127.0.0.1:${port}`;
   const { child } = service;
   if (child.pid === undefined) throw new Error(`${service.name} has no pid`);
@@ -144,6 +159,7 @@ function instanceOf(service: RunningService, port: number): Instance {
     port,
     baseUrl,
     url: `${baseUrl}/graphql`,
+    internalUrl: `http://127.0.0.1:${internalPort}`,
     pid: child.pid,
     stop: (signal) => stopService(service, signal),
     signal: (signal) => {

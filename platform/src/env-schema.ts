@@ -46,6 +46,13 @@ export const ENV_SCHEMA = z
     COMMAND_PORT: port,
     QUERY_PORT: port,
     PROJECTOR_PORT: port,
+    COMMAND_INTERNAL_PORT: port,
+    QUERY_INTERNAL_PORT: port,
+    PROJECTOR_INTERNAL_PORT: port,
+    INTERNAL_HOST: z.string().min(1),
+    // Never echoed back in a problem line (see environmentProblems).
+    INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters'),
+    INTERNAL_SECRET_FILE: z.string().min(1),
     HOST: z.string().min(1),
     TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-" (Kafka topic names)'),
     // Quoted wherever it is used, so any name Postgres takes: up to 63 characters, no quotes or controls.

@@ -4,9 +4,10 @@ import { checkReadiness, type ReadinessChecks } from './readiness.ts';
 
 // The HTTP shell every service shares: /healthz answers while the process lives, /readyz
 // while the service can do its job (its dependencies reachable, its consumer joined: 503
-// with the failing checks' names otherwise), /metrics gives the process's Prometheus
-// metrics; everything else goes to the service's handler (GraphQL for the two API services).
-// /health and /ready are older names for the first two.
+// with the failing checks' names otherwise); everything else goes to the service's handler
+// (GraphQL for the two API services). /health and /ready are older names for the first two.
+// The process's Prometheus metrics are on a second, internal listener (startInternalServer),
+// with the routes only other instances call: nothing on it is for the public.
 
 export interface HttpOptions {
   port: number;
@@ -31,6 +32,28 @@ export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: Ht
       );
       return;
     }
+    if (handler) return handler(req, res);
+    reply(res, 404, { error: 'not found' });
+  });
+  return listen(server, port, host);
+}
+
+export interface InternalHttpOptions {
+  port: number;
+  host?: string;
+  /** The service's internal routes; each authenticates its callers as instances itself. */
+  handler?: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * The internal listener: /metrics for the scraper (on the deployment's private network, like
+ * every internal port), /healthz, and the service's instance-to-instance routes. The one
+ * endpoint never proxies here.
+ */
+export function startInternalServer({ port, host = '127.0.0.1', handler }: InternalHttpOptions): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = req.url?.split('?')[0];
+    if (path === '/healthz' || path === '/health') return reply(res, 200, { status: 'ok' });
     if (path === '/metrics') {
       void register.metrics().then((text) => {
         res.writeHead(200, { 'content-type': register.contentType });
@@ -41,6 +64,10 @@ export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: Ht
     if (handler) return handler(req, res);
     reply(res, 404, { error: 'not found' });
   });
+  return listen(server, port, host);
+}
+
+function listen(server: Server, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

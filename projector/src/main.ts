@@ -9,6 +9,7 @@ import {
   recordsBehind,
   sleep,
   startHttpServer,
+  startInternalServer,
   topicName,
 } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
@@ -17,7 +18,7 @@ import { RedisPublisher } from './adapters/redis-publisher.ts';
 import { LiveProjector } from './app/live-projector.ts';
 import { projectionsFor } from './projections.ts';
 
-const { config, log, port, host } = bootService('projector');
+const { config, log, port, host, internalPort, internalHost } = bootService('projector');
 
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 const redis = createRedis(config);
@@ -61,10 +62,13 @@ const server = await startHttpServer({
   host,
   ready: { kafka: () => projector.ready, postgres: () => control.ping(), 'caught-up': caughtUp },
 });
-log.info('ready', { health: `http://127.0.0.1:${port}/readyz` });
+// Metrics on the listener that is never published.
+const internalServer = await startInternalServer({ port: internalPort, host: internalHost });
+log.info('ready', { health: `http://127.0.0.1:${port}/readyz`, metrics: `http://127.0.0.1:${internalPort}/metrics` });
 
 onShutdown(log, async () => {
   await closeServer(server);
+  await closeServer(internalServer);
   await stopFollowing();
   await deadLetters.disconnect();
   await admin.disconnect();

@@ -10,7 +10,9 @@ import {
   SessionRevocations,
   accessTokenSettings,
   bearerToken,
+  bootInstanceAuth,
   bootService,
+  startInternalServer,
   liveSockets,
   useOperationMetrics,
   useOperationTracing,
@@ -44,7 +46,9 @@ import { commandExecutor, withCommandMutations, type CommandCredentials } from '
 import { schema as ownSchema } from './graphql/schema.ts';
 import { useSharedSubscriptionExecution } from './graphql/shared-execution.ts';
 
-const { config, log, port, host } = bootService('query-service');
+const { config, log, port, host, internalPort, internalHost } = bootService('query-service');
+// Mutations and sign-on steps reach the command service signed as this instance.
+const instanceAuth = bootInstanceAuth('query-service', log);
 
 // The read models are wherever the control row says (a rebuild moves them), followed live.
 const readModelPool = await followReadModels(config, log, 10);
@@ -102,7 +106,7 @@ async function callerOf(authorization: unknown): Promise<Caller | NoCaller> {
 // The one endpoint: this service's schema plus the command service's mutations, proxied.
 const schema = withCommandMutations(
   ownSchema,
-  commandExecutor(`${commandServiceUrl()}/graphql`, (context) => (context as Context).commandCredentials),
+  commandExecutor(`${commandServiceUrl()}/graphql`, (context) => (context as Context).commandCredentials, instanceAuth),
 );
 
 const yoga = createYoga({
@@ -141,7 +145,7 @@ interface SocketContext {
 const dist = webDist();
 const webClient = serveWebClient(dist);
 if (!isBuilt(dist)) log.warn('the web client is not built; / answers 503 until it is', { dist, build: 'npm run build -w @chat/web' });
-const signOn = signOnProxy(commandServiceUrl(), log);
+const signOn = signOnProxy(commandServiceUrl(), instanceAuth, log);
 
 const server = await startHttpServer({
   port,
@@ -157,6 +161,9 @@ const server = await startHttpServer({
     return yoga(req, res);
   },
 });
+
+// Metrics only, on the listener that is never published.
+const internalServer = await startInternalServer({ port: internalPort, host: internalHost });
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
 // transports share one schema, one context factory and one error masking.
@@ -288,6 +295,7 @@ onShutdown(log, async () => {
   await sweep.stop();
   await presence.stop();
   await closeServer(server);
+  await closeServer(internalServer);
   subscriber.disconnect();
   revocationSubscriber.disconnect();
   redis.disconnect();

@@ -30,7 +30,7 @@ const SEND = `mutation($roomId: ID!, $body: String!, $key: ID!) { sendMessage(ro
 
 /** A counter of the query service's /metrics. */
 async function counter(name: string): Promise<number> {
-  const text = await (await fetch(stack.queryUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const text = await (await fetch(`${stack.instance('query-service').internalUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   if (!line) throw new Error(`no ${name} in /metrics`);
   return Number(line.split(' ')[1]);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Instance, type Stack } from '@chat/infra';
 import { signUp, type TestUser } from '../src/accounts.ts';
-import { gql, wsClient } from '../src/graphql.ts';
+import { gql, instanceFetch, wsClient } from '../src/graphql.ts';
 
 // SIGTERM, as an orchestrator sends it: each service stops accepting, finishes what it has in
 // hand, hands its partitions over and exits 0. A second instance of each service is stopped so
@@ -67,7 +67,7 @@ describe('SIGTERM', () => {
       }
     })();
     // The second command service owns some rooms' partitions (after the rebalance) when it is stopped.
-    const owned = async () => ((await (await fetch(`${extras.command.baseUrl}/partitions`)).json()) as { owned: number[] }).owned.length;
+    const owned = async () => ((await (await instanceFetch(`${extras.command.internalUrl}/partitions`)).json()) as { owned: number[] }).owned.length;
     await expect.poll(owned, { timeout: 30_000 }).toBeGreaterThan(0);
     expect(await terminate(extras.command)).toBe(0);
     expect(await terminate(extras.projector)).toBe(0);

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { createKafka, GRAPHQL_LIMITS, quoteIdent, roomCursor, topicName } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
-import { collect, gql, wsClient } from '../src/graphql.ts';
+import { collect, gql, instanceFetch, wsClient } from '../src/graphql.ts';
 import { topicSize } from '../src/kafka.ts';
 
 // Anyone can send us a document: its shape and size are bounded on both endpoints before any
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 /** The codes of the errors a raw POST answers with, and its HTTP status. */
 async function post(url: string, body: string): Promise<{ status: number; codes: unknown[] }> {
-  const response = await fetch(url, {
+  const response = await instanceFetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body,

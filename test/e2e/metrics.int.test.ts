@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 async function scrape(service: ServiceName): Promise<string> {
-  return (await fetch(`${stack.instance(service).baseUrl}/metrics`)).text();
+  return (await fetch(`${stack.instance(service).internalUrl}/metrics`)).text();
 }
 
 /** The sum of a series' samples whose labels contain `labels` (all of them when none are given). */

@@ -3,7 +3,7 @@ import { createKafka, TOPICS, topicName } from '@chat/platform';
 import type { RoomDomainEvent } from '@chat/schemas';
 import { startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
-import { gql } from '../src/graphql.ts';
+import { gql, instanceFetch } from '../src/graphql.ts';
 import { topicSize } from '../src/kafka.ts';
 import { byRoom, readRoomLog, repeated, type LoggedEvent } from '../src/room-log.ts';
 
@@ -91,7 +91,7 @@ async function post(
   const token = await users.token(userName);
   let text: string;
   try {
-    const response = await fetch(instance.url, {
+    const response = await instanceFetch(instance.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: DOCUMENTS[field], variables }),
@@ -158,8 +158,8 @@ interface Partitions {
 }
 
 async function partitionsOf(instance: Instance): Promise<Partitions> {
-  const response = await fetch(`${instance.baseUrl}/partitions`, { signal: AbortSignal.timeout(2000) });
-  if (!response.ok) throw new Error(`${instance.baseUrl}/partitions answered ${response.status}`);
+  const response = await instanceFetch(`${instance.internalUrl}/partitions`, { signal: AbortSignal.timeout(2000) });
+  if (!response.ok) throw new Error(`${instance.internalUrl}/partitions answered ${response.status}`);
   return (await response.json()) as Partitions;
 }
 

@@ -29,7 +29,7 @@ async function readiness(): Promise<{ status: number; checks: Record<string, str
   const base = stack.instance('projector').baseUrl;
   const response = await fetch(`${base}/readyz`);
   const { checks } = (await response.json()) as { checks: Record<string, string> };
-  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const metrics = await (await fetch(`${stack.instance('projector').internalUrl}/metrics`)).text();
   const behind = Number(/^projector_records_behind (\S+)$/m.exec(metrics)?.[1] ?? NaN);
   return { status: response.status, checks, behind };
 }

@@ -23,7 +23,7 @@ beforeAll(async () => {
   stack = await startStack('prometheus');
   dir = mkdtempSync(join(tmpdir(), 'chat-prometheus-'));
   const targets = JOBS.map(
-    (job) => `  - job_name: ${job}\n    static_configs: [{ targets: ['${new URL(stack.instance(job).baseUrl).host}'] }]`,
+    (job) => `  - job_name: ${job}\n    static_configs: [{ targets: ['${new URL(stack.instance(job).internalUrl).host}'] }]`,
   );
   writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n${targets.join('\n')}\n`);
   const port = await freePort();

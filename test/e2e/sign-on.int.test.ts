@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startStack, type Instance, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { buildWebClient, launchChromium } from '../src/browser.ts';
-import { gql } from '../src/graphql.ts';
+import { gql, instanceFetch } from '../src/graphql.ts';
 
 // Single sign-on against a real OpenID Connect provider (the certified `oidc-provider`),
 // started here, driven the way a browser would: redirects followed by hand, cookies kept,
@@ -77,7 +77,8 @@ async function signOnAs(
     const toProvider = url.startsWith(issuer);
     const headers = new Headers(init.headers);
     if (toProvider && cookies.size) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+    // Signed as an instance: the command service answers instances only (the test stands in for the one endpoint).
+    const response = await instanceFetch(url, { ...init, headers, redirect: 'manual' });
     if (toProvider) {
       for (const cookie of response.headers.getSetCookie()) {
         const [pair] = cookie.split(';');
@@ -149,11 +150,11 @@ describe('single sign-on through an OpenID Connect provider', () => {
     expect(back.location!.startsWith(`${returnOrigin}/signed-in?`)).toBe(true);
     expect(await complete(code!)).toMatchObject({ __typename: 'Session', username: 'quinn' });
 
-    const elsewhere = await fetch(`${commandService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`, {
+    const elsewhere = await instanceFetch(`${commandService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`, {
       redirect: 'manual',
     });
     expect(elsewhere.status).toBe(400);
-    const forged = await fetch(`${commandService.baseUrl}/auth/oidc/callback?code=abc&state=made-up`, { redirect: 'manual' });
+    const forged = await instanceFetch(`${commandService.baseUrl}/auth/oidc/callback?code=abc&state=made-up`, { redirect: 'manual' });
     expect(forged.status).toBe(400);
     expect(await forged.json()).toMatchObject({ error: 'SIGN_ON_FAILED' });
   });

@@ -1,7 +1,21 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { InstanceAuth, signedFetch } from '@chat/platform';
 
 // Minimal GraphQL clients for tests: plain HTTP POST, and graphql-ws over a real socket.
+// A test process holds its stacks' internal secret (infra's startStack puts it in the
+// environment), so its POSTs are signed as an instance: that is what lets a test call the
+// command service's own endpoint, as the one endpoint does. The one endpoint ignores it.
+
+let testInstance: InstanceAuth | undefined;
+
+/** fetch(), signed as a test instance when the stacks' internal secret is known. */
+export function instanceFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const secret = process.env.INTERNAL_SECRET;
+  if (!secret) return fetch(url, init);
+  testInstance ??= new InstanceAuth(secret, `test@${process.pid}`);
+  return signedFetch(testInstance, url, init);
+}
 
 /** One POST; `accessToken` goes in `Authorization: Bearer …`. GraphQL errors throw, with their codes. */
 export async function gql<T = Record<string, any>>(
@@ -11,7 +25,7 @@ export async function gql<T = Record<string, any>>(
   accessToken?: string,
   headers: Record<string, string> = {},
 ): Promise<T> {
-  const response = await fetch(url, {
+  const response = await instanceFetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}), ...headers },
     body: JSON.stringify({ query, variables }),

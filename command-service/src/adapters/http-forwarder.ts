@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sleep, type Logger } from '@chat/platform';
+import { readInstanceCall, refuseInstanceCall, signedFetch, sleep, type InstanceAuth, type Logger } from '@chat/platform';
 import { CREDENTIAL_HEADERS, isCaller, type Authenticate } from '../app/identity.ts';
 import { isNotOwner, type CommandHandler, type ForwardArrival, type ForwardedCommand, type Forwarder } from '../app/command-handler.ts';
 import type { Outcome } from '../app/outcome.ts';
 import type { RoomCommand } from '../domain/room.ts';
 
 // Commands reaching an instance that does not own their room travel to the owner over HTTP,
-// with the caller's own credential headers: the owner authenticates the caller itself. The
+// on its internal listener, signed as this instance (only an instance holding the shared
+// secret may ask an owner to run a command: the command's ids and fields come from our own
+// GraphQL layer, which generated them and applied the caller's limits), with the caller's own
+// credential headers: the owner authenticates the caller itself too. The
 // owner map comes from the consumer group (each member advertises its URL) and is looked up
 // again whenever an instance answers that it is not the owner or does not answer at all.
 // The trace goes along in the request's traceparent header (written by fetch's instrumentation).
@@ -39,13 +42,15 @@ export interface OwnerDirectory {
 export class HttpForwarder implements Forwarder {
   private readonly directory: OwnerDirectory;
   private readonly self: string;
+  private readonly auth: InstanceAuth;
   private readonly log: Logger;
   private owners = new Map<number, string>();
   private lookup: Promise<void> | undefined;
 
-  constructor(directory: OwnerDirectory, selfEndpoint: string, log: Logger) {
+  constructor(directory: OwnerDirectory, selfEndpoint: string, auth: InstanceAuth, log: Logger) {
     this.directory = directory;
     this.self = selfEndpoint;
+    this.auth = auth;
     this.log = log;
   }
 
@@ -62,7 +67,7 @@ export class HttpForwarder implements Forwarder {
       return undefined;
     }
     try {
-      const response = await fetch(`${endpoint}${FORWARD_PATH}`, {
+      const response = await signedFetch(this.auth, `${endpoint}${FORWARD_PATH}`, {
         method: 'POST',
         headers: { ...arrival.credentials, 'content-type': 'application/json' },
         body: JSON.stringify(command),
@@ -103,17 +108,19 @@ export function credentialsOf(headers: { get(name: string): string | null }): Re
   return credentials;
 }
 
-/** The owner's side: runs a forwarded command if this instance owns its room. */
+/** The owner's side: runs a forwarded command, signed by an instance, if this instance owns its room. */
 export async function serveForwarded(
   handler: CommandHandler,
   authenticate: Authenticate,
+  auth: InstanceAuth,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  const call = await readInstanceCall(auth, req, MAX_BODY_BYTES);
+  if (!call.ok) return refuseInstanceCall(res, call.status, call.message);
   const headers = { get: (name: string) => headerValue(req.headers[name]) };
   let outcome: Outcome;
-  const body = req.method === 'POST' ? await readBody(req) : undefined;
-  const command = body === undefined ? undefined : parseForwarded(body);
+  const command = req.method === 'POST' ? parseForwarded(call.body.toString('utf8')) : undefined;
   const caller = await authenticate(headers);
   if (!command) outcome = { ok: false, error: { code: 'INVALID_INPUT', message: 'not a command' } };
   else if (!isCaller(caller)) outcome = { ok: false, error: caller };
@@ -124,17 +131,6 @@ export async function serveForwarded(
 
 function headerValue(value: string | string[] | undefined): string | null {
   return typeof value === 'string' ? value : null;
-}
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Shape only: every value is checked again by the owner's checkCommand. */

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
-import type { Logger } from '@chat/platform';
+import { SIGN_ON_PATHS, type Logger } from '@chat/platform';
 import type { Accounts } from '../app/accounts.ts';
 
 // Single sign-on through any OpenID Connect provider: authorization code flow with PKCE,
@@ -18,7 +18,7 @@ import type { Accounts } from '../app/accounts.ts';
 // shown as JSON; the client trades it for a session with the completeSignOn mutation, so
 // tokens never travel in a URL.
 
-export const SIGN_ON_PATHS = { config: '/auth/oidc/config', start: '/auth/oidc/start', callback: '/auth/oidc/callback' } as const;
+export { SIGN_ON_PATHS };
 const FLOW_TTL_SECONDS = 600;
 const CODE_TTL_SECONDS = 60;
 

@@ -1,23 +1,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { clientAddress, type Logger } from '@chat/platform';
+import { INSTANCE_HEADERS, SIGN_ON_PATHS, clientAddress, signedFetch, type InstanceAuth, type Logger } from '@chat/platform';
 
-// Single sign-on through the one origin: GET /auth/oidc/* (config, start, and the provider's
-// callback) is passed to the command service, which runs the flow, so the browser never needs
-// the command service's address. Its answer comes back as it was: status, the redirect, the
-// type, the caching rule and the body. Like proxied mutations, it carries the caller's address.
+// Single sign-on through the one origin: GET /auth/oidc/{config,start,callback} is passed to the
+// command service, which runs the flow, so the browser never needs the command service's
+// address. Its answer comes back as it was: status, the redirect, the type, the caching rule and
+// the body. Like proxied mutations, each pass is signed as this instance and vouches for the
+// caller's address.
+//
+// Only those three paths pass, compared after the URL parser has resolved dot segments (`..`,
+// `%2e%2e`) and with nothing but the query string appended: a path that would reach any other
+// route of the command service is refused here, whatever its spelling.
 
-export const SIGN_ON_PREFIX = '/auth/oidc/';
+const ALLOWED = new Set<string>(Object.values(SIGN_ON_PATHS));
 const PASSED_BACK = ['location', 'content-type', 'cache-control'] as const;
 // The callback trades the provider's code for tokens before answering: allow it the time.
 const TIMEOUT_MS = 30_000;
 
-export function signOnProxy(commandServiceUrl: string, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+export function signOnProxy(
+  commandServiceUrl: string,
+  auth: InstanceAuth,
+  log: Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const url = req.url ?? '/';
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !url.startsWith(SIGN_ON_PREFIX)) {
+    const target = passedPath(req.url ?? '/');
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || target === undefined) {
       return json(res, 404, { error: 'NOT_FOUND', message: 'no such sign-on path' });
     }
-    void pass(`${commandServiceUrl}${url}`, req, res).catch((error: unknown) => {
+    void pass(`${commandServiceUrl}${target}`, auth, req, res).catch((error: unknown) => {
       log.warn('cannot reach the command service for sign-on', { error });
       if (!res.headersSent) json(res, 503, { error: 'UNAVAILABLE', message: 'single sign-on cannot be reached right now; retry shortly' });
       else res.destroy();
@@ -25,12 +34,26 @@ export function signOnProxy(commandServiceUrl: string, log: Logger): (req: Incom
   };
 }
 
-async function pass(target: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const answer = await fetch(target, {
+/** The path and query to pass on, or undefined when the request names no sign-on route. */
+export function passedPath(raw: string): string | undefined {
+  // Raw backslashes and encoded slashes are never part of a sign-on route; refuse rather than guess.
+  if (/\\|%2f|%5c/i.test(raw)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw, 'http://sign-on.invalid');
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== 'http://sign-on.invalid' || !ALLOWED.has(url.pathname)) return undefined;
+  return `${url.pathname}${url.search}`;
+}
+
+async function pass(target: string, auth: InstanceAuth, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const answer = await signedFetch(auth, target, {
     method: req.method,
     // The browser follows the redirect itself: to the provider, or back to the client.
     redirect: 'manual',
-    headers: { 'x-forwarded-for': clientAddress(req) },
+    headers: { [INSTANCE_HEADERS.clientAddress]: clientAddress(req) },
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   const body = Buffer.from(await answer.arrayBuffer());

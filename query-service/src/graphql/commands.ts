@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GraphQLSchema, buildSchema } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
+import { INSTANCE_HEADERS, signedFetch, type InstanceAuth } from '@chat/platform';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { mergeSchemas } from '@graphql-tools/schema';
 import type { Executor } from '@graphql-tools/utils';
@@ -15,7 +16,7 @@ import { wrapSchema } from '@graphql-tools/wrap';
 export interface CommandCredentials {
   /** The caller's `Authorization` header, as they sent it (the command service checks it itself). */
   authorization: string | undefined;
-  /** The caller's address: the command service's rate limits count per address (TRUST_PROXY=1 there). */
+  /** The caller's address: the command service's rate limits count per address (this service vouches for it, signed). */
   clientAddress: string;
 }
 
@@ -35,16 +36,18 @@ export function withCommandMutations(own: GraphQLSchema, executor: Executor, com
 }
 
 /**
- * Sends proxied mutations to the command service at `endpoint`, as the caller. A command
- * service that cannot be reached is a typed UNAVAILABLE, never the fetch library's words.
+ * Sends proxied mutations to the command service at `endpoint`, as the caller, each request
+ * signed as this instance (the command service serves instances only). A command service that
+ * cannot be reached is a typed UNAVAILABLE, never the fetch library's words.
  */
-export function commandExecutor(endpoint: string, credentialsOf: (context: unknown) => CommandCredentials): Executor {
+export function commandExecutor(endpoint: string, credentialsOf: (context: unknown) => CommandCredentials, auth: InstanceAuth): Executor {
   const http = buildHTTPExecutor({
     endpoint,
     timeout: 30_000,
+    fetch: (url: string, init?: RequestInit) => signedFetch(auth, url, init),
     headers: (request) => {
       const { authorization, clientAddress } = credentialsOf(request?.context);
-      return { ...(authorization ? { authorization } : {}), 'x-forwarded-for': clientAddress };
+      return { ...(authorization ? { authorization } : {}), [INSTANCE_HEADERS.clientAddress]: clientAddress };
     },
   });
   return async (request) => {

@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { INSTANCE_HEADERS, isInstanceRefusal, type InstanceAuth, type VerifiedInstance } from './instance-auth.ts';
+
+// Instance authentication over HTTP: the caller's side (a fetch that signs) and the receiver's
+// (read the body within a bound, check the signature, or answer 401 before anything runs).
+
+/**
+ * fetch(), signed as this instance. A client address to vouch for travels in the
+ * x-chat-client-address header of `init` (signed with the rest).
+ */
+export function signedFetch(auth: InstanceAuth, url: string, init: RequestInit = {}): Promise<Response> {
+  const target = new URL(url);
+  const headers = new Headers(init.headers);
+  const clientAddress = headers.get(INSTANCE_HEADERS.clientAddress) ?? undefined;
+  const body = typeof init.body === 'string' || init.body instanceof Uint8Array ? init.body : undefined;
+  if (init.body != null && body === undefined) throw new Error('signedFetch signs string or byte bodies only');
+  const signature = auth.sign({ method: init.method ?? 'GET', path: `${target.pathname}${target.search}`, body, clientAddress });
+  for (const [name, value] of Object.entries(signature)) headers.set(name, value);
+  return fetch(target, { ...init, headers });
+}
+
+export type InstanceCall = { ok: true; caller: VerifiedInstance; body: Buffer } | { ok: false; status: number; message: string };
+
+/** Reads `req`'s body (at most `maxBytes`) and checks that an instance signed the request. */
+export async function readInstanceCall(auth: InstanceAuth, req: IncomingMessage, maxBytes: number): Promise<InstanceCall> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return { ok: false, status: 413, message: 'request body too large' };
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  const verdict = auth.verify({ method: req.method ?? 'GET', path: req.url ?? '/', body }, req.headers);
+  if (isInstanceRefusal(verdict)) return { ok: false, status: 401, message: verdict.refused };
+  return { ok: true, caller: verdict, body };
+}
+
+/** The answer to a call that is not an authenticated instance's: no detail beyond the reason. */
+export function refuseInstanceCall(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: status === 413 ? 'TOO_LARGE' : 'UNAUTHENTICATED_INSTANCE', message }));
+}
