@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trustProxyProblem } from './client-address.ts';
 
 // Every environment variable a service reads, with what makes it valid. Checked once when a
 // service boots, so a bad deployment stops at once with every bad variable named in one
@@ -87,6 +88,8 @@ export const ENV_SCHEMA = z
     SIGN_UP_LIMIT_PER_ADDRESS: positive,
     LOG_IN_LIMIT_PER_USERNAME: positive,
     LOG_IN_LIMIT_PER_ADDRESS: positive,
+    LOG_IN_FREE_FAILURES: positive,
+    LOG_IN_BACKOFF_MAX_SECONDS: positive,
     COMMAND_LIMIT_PER_USER: positive,
     SUBSCRIBE_LIMIT_PER_USER: positive,
     SUBSCRIPTIONS_PER_SOCKET: positive,
@@ -95,7 +98,12 @@ export const ENV_SCHEMA = z
     SHUTDOWN_TIMEOUT_MS: positive,
     GRAPHQL_INTROSPECTION: oneOf('on', 'off'),
     GRAPHQL_PLAYGROUND: oneOf('on', 'off'),
-    TRUST_PROXY: oneOf('0', '1'),
+    // Which proxies' X-Forwarded-For hops to believe (platform/src/client-address.ts).
+    TRUST_PROXY: z.string().superRefine((raw, ctx) => {
+      const problem = trustProxyProblem(raw);
+      if (problem)
+        ctx.addIssue({ code: 'custom', message: `must be a hop count or addresses, CIDRs, loopback, linklocal, uniquelocal (${problem})` });
+    }),
     WEB_DIST: z.string().min(1),
     OIDC_ISSUER: httpUrl,
     OIDC_CLIENT_ID: z.string().min(1),
