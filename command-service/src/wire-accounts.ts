@@ -17,6 +17,7 @@ import { PgAccounts, PgSessions } from './adapters/pg-accounts.ts';
 import { PgSigningKeys } from './adapters/pg-signing-keys.ts';
 import { RedisAbuseLimits } from './adapters/redis-abuse-limits.ts';
 import { Accounts } from './app/accounts.ts';
+import { DEFAULT_THROTTLE } from './domain/log-in-throttle.ts';
 import { authenticator } from './app/identity.ts';
 import { KeyRing } from './app/signing-keys.ts';
 
@@ -61,9 +62,15 @@ export async function wireAccounts(deps: {
   const events = new KafkaUserEvents(kafka, codec, topicName(config.topicPrefix, 'userEvents'));
   const limits = new RedisAbuseLimits(redis, config.redisPrefix, {
     signUpsPerAddressPerHour: env('SIGN_UP_LIMIT_PER_ADDRESS', 20),
-    logInsPerUsernamePer15Min: env('LOG_IN_LIMIT_PER_USERNAME', 10),
     logInsPerAddressPer15Min: env('LOG_IN_LIMIT_PER_ADDRESS', 100),
     commandsPerUserPer10s: env('COMMAND_LIMIT_PER_USER', 100),
+    throttle: {
+      ...DEFAULT_THROTTLE,
+      freeFailures: env('LOG_IN_FREE_FAILURES', DEFAULT_THROTTLE.freeFailures),
+      // A username failing this often from everywhere gives each address one free failure only.
+      usernameFailuresBeforeSlowdown: env('LOG_IN_LIMIT_PER_USERNAME', DEFAULT_THROTTLE.usernameFailuresBeforeSlowdown),
+      maxDelayMs: env('LOG_IN_BACKOFF_MAX_SECONDS', DEFAULT_THROTTLE.maxDelayMs / 1000) * 1000,
+    },
   });
   const accounts = new Accounts({
     accounts: new PgAccounts(pool),

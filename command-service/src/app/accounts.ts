@@ -83,8 +83,13 @@ export interface TokenIssuer {
 
 export interface AbuseLimits {
   signUp(address: string): Promise<CommandError | undefined>;
+  /** Before a password check of `usernameKey` from `address`: RATE_LIMITED while that pair (or the address) must wait. */
   logIn(usernameKey: string, address: string): Promise<CommandError | undefined>;
-  loggedIn(usernameKey: string): Promise<void>;
+  /** The check passed: the pair's failures are forgotten. */
+  loggedIn(usernameKey: string, address: string): Promise<void>;
+  /** Before checking a signed-in user's current password (its own limit, apart from log-ins). */
+  passwordCheck(userId: string): Promise<CommandError | undefined>;
+  passwordChecked(userId: string): Promise<void>;
 }
 
 export interface SessionTokens {
@@ -146,6 +151,7 @@ export class Accounts {
       if (!existing?.passwordHash || !(await verifyPassword(password, existing.passwordHash))) {
         return commandError('USERNAME_TAKEN', 'that username is taken');
       }
+      await this.deps.limits.loggedIn(key, address);
       return this.openSession(existing);
     }
     const account = await this.deps.accounts.byUsernameKey(key);
@@ -164,7 +170,7 @@ export class Accounts {
     // Verified against a decoy when there is no such account: the answer takes as long either way.
     const matches = await verifyPassword(password, account?.passwordHash ?? (await decoyHash));
     if (!account?.passwordHash || !matches) return BAD_CREDENTIALS;
-    await this.deps.limits.loggedIn(key);
+    await this.deps.limits.loggedIn(key, address);
     return this.openSession(account);
   }
 
@@ -192,24 +198,23 @@ export class Accounts {
     await this.endSessions([caller.sessionId], 'logged out');
   }
 
-  /** Changes the password and ends every session of the user, the caller's included; answers a new one. */
-  async changePassword(
-    caller: Caller,
-    currentPassword: string,
-    newPassword: string,
-    address: string,
-  ): Promise<SessionTokens | CommandError> {
+  /**
+   * Changes the password and ends every session of the user, the caller's included; answers a
+   * new one. The current password is checked under a limit of the user's own: log-in failures
+   * (anyone's) never stand in the way, and a stolen access token still cannot guess freely.
+   */
+  async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<SessionTokens | CommandError> {
     const next = checkPassword(newPassword, 'newPassword');
     if (typeof next !== 'string') return next;
     const account = await this.deps.accounts.byId(caller.userId);
-    // A stolen access token must not become a way to guess the password: same limits as log-in.
-    const limited = account && (await this.deps.limits.logIn(usernameKey(account.username), address));
+    if (!account) return commandError('UNAUTHENTICATED', 'no such account');
+    const limited = await this.deps.limits.passwordCheck(account.userId);
     if (limited) return limited;
     const current = checkPassword(currentPassword, 'currentPassword');
-    if (!account?.passwordHash || typeof current !== 'string' || !(await verifyPassword(current, account.passwordHash))) {
+    if (!account.passwordHash || typeof current !== 'string' || !(await verifyPassword(current, account.passwordHash))) {
       return commandError('INVALID_CREDENTIALS', 'the current password is wrong');
     }
-    await this.deps.limits.loggedIn(usernameKey(account.username));
+    await this.deps.limits.passwordChecked(account.userId);
     await this.deps.accounts.setPasswordHash(account.userId, await hashPassword(next));
     await this.endSessions(await this.deps.sessions.openSessionsOf(account.userId), 'password changed');
     return this.openSession(account);

@@ -103,7 +103,7 @@ builder.mutationFields((t) => ({
       guarded(ctx, 'changePassword', async () => {
         const caller = ctx.caller;
         if (!isCaller(caller)) return caller;
-        return ctx.accounts.changePassword(caller, args.currentPassword, args.newPassword, ctx.address);
+        return ctx.accounts.changePassword(caller, args.currentPassword, args.newPassword);
       }),
   }),
   completeSignOn: t.field({
