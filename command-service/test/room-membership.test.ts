@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, evolve, initialRoomState, type RoomCommand, type RoomEvent, type RoomState } from '../src/domain/room.ts';
+import { directRoomId } from '../src/domain/room-ids.ts';
 
 // Membership rules of the room decider: roles, private rooms, the last owner, direct rooms.
 
@@ -80,14 +81,15 @@ describe('room membership', () => {
   });
 
   it('keeps a direct room to its two users: opened once, nobody joins, nobody leaves, nobody manages', () => {
-    const open = as(OWEN, { type: 'OpenDirect', peerId: ADA });
+    const DIRECT = directRoomId(OWEN, ADA);
+    const open = { ...as(OWEN, { type: 'OpenDirect', peerId: ADA }), roomId: DIRECT };
     expect(code(open, initialRoomState)).toBe('RoomCreated,MemberJoined');
     const direct = given(open);
     expect([...direct.members]).toEqual([
       [OWEN, 'OWNER'],
       [ADA, 'OWNER'],
     ]);
-    expect(code(as(ADA, { type: 'OpenDirect', peerId: OWEN }), direct)).toBe('no-op');
+    expect(code({ ...as(ADA, { type: 'OpenDirect', peerId: OWEN }), roomId: DIRECT }, direct)).toBe('no-op');
     expect(code(as(MIA, { type: 'JoinRoom' }), direct)).toBe('FORBIDDEN');
     expect(code(as(OWEN, { type: 'InviteMember', userId: MIA }), direct)).toBe('FORBIDDEN');
     expect(code(as(OWEN, { type: 'LeaveRoom' }), direct)).toBe('FORBIDDEN');
@@ -97,6 +99,21 @@ describe('room membership', () => {
       commandId: 'k1',
     };
     expect(code(message, direct)).toBe('MessageSent');
+  });
+
+  it('opens a direct room only under the id the server derives from its two users, never one a command names', () => {
+    // The hijack: Mia computes the id of Owen and Ada's direct room and opens it with Ada as
+    // the peer, which would make Mia and Ada its members. Refused whether the room exists or not.
+    const hijack = { ...as(MIA, { type: 'OpenDirect', peerId: ADA }), roomId: directRoomId(OWEN, ADA) };
+    expect(code(hijack, initialRoomState)).toBe('INVALID_INPUT');
+    const theirs = given({ ...as(OWEN, { type: 'OpenDirect', peerId: ADA }), roomId: directRoomId(OWEN, ADA) });
+    expect(code(hijack, theirs)).toBe('INVALID_INPUT');
+    // Any other id (a group room's, a random one) is refused too; the derived one is symmetric.
+    expect(code(as(OWEN, { type: 'OpenDirect', peerId: ADA }), initialRoomState)).toBe('INVALID_INPUT');
+    expect(directRoomId(ADA, OWEN)).toBe(directRoomId(OWEN, ADA));
+    expect(code({ ...as(ADA, { type: 'OpenDirect', peerId: OWEN }), roomId: directRoomId(OWEN, ADA) }, initialRoomState)).toBe(
+      'RoomCreated,MemberJoined',
+    );
   });
 
   it('refuses malformed member ids, roles, visibilities and topics at the door', () => {

@@ -63,7 +63,8 @@ const command: fc.Arbitrary<RoomCommand> = fc.oneof(
     arbitrary: fc.record({
       ...base,
       type: fc.constant('SendMessage' as const),
-      messageId: fc.constant(''),
+      // '' for the next fresh id; now and then a forged reuse of an id already sent.
+      messageId: fc.oneof({ arbitrary: fc.constant(''), weight: 5 }, { arbitrary: message, weight: 1 }),
       body: text,
       replyTo: fc.option(message, { nil: null }),
       format: fc.constantFrom('PLAIN' as const, 'MARKDOWN' as const),
@@ -82,10 +83,14 @@ function run(commands: RoomCommand[]) {
   const log: RoomEvent[] = [];
   let sent = 0;
   for (const generated of commands) {
-    const c = generated.type === 'SendMessage' ? { ...generated, messageId: MESSAGE_IDS[sent] ?? crypto.randomUUID() } : generated;
+    const c =
+      generated.type === 'SendMessage' && generated.messageId === ''
+        ? { ...generated, messageId: MESSAGE_IDS[sent] ?? crypto.randomUUID() }
+        : generated;
     const before = state;
     const target = targetOf(c);
-    const decision = decide(c, state, target === null ? null : (facts.get(target) ?? null));
+    const known = c.type === 'SendMessage' ? (facts.get(c.messageId) ?? null) : null;
+    const decision = decide(c, state, target === null ? null : (facts.get(target) ?? null), known);
     if (!decision.ok) {
       expect(state).toBe(before);
       continue;
@@ -127,7 +132,7 @@ describe('room decider properties', () => {
   });
 
   // The invariants, checked against the log itself (an independent fold), after every event.
-  it('never lets a non-member send, a stranger into a private or direct room, a group room lose its last owner, a third user into a direct room, anyone but the author edit, a member delete another’s message, or anyone react twice or to a deleted message', () => {
+  it('never lets a non-member send, a stranger into a private or direct room, a group room lose its last owner, a third user into a direct room, anyone but the author edit, a member delete another’s message, anyone react twice or to a deleted message, or a message id name two messages', () => {
     fc.assert(
       fc.property(fc.array(command, { minLength: 10, maxLength: 60, size: 'max' }), (commands) => {
         const roles = new Map<string, string>();
@@ -167,6 +172,7 @@ describe('room decider properties', () => {
               break;
             case 'MessageSent':
               expect(roles.has(event.actorId)).toBe(true);
+              expect(authors.has(event.messageId)).toBe(false); // an id names one message
               if (event.replyTo !== null) expect(authors.has(event.replyTo) && !deleted.has(event.replyTo)).toBe(true);
               authors.set(event.messageId, event.actorId);
               break;

@@ -3,3 +3,4 @@ export * from './codec.ts';
 export { loadEventSchemas, type AvroRecord } from './avro-files.ts';
 export * from './live.ts';
 export { backwardProblems, releasedSchemas } from './compatibility.ts';
+export { mentionedNames } from './mentions.ts';

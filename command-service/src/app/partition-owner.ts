@@ -171,9 +171,25 @@ export class PartitionOwner {
     return this.decideNow(command);
   }
 
-  /** A message's fact as the next decision must see it: pending events first, then committed. */
+  /** A message of this room as the next decision must see it: pending events first, then committed. */
   private factOf(roomId: string, messageId: string): MessageFact | undefined {
-    return this.overlay.get(roomId)?.facts.get(messageId) ?? this.committedState.messages.get(messageId);
+    const pending = this.overlay.get(roomId)?.facts.get(messageId);
+    if (pending) return pending.roomId === roomId ? pending : undefined;
+    return this.committedState.fact(roomId, messageId);
+  }
+
+  /**
+   * What this partition knows under a new message's id, in any room. Ids are random UUIDs the
+   * server makes, so this is only ever a forged command; one reusing an id of another
+   * partition's room, or one beyond the window, is left to the read model, whose unique
+   * message id sets the record aside, and whose every statement keys by room and id.
+   */
+  private knownAnywhere(messageId: string): MessageFact | undefined {
+    for (const overlay of this.overlay.values()) {
+      const pending = overlay.facts.get(messageId);
+      if (pending) return pending;
+    }
+    return this.committedState.messages.get(messageId);
   }
 
   /** Synchronous from lookup to queueing, so the decisions of one partition never interleave. */
@@ -192,7 +208,12 @@ export class PartitionOwner {
     }
     const state = overlay?.state ?? this.committedState.room(roomId);
     const target = targetOf(command);
-    const decision = decide(command, state, target === null ? null : (this.factOf(roomId, target) ?? null));
+    const decision = decide(
+      command,
+      state,
+      target === null ? null : (this.factOf(roomId, target) ?? null),
+      command.type === 'SendMessage' ? (this.knownAnywhere(command.messageId) ?? null) : null,
+    );
     if (!decision.ok) return decision;
     if (decision.events.length === 0) {
       // Nothing to append, but the state that made it a no-op may still be waiting to commit.

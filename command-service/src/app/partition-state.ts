@@ -6,6 +6,9 @@ import { evolve, evolveMessage, initialRoomState, type MessageFact, type Role, t
 // so its size grows with rooms, members and what happened within the window (keys, message
 // activity), never with the whole history: a message untouched for longer than the window is
 // looked up in the read model instead (see PartitionOwner).
+//
+// Message facts are stored by message id (an id names one message) and always read by room
+// and id: a fact is only ever the answer for its own room (see evolveMessage).
 
 export interface AcceptedCommand {
   eventType: RoomEvent['type'];
@@ -24,8 +27,12 @@ export function idempotencyScope(roomId: string, actorId: string, commandId: str
   return `${roomId}\u0000${actorId}\u0000${commandId}`;
 }
 
-/** Bumped whenever the shape below changes: a snapshot of another format is ignored, and the log folded instead. */
-export const SNAPSHOT_FORMAT = 3;
+/**
+ * Bumped whenever the shape below, or what it means, changes: a snapshot of another format is
+ * ignored, and the log folded instead. 4: facts folded with messages belonging to their room
+ * (a snapshot of 3 may hold a fact another room's forged event overwrote).
+ */
+export const SNAPSHOT_FORMAT = 4;
 
 /** A message fact and when its message was last active (sent, edited, deleted, reacted to). */
 export type TimedFact = MessageFact & { at: number };
@@ -52,6 +59,12 @@ export class PartitionState {
 
   room(roomId: string): RoomState {
     return this.rooms.get(roomId) ?? initialRoomState;
+  }
+
+  /** The fact of message `messageId` of room `roomId`; undefined when unknown here or another room's. */
+  fact(roomId: string, messageId: string): TimedFact | undefined {
+    const fact = this.messages.get(messageId);
+    return fact?.roomId === roomId ? fact : undefined;
   }
 
   accepted(roomId: string, actorId: string, commandId: string): AcceptedCommand | undefined {

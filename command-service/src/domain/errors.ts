@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'USER_NOT_FOUND',
   'MESSAGE_NOT_FOUND',
   'MESSAGE_DELETED',
+  /** A documented cap on a list (reactions, mentions) would be exceeded; see MESSAGE_CAPS. */
+  'LIMIT_REACHED',
   'IDEMPOTENCY_KEY_REUSED',
   'CONFLICT',
   'UNAVAILABLE',

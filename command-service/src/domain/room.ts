@@ -1,5 +1,6 @@
-import type { EventOf } from '@chat/schemas';
+import { mentionedNames, type EventOf } from '@chat/schemas';
 import { commandError, type CommandError } from './errors.ts';
+import { directRoomId } from './room-ids.ts';
 import { LIMITS, checkId, checkText, isUuid } from './validation.ts';
 
 // The room aggregate as a decider: decide(command, state) → events or a typed error, and
@@ -13,6 +14,10 @@ import { LIMITS, checkId, checkText, isUuid } from './validation.ts';
 // room owns it); owners and admins rename,
 // set the topic, invite and remove (an admin removes members only); only owners change roles.
 // A private room is joined by invitation; a direct room holds its two users and nobody else.
+//
+// A message belongs to its room: its id names one message, of the room that first sent it.
+// A SendMessage reusing a known id is refused, and a command on a message of another room is
+// refused as MESSAGE_NOT_FOUND, so no command of one room can reach another room's message.
 
 export const ROLES = ['OWNER', 'ADMIN', 'MEMBER'] as const;
 export type Role = (typeof ROLES)[number];
@@ -20,6 +25,20 @@ export type Role = (typeof ROLES)[number];
 export const MESSAGE_FORMATS = ['PLAIN', 'MARKDOWN'] as const;
 export type MessageFormat = (typeof MESSAGE_FORMATS)[number];
 export const VISIBILITIES = ['PUBLIC', 'PRIVATE'] as const;
+
+/**
+ * Caps on what one message may gather, refused as LIMIT_REACHED. Every reaction and mention is
+ * a row, a live notification and part of every read of the message, so none may grow without
+ * bound at one user's will.
+ */
+export const MESSAGE_CAPS = {
+  /** Distinct emojis one user may have on one message: far past any real use, small enough that one user cannot fill the message's list. */
+  reactionsPerUser: 20,
+  /** Distinct emojis on one message: what a reaction bar can show, and what every read of the message returns at most. */
+  emojisPerMessage: 50,
+  /** Distinct @names in one message: a large team call-out; each is a row and a notification to someone. */
+  mentionsPerMessage: 50,
+} as const;
 export type Visibility = (typeof VISIBILITIES)[number];
 export type RoomKind = 'GROUP' | 'DIRECT';
 
@@ -161,6 +180,10 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
     case 'OpenDirect':
       if (!isUuid(command.peerId)) return commandError('INVALID_INPUT', 'userId must be a UUID');
       if (command.peerId === command.actorId) return commandError('INVALID_INPUT', 'a direct room needs another user');
+      // The server derives the id; one naming another room is forged, whoever sent it.
+      if (command.roomId !== directRoomId(command.actorId, command.peerId)) {
+        return commandError('INVALID_INPUT', 'roomId is not the direct room of these two users');
+      }
       return undefined;
     case 'RenameRoom':
       return checkText('name', command.name, { max: LIMITS.roomName });
@@ -177,12 +200,13 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
       return ROLES.includes(command.role) ? undefined : commandError('INVALID_INPUT', 'role must be OWNER, ADMIN or MEMBER');
     case 'SendMessage':
       if (command.commandId === null) return commandError('INVALID_INPUT', 'clientMessageId is required');
+      if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
       if (command.replyTo !== null && !isUuid(command.replyTo)) return commandError('INVALID_INPUT', 'replyTo must be a message id');
       if (!MESSAGE_FORMATS.includes(command.format)) return commandError('INVALID_INPUT', 'format must be PLAIN or MARKDOWN');
-      return checkText('body', command.body, { max: LIMITS.messageBody, multiline: true });
+      return checkBody(command.body);
     case 'EditMessage':
       if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
-      return checkText('body', command.body, { max: LIMITS.messageBody, multiline: true });
+      return checkBody(command.body);
     case 'DeleteMessage':
       return isUuid(command.messageId) ? undefined : commandError('INVALID_INPUT', 'messageId must be a UUID');
     case 'AddReaction':
@@ -218,15 +242,31 @@ export function targetOf(command: RoomCommand): string | null {
   }
 }
 
+/** A message body: text, and no more mentions than the cap (an edit too, so no body ever holds more). */
+function checkBody(body: string): CommandError | undefined {
+  const invalid = checkText('body', body, { max: LIMITS.messageBody, multiline: true });
+  if (invalid) return invalid;
+  if (mentionedNames(body).length > MESSAGE_CAPS.mentionsPerMessage) {
+    return commandError('LIMIT_REACHED', `a message mentions at most ${MESSAGE_CAPS.mentionsPerMessage} users`);
+  }
+  return undefined;
+}
+
 function checkTopic(topic: string | null): CommandError | undefined {
   return topic === null ? undefined : checkText('topic', topic, { max: LIMITS.roomTopic, multiline: true });
 }
 
 /**
  * `target`: the fact of the message `targetOf(command)` names, null when there is no such
- * message in this room; ignored by commands that name none.
+ * message in this room; ignored by commands that name none. `known`: for a SendMessage, the
+ * fact already held under its messageId in any room (null when the id is new).
  */
-export function decide(command: RoomCommand, state: RoomState, target: MessageFact | null = null): Decision {
+export function decide(
+  command: RoomCommand,
+  state: RoomState,
+  target: MessageFact | null = null,
+  known: MessageFact | null = null,
+): Decision {
   const invalid = checkCommand(command);
   if (invalid) return reject(invalid);
   if (command.expectedRevision != null && command.expectedRevision !== state.revision) {
@@ -277,6 +317,8 @@ export function decide(command: RoomCommand, state: RoomState, target: MessageFa
       return accept({ type: 'MemberJoined', roomId, userId: actorId, role: state.members.size === 0 ? 'OWNER' : 'MEMBER' });
     case 'SendMessage':
       if (!role) return reject(commandError('NOT_A_MEMBER', 'join the room before sending to it'));
+      // Ids of messages are the server's: one already in use (here or in another room) is forged.
+      if (known) return reject(commandError('INVALID_INPUT', 'messageId is already in use'));
       if (command.replyTo !== null) {
         const missing = unusable(target, roomId);
         if (missing) return reject(missing);
@@ -374,19 +416,46 @@ function decideOnMessage(
     case 'EditMessage':
       if (fact.author !== actorId) return forbidden('only the author can edit a message');
       return event({ type: 'MessageEdited', roomId, messageId, body: command.body });
-    case 'AddReaction':
+    case 'AddReaction': {
       if (fact.reactions.has(reactionKey(actorId, command.emoji))) return event();
+      const full = reactionCapReached(fact, actorId, command.emoji);
+      if (full) return reject(full);
       return event({ type: 'ReactionAdded', roomId, messageId, emoji: command.emoji });
+    }
     case 'RemoveReaction':
       if (!fact.reactions.has(reactionKey(actorId, command.emoji))) return event();
       return event({ type: 'ReactionRemoved', roomId, messageId, emoji: command.emoji });
   }
 }
 
-/** A message's fact after one of its room's events; undefined for events about no message. */
+/** Why one more reaction (new to this user and message) would pass a cap; undefined when it may be added. */
+function reactionCapReached(fact: MessageFact, userId: string, emoji: string): CommandError | undefined {
+  const mine = `${userId}\u0000`;
+  let byUser = 0;
+  const emojis = new Set<string>();
+  for (const key of fact.reactions) {
+    if (key.startsWith(mine)) byUser++;
+    emojis.add(key.slice(key.indexOf('\u0000') + 1));
+  }
+  if (byUser >= MESSAGE_CAPS.reactionsPerUser) {
+    return commandError('LIMIT_REACHED', `you can have at most ${MESSAGE_CAPS.reactionsPerUser} reactions on one message`);
+  }
+  if (!emojis.has(emoji) && emojis.size >= MESSAGE_CAPS.emojisPerMessage) {
+    return commandError('LIMIT_REACHED', `a message has at most ${MESSAGE_CAPS.emojisPerMessage} different reactions`);
+  }
+  return undefined;
+}
+
+/**
+ * A message's fact after an event; undefined for events about no message. An id names one
+ * message, of the room that first sent it: an event of another room naming it (only a forged
+ * command could have appended one) leaves that message's fact as it was.
+ */
 export function evolveMessage(fact: MessageFact | undefined, event: RoomEvent): MessageFact | undefined {
+  if (fact && fact.roomId !== event.roomId) return fact;
   switch (event.type) {
     case 'MessageSent':
+      if (fact) return fact;
       return { roomId: event.roomId, author: event.actorId, deleted: false, reactions: new Set() };
     case 'MessageEdited':
       return fact;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { v5 as uuidV5 } from 'uuid';
 import { isCaller } from '../app/identity.ts';
 import type { Accepted } from '../app/outcome.ts';
 import { commandError } from '../domain/errors.ts';
 import { ROLES, VISIBILITIES } from '../domain/room.ts';
+import { createdRoomId, directRoomId } from '../domain/room-ids.ts';
 import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand, type Context } from './builder.ts';
 
 // Rooms and membership: creating rooms and direct rooms, renaming, topics, joining, leaving,
@@ -19,16 +19,6 @@ const RoomAcceptedRef = builder.objectRef<Accepted>('RoomAccepted').implement({
 const RoomResult = resultUnion('Room', RoomAcceptedRef);
 const VisibilityEnum = builder.enumType('Visibility', { values: VISIBILITIES });
 const RoleEnum = builder.enumType('Role', { values: ROLES });
-
-// Namespaces of name-based room ids (RFC 9562 v5). createRoom: caller + idempotency key → room
-// id, so a retried createRoom names the same room on any instance and can never create a
-// second one. openDirect: the two user ids, sorted → the one direct room of that pair.
-const ROOM_ID_NAMESPACE = '3c1b2a5e-8f0d-4c1e-9b7a-6d2f4e8a1c30';
-const DIRECT_ROOM_NAMESPACE = '8d0f6c3a-2b7e-4f19-a5c4-0e9d1b2c3f47';
-
-export function directRoomId(a: string, b: string): string {
-  return uuidV5([a, b].sort().join('\u0000'), DIRECT_ROOM_NAMESPACE);
-}
 
 const commandIdArg = { description: 'Idempotency key: a retry with the same key answers the first outcome.' } as const;
 
@@ -58,7 +48,7 @@ builder.mutationFields((t) => ({
       const caller = isCaller(ctx.caller) ? ctx.caller.userId : '';
       return runCommand(ctx, {
         type: 'CreateRoom',
-        roomId: uuidV5(`${caller}\u0000${commandId}`, ROOM_ID_NAMESPACE),
+        roomId: createdRoomId(caller, commandId),
         name: args.name,
         topic: args.topic ?? null,
         visibility: args.visibility ?? 'PUBLIC',

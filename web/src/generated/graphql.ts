@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'INVALID_CREDENTIALS'
   | 'INVALID_INPUT'
   | 'LAST_OWNER'
+  | 'LIMIT_REACHED'
   | 'MESSAGE_DELETED'
   | 'MESSAGE_NOT_FOUND'
   | 'NOT_A_MEMBER'
