@@ -17,7 +17,7 @@ export class PgMessageFacts implements MessageFacts {
     const { rows } = await this.pool.query<{ sender_id: string; deleted: boolean; users: string[] | null; emojis: string[] | null }>(
       `SELECT m.sender_id, m.deleted_at IS NOT NULL AS deleted, r.users, r.emojis
          FROM messages m
-         LEFT JOIN LATERAL (SELECT array_agg(user_id) AS users, array_agg(emoji) AS emojis FROM message_reactions WHERE message_id = m.message_id) r ON true
+         LEFT JOIN LATERAL (SELECT array_agg(user_id) AS users, array_agg(emoji) AS emojis FROM message_reactions WHERE room_id = m.room_id AND message_id = m.message_id) r ON true
         WHERE m.room_id = $1 AND m.message_id = $2`,
       [roomId, messageId],
     );

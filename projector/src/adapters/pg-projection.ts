@@ -1,10 +1,17 @@
 import type pg from 'pg';
 import { transactionOn } from '@chat/platform';
-import { PROJECTION_CHANNEL, isRoomEvent, type DomainEvent, type LiveNotification, type ProjectionProgress } from '@chat/schemas';
+import {
+  PROJECTION_CHANNEL,
+  isRoomEvent,
+  mentionedNames,
+  type DomainEvent,
+  type LiveNotification,
+  type ProjectionProgress,
+} from '@chat/schemas';
 import type { DeadLetter, DeadLetterSink } from './dead-letter-topic.ts';
 import {
-  mentionedNames,
   planBatch,
+  storedRoomEvent,
   type BatchPlan,
   type Invitation,
   type Membership,
@@ -350,8 +357,8 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
   }
   await writeReadState(client, plan);
   if (plan.roomEvents.length > 0) {
-    // As one JSON document too (the message itself lives in messages).
-    const rows = plan.roomEvents.map(({ message: _message, ...event }) => event);
+    // As one JSON document too (the message itself lives in messages, an edit's text in message_edits).
+    const rows = plan.roomEvents.map(storedRoomEvent);
     await client.query(
       `INSERT INTO room_events (room_id, revision, type, actor_id, occurred_at, data)
        SELECT "roomId", revision, type, "actorId", ${fromEpochMs('"occurredAt"')}, data
@@ -360,6 +367,7 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
       [JSON.stringify(rows)],
     );
   }
+  await writeDeletes(client, plan);
 }
 
 /** Read markers (forward only, never past the room's end) and mentions of members. After rooms and members are written. */
@@ -385,45 +393,81 @@ async function writeReadState(client: pg.PoolClient, plan: BatchPlan): Promise<v
   }
 }
 
-/** Edits, deletes and reactions, after the batch's new messages are in. */
+/**
+ * Edits and reactions, after the batch's new messages are in. Every statement names the room
+ * and the message: an event of one room never reaches a message of another, whatever id it carries.
+ */
 async function writeMessageChanges(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
   if (plan.edits.size > 0) {
-    const edits = [...plan.edits];
+    const edits = [...plan.edits.values()];
     await client.query(
       `UPDATE messages SET body = v.body, edited_at = v.edited_at
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(message_id, body, edited_at)
-        WHERE messages.message_id = v.message_id AND messages.deleted_at IS NULL`,
-      [edits.map(([id]) => id), edits.map(([, e]) => e.body), edits.map(([, e]) => new Date(e.editedAt))],
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS v(room_id, message_id, body, edited_at)
+        WHERE messages.room_id = v.room_id AND messages.message_id = v.message_id AND messages.deleted_at IS NULL`,
+      [col(edits, 'roomId'), col(edits, 'messageId'), col(edits, 'body'), edits.map((e) => new Date(e.editedAt))],
     );
   }
-  if (plan.deletes.size > 0) {
-    const deletes = [...plan.deletes];
-    const ids = deletes.map(([id]) => id);
-    // A tombstone: the place in history stays, the body and the reactions go.
+  const texts = plan.editTexts;
+  if (texts.length > 0) {
+    // Kept only for a message of that room that is still there, as the edit itself applies.
     await client.query(
-      `UPDATE messages SET body = '', deleted_at = v.deleted_at
-         FROM unnest($1::uuid[], $2::timestamptz[]) AS v(message_id, deleted_at) WHERE messages.message_id = v.message_id`,
-      [ids, deletes.map(([, at]) => new Date(at))],
+      `INSERT INTO message_edits (room_id, message_id, revision, body)
+       SELECT v.* FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS v(room_id, message_id, revision, body)
+        WHERE EXISTS (SELECT 1 FROM messages m WHERE m.room_id = v.room_id AND m.message_id = v.message_id AND m.deleted_at IS NULL)
+       ON CONFLICT DO NOTHING`,
+      [col(texts, 'roomId'), col(texts, 'messageId'), col(texts, 'revision'), col(texts, 'body')],
     );
-    await client.query('DELETE FROM message_reactions WHERE message_id = ANY($1::uuid[])', [ids]);
   }
   const reactions = [...plan.reactions.values()];
   const added = reactions.filter((r) => r.change === 'added');
   const removed = reactions.filter((r) => r.change === 'removed');
   if (added.length > 0) {
     await client.query(
-      `INSERT INTO message_reactions (message_id, user_id, emoji, reacted_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
-      [col(added, 'messageId'), col(added, 'userId'), col(added, 'emoji'), added.map((r) => new Date(r.at))],
+      `INSERT INTO message_reactions (room_id, message_id, user_id, emoji, reacted_at)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) ON CONFLICT DO NOTHING`,
+      [col(added, 'roomId'), col(added, 'messageId'), col(added, 'userId'), col(added, 'emoji'), added.map((r) => new Date(r.at))],
     );
   }
   if (removed.length > 0) {
     await client.query(
-      `DELETE FROM message_reactions USING unnest($1::uuid[], $2::text[], $3::text[]) AS v(message_id, user_id, emoji)
-        WHERE message_reactions.message_id = v.message_id AND message_reactions.user_id = v.user_id AND message_reactions.emoji = v.emoji`,
-      [col(removed, 'messageId'), col(removed, 'userId'), col(removed, 'emoji')],
+      `DELETE FROM message_reactions USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS v(room_id, message_id, user_id, emoji)
+        WHERE message_reactions.room_id = v.room_id AND message_reactions.message_id = v.message_id
+          AND message_reactions.user_id = v.user_id AND message_reactions.emoji = v.emoji`,
+      [col(removed, 'roomId'), col(removed, 'messageId'), col(removed, 'userId'), col(removed, 'emoji')],
     );
   }
+}
+
+/**
+ * Deleted messages take what they said with them, in this transaction: the body (and with it
+ * the search index entry, an expression over the body), every edit's text, the reactions, the
+ * mentions, and the mentions their MessageSent event kept in room_events. Last, so that
+ * whatever the batch wrote before about those messages goes too.
+ */
+async function writeDeletes(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+  if (plan.deletes.size === 0) return;
+  const deletes = [...plan.deletes.values()];
+  const keys = [col(deletes, 'roomId'), col(deletes, 'messageId')];
+  // A tombstone: the place in history stays.
+  await client.query(
+    `UPDATE messages SET body = '', deleted_at = v.deleted_at
+       FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS v(room_id, message_id, deleted_at)
+      WHERE messages.room_id = v.room_id AND messages.message_id = v.message_id`,
+    [...keys, deletes.map((d) => new Date(d.at))],
+  );
+  for (const table of ['message_reactions', 'message_mentions', 'message_edits']) {
+    await client.query(
+      `DELETE FROM ${table} t USING unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id)
+        WHERE t.room_id = v.room_id AND t.message_id = v.message_id`,
+      keys,
+    );
+  }
+  await client.query(
+    `UPDATE room_events e SET data = e.data - 'mentions'
+       FROM unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id) JOIN messages m USING (room_id, message_id)
+      WHERE e.room_id = m.room_id AND e.revision = m.revision AND e.type = 'MessageSent' AND e.data ? 'mentions'`,
+    keys,
+  );
 }
 
 /** Memberships as the batch left them: one statement per kind of change, whatever their number. */

@@ -1,4 +1,4 @@
-import type { LiveNotification, MessageView, RoomDomainEvent, RoomEventView } from '@chat/schemas';
+import { mentionedNames, type LiveNotification, type MessageView, type RoomDomainEvent, type RoomEventView } from '@chat/schemas';
 
 // The effect of a batch of events on the read models, computed without I/O: which rows to
 // insert, each room's new last sequence and revision, what to report as a fault, and what to
@@ -6,6 +6,10 @@ import type { LiveNotification, MessageView, RoomDomainEvent, RoomEventView } fr
 // gaps, in log order. Revisions are the log's own numbering of a room's events: one already
 // applied is a replay and changes nothing; one that skips ahead is applied (the log is the
 // truth) and reported, never renumbered.
+//
+// A message belongs to its room: every change is planned by (room, message id), so an event
+// of one room naming another room's message changes nothing there. A deleted message takes
+// what it said with it: its body, every edit's text, its reactions and mentions.
 
 export interface RoomRow {
   roomId: string;
@@ -51,13 +55,6 @@ export interface Fault {
   detail: string;
 }
 
-/** `@name` in a message body, as a username key (NFKC, lower case), the way accounts compare names. */
-const MENTION = /(?<![\p{L}\p{M}\p{N}._@-])@([\p{L}\p{M}\p{N}._-]{3,32})/gu;
-
-export function mentionedNames(body: string): string[] {
-  return [...new Set([...body.matchAll(MENTION)].map((m) => m[1]!.normalize('NFKC').toLowerCase().normalize('NFKC')))];
-}
-
 export interface KnownState {
   /** Last sequence per room already in the read model (absent = no messages yet). */
   lastSequence: ReadonlyMap<string, number>;
@@ -74,8 +71,20 @@ export interface KnownState {
 
 /** A reaction after the batch: there, or taken back. */
 export type Reaction =
-  | { messageId: string; userId: string; emoji: string; change: 'added'; at: number }
-  | { messageId: string; userId: string; emoji: string; change: 'removed' };
+  | { roomId: string; messageId: string; userId: string; emoji: string; change: 'added'; at: number }
+  | { roomId: string; messageId: string; userId: string; emoji: string; change: 'removed' };
+
+/** A message of a room: what every change of a message is keyed by. */
+export interface MessageKey {
+  roomId: string;
+  messageId: string;
+}
+
+/** The text of one edit, kept for replays (roomEvents) until its message is deleted. */
+export interface EditText extends MessageKey {
+  revision: number;
+  body: string;
+}
 
 export interface BatchPlan {
   rooms: RoomRow[];
@@ -84,10 +93,12 @@ export interface BatchPlan {
   invitations: Map<string, Invitation>;
   roomUpdates: Map<string, RoomUpdate>;
   messages: MessageRow[];
-  /** Each edited message's last body in the batch. */
-  edits: Map<string, { body: string; editedAt: number }>;
-  /** Messages deleted in the batch, and when. */
-  deletes: Map<string, number>;
+  /** Each edited message's last body in the batch, by `messageKey`. */
+  edits: Map<string, MessageKey & { body: string; editedAt: number }>;
+  /** Every edit's text, for replays, unless its message was deleted later in the batch. */
+  editTexts: EditText[];
+  /** Messages deleted in the batch, and when, by `messageKey`. */
+  deletes: Map<string, MessageKey & { at: number }>;
   reactions: Map<string, Reaction>;
   /** Each member's read marker after the batch (the highest seen), by room and user. */
   readMarkers: Map<string, { roomId: string; userId: string; upTo: number }>;
@@ -113,6 +124,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     roomUpdates: new Map(),
     messages: [],
     edits: new Map(),
+    editTexts: [],
     deletes: new Map(),
     reactions: new Map(),
     readMarkers: new Map(),
@@ -208,14 +220,23 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
         announced = view;
         break;
       }
-      case 'MessageEdited':
-        plan.edits.set(event.messageId, { body: event.body, editedAt: event.occurredAt });
+      case 'MessageEdited': {
+        const { messageId, body } = event;
+        plan.edits.set(messageKey(roomId, messageId), { roomId, messageId, body, editedAt: event.occurredAt });
+        if (event.revision > 0) plan.editTexts.push({ roomId, messageId, revision: event.revision, body });
         break;
-      case 'MessageDeleted':
-        plan.deletes.set(event.messageId, event.occurredAt);
-        plan.edits.delete(event.messageId);
-        for (const [k, reaction] of plan.reactions) if (reaction.messageId === event.messageId) plan.reactions.delete(k);
+      }
+      case 'MessageDeleted': {
+        const { messageId } = event;
+        const k = messageKey(roomId, messageId);
+        const same = (m: MessageKey) => m.roomId === roomId && m.messageId === messageId;
+        plan.deletes.set(k, { roomId, messageId, at: event.occurredAt });
+        plan.edits.delete(k);
+        plan.editTexts = plan.editTexts.filter((e) => !same(e));
+        plan.mentions = plan.mentions.filter((m) => !same(m));
+        for (const [rk, reaction] of plan.reactions) if (same(reaction)) plan.reactions.delete(rk);
         break;
+      }
       case 'ReadMarkerMoved':
         moveMarker(plan, roomId, event.actorId, event.upTo);
         break;
@@ -223,10 +244,10 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
       case 'ReactionRemoved': {
         const { messageId, actorId: userId, emoji } = event;
         plan.reactions.set(
-          `${messageId}\u0000${userId}\u0000${emoji}`,
+          `${messageKey(roomId, messageId)}\u0000${userId}\u0000${emoji}`,
           event.type === 'ReactionAdded'
-            ? { messageId, userId, emoji, change: 'added', at: event.occurredAt }
-            : { messageId, userId, emoji, change: 'removed' },
+            ? { roomId, messageId, userId, emoji, change: 'added', at: event.occurredAt }
+            : { roomId, messageId, userId, emoji, change: 'removed' },
         );
         break;
       }
@@ -245,7 +266,22 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
   return plan;
 }
 
-/** The event as room_events keeps it: the envelope apart, its own fields as data (a message's body lives in messages). */
+/**
+ * An event as room_events stores it: without the message it announces and without an edit's
+ * text (in message_edits, which a deletion empties), so that no row of room_events ever holds
+ * what a message said. The live view keeps both: it goes out once, as it happens.
+ */
+export function storedRoomEvent({ message: _message, ...event }: RoomEventView): Omit<RoomEventView, 'message'> {
+  if (event.type !== 'MessageEdited' || !('body' in event.data)) return event;
+  const { body: _body, ...data } = event.data;
+  return { ...event, data };
+}
+
+export function messageKey(roomId: string, messageId: string): string {
+  return `${roomId}\u0000${messageId}`;
+}
+
+/** The event as its live view has it: the envelope apart, its own fields as data (a message's body lives in messages). */
 function roomEventView(event: RoomDomainEvent, message: MessageView | undefined, mentioned: string[]): RoomEventView {
   const { type, roomId, revision, actorId, occurredAt, eventId: _id, commandId: _key, ...fields } = event;
   const data: Record<string, unknown> = fields;
