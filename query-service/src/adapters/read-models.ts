@@ -104,21 +104,26 @@ export class ReadModels {
     return ids.map((id) => byId.get(id));
   }
 
-  /** For DataLoader: each message's reactions grouped by emoji, in the order first used. */
-  async reactionsOf(messageIds: readonly string[]): Promise<ReactionView[][]> {
-    const { rows } = await this.pool.query<{ message_id: string; emoji: string; user_ids: string[] }>(
-      `SELECT message_id, emoji, array_agg(user_id ORDER BY reacted_at) AS user_ids
-         FROM message_reactions WHERE message_id = ANY($1::uuid[])
-        GROUP BY message_id, emoji ORDER BY message_id, min(reacted_at)`,
-      [messageIds.filter((id) => UUID.test(id))],
+  /**
+   * For DataLoader, keyed by `reactionsKey(roomId, messageId)`: each message's reactions grouped
+   * by emoji, in the order first used. By room and id, as everything about a message is.
+   */
+  async reactionsOf(keys: readonly string[]): Promise<ReactionView[][]> {
+    const pairs = keys.map((k) => k.split(' ')).filter((p): p is [string, string] => p.length === 2 && p.every((id) => UUID.test(id)));
+    const { rows } = await this.pool.query<{ key: string; emoji: string; user_ids: string[] }>(
+      `SELECT r.room_id || ' ' || r.message_id AS key, r.emoji, array_agg(r.user_id ORDER BY r.reacted_at) AS user_ids
+         FROM unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id)
+         JOIN message_reactions r ON r.room_id = v.room_id AND r.message_id = v.message_id
+        GROUP BY r.room_id, r.message_id, r.emoji ORDER BY r.room_id, r.message_id, min(r.reacted_at)`,
+      [pairs.map(([room]) => room), pairs.map(([, message]) => message)],
     );
     const byMessage = new Map<string, ReactionView[]>();
     for (const row of rows) {
-      const list = byMessage.get(row.message_id) ?? [];
+      const list = byMessage.get(row.key) ?? [];
       list.push({ emoji: row.emoji, count: row.user_ids.length, userIds: row.user_ids });
-      byMessage.set(row.message_id, list);
+      byMessage.set(row.key, list);
     }
-    return messageIds.map((id) => byMessage.get(id) ?? []);
+    return keys.map((k) => byMessage.get(k.toLowerCase()) ?? []);
   }
 
   /** For DataLoader: users by id, in the order asked, undefined where missing. */
@@ -189,7 +194,7 @@ export class ReadModels {
     const { rows } = await this.pool.query<{ room_id: string; user_id: string; messages: number; mentions: number }>(
       `SELECT v.room_id::text, v.user_id,
               GREATEST(0, r.last_sequence - m.read_up_to)::int AS messages,
-              (SELECT count(*) FROM message_mentions mm JOIN messages msg USING (message_id)
+              (SELECT count(*) FROM message_mentions mm JOIN messages msg USING (room_id, message_id)
                 WHERE mm.user_id = v.user_id AND mm.room_id = v.room_id AND mm.sequence > m.read_up_to AND msg.deleted_at IS NULL)::int AS mentions
          FROM unnest($1::uuid[], $2::text[]) AS v(room_id, user_id)
          JOIN room_members m ON m.room_id = v.room_id AND m.user_id = v.user_id
@@ -212,8 +217,21 @@ export class ReadModels {
   }
 
   /**
+   * Whether `words` (web-search syntax) need at least one word to be present: a query of only
+   * exclusions (`-x`), or of no words at all, would match every message of the caller's rooms,
+   * which is a listing, not a search. Postgres's own reading of the query says so: its
+   * indexable part (querytree) is then T (everything) or empty.
+   */
+  async searchable(words: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ tree: string }>(`SELECT querytree(websearch_to_tsquery('simple', $1)) AS tree`, [words]);
+    const tree = rows[0]?.tree ?? '';
+    return tree !== '' && tree !== 'T';
+  }
+
+  /**
    * Messages matching `words` (web-search syntax: words, "quoted phrases", -excluded) in the
-   * rooms the user is a member of, best match first, after the (rank, id) cursor.
+   * rooms the user is a member of, best match first, after the (rank, id) cursor. Never a
+   * deleted message (its body is gone; the condition says so even of a body that matched).
    */
   async searchMessages(
     userId: string,
@@ -226,7 +244,8 @@ export class ReadModels {
        SELECT * FROM (
          SELECT ${MESSAGE_COLUMNS}, ts_rank(to_tsvector('simple', body), q.query)::float8 AS rank
            FROM messages, q
-          WHERE to_tsvector('simple', body) @@ q.query AND room_id IN (SELECT room_id FROM room_members WHERE user_id = $1)
+          WHERE to_tsvector('simple', body) @@ q.query AND deleted_at IS NULL
+            AND room_id IN (SELECT room_id FROM room_members WHERE user_id = $1)
        ) found
         WHERE $3::float8 IS NULL OR (rank, "messageId") < ($3, $4::uuid)
         ORDER BY rank DESC, "messageId" DESC LIMIT $5`,
@@ -235,14 +254,22 @@ export class ReadModels {
     return rows;
   }
 
-  /** A room's events with revision > `after`, oldest first; a MessageSent with its message as history has it now. */
+  /**
+   * A room's events with revision > `after`, oldest first: a MessageSent with its message as
+   * history has it now, a MessageEdited with the text of that edit while its message is not
+   * deleted (message_edits loses it with the message). Only ever this room's messages.
+   */
   async eventsAfter(roomId: string, after: number, limit: number): Promise<RoomEventView[]> {
     const { rows } = await this.pool.query<RoomEventView & { messageRow: MessageView | null }>(
       `SELECT e.room_id AS "roomId", e.revision::int AS revision, e.type, e.actor_id AS "actorId",
-              (extract(epoch FROM e.occurred_at) * 1000)::float8 AS "occurredAt", e.data,
+              (extract(epoch FROM e.occurred_at) * 1000)::float8 AS "occurredAt",
+              CASE WHEN ed.body IS NULL THEN e.data ELSE e.data || jsonb_build_object('body', ed.body) END AS data,
               (SELECT row_to_json(m) FROM (SELECT ${MESSAGE_COLUMNS} FROM messages
-                WHERE e.type = 'MessageSent' AND message_id = (e.data ->> 'messageId')::uuid) m) AS "messageRow"
-         FROM room_events e WHERE e.room_id = $1 AND e.revision > $2 ORDER BY e.revision LIMIT $3`,
+                WHERE e.type = 'MessageSent' AND room_id = e.room_id AND message_id = (e.data ->> 'messageId')::uuid) m) AS "messageRow"
+         FROM room_events e
+         LEFT JOIN message_edits ed ON e.type = 'MessageEdited' AND ed.room_id = e.room_id
+               AND ed.message_id = (e.data ->> 'messageId')::uuid AND ed.revision = e.revision
+        WHERE e.room_id = $1 AND e.revision > $2 ORDER BY e.revision LIMIT $3`,
       [roomId, after, limit],
     );
     return rows.map(({ messageRow, ...event }) => (messageRow ? { ...event, message: messageRow } : event));
@@ -288,6 +315,11 @@ export class ReadModels {
     ]);
     return rows.map((r) => r.room_id);
   }
+}
+
+/** The reactions loader's key: a message is named by its room and its id. */
+export function reactionsKey(roomId: string, messageId: string): string {
+  return `${roomId} ${messageId}`.toLowerCase();
 }
 
 /** `search` as a literal inside a LIKE pattern: its own % and _ match themselves. */

@@ -2,9 +2,9 @@ import { roomCursor } from '@chat/platform';
 import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
-import type { ReactionView } from '../adapters/read-models.ts';
+import { reactionsKey, type ReactionView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, cursorIn, passThrough, requireMember, requireUser, type Context } from './builder.ts';
-import { MessageRef } from './message-ref.ts';
+import { MessageRef, messageIn } from './message-ref.ts';
 import { PER_VIEWER, SHARES_EXECUTION } from './shared-execution.ts';
 import { UserRef } from './users.ts';
 
@@ -47,13 +47,13 @@ MessageRef.implement({
     replyTo: t.field({
       type: MessageRef,
       nullable: true,
-      description: 'The message this one answers, if any.',
-      resolve: (m, _args, ctx) => (m.replyTo === null ? null : ctx.loaders.messages.load(m.replyTo)),
+      description: 'The message this one answers, if any (as it is now: empty once deleted).',
+      resolve: (m, _args, ctx) => (m.replyTo === null ? null : messageIn(ctx, m.roomId, m.replyTo)),
     }),
     reactions: t.field({
       type: [ReactionRef],
       description: 'Reactions by emoji, in the order first used.',
-      resolve: (m, _args, ctx) => (m.deleted ? [] : ctx.loaders.reactions.load(m.messageId)),
+      resolve: (m, _args, ctx) => (m.deleted ? [] : ctx.loaders.reactions.load(reactionsKey(m.roomId, m.messageId))),
     }),
     room: t.field({ type: RoomRef, nullable: true, resolve: (m, _args, ctx) => ctx.loaders.rooms.load(m.roomId) }),
   }),
@@ -196,13 +196,19 @@ builder.objectField(RoomRef, 'messages', (t) =>
 builder.queryFields((t) => ({
   searchMessages: t.field({
     type: SearchResultsRef,
-    description: 'Messages of your rooms matching words ("quoted phrases" and -excluded words work), best match first.',
+    description:
+      'Messages of your rooms matching words ("quoted phrases" and -excluded words work), best match first. ' +
+      'The query needs at least one word that must be present (INVALID_INPUT otherwise); deleted messages never match.',
     args: { query: t.arg.string({ required: true }), first: t.arg.int(), after: t.arg.string() },
     resolve: async (_root, args, ctx) => {
       const userId = requireUser(ctx);
       const words = args.query.trim();
       if (words === '' || words.length > 200 || !words.isWellFormed() || /[\u0000-\u001F\u007F-\u009F]/.test(words)) {
         throw clientError('INVALID_INPUT', 'query must be plain text of 1 to 200 characters');
+      }
+      // Exclusions alone would list every message of every room of the caller's.
+      if (!(await ctx.readModels.searchable(words))) {
+        throw clientError('INVALID_INPUT', 'query needs at least one word to look for, not only excluded ones');
       }
       const first = pageSize('first', args.first ?? 20);
       const rows = await ctx.readModels.searchMessages(userId, words, decodeSearchCursor(args.after), first + 1);
@@ -219,16 +225,15 @@ builder.queryFields((t) => ({
   message: t.field({
     type: MessageRef,
     nullable: true,
-    description: 'One message, for members of its room.',
+    description: 'One message, for members of its room; null otherwise, as for a message that does not exist.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
-      requireUser(ctx);
+      const userId = requireUser(ctx);
       const id = args.id.toString();
       if (!UUID.test(id)) throw clientError('INVALID_INPUT', 'id must be a UUID');
       const message = await ctx.loaders.messages.load(id);
       if (!message) return null;
-      await requireMember(ctx, message.roomId);
-      return message;
+      return (await ctx.readModels.isMember(message.roomId, userId)) ? message : null;
     },
   }),
 }));

@@ -1,6 +1,6 @@
 import { myEvents, type MyEvent } from '../app/my-events.ts';
 import { builder, requireUser } from './builder.ts';
-import { MessageRef } from './message-ref.ts';
+import { MessageRef, messageIn } from './message-ref.ts';
 import { RoomRef } from './rooms.ts';
 import { UserRef } from './users.ts';
 
@@ -20,7 +20,7 @@ function eventType<K extends MyEvent['kind']>(name: string, description: string,
             message: t.field({
               type: MessageRef,
               nullable: true,
-              resolve: (e, _args, ctx) => ctx.loaders.messages.load((e as { messageId: string }).messageId),
+              resolve: (e, _args, ctx) => messageIn(ctx, e.roomId, (e as { messageId: string }).messageId),
             }),
           }
         : {}),

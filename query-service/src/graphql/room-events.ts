@@ -3,7 +3,7 @@ import type { RoomEventView } from '@chat/schemas';
 import { liveRoomEvents } from '../app/live-room-events.ts';
 import { SHARES_EXECUTION } from './shared-execution.ts';
 import { builder, clientError, cursorIn, requireMember } from './builder.ts';
-import { MessageRef } from './message-ref.ts';
+import { MessageRef, messageIn } from './message-ref.ts';
 import { UserRef } from './users.ts';
 
 // roomEvents: every change of a room (messages, edits, deletes, reactions, membership, roles,
@@ -45,8 +45,8 @@ function eventType(name: string, description: string, fields: Field[]) {
             message: t.field({
               type: MessageRef,
               nullable: true,
-              description: 'The message as it is now.',
-              resolve: (e, _a, ctx) => e.message ?? ctx.loaders.messages.load(text(e, 'messageId')!),
+              description: 'The message as it is now (empty once deleted); only ever a message of this room.',
+              resolve: (e, _a, ctx) => (e.message?.roomId === e.roomId ? e.message : messageIn(ctx, e.roomId, text(e, 'messageId')!)),
             }),
           }
         : {}),
@@ -64,7 +64,11 @@ const TYPES: Record<string, ReturnType<typeof eventType>> = {
   MemberRemoved: eventType('MemberRemovedEvent', 'A member was removed (by the actor).', ['userId']),
   MemberRoleChanged: eventType('MemberRoleChangedEvent', "A member's role changed.", ['userId', 'role']),
   MessageSent: eventType('MessageSentEvent', 'A message was sent.', ['messageId']),
-  MessageEdited: eventType('MessageEditedEvent', 'A message was edited; body is the new body.', ['messageId', 'body']),
+  MessageEdited: eventType(
+    'MessageEditedEvent',
+    'A message was edited; body is the new body, null once the message is deleted (a deletion takes every version with it).',
+    ['messageId', 'body'],
+  ),
   MessageDeleted: eventType('MessageDeletedEvent', 'A message was deleted.', ['messageId']),
   ReactionAdded: eventType('ReactionAddedEvent', 'The actor reacted to a message.', ['messageId', 'emoji']),
   ReactionRemoved: eventType('ReactionRemovedEvent', 'The actor took back a reaction.', ['messageId', 'emoji']),
