@@ -1,7 +1,11 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { newInternalSecret } from '@chat/platform';
 import { buildLocalImages } from './docker-images.ts';
 import { infraDown, infraStatus, infraUp } from './index.ts';
 
 // npm run infra:up | infra:down | infra:status | docker:images [--rebuild]
+// node infra/src/cli.ts secret FILE: writes a fresh internal secret to FILE unless it has one
+// (the compose stacks' init does this once per volume; the services read INTERNAL_SECRET_FILE).
 
 const command = process.argv[2];
 try {
@@ -19,8 +23,11 @@ try {
     const images = buildLocalImages({ rebuild: process.argv.includes('--rebuild') });
     console.log('docker: local images ready; docker compose reads them from .env:');
     for (const [variable, image] of Object.entries(images)) console.log(`  ${variable}=${image}`);
+  } else if (command === 'secret' && process.argv[3]) {
+    const file = process.argv[3];
+    if (!existsSync(file)) writeFileSync(file, newInternalSecret(), { mode: 0o600 });
   } else {
-    console.error('usage: node infra/src/cli.ts up|down|status|images [--rebuild]');
+    console.error('usage: node infra/src/cli.ts up|down|status|images [--rebuild]|secret FILE');
     process.exitCode = 2;
   }
 } catch (error) {
