@@ -85,6 +85,28 @@ export const ENV_SCHEMA = z
     TRANSACTION_INTERVAL_MS: nonNegative,
     LIVE_SWEEP_INTERVAL_MS: positive,
     WS_KEEPALIVE_MS: positive,
+    // The public listener and graphql-ws (platform/src/http-hardening.ts, query-service/src/adapters/graphql-ws-server.ts).
+    HTTP_HEADERS_TIMEOUT_MS: positive,
+    HTTP_REQUEST_TIMEOUT_MS: positive,
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: positive,
+    HTTP_MAX_CONNECTIONS: positive,
+    WS_AUTH_TIMEOUT_MS: positive,
+    WS_SOCKETS_PER_ADDRESS: positive,
+    WS_MAX_SOCKETS: positive,
+    // What queries may cost (query-service/src/graphql/admission.ts).
+    QUERY_LIMIT_PER_USER: positive,
+    QUERY_LIMIT_PER_ADDRESS: positive,
+    QUERY_BUDGET_STATEMENTS: positive,
+    QUERY_BUDGET_ROWS: positive,
+    CORS_ORIGINS: z.string().refine(
+      (raw) =>
+        raw
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean)
+          .every((origin) => httpUrl.safeParse(origin).success),
+      'must be origins (http or https URLs), comma-separated',
+    ),
     SIGN_UP_LIMIT_PER_ADDRESS: positive,
     LOG_IN_LIMIT_PER_USERNAME: positive,
     LOG_IN_LIMIT_PER_ADDRESS: positive,

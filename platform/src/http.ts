@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, register } from 'prom-client';
+import { hardenHttpServer } from './http-hardening.ts';
 import { checkReadiness, type ReadinessChecks } from './readiness.ts';
 
 // The HTTP shell every service shares: /healthz answers while the process lives, /readyz
@@ -35,7 +36,7 @@ export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: Ht
     if (handler) return handler(req, res);
     reply(res, 404, { error: 'not found' });
   });
-  return listen(server, port, host);
+  return listen(hardenHttpServer(server), port, host);
 }
 
 export interface InternalHttpOptions {

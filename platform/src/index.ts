@@ -14,6 +14,7 @@ export * from './readiness.ts';
 export { environmentProblems } from './env-schema.ts';
 export * from './service.ts';
 export * from './playground.ts';
+export * from './cors.ts';
 export * from './migrate.ts';
 export * from './tokens.ts';
 export * from './read-model-control.ts';

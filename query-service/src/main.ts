@@ -1,8 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { createRemoteJWKSet } from 'jose';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
@@ -13,7 +10,6 @@ import {
   bootInstanceAuth,
   bootService,
   startInternalServer,
-  liveSockets,
   useOperationMetrics,
   useOperationTracing,
   clientAddress,
@@ -24,6 +20,8 @@ import {
   isRefusal,
   onShutdown,
   playground,
+  usePlaygroundPolicy,
+  corsFromEnv,
   followReadModels,
   graphqlLimits,
   GRAPHQL_LIMITS,
@@ -34,6 +32,9 @@ import { RoomFanout } from './adapters/fanout.ts';
 import { LostNotificationSweep } from './app/lost-notification-sweep.ts';
 import { SubscriptionCaps } from './app/subscription-caps.ts';
 import { SubscribeRateLimit } from './adapters/subscribe-rate-limit.ts';
+import { QueryRateLimit, QUERY_LIMIT_DEFAULTS } from './adapters/query-rate-limit.ts';
+import { QueryBudget, BUDGET_DEFAULTS } from './adapters/query-budget.ts';
+import { SOCKET_DEFAULTS, serveGraphqlWs } from './adapters/graphql-ws-server.ts';
 import { RedisUserSlots } from './adapters/redis-user-slots.ts';
 import { ReadModels } from './adapters/read-models.ts';
 import { SocketSessions } from './adapters/socket-sessions.ts';
@@ -45,6 +46,7 @@ import { clearLoaders, createContext, type Context, type NoCaller, type Services
 import { commandExecutor, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
 import { schema as ownSchema } from './graphql/schema.ts';
 import { useSharedSubscriptionExecution } from './graphql/shared-execution.ts';
+import { QUERY_PRICES, admitByCost, useAdmission } from './graphql/admission.ts';
 
 const { config, log, port, host, internalPort, internalHost } = bootService('query-service');
 // Mutations and sign-on steps reach the command service signed as this instance.
@@ -52,7 +54,12 @@ const instanceAuth = bootInstanceAuth('query-service', log);
 
 // The read models are wherever the control row says (a rebuild moves them), followed live.
 const readModelPool = await followReadModels(config, log, 10);
-const readModels = new ReadModels(readModelPool.pool);
+// Each execution may make Postgres do only so much (QueryBudget): its statements are counted here.
+const budget = new QueryBudget({
+  statements: intFromEnv(process.env, 'QUERY_BUDGET_STATEMENTS', BUDGET_DEFAULTS.statements),
+  rows: intFromEnv(process.env, 'QUERY_BUDGET_ROWS', BUDGET_DEFAULTS.rows),
+});
+const readModels = new ReadModels(budget.counted(readModelPool.pool));
 const subscriber = createRedis(config, 'fanout');
 const fanout = new RoomFanout(subscriber, config.redisPrefix, log);
 await fanout.start();
@@ -89,6 +96,10 @@ const services: Services = {
   },
 };
 const subscribeLimit = new SubscribeRateLimit(redis, config.redisPrefix, intFromEnv(process.env, 'SUBSCRIBE_LIMIT_PER_USER', 60));
+const queryLimit = new QueryRateLimit(redis, config.redisPrefix, {
+  perUser: intFromEnv(process.env, 'QUERY_LIMIT_PER_USER', QUERY_LIMIT_DEFAULTS.perUser),
+  perAddress: intFromEnv(process.env, 'QUERY_LIMIT_PER_ADDRESS', QUERY_LIMIT_DEFAULTS.perAddress),
+});
 const revocationSubscriber = createRedis(config);
 await sockets.listen(revocationSubscriber, revocations.channel);
 
@@ -112,11 +123,18 @@ const schema = withCommandMutations(
 const yoga = createYoga({
   schema,
   plugins: [
-    ...graphqlLimits(),
+    useAdmission(budget),
+    ...graphqlLimits(process.env, { prices: QUERY_PRICES, admit: admitByCost(queryLimit) }),
     useOperationMetrics(),
     useOperationTracing(),
-    useSharedSubscriptionExecution({ beforeEachExecution: (ctx) => clearLoaders(ctx as Context) }),
+    useSharedSubscriptionExecution({
+      beforeEachExecution: (ctx) => clearLoaders(ctx as Context),
+      aroundEachExecution: (run) => budget.within(run),
+    }),
+    usePlaygroundPolicy(),
   ],
+  // No cross-origin callers unless CORS_ORIGINS names them.
+  cors: corsFromEnv(),
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   ...playground(
     'Chat',
@@ -124,7 +142,7 @@ const yoga = createYoga({
     { subscriptionsProtocol: 'WS' },
   ),
   // Over HTTP the caller comes from the Authorization header; over graphql-ws there is no
-  // request, and onSubscribe below passes the socket's caller and credentials instead.
+  // request, and graphql-ws-server.ts passes the socket's caller and credentials instead.
   context: async ({ request, req, socket }: HttpContext & SocketContext) => {
     if (socket) return createContext(socket.caller, socket.credentials, services);
     const authorization = request.headers.get('authorization') ?? undefined;
@@ -165,8 +183,7 @@ const server = await startHttpServer({
 // Metrics only, on the listener that is never published.
 const internalServer = await startInternalServer({ port: internalPort, host: internalHost });
 
-// graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
-// transports share one schema, one context factory and one error masking.
+// graphql-ws on the same path, through the same envelop and admission as HTTP.
 const userSlots = new RedisUserSlots(redis, config.redisPrefix, log);
 userSlots.start();
 const caps = new SubscriptionCaps(
@@ -176,121 +193,26 @@ const caps = new SubscriptionCaps(
   },
   userSlots,
 );
-// A message over the size limit closes its socket (1009, message too big).
-const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: GRAPHQL_LIMITS.bytes });
-const wsCleanup = useServer(
-  {
-    // A token in connection_init (`authorization: "Bearer …"`) authenticates the socket; a bad
-    // one is refused with Forbidden (4403). A socket opened without one (GraphiQL does this)
-    // must carry the token in each operation's extensions.headers instead.
-    onConnect: async (ctx) => {
-      const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-      if (authorization === undefined) return true;
-      const caller = await callerOf(authorization);
-      if ('code' in caller) return false;
-      Object.assign(ctx.extra, { caller, authorization: String(authorization) } satisfies SocketExtra);
-      sockets.add(ctx.extra.socket, caller);
-      return true;
-    },
-    execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-    subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-    onSubscribe: async (ctx, id, params) => {
-      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-        ...ctx,
-        req: ctx.extra.request,
-        socket: ctx.extra.socket,
-        params,
-      });
-      // A document that does not parse (or is over the token limit) fails its own operation, not the socket.
-      let document;
-      try {
-        document = parse(params.query);
-      } catch (error) {
-        return [error instanceof GraphQLError ? error : new GraphQLError('the document could not be parsed')];
-      }
-      const errors = validate(schema, document);
-      if (errors.length > 0) return errors;
-      const { caller, authorization } = await operationCaller(ctx.extra, params.extensions);
-      const limited = 'code' in caller ? undefined : await subscribeLimit.admit(caller.userId);
-      if (limited) return [limited];
-      const refused = await caps.admit(ctx.extra.socket, id, 'code' in caller ? undefined : caller.userId);
-      if (refused) return [refused];
-      return {
-        schema,
-        operationName: params.operationName,
-        document,
-        variableValues: params.variables,
-        contextValue: await contextFactory({
-          socket: { caller, credentials: { authorization, clientAddress: clientAddress(ctx.extra.request) } },
-        }),
-        rootValue: { execute, subscribe } satisfies EnvelopedRoot,
-      };
-    },
-    onComplete: (ctx, id) => caps.release(ctx.extra.socket, id),
-    onClose: (ctx) => caps.releaseSocket(ctx.extra.socket),
+const graphqlWs = serveGraphqlWs({
+  server,
+  yoga,
+  callerOf,
+  sockets,
+  caps,
+  subscribeLimit,
+  settings: {
+    authTimeoutMs: intFromEnv(process.env, 'WS_AUTH_TIMEOUT_MS', SOCKET_DEFAULTS.authTimeoutMs),
+    perAddress: intFromEnv(process.env, 'WS_SOCKETS_PER_ADDRESS', SOCKET_DEFAULTS.perAddress),
+    maxSockets: intFromEnv(process.env, 'WS_MAX_SOCKETS', SOCKET_DEFAULTS.maxSockets),
+    keepAliveMs: intFromEnv(process.env, 'WS_KEEPALIVE_MS', SOCKET_DEFAULTS.keepAliveMs),
   },
-  wsServer,
-  // No per-socket ping timer of graphql-ws: the one keep-alive loop below pings every socket.
-  0,
-);
-
-// A peer that vanished without closing (a closed laptop, a dropped network) is found by ping:
-// a socket that has not answered the last one when the next is due is terminated, which
-// completes its operations and frees their slots.
-const answeredPing = new WeakSet<WebSocket>();
-wsServer.on('connection', (socket) => {
-  liveSockets.inc();
-  socket.once('close', () => liveSockets.dec());
-  answeredPing.add(socket);
-  socket.on('pong', () => answeredPing.add(socket));
+  log,
 });
-const keepAlive = setInterval(
-  () => {
-    for (const socket of wsServer.clients) {
-      if (!answeredPing.delete(socket)) socket.terminate();
-      else socket.ping();
-    }
-  },
-  intFromEnv(process.env, 'WS_KEEPALIVE_MS', 30_000),
-);
-keepAlive.unref();
-
-interface SocketExtra {
-  caller?: Caller;
-  authorization?: string;
-}
-
-/**
- * The caller of an operation on a socket: the socket's own, or one named by the operation's
- * headers; the socket is then tied to that session too, and closes when it ends or expires.
- */
-async function operationCaller(
-  extra: { socket: WebSocket },
-  extensions: unknown,
-): Promise<{ caller: Caller | NoCaller; authorization: string | undefined }> {
-  const own = extra as SocketExtra;
-  if (own.caller) return { caller: own.caller, authorization: own.authorization };
-  const header = operationHeaders(extensions)?.authorization;
-  const authorization = typeof header === 'string' ? header : undefined;
-  const caller = await callerOf(authorization);
-  if (!('code' in caller)) sockets.add(extra.socket, caller);
-  return { caller, authorization };
-}
-
-/** The headers GraphiQL sends inside each graphql-ws operation's extensions, with lower-case names. */
-function operationHeaders(extensions: unknown): Record<string, unknown> | undefined {
-  const headers = (extensions as { headers?: unknown } | undefined)?.headers;
-  if (typeof headers !== 'object' || headers === null) return undefined;
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
-}
-
-type EnvelopedRoot = Pick<ReturnType<typeof yoga.getEnveloped>, 'execute' | 'subscribe'>;
 
 log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}`, ws: `ws://127.0.0.1:${port}${yoga.graphqlEndpoint}` });
 
 onShutdown(log, async () => {
-  clearInterval(keepAlive);
-  await wsCleanup.dispose();
+  await graphqlWs.dispose();
   await userSlots.stop();
   await sweep.stop();
   await presence.stop();

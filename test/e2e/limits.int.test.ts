@@ -16,7 +16,8 @@ let token: string;
 let roomId: string;
 
 beforeAll(async () => {
-  stack = await startStack('limits');
+  // The playground and introspection are off unless enabled; this stack has them, as development does.
+  stack = await startStack('limits', { GRAPHQL_INTROSPECTION: 'on', GRAPHQL_PLAYGROUND: 'on' });
   token = (await signUp(stack.commandUrl, 'lima')).accessToken;
   roomId = (await gql(stack.commandUrl, `mutation { createRoom(name: "limits") { ... on RoomAccepted { roomId } } }`, {}, token)).createRoom
     .roomId as string;

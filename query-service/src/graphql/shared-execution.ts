@@ -40,8 +40,18 @@ export const PER_VIEWER = { perViewer: true } as const;
 const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
 const printed = new WeakMap<DocumentNode, string>();
 
-/** `beforeEachExecution` runs before an event is executed, shared or not, with the executing subscriber's context (fresh loaders, say). */
-export function useSharedSubscriptionExecution({ beforeEachExecution }: { beforeEachExecution: (contextValue: unknown) => void }): Plugin {
+/**
+ * `beforeEachExecution` runs before an event is executed, shared or not, with the executing
+ * subscriber's context (fresh loaders, say); `aroundEachExecution` wraps each execution (in a
+ * budget of its own, say).
+ */
+export function useSharedSubscriptionExecution({
+  beforeEachExecution,
+  aroundEachExecution = (run) => run(),
+}: {
+  beforeEachExecution: (contextValue: unknown) => void;
+  aroundEachExecution?: (run: () => Promise<ExecutionResult>) => Promise<ExecutionResult>;
+}): Plugin {
   return {
     onSubscribe({ args, setSubscribeFn }) {
       const key = sharingKey(args);
@@ -54,7 +64,9 @@ export function useSharedSubscriptionExecution({ beforeEachExecution }: { before
           return executeOnce(event, key, () => {
             subscriptionExecutions.inc();
             beforeEachExecution(subscribeArgs.contextValue);
-            return inTraceOf(event, `${type} ${field}`, () => Promise.resolve(execute({ ...subscribeArgs, rootValue: event })));
+            return aroundEachExecution(() =>
+              inTraceOf(event, `${type} ${field}`, () => Promise.resolve(execute({ ...subscribeArgs, rootValue: event }))),
+            );
           });
         });
       });
