@@ -26,7 +26,7 @@ function event(fields: Fields<DomainEvent> & { roomId: string }): DomainEvent {
 }
 
 async function project(...events: DomainEvent[]) {
-  const records: DecodedRecord[] = events.map((e) => ({ offset: String(offset++), event: e, key: e.roomId, value: Buffer.from('raw') }));
+  const records: DecodedRecord[] = events.map((e) => ({ offset: String(offset++), event: e, key: null, value: Buffer.from('raw') }));
   const client = await pool.connect();
   try {
     return await projectBatch(client, 'topic', 0, records);
