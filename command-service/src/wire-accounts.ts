@@ -83,6 +83,7 @@ export async function wireAccounts(deps: {
     accessTokenTtlSeconds: settings.ttlSeconds,
     refreshTokenTtlMs: env('REFRESH_TOKEN_TTL_MS', 30 * 24 * 3600_000),
   });
+  await accounts.fillSkeletons();
   await accounts.republishRevocations();
   const upkeep = setInterval(
     () => {

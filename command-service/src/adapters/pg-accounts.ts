@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { inTransaction } from '@chat/platform';
-import type { AccountRecord, AccountStore, RefreshLookup, SessionStore } from '../app/accounts.ts';
+import type { AccountRecord, AccountStore, NewAccount, RefreshLookup, SessionStore } from '../app/accounts.ts';
 import type { Profile, UserRegistered } from '../domain/account.ts';
 import type { CommandError } from '../domain/errors.ts';
 
@@ -23,15 +23,17 @@ interface AccountRow {
 const ACCOUNT_COLUMNS = `user_id, username, password_hash, display_name, avatar_url, bio, created_at,
   registered_event_id, registered_command_id, registered_offset`;
 
+// ON CONFLICT DO NOTHING with no target: a clash on the key or on the skeleton is 'taken' alike.
 const INSERT_ACCOUNT = `INSERT INTO auth_accounts
-  (user_id, username, username_key, password_hash, display_name, created_at, registered_event_id, registered_command_id)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
+  (user_id, username, username_key, username_skeleton, password_hash, display_name, created_at, registered_event_id, registered_command_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`;
 
-function accountValues(usernameKey: string, passwordHash: string | null, event: UserRegistered): unknown[] {
+function accountValues({ usernameKey, usernameSkeleton, event }: NewAccount, passwordHash: string | null): unknown[] {
   return [
     event.userId,
     event.username,
     usernameKey,
+    usernameSkeleton,
     passwordHash,
     event.displayName,
     new Date(event.occurredAt),
@@ -47,11 +49,8 @@ export class PgAccounts implements AccountStore {
     this.pool = pool;
   }
 
-  async insert({ usernameKey, passwordHash, event }: { usernameKey: string; passwordHash: string | null; event: UserRegistered }) {
-    const { rowCount } = await this.pool.query(
-      `${INSERT_ACCOUNT} ON CONFLICT (username_key) DO NOTHING`,
-      accountValues(usernameKey, passwordHash, event),
-    );
+  async insert(account: NewAccount & { passwordHash: string | null }) {
+    const { rowCount } = await this.pool.query(INSERT_ACCOUNT, accountValues(account, account.passwordHash));
     return rowCount === 1 ? 'created' : 'taken';
   }
 
@@ -102,6 +101,25 @@ export class PgAccounts implements AccountStore {
     await this.pool.query('UPDATE auth_accounts SET password_hash = $2 WHERE user_id = $1', [userId, hash]);
   }
 
+  async fillSkeletons(skeletonOf: (username: string) => string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ user_id: string; username: string }>(
+      'SELECT user_id, username FROM auth_accounts WHERE username_skeleton IS NULL ORDER BY created_at',
+    );
+    const clashes: string[] = [];
+    for (const row of rows) {
+      try {
+        await this.pool.query('UPDATE auth_accounts SET username_skeleton = $2 WHERE user_id = $1 AND username_skeleton IS NULL', [
+          row.user_id,
+          skeletonOf(row.username),
+        ]);
+      } catch (error) {
+        if ((error as { code?: string }).code !== '23505') throw error; // unique_violation: a look-alike has it
+        clashes.push(row.user_id);
+      }
+    }
+    return clashes;
+  }
+
   async linkedAccount(issuer: string, subject: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ user_id: string }>(
       'SELECT user_id FROM auth_identity_links WHERE issuer = $1 AND subject = $2',
@@ -111,23 +129,20 @@ export class PgAccounts implements AccountStore {
   }
 
   async insertLinked(
-    { usernameKey, event }: { usernameKey: string; event: UserRegistered },
+    account: NewAccount,
     { issuer, subject }: { issuer: string; subject: string },
   ): Promise<'created' | 'taken' | { linkedTo: string }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const inserted = await client.query(
-        `${INSERT_ACCOUNT} ON CONFLICT (username_key) DO NOTHING`,
-        accountValues(usernameKey, null, event),
-      );
+      const inserted = await client.query(INSERT_ACCOUNT, accountValues(account, null));
       if (inserted.rowCount !== 1) {
         await client.query('ROLLBACK');
         return 'taken';
       }
       const link = await client.query(
         'INSERT INTO auth_identity_links (issuer, subject, user_id) VALUES ($1, $2, $3) ON CONFLICT (issuer, subject) DO NOTHING',
-        [issuer, subject, event.userId],
+        [issuer, subject, account.event.userId],
       );
       if (link.rowCount !== 1) {
         await client.query('ROLLBACK');

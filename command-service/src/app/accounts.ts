@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Caller, Logger, SessionRevocations } from '@chat/platform';
 import {
+  ACCOUNT_LIMITS,
   checkDisplayName,
   checkPassword,
   checkUsername,
@@ -13,6 +14,7 @@ import {
   type UserRegistered,
 } from '../domain/account.ts';
 import { commandError, type CommandError } from '../domain/errors.ts';
+import { usernameSkeleton } from '../domain/identifier.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { IssuedAccessToken } from './signing-keys.ts';
 
@@ -35,8 +37,8 @@ export interface AccountRecord {
 }
 
 export interface AccountStore {
-  /** Writes a new account, or answers 'taken' when its normalized username exists. */
-  insert(account: { usernameKey: string; passwordHash: string | null; event: UserRegistered }): Promise<'created' | 'taken'>;
+  /** Writes a new account, or answers 'taken' when its normalized username, or a look-alike (same skeleton), exists. */
+  insert(account: NewAccount & { passwordHash: string | null }): Promise<'created' | 'taken'>;
   byUsernameKey(key: string): Promise<AccountRecord | undefined>;
   byId(userId: string): Promise<AccountRecord | undefined>;
   markRegistered(userId: string, offset: bigint): Promise<void>;
@@ -45,15 +47,23 @@ export interface AccountStore {
   /** Runs `change` with the account's profile locked, and stores the profile it returns. */
   changeProfile(userId: string, change: (current: Profile) => Promise<Profile | CommandError>): Promise<Profile | CommandError>;
   setPasswordHash(userId: string, hash: string): Promise<void>;
+  /** Gives accounts written before skeletons were kept theirs; answers the user ids left without one (a look-alike holds it). */
+  fillSkeletons(skeletonOf: (username: string) => string): Promise<string[]>;
   linkedAccount(issuer: string, subject: string): Promise<string | undefined>;
   /**
    * Writes a new account linked to an identity, both or neither: 'taken' when the username
    * exists, `linkedTo` when the identity was linked meanwhile (a concurrent first sign-on).
    */
-  insertLinked(
-    account: { usernameKey: string; event: UserRegistered },
-    identity: { issuer: string; subject: string },
-  ): Promise<'created' | 'taken' | { linkedTo: string }>;
+  insertLinked(account: NewAccount, identity: { issuer: string; subject: string }): Promise<'created' | 'taken' | { linkedTo: string }>;
+}
+
+/** A new account's row: its event and the keys that keep its name unique. */
+export interface NewAccount {
+  /** Same account ignoring case and Unicode form. */
+  usernameKey: string;
+  /** Same account for a look-alike name (UTS #39 skeleton). */
+  usernameSkeleton: string;
+  event: UserRegistered;
 }
 
 export type RefreshLookup =
@@ -142,7 +152,13 @@ export class Accounts {
     if ('code' in event) return event;
     const key = usernameKey(event.username);
     const passwordHash = await hashPassword(password);
-    if ((await this.deps.accounts.insert({ usernameKey: key, passwordHash, event })) === 'taken') {
+    const inserted = await this.deps.accounts.insert({
+      usernameKey: key,
+      usernameSkeleton: usernameSkeleton(event.username),
+      passwordHash,
+      event,
+    });
+    if (inserted === 'taken') {
       // A retried sign-up (the first answer lost) is its own account: the same password opens
       // it. That is a password check, so it counts against the log-in limits like one.
       const limitedLogIn = await this.deps.limits.logIn(key, address);
@@ -160,13 +176,15 @@ export class Accounts {
   }
 
   async logIn(input: { username: string; password: string }, address: string): Promise<SessionTokens | CommandError> {
-    const username = checkUsername(input.username);
-    const key = usernameKey(typeof username === 'string' ? username : input.username.slice(0, 64));
+    // Looked up by its key whatever today's rules for new names say: an account named before
+    // them (a mixed-script name, say) still logs in.
+    const lookedUp = input.username.length <= 2 * ACCOUNT_LIMITS.username.max && input.username.isWellFormed();
+    const key = usernameKey(lookedUp ? input.username : input.username.slice(0, 64).toWellFormed());
     const limited = await this.deps.limits.logIn(key, address);
     if (limited) return limited;
     const password = checkPassword(input.password);
     if (typeof password !== 'string') return password;
-    const account = typeof username === 'string' ? await this.deps.accounts.byUsernameKey(key) : undefined;
+    const account = lookedUp ? await this.deps.accounts.byUsernameKey(key) : undefined;
     // Verified against a decoy when there is no such account: the answer takes as long either way.
     const matches = await verifyPassword(password, account?.passwordHash ?? (await decoyHash));
     if (!account?.passwordHash || !matches) return BAD_CREDENTIALS;
@@ -239,17 +257,21 @@ export class Accounts {
     const linked = await this.deps.accounts.linkedAccount(identity.issuer, identity.subject);
     if (linked) return linked;
     // The provider's preferred name when it is free and valid, else a derived one with a suffix.
-    const base =
-      (identity.username ?? '')
-        .normalize('NFC')
-        .replace(/[^\p{L}\p{M}\p{N}._-]/gu, '')
-        .slice(0, 24) || 'user';
+    const cleaned = (identity.username ?? '')
+      .normalize('NFKC')
+      .replace(/[^\p{L}\p{M}\p{N}._-]/gu, '')
+      .slice(0, 24);
+    // A name our rules refuse (mixed scripts, an invisible mark) would be refused with every suffix too.
+    const base = cleaned && typeof checkUsername(`${cleaned}-000`) === 'string' ? cleaned : 'user';
     const displayName = identity.displayName && !checkDisplayName(identity.displayName) ? identity.displayName : null;
     for (let attempt = 0; attempt < 20; attempt++) {
       const username = attempt === 0 && base.length >= 3 ? base : `${base}-${randomBytes(3).toString('hex')}`;
       const event = decideSignUp({ userId: crypto.randomUUID(), username, displayName, commandId: null }, Date.now());
       if ('code' in event) continue;
-      const outcome = await this.deps.accounts.insertLinked({ usernameKey: usernameKey(event.username), event }, identity);
+      const outcome = await this.deps.accounts.insertLinked(
+        { usernameKey: usernameKey(event.username), usernameSkeleton: usernameSkeleton(event.username), event },
+        identity,
+      );
       if (outcome === 'taken') continue;
       if (outcome === 'created') await this.register(event);
       // Or a concurrent first sign-on linked its account first: that one is the user's.
@@ -274,6 +296,13 @@ export class Accounts {
     const pending = await this.deps.accounts.unregistered(olderThanMs, 100);
     for (const event of pending) await this.register(event);
     return pending.length;
+  }
+
+  /** Skeletons for accounts older than them; a pre-existing look-alike is logged (it keeps its name, but no new one can join it). */
+  async fillSkeletons(): Promise<void> {
+    const clashes = await this.deps.accounts.fillSkeletons(usernameSkeleton);
+    if (clashes.length)
+      this.deps.log.warn('accounts whose usernames look like older ones', { userIds: clashes.slice(0, 20), count: clashes.length });
   }
 
   /** Writes recent revocations back into the revocation list (Redis may have lost them). */

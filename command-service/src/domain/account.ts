@@ -1,5 +1,6 @@
 import type { EventOf } from '@chat/schemas';
 import { commandError, type CommandError } from './errors.ts';
+import { identifierProblem } from './identifier.ts';
 import { checkText, codePointLength } from './validation.ts';
 
 // Accounts as pure rules: what a username, password and profile may be, which usernames are
@@ -25,29 +26,35 @@ export interface Profile {
   bio: string | null;
 }
 
-// Letters, marks and digits of any script, plus . _ -; no spaces, no symbols that look like
-// punctuation in a mention.
+// Letters, marks and digits, plus . _ -; no spaces, no symbols that look like punctuation in
+// a mention. Which letters may stand together is identifier.ts's rule (UTS #39).
 const USERNAME = /^[\p{L}\p{M}\p{N}._-]+$/u;
 
 /**
  * The form two usernames share when they are the same account: NFKC, lower case, NFKC again
  * (lower-casing can leave a string un-normalized). "Zoë", "ZOË" and "Zoe\u0308" share one key.
+ * Look-alikes in other letters share a skeleton instead (identifier.ts, usernameSkeleton).
  */
 export function usernameKey(username: string): string {
   return username.normalize('NFKC').toLowerCase().normalize('NFKC');
 }
 
-/** The username as stored and shown: NFC of what was typed, or why it cannot be one. */
+/** The username as stored and shown: NFKC of what was typed, or why it cannot be one. */
 export function checkUsername(username: string): string | CommandError {
   const invalid = checkText('username', username, { max: ACCOUNT_LIMITS.username.max });
   if (invalid) return invalid;
-  const shown = username.normalize('NFC');
+  const shown = username.normalize('NFKC');
   if (codePointLength(shown) < ACCOUNT_LIMITS.username.min) {
     return commandError('INVALID_INPUT', `username must be at least ${ACCOUNT_LIMITS.username.min} characters`);
+  }
+  if (codePointLength(shown) > ACCOUNT_LIMITS.username.max) {
+    return commandError('INVALID_INPUT', `username is longer than ${ACCOUNT_LIMITS.username.max} characters`);
   }
   if (!USERNAME.test(usernameKey(shown))) {
     return commandError('INVALID_INPUT', 'username may hold only letters, digits, ".", "_" and "-"');
   }
+  const confusing = identifierProblem(shown);
+  if (confusing) return commandError('INVALID_INPUT', `username ${confusing}`);
   return shown;
 }
 

@@ -1,10 +1,12 @@
 import { commandError, type CommandError } from './errors.ts';
+import { invisibleTextProblem, type TextKind } from './visible-text.ts';
 
 // What every string the command side accepts must be, checked at the door so a bad command
 // is refused before anything is appended. Our topics are read by strict decoders in other
 // languages, and Postgres refuses NUL: a string that passes here is well-formed Unicode with
 // no NUL and no control characters (newline and tab only where `multiline`), within its
-// limit counted in code points.
+// limit counted in code points, and it shows what it holds (visible-text.ts: one-line text
+// follows the rule for names, multiline text the one for prose).
 
 export const LIMITS = {
   roomName: 100,
@@ -27,10 +29,12 @@ export interface TextRule {
   max: number;
   /** Newline and tab allowed (message bodies only). */
   multiline?: boolean;
+  /** Which visibility rule (visible-text.ts): by default 'name' for one line, 'prose' for several. */
+  visibleAs?: TextKind;
 }
 
 /** Non-blank, well-formed, control-free text of at most `max` code points. */
-export function checkText(field: string, value: string, { max, multiline = false }: TextRule): CommandError | undefined {
+export function checkText(field: string, value: string, { max, multiline = false, visibleAs }: TextRule): CommandError | undefined {
   // Before anything else: a huge value is refused without scanning it.
   if (value.length > max * 2) return tooLong(field, max);
   if (!value.isWellFormed()) return commandError('INVALID_INPUT', `${field} is not well-formed Unicode (lone surrogate)`);
@@ -38,6 +42,9 @@ export function checkText(field: string, value: string, { max, multiline = false
     return commandError('INVALID_INPUT', `${field} contains NUL or control characters`);
   }
   if (value.trim().length === 0) return commandError('INVALID_INPUT', `${field} must not be blank`);
+  // Shows what it holds: no bidi override, invisible filler or blank-looking value (visible-text.ts).
+  const invisible = invisibleTextProblem(value, visibleAs ?? (multiline ? 'prose' : 'name'));
+  if (invisible) return commandError('INVALID_INPUT', `${field} ${invisible}`);
   if (codePointLength(value) > max) return tooLong(field, max);
   return undefined;
 }
