@@ -12,7 +12,9 @@ let testInstance: InstanceAuth | undefined;
 /** fetch(), signed as a test instance when the stacks' internal secret is known. */
 export function instanceFetch(url: string, init: RequestInit = {}): Promise<Response> {
   const secret = process.env.INTERNAL_SECRET;
-  if (!secret) return fetch(url, init);
+  // Only our own kinds of request are signed (a form posted to a test's identity provider is not).
+  const signable = init.body == null || typeof init.body === 'string' || init.body instanceof Uint8Array;
+  if (!secret || !signable) return fetch(url, init);
   testInstance ??= new InstanceAuth(secret, `test@${process.pid}`);
   return signedFetch(testInstance, url, init);
 }

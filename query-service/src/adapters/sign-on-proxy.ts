@@ -36,8 +36,8 @@ export function signOnProxy(
 
 /** The path and query to pass on, or undefined when the request names no sign-on route. */
 export function passedPath(raw: string): string | undefined {
-  // Raw backslashes and encoded slashes are never part of a sign-on route; refuse rather than guess.
-  if (/\\|%2f|%5c/i.test(raw)) return undefined;
+  // Backslashes and encoded slashes are never part of a sign-on route's path; refuse rather than guess.
+  if (/\\|%2f|%5c/i.test(raw.split('?')[0]!)) return undefined;
   let url: URL;
   try {
     url = new URL(raw, 'http://sign-on.invalid');
