@@ -5,6 +5,7 @@ import { intFromEnv } from '@chat/platform';
 import { signUp } from '@chat/test/accounts';
 import { gql } from '@chat/test/graphql';
 import pg from 'pg';
+import { instanceHeaders } from './instance-headers.ts';
 import { cpuMs, cpuMsOfAll } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
 import { summarize } from './stats.ts';
@@ -64,7 +65,7 @@ try {
       const response = await request(url, {
         method: 'POST',
         dispatcher: agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${bench}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bench}`, ...instanceHeaders(url, body) },
         body,
       });
       const result = (await response.body.json()) as { data?: { sendMessage: { __typename: string; code?: string } }; errors?: unknown };

@@ -8,6 +8,7 @@ import { infraUp, startStack } from '@chat/infra';
 import { intFromEnv, loadConfig, sleep } from '@chat/platform';
 import { signUp } from '@chat/test/accounts';
 import { gql, wsClient } from '@chat/test/graphql';
+import { instanceHeaders } from './instance-headers.ts';
 import { cpuMs, memoryMiB } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
 import { summarize } from './stats.ts';
@@ -96,15 +97,16 @@ async function platformTarget(): Promise<Target> {
       return () => client.dispose() as Promise<void>;
     },
     send: async (id, r) => {
+      const body = JSON.stringify({ query: SEND, variables: { roomId: rooms[r], body: `load ${id}`, id } });
       const response = await request(url, {
         method: 'POST',
         dispatcher: agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` },
-        body: JSON.stringify({ query: SEND, variables: { roomId: rooms[r], body: `load ${id}`, id } }),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}`, ...instanceHeaders(url, body) },
+        body,
       }).catch((error: unknown) => ({ error }));
       if ('error' in response) return 'network error';
-      const body = (await response.body.json()) as { data?: { sendMessage: { __typename: string; code?: string } } };
-      return body.data?.sendMessage.code ?? body.data?.sendMessage.__typename ?? 'GraphQL error';
+      const answer = (await response.body.json()) as { data?: { sendMessage: { __typename: string; code?: string } } };
+      return answer.data?.sendMessage.code ?? answer.data?.sendMessage.__typename ?? 'GraphQL error';
     },
     stop: async () => {
       await agent.close();
