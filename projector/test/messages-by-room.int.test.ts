@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { createPgPool, loadConfig, quoteIdent } from '@chat/platform';
 import type { DomainEvent } from '@chat/schemas';
 import { migrate } from '../src/adapters/migrate.ts';
