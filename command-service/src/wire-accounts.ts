@@ -6,6 +6,7 @@ import {
   SessionRevocations,
   accessTokenSettings,
   intFromEnv,
+  postgresRevocationRecord,
   topicName,
   type Logger,
   type PlatformConfig,
@@ -58,7 +59,8 @@ export async function wireAccounts(deps: {
     log,
   );
   await keyRing.maintain();
-  const revocations = new SessionRevocations(redis, config.redisPrefix);
+  // Postgres is the record of ended sessions; Redis caches it (see SessionRevocations).
+  const revocations = new SessionRevocations(redis, config.redisPrefix, postgresRevocationRecord(pool, config.pgSchema));
   const events = new KafkaUserEvents(kafka, codec, topicName(config.topicPrefix, 'userEvents'));
   const limits = new RedisAbuseLimits(redis, config.redisPrefix, {
     signUpsPerAddressPerHour: env('SIGN_UP_LIMIT_PER_ADDRESS', 20),
@@ -84,11 +86,19 @@ export async function wireAccounts(deps: {
     refreshTokenTtlMs: env('REFRESH_TOKEN_TTL_MS', 30 * 24 * 3600_000),
   });
   await accounts.fillSkeletons();
-  await accounts.republishRevocations();
+  await accounts.rebuildRevocations();
+  // Redis back after a restart holds no revocations: rebuild at once, before the upkeep would.
+  const rebuildOnReconnect = () =>
+    void accounts.keepRevocationsWhole().then(
+      (rebuilt) => rebuilt && log.info('revocation cache rebuilt from Postgres'),
+      (error: unknown) => log.warn('rebuilding the revocation cache failed', { error }),
+    );
+  redis.on('ready', rebuildOnReconnect);
   const upkeep = setInterval(
     () => {
       keyRing.maintain().catch((error: unknown) => log.warn('signing key upkeep failed', { error }));
       accounts.finishRegistrations().catch((error: unknown) => log.warn('finishing registrations failed', { error }));
+      rebuildOnReconnect();
     },
     env('ACCOUNT_UPKEEP_INTERVAL_MS', 30_000),
   );
@@ -101,6 +111,7 @@ export async function wireAccounts(deps: {
     authenticate: authenticator(new AccessTokenVerifier(keyRing.verificationKeys, settings, revocations)),
     stop: async () => {
       clearInterval(upkeep);
+      redis.off('ready', rebuildOnReconnect);
       await events.close();
     },
   };

@@ -1,8 +1,10 @@
 import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { intFromEnv } from './config.ts';
 import { servicePort } from './service.ts';
+import type { SessionRevocations } from './session-revocations.ts';
+
+export * from './session-revocations.ts';
 
 // Access tokens, as every service checks them (RFC 8725): EdDSA only (never `none`, never an
 // HMAC keyed with a public key), our issuer and audience, `typ` at+jwt, expiry and not-before
@@ -89,7 +91,10 @@ export class AccessTokenVerifier {
     this.revocations = revocations;
   }
 
-  /** The caller a token names, or why it is refused. Throws only when the revocation list is unreachable. */
+  /**
+   * The caller a token names, or why it is refused. Throws only when revocations cannot be
+   * known: Redis unreachable, or its list lost and no durable record to ask (SessionRevocations).
+   */
   async verify(token: string | null): Promise<Caller | Refusal> {
     if (!token) return { refused: 'missing', message: 'send Authorization: Bearer <access token>' };
     if (token.length > 4096) return { refused: 'invalid', message: 'the access token is not valid' };
@@ -130,42 +135,5 @@ export class AccessTokenVerifier {
     const claims = { sub, sid, exp, nbf };
     this.verified.set(token, claims);
     return claims;
-  }
-}
-
-/**
- * Ended sessions, as every instance of every service sees them at once: a Redis key per
- * session for as long as its access tokens can live, and a message on a channel for the
- * sockets that must close now. Postgres holds the durable record; the command service
- * writes it here again at start, in case Redis lost it.
- */
-export class SessionRevocations {
-  private readonly redis: Redis;
-  private readonly prefix: string;
-
-  constructor(redis: Redis, prefix: string) {
-    this.redis = redis;
-    this.prefix = prefix;
-  }
-
-  get channel(): string {
-    return `${this.prefix}sessions:revoked`;
-  }
-
-  async revoke(sessionIds: readonly string[], ttlSeconds: number): Promise<void> {
-    if (sessionIds.length === 0) return;
-    const ttl = ttlSeconds + ACCESS_TOKEN.clockToleranceSeconds;
-    const pipeline = this.redis.multi();
-    for (const sid of sessionIds) pipeline.set(this.key(sid), '1', 'EX', ttl);
-    for (const sid of sessionIds) pipeline.publish(this.channel, sid);
-    await pipeline.exec();
-  }
-
-  async isRevoked(sessionId: string): Promise<boolean> {
-    return (await this.redis.exists(this.key(sessionId))) === 1;
-  }
-
-  private key(sessionId: string): string {
-    return `${this.prefix}session-revoked:${sessionId}`;
   }
 }

@@ -18,6 +18,7 @@ beforeAll(async () => {
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA' };
   redis = new Redis(loadConfig().redisUrl, { maxRetriesPerRequest: 1 });
   revocations = new SessionRevocations(redis, prefix);
+  await revocations.rebuild([], 60); // a whole (empty) cache, as the command service leaves it
   verifier = new AccessTokenVerifier(createLocalJWKSet({ keys: [jwk] }), settings, revocations);
   sign = ({ sid, exp }) =>
     new SignJWT({ sid })

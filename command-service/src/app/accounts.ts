@@ -24,7 +24,8 @@ import type { IssuedAccessToken } from './signing-keys.ts';
 // fixed in that row and appended after, again after a crash if need be, so an account is
 // never left without its event. A session is one log-in and every refresh after it; ending
 // it (log-out, password change, a refresh token used twice) refuses its access tokens
-// everywhere at once through the revocation list.
+// everywhere at once through the revocation list: recorded in Postgres, cached in Redis
+// (platform's SessionRevocations says how a lost cache never lets a token back in).
 
 export interface AccountRecord {
   userId: string;
@@ -305,10 +306,21 @@ export class Accounts {
       this.deps.log.warn('accounts whose usernames look like older ones', { userIds: clashes.slice(0, 20), count: clashes.length });
   }
 
-  /** Writes recent revocations back into the revocation list (Redis may have lost them). */
-  async republishRevocations(): Promise<void> {
+  /**
+   * Rebuilds the revocation cache from the record: every session ended within an access
+   * token's lifetime, and the marker saying the cache is whole (SessionRevocations). At start,
+   * when Redis comes back, and whenever the marker is found missing.
+   */
+  async rebuildRevocations(): Promise<void> {
     const ttl = this.deps.accessTokenTtlSeconds;
-    await this.deps.revocations.revoke(await this.deps.sessions.revokedSince(Date.now() - ttl * 1000), ttl);
+    await this.deps.revocations.rebuild(await this.deps.sessions.revokedSince(Date.now() - ttl * 1000), ttl);
+  }
+
+  /** Rebuilds the revocation cache if Redis lost it; answers whether it had to. */
+  async keepRevocationsWhole(): Promise<boolean> {
+    if (await this.deps.revocations.whole()) return false;
+    await this.rebuildRevocations();
+    return true;
   }
 
   private async openSession(account: AccountRecord): Promise<SessionTokens> {
@@ -336,9 +348,18 @@ export class Accounts {
     };
   }
 
+  /**
+   * Ends sessions in the cache first, then in the record, then in the cache again. A cache
+   * write that fails fails the request before the record changes (the client retries; nothing
+   * is ended in the record yet valid in the cache), and the second write covers a cache
+   * rebuilt from the record between the first write and the commit.
+   */
   private async endSessions(sessionIds: readonly string[], reason: string): Promise<void> {
-    const ended = await this.deps.sessions.revoke(sessionIds, reason);
-    await this.deps.revocations.revoke(ended.length ? ended : sessionIds, this.deps.accessTokenTtlSeconds);
+    if (sessionIds.length === 0) return;
+    const ttl = this.deps.accessTokenTtlSeconds;
+    await this.deps.revocations.revoke(sessionIds, ttl);
+    await this.deps.sessions.revoke(sessionIds, reason);
+    await this.deps.revocations.revoke(sessionIds, ttl);
   }
 }
 
