@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REDACTED, redactText } from './redact.ts';
 import { trustProxyProblem } from './client-address.ts';
 
 // Every environment variable a service reads, with what makes it valid. Checked once when a
@@ -175,9 +176,21 @@ export function environmentProblems(env: NodeJS.ProcessEnv): string[] {
   const result = ENV_SCHEMA.safeParse(known);
   const problems = (result.error?.issues ?? []).map((issue) => {
     const name = String(issue.path[0]);
-    return `${name} ${issue.message} (got "${String(known[name]).slice(0, 80)}")`;
+    return `${name} ${issue.message} (${shownValue(name, String(known[name]))})`;
   });
   for (const [name, other] of Object.entries(NEEDED_WITH))
     if (known[other] && !known[name]) problems.push(`${name} is needed with ${other}`);
   return problems;
+}
+
+/**
+ * How a problem line shows a bad value: never a secret's (INTERNAL_SECRET, OIDC_CLIENT_SECRET…),
+ * URLs with their passwords and credential parameters redacted, and of text with an "@" that is
+ * no URL (a connection string missing its "//", say) only what follows the last "@".
+ */
+function shownValue(name: string, value: string): string {
+  if (/SECRET|PASSWORD|TOKEN|HEADERS/.test(name)) return 'value not shown';
+  let shown = redactText(value);
+  if (shown.includes('@') && !shown.includes(`${REDACTED}@`)) shown = `…${shown.slice(shown.lastIndexOf('@'))}`;
+  return `got "${shown.slice(0, 80)}"`;
 }

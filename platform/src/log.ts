@@ -1,4 +1,5 @@
 import { pino, destination, type Logger as Pino } from 'pino';
+import { redactText, redactUrl } from './redact.ts';
 import { activeTraceFields } from './tracing.ts';
 
 // Structured one-line JSON logs on stderr, written by pino, so any log shipper can read them and
@@ -6,7 +7,9 @@ import { activeTraceFields } from './tracing.ts';
 // (debug, info, warn, error), `service`, `msg`, `trace_id` and `span_id` of the active span
 // when there is one (a line found in a log shipper finds its trace), then the fields given; an
 // Error anywhere in the fields is written as its name and message (never a stack, which can
-// carry a driver's text).
+// carry a driver's text). Every string written (the message, fields, errors' messages) has
+// URLs' passwords and credential query parameters redacted (redact.ts): a connection string
+// or a callback URL in an error must not put a secret in the log.
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -35,15 +38,17 @@ export function createLogger(service: string, minLevel = process.env.LOG_LEVEL ?
   );
   const write = (level: Level) => (msg: string, fields?: Record<string, unknown>) => {
     if (!log.isLevelEnabled(level)) return; // a debug line on a hot path costs nothing at info
-    if (fields) log[level](plain(fields) as object, msg);
-    else log[level](msg);
+    if (fields) log[level](plain(fields) as object, redactText(msg));
+    else log[level](redactText(msg));
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
-/** The fields with every Error, at any depth, reduced to its name and message. */
+/** The fields with every Error, at any depth, reduced to its name and message, and every string redacted. */
 function plain(value: unknown, depth = 0): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
+  if (typeof value === 'string') return redactText(value);
+  if (value instanceof URL) return redactUrl(value.href);
   if (depth > 4 || typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plain(item, depth + 1)]));

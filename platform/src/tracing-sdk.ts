@@ -18,6 +18,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import { createLogger } from './log.ts';
+import { RedactingSpanProcessor } from './span-redaction.ts';
 import { tracing } from './tracing.ts';
 
 // The OpenTelemetry SDK of one service process, started by instrument.ts before the service's
@@ -51,7 +52,8 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName, 'service.instance.id': crypto.randomUUID() }),
     sampler: exporting ? samplerFrom(env) : new AlwaysOffSampler(),
-    spanProcessors: exporting ? [await batchProcessor(env)] : [],
+    // Redaction first: the batch processor exports what the spans hold when they end.
+    spanProcessors: exporting ? [new RedactingSpanProcessor(), await batchProcessor(env)] : [],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -62,8 +64,9 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv =
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => NOT_TRACED.has(request.url?.split('?')[0] ?? ''),
         requireParentforOutgoingSpans: true,
-        // The sign-on callback's one-time code and state, and the code the client trades for a session.
-        redactedQueryParamsServer: ['code', 'state', 'sign_on_code'],
+        // The sign-on callback's one-time code and state, and the code the client trades for a
+        // session (RedactingSpanProcessor covers every other URL attribute, fetch's included).
+        redactedQueryParamsServer: ['code', 'state', 'sign_on_code', 'session_state', 'token', 'access_token', 'refresh_token'],
       }),
       new UndiciInstrumentation({ requireParentforSpans: true }),
       // Background work (sweeps, checkpoints read, LISTEN) starts no trace of its own.
