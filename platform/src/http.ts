@@ -20,10 +20,6 @@ export interface HttpOptions {
 let processMetrics = false;
 
 export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: HttpOptions): Promise<Server> {
-  // The process's own figures beside the service's: CPU, memory, GC, and event-loop delay (a
-  // stalled loop is the first suspect when live delivery lags while the CPU is not saturated).
-  if (!processMetrics) collectDefaultMetrics({ eventLoopMonitoringPrecision: 10 });
-  processMetrics = true;
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0];
     if (path === '/healthz' || path === '/health') return reply(res, 200, { status: 'ok' });
@@ -52,6 +48,10 @@ export interface InternalHttpOptions {
  * endpoint never proxies here.
  */
 export function startInternalServer({ port, host = '127.0.0.1', handler }: InternalHttpOptions): Promise<Server> {
+  // The process's own figures beside the service's: CPU, memory, GC, and event-loop delay (a
+  // stalled loop is the first suspect when live delivery lags while the CPU is not saturated).
+  if (!processMetrics) collectDefaultMetrics({ eventLoopMonitoringPrecision: 10 });
+  processMetrics = true;
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0];
     if (path === '/healthz' || path === '/health') return reply(res, 200, { status: 'ok' });

@@ -7,7 +7,7 @@ import {
   rebuildEventsTotal,
   rebuildStage,
   sleep,
-  startHttpServer,
+  startInternalServer,
   type Logger,
 } from '@chat/platform';
 import type { Progress } from './app/rebuild.ts';
@@ -26,7 +26,7 @@ export async function serveRebuildMetrics(log: Logger, env = process.env): Promi
   const lingerMs = intFromEnv(env, 'REBUILD_METRICS_LINGER_MS', 0);
   let server: Server | undefined;
   try {
-    server = await startHttpServer({ port, host: env.HOST ?? '127.0.0.1', ready: {} });
+    server = await startInternalServer({ port, host: env.INTERNAL_HOST ?? env.HOST ?? '127.0.0.1' });
   } catch (error) {
     log.warn('rebuild metrics not served', { port, error });
   }
