@@ -67,8 +67,9 @@ export class Loaders {
   get messages() {
     return (this.#messages ??= this.make((ids) => this.services.readModels.messagesByIds(ids)));
   }
+  /** Keyed by `reactionsKey(roomId, messageId)`: a message's reactions are its room's. */
   get reactions() {
-    return (this.#reactions ??= this.make((ids) => this.services.readModels.reactionsOf(ids)));
+    return (this.#reactions ??= this.make((keys) => this.services.readModels.reactionsOf(keys)));
   }
   /** Keyed by "roomId userId". */
   get unread() {
