@@ -14,7 +14,14 @@ const stopAll = async () => {
 
 // The instances' shared secret (they sign their calls to each other with it): a fresh one per
 // run unless given, never written anywhere.
-const env: NodeJS.ProcessEnv = { ...(process.env.INTERNAL_SECRET_FILE ? {} : { INTERNAL_SECRET: newInternalSecret() }), ...process.env };
+// `./chat up` is for development: the playground and introspection are on (both are off unless
+// enabled, as a deployment should leave them); the environment can still turn them off.
+const env: NodeJS.ProcessEnv = {
+  ...(process.env.INTERNAL_SECRET_FILE ? {} : { INTERNAL_SECRET: newInternalSecret() }),
+  GRAPHQL_PLAYGROUND: 'on',
+  GRAPHQL_INTROSPECTION: 'on',
+  ...process.env,
+};
 try {
   await infraUp();
   running.push(await startService('projector', env));

@@ -58,7 +58,13 @@ async function platformTarget(): Promise<Target> {
   const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $id) { __typename ... on CommandError { code } } }`;
   const LIVE = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence clientMessageId body sentAt } }`;
   // Every idle subscription admitted: the per-user cap would refuse most of them (a few users hold them all).
-  const stack = await startStack('bench-fanout', { SUBSCRIPTIONS_PER_USER: String(IDLE + ROOMS * SUBSCRIBERS) });
+  // Every socket comes from this one address, and the idle ones are many: the caps are raised to fit.
+  const sockets = String(IDLE + ROOMS * SUBSCRIBERS + 100);
+  const stack = await startStack('bench-fanout', {
+    SUBSCRIPTIONS_PER_USER: String(IDLE + ROOMS * SUBSCRIBERS),
+    WS_MAX_SOCKETS: sockets,
+    HTTP_MAX_CONNECTIONS: sockets,
+  });
   const owner = (await signUp(stack.queryUrl, 'fanbench')).accessToken;
   const rooms: string[] = [];
   for (let r = 0; r < ROOMS; r++) rooms.push((await gql(stack.queryUrl, CREATE, { key: `room-${r}` }, owner)).createRoom.roomId as string);

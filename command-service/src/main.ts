@@ -139,6 +139,8 @@ const handler = new CommandHandler(
 const yoga = createYoga<{ req: IncomingMessage; instanceCall: VerifiedInstance }>({
   schema,
   graphiql: false,
+  // No browser ever calls it: no CORS answer at all.
+  cors: false,
   plugins: [...graphqlLimits(), useOperationMetrics(), useOperationTracing()],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   context: async ({ request, req, instanceCall }): Promise<Context> => ({

@@ -75,12 +75,16 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   await admin.disconnect();
 
   // Every test client comes from 127.0.0.1: per-address abuse limits would count them all as one.
-  // So do commands of one test user: tests and benchmarks send far more than a person would.
+  // So do commands and queries of one test user: tests and benchmarks send far more than a
+  // person would. (Tests of the limits themselves pass their own values in extraEnv.)
   const testLimits = {
     SIGN_UP_LIMIT_PER_ADDRESS: '1000000',
     LOG_IN_LIMIT_PER_ADDRESS: '1000000',
     COMMAND_LIMIT_PER_USER: '1000000',
     SUBSCRIBE_LIMIT_PER_USER: '1000000',
+    QUERY_LIMIT_PER_USER: '100000000',
+    QUERY_LIMIT_PER_ADDRESS: '100000000',
+    WS_SOCKETS_PER_ADDRESS: '100000',
   };
   // One secret for the instances of every stack of this test process; kept in its environment so
   // the test's own calls to the command service (test/src/graphql.ts) can sign as an instance.
