@@ -64,6 +64,7 @@ export async function wireAccounts(deps: {
   const events = new KafkaUserEvents(kafka, codec, topicName(config.topicPrefix, 'userEvents'));
   const limits = new RedisAbuseLimits(redis, config.redisPrefix, {
     signUpsPerAddressPerHour: env('SIGN_UP_LIMIT_PER_ADDRESS', 20),
+    signOnStartsPerAddressPer10Min: env('SIGN_ON_START_LIMIT_PER_ADDRESS', 30),
     logInsPerAddressPer15Min: env('LOG_IN_LIMIT_PER_ADDRESS', 100),
     commandsPerUserPer10s: env('COMMAND_LIMIT_PER_USER', 100),
     throttle: {
@@ -107,7 +108,7 @@ export async function wireAccounts(deps: {
     accounts,
     limits,
     keyRing,
-    signOn: signOn && new OidcSignOn(signOn, redis, config.redisPrefix, accounts, log),
+    signOn: signOn && new OidcSignOn(signOn, redis, config.redisPrefix, accounts, log, (address) => limits.signOnStart(address)),
     authenticate: authenticator(new AccessTokenVerifier(keyRing.verificationKeys, settings, revocations)),
     stop: async () => {
       clearInterval(upkeep);

@@ -109,6 +109,7 @@ export const ENV_SCHEMA = z
       'must be origins (http or https URLs), comma-separated',
     ),
     SIGN_UP_LIMIT_PER_ADDRESS: positive,
+    SIGN_ON_START_LIMIT_PER_ADDRESS: positive,
     LOG_IN_LIMIT_PER_USERNAME: positive,
     LOG_IN_LIMIT_PER_ADDRESS: positive,
     LOG_IN_FREE_FAILURES: positive,

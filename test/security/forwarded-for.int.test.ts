@@ -76,6 +76,7 @@ describe('per-address keys', () => {
     try {
       const limits = new RedisAbuseLimits(redis, `t-forwarded-for-${process.pid}-${Date.now()}:`, {
         signUpsPerAddressPerHour: 2,
+        signOnStartsPerAddressPer10Min: 2,
         logInsPerAddressPer15Min: 3,
         commandsPerUserPer10s: 100,
         throttle: DEFAULT_THROTTLE,

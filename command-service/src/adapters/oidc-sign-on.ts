@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
-import { SIGN_ON_PATHS, type Logger } from '@chat/platform';
+import { INSTANCE_HEADERS, SIGN_ON_PATHS, type Logger } from '@chat/platform';
 import type { Accounts } from '../app/accounts.ts';
+import type { CommandError } from '../domain/errors.ts';
 
 // Single sign-on through any OpenID Connect provider: authorization code flow with PKCE,
 // state and nonce (openid-client checks them, the ID token's signature, issuer and audience).
@@ -75,20 +76,30 @@ export class OidcSignOn {
   private readonly prefix: string;
   private readonly accounts: Accounts;
   private readonly log: Logger;
+  /** Anonymous flow starts per client address: each stores a flow in Redis for 10 minutes. */
+  private readonly startLimit: (address: string) => Promise<CommandError | undefined>;
   private discovered: Promise<oidc.Configuration> | undefined;
 
-  constructor(settings: SignOnSettings, redis: Redis, prefix: string, accounts: Accounts, log: Logger) {
+  constructor(
+    settings: SignOnSettings,
+    redis: Redis,
+    prefix: string,
+    accounts: Accounts,
+    log: Logger,
+    startLimit: (address: string) => Promise<CommandError | undefined>,
+  ) {
     this.settings = settings;
     this.redis = redis;
     this.prefix = prefix;
     this.accounts = accounts;
     this.log = log;
+    this.startLimit = startLimit;
   }
 
   /** Handles the two sign-on paths; false for any other request. */
   handles(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname === SIGN_ON_PATHS.start) void this.guard(res, () => this.start(url, res));
+    if (url.pathname === SIGN_ON_PATHS.start) void this.guard(res, () => this.limitedStart(req, url, res));
     else if (url.pathname === SIGN_ON_PATHS.callback) void this.guard(res, () => this.callback(url, res));
     else return false;
     return true;
@@ -98,6 +109,16 @@ export class OidcSignOn {
   async redeem(code: string): Promise<string | undefined> {
     if (code.length > 100) return undefined;
     return (await this.redis.getdel(this.key('code', hash(code)))) ?? undefined;
+  }
+
+  /** A start, unless its address has started too many flows lately (429 with Retry-After). */
+  private async limitedStart(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+    const limited = await this.startLimit(callerAddress(req));
+    if (limited) {
+      res.setHeader('retry-after', String(limited.retryAfterSeconds ?? 60));
+      return json(res, 429, { error: 'RATE_LIMITED', message: limited.message, retryAfterSeconds: limited.retryAfterSeconds });
+    }
+    return this.start(url, res);
   }
 
   private async start(url: URL, res: ServerResponse): Promise<void> {
@@ -206,6 +227,16 @@ export class OidcSignOn {
   private key(kind: 'flow' | 'code', id: string): string {
     return `${this.prefix}sign-on:${kind}:${id}`;
   }
+}
+
+/**
+ * The end user's address: the one endpoint vouches for it in the signed instance header (the
+ * command service verified the call's signature before any sign-on route is served), else
+ * the socket's peer.
+ */
+function callerAddress(req: IncomingMessage): string {
+  const vouched = req.headers[INSTANCE_HEADERS.clientAddress];
+  return (typeof vouched === 'string' && vouched) || req.socket.remoteAddress || 'unknown';
 }
 
 function hash(value: string): string {

@@ -11,11 +11,13 @@ import { backoffMs, freeFailures, type ThrottleSettings } from '../domain/log-in
 // and per address over all usernames; a username under attack from many addresses only
 // shortens each address's free failures, so nobody can lock its owner out. A password
 // change is throttled per user, apart from log-ins: only the signed-in user can fail it.
-// Also sign-ups per address and commands per user (counted where they arrive, not again where
+// Also sign-ups and anonymous sign-on starts per address, and commands per user (counted where they arrive, not again where
 // they are forwarded).
 
 export interface AbuseLimitSettings {
   signUpsPerAddressPerHour: number;
+  /** Anonymous single sign-on starts from one address per 10 minutes. */
+  signOnStartsPerAddressPer10Min: number;
   /** Password checks from one address (all usernames) per 15 minutes; successes are given back. */
   logInsPerAddressPer15Min: number;
   commandsPerUserPer10s: number;
@@ -61,6 +63,7 @@ export class RedisAbuseLimits implements AbuseLimits {
   private readonly prefix: string;
   private readonly throttle: ThrottleSettings;
   private readonly signUps: RateLimiterRedis;
+  private readonly signOnStarts: RateLimiterRedis;
   private readonly logInsByAddress: RateLimiterRedis;
   private readonly commands: RateLimiterRedis;
   private readonly delays: string[];
@@ -72,6 +75,7 @@ export class RedisAbuseLimits implements AbuseLimits {
     const limiter = (name: string, points: number, duration: number) =>
       new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}limit:${name}`, points, duration });
     this.signUps = limiter('sign-up:address', settings.signUpsPerAddressPerHour, 3600);
+    this.signOnStarts = limiter('sign-on-start:address', settings.signOnStartsPerAddressPer10Min, 600);
     this.logInsByAddress = limiter('log-in:address', settings.logInsPerAddressPer15Min, 900);
     this.commands = limiter('command:user', settings.commandsPerUserPer10s, 10);
     const table = (free: number) => Array.from({ length: STEPS }, (_, i) => String(backoffMs(this.throttle, i + 1, free)));
@@ -85,6 +89,10 @@ export class RedisAbuseLimits implements AbuseLimits {
 
   signUp(address: string): Promise<CommandError | undefined> {
     return consume(this.signUps, addressKey(address), 'too many sign-ups from your address');
+  }
+
+  signOnStart(address: string): Promise<CommandError | undefined> {
+    return consume(this.signOnStarts, addressKey(address), 'too many sign-ons started from your address');
   }
 
   async logIn(usernameKey: string, address: string): Promise<CommandError | undefined> {
