@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startStack, type Instance, type Stack } from '@chat/infra';
+import { waitFor } from '@chat/platform';
 import { launchChromium } from '../src/browser.ts';
-import { gql } from '../src/graphql.ts';
+import { gql, instanceFetch } from '../src/graphql.ts';
 
 // The query service serves the built browser client at its own origin: a made-up build here
 // (web/dist may or may not be built when this runs), pointed at with WEB_DIST.
@@ -137,8 +138,9 @@ describe('the web client at the one origin', () => {
   });
 
   it('tells the client whether single sign-on is on (not in this stack), and that it cannot be reached without a command service', async () => {
+    // The command service answers instances only: the test signs as one, as the one endpoint does.
     for (const url of [`${web.baseUrl}/auth/oidc/config`, `${stack.instance('command-service').baseUrl}/auth/oidc/config`]) {
-      const config = await fetch(url);
+      const config = await instanceFetch(url);
       expect(config.status, url).toBe(200);
       expect(config.headers.get('cache-control')).toBe('no-store');
       expect(await config.json()).toEqual({ enabled: false });
@@ -166,7 +168,16 @@ describe('the web client at the one origin', () => {
       });
       await page.goto(`${web.baseUrl}/rooms/1`);
       // Strings, not functions: they run in the page, and this file is type-checked without the DOM.
-      await page.waitForFunction('document.body.dataset.ws !== undefined', undefined, { timeout: 10_000 });
+      // Polled with evaluate (DevTools' own evaluation), not waitForFunction, whose in-page
+      // polling evaluates a string and is itself refused by the page's policy (no 'unsafe-eval').
+      await waitFor(
+        'the page to open its socket',
+        async () => ((await page.evaluate('document.body.dataset.ws')) !== undefined ? true : undefined),
+        {
+          timeoutMs: 10_000,
+          intervalMs: 100,
+        },
+      );
       expect(await page.evaluate('document.body.dataset.ws')).toBe('open');
       expect(await page.evaluate('document.body.dataset.inline')).toBeUndefined();
       // The one violation is the inline script's: none for the socket.
