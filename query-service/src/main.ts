@@ -15,7 +15,9 @@ import {
   clientAddress,
   closeServer,
   commandServiceUrl,
+  createPgPool,
   createRedis,
+  postgresRevocationRecord,
   intFromEnv,
   isRefusal,
   onShutdown,
@@ -71,7 +73,10 @@ fanout.onReconnect = () => sweep.resyncBehind();
 // caches the set and fetches it again when a token names a key it does not have.
 const tokens = accessTokenSettings();
 const redis = createRedis(config);
-const revocations = new SessionRevocations(redis, config.redisPrefix);
+// Postgres is the record of ended sessions, Redis its cache: while the cache is incomplete (say
+// Redis restarted), a session is looked up in the command side's table instead of refused.
+const sessionsPool = createPgPool(config, 2);
+const revocations = new SessionRevocations(redis, config.redisPrefix, postgresRevocationRecord(sessionsPool, config.pgSchema));
 const verifier = new AccessTokenVerifier(
   createRemoteJWKSet(new URL(tokens.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5000 }),
   tokens,
@@ -222,4 +227,5 @@ onShutdown(log, async () => {
   revocationSubscriber.disconnect();
   redis.disconnect();
   await readModelPool.stop();
+  await sessionsPool.end();
 });

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { GRAPHQL_LIMITS, clientAddress, liveSockets, type Caller, type Logger } from '@chat/platform';
+import { GRAPHQL_LIMITS, addressKey, clientAddress, liveSockets, type Caller, type Logger } from '@chat/platform';
 import type { NoCaller } from '../graphql/builder.ts';
 import type { CommandCredentials } from '../graphql/commands.ts';
 import type { SubscriptionCaps } from '../app/subscription-caps.ts';
@@ -88,7 +88,8 @@ export function serveGraphqlWs({ server, yoga, callerOf, sockets, caps, subscrib
     maxPayload: GRAPHQL_LIMITS.bytes,
     // Counted from the upgrade to the TCP connection's end, so a refused or broken handshake frees its place too.
     verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
-      const address = clientAddress(req);
+      // Counted by its key, as every per-address limit is (an IPv6 host by its /64).
+      const address = addressKey(clientAddress(req));
       if (open >= settings.maxSockets) return done(false, 503, 'Too many connections');
       if ((perAddress.get(address) ?? 0) >= settings.perAddress) return done(false, 429, 'Too many connections from this address');
       open += 1;

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { addressKey } from '@chat/platform';
 
 // How much one user (or, before signing in, one address) may ask of the read models, weighted
 // by what each operation costs (graphql-limits.ts prices it: about the rows it can read), and
@@ -40,7 +41,8 @@ export class QueryRateLimit {
 
   /** Takes `cost` points (at least one) from the caller, or says when to retry. */
   async admit(caller: { userId: string } | { address: string }, cost: number): Promise<GraphQLError | undefined> {
-    const [limiter, key] = 'userId' in caller ? [this.users, caller.userId] : [this.addresses, caller.address];
+    // An address is counted by its key (an IPv6 host by its /64), as every per-address limit is.
+    const [limiter, key] = 'userId' in caller ? [this.users, caller.userId] : [this.addresses, addressKey(caller.address)];
     try {
       await limiter.consume(key, Math.max(1, Math.ceil(cost)));
       return undefined;
