@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
+import { OwnRedis } from '../src/own-redis.ts';
 
 // Redis only carries notifications: when the projector's Redis goes away, projection goes on
 // (history and read-your-writes keep up), and live updates resume once Redis is back. The projector here gets a Redis server of this test's own, which the
@@ -18,54 +17,25 @@ const HISTORY = `query($roomId: ID!) { messages(roomId: $roomId, first: 50) { ed
 
 let stack: Stack;
 let token: string;
-let port: number;
-let server: ChildProcess | undefined;
-
-async function startRedis(): Promise<void> {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitFor(
-    'the test Redis server',
-    async () => {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined); // refused until the server listens: that is what we wait out
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG' ? true : undefined;
-      } finally {
-        probe.disconnect();
-      }
-    },
-    { timeoutMs: 10_000, intervalMs: 100 },
-  );
-}
-
-async function stopRedis(): Promise<void> {
-  const child = server;
-  server = undefined;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
+let redis: OwnRedis;
 
 beforeAll(async () => {
-  port = await freePort();
-  await startRedis();
+  redis = await OwnRedis.create();
   stack = await startStack('redis-outage');
   token = (await signUp(stack.commandUrl, 'otto')).accessToken;
   await stack.stopService('projector');
-  await stack.startExtra('projector', { REDIS_URL: `redis://127.0.0.1:${port}` });
+  await stack.startExtra('projector', { REDIS_URL: redis.url });
 }, 180_000);
 
 afterAll(async () => {
   await stack?.stop();
-  await stopRedis();
+  await redis.kill();
 });
 
 describe('a Redis outage on the projector side', () => {
   it('does not hold up projection, and live updates resume once Redis is back', async () => {
     const heard: string[] = [];
-    const listener = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, retryStrategy: () => 200 });
+    const listener = new Redis({ port: redis.port, host: '127.0.0.1', maxRetriesPerRequest: null, retryStrategy: () => 200 });
     listener.on('error', () => undefined); // refused while the server is down: it reconnects
     listener.on('pmessage', (_p: string, _c: string, payload: string) => {
       for (const { event } of JSON.parse(payload) as { event: { type: string; message?: { body: string } } }[]) {
@@ -79,7 +49,7 @@ describe('a Redis outage on the projector side', () => {
       expect(await send('before')).toMatchObject({ receipt: { projected: true } });
       await expect.poll(() => heard, { timeout: 10_000 }).toEqual(['before']);
 
-      await stopRedis();
+      await redis.kill();
       // Each answer waits (bounded) for its projection: projected means the projector went on with Redis away.
       for (const body of ['during 1', 'during 2', 'during 3']) expect(await send(body)).toMatchObject({ receipt: { projected: true } });
       const history = (await gql(stack.queryUrl, HISTORY, { roomId }, token)).messages.edges.map((e: any) => e.node.body);
@@ -89,7 +59,7 @@ describe('a Redis outage on the projector side', () => {
       // Back: live updates resume. What was published while a subscriber was still reconnecting
       // is not heard by it (pub/sub keeps nothing); subscribers re-read from Postgres when their
       // connection is back, which is how the query service recovers it.
-      await startRedis();
+      await redis.start();
       await waitFor('the listener to be subscribed again', async () => (listener.status === 'ready' ? true : undefined), {
         timeoutMs: 10_000,
       });
@@ -107,14 +77,3 @@ describe('a Redis outage on the projector side', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

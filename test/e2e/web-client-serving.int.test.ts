@@ -1,5 +1,4 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { freePort, startStack, type Instance, type Stack } from '@chat/infra';
 import { waitFor } from '@chat/platform';
 import { launchChromium } from '../src/browser.ts';
 import { gql, instanceFetch } from '../src/graphql.ts';
+import { rawGet } from '../src/raw-http.ts';
 
 // The query service serves the built browser client at its own origin: a made-up build here
 // (web/dist may or may not be built when this runs), pointed at with WEB_DIST.
@@ -52,20 +52,6 @@ afterAll(async () => {
   await stack?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
 });
-
-/** A GET with the path sent exactly as written (fetch would resolve dot segments first). */
-function rawGet(baseUrl: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}/`, { path }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('the web client at the one origin', () => {
   it('serves index.html at / and for client routes, never cached without asking, under the security headers', async () => {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, InstanceAuth, signedFetch, topicName } from '@chat/platform';
 import { startStack, type Instance, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
 import { topicSize } from '../src/kafka.ts';
+import { rawGet } from '../src/raw-http.ts';
 
 // The command service answers instances only. An outside attacker with a valid user token (and
 // nothing else) once posted commands straight to its forwarding route, past every check of the
@@ -45,21 +45,6 @@ async function forwardInit(command: Record<string, unknown>): Promise<RequestIni
     headers: { 'content-type': 'application/json', authorization: `Bearer ${await users.token('mallory')}` },
     body: JSON.stringify({ commandId: null, ...command }),
   };
-}
-
-/** GET with the path sent exactly as written (fetch would resolve its dot segments first). */
-function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method: 'GET' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 describe('calls between instances', () => {

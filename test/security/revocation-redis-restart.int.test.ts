@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@chat/platform';
-import { freePort, startStack, type Stack } from '@chat/infra';
+import { startStack, type Stack } from '@chat/infra';
 import { LOG_IN, TEST_PASSWORD, signUp } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
+import { OwnRedis } from '../src/own-redis.ts';
 
 // Issue 18, attack 13: revocation depended on Redis alone. Redis runs without persistence and
 // revocations were written again only when the command service started, so a Redis restart
@@ -18,46 +16,16 @@ const LOG_OUT = `mutation { logOut { __typename ... on LoggedOut { sessionId } .
 const CREATE_ROOM = `mutation { createRoom(name: "revoked?") { __typename ... on RoomAccepted { roomId } ... on CommandError { code message } } }`;
 
 let stack: Stack;
-let port: number;
-let server: ChildProcess | undefined;
-
-async function startRedis(): Promise<void> {
-  // As deployed: no RDB snapshot, no AOF. A restart comes back empty.
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitFor(
-    'the test Redis server',
-    async () => {
-      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        return (await probe.ping()) === 'PONG' ? true : undefined;
-      } finally {
-        probe.disconnect();
-      }
-    },
-    { timeoutMs: 10_000, intervalMs: 100 },
-  );
-}
-
-async function killRedis(): Promise<void> {
-  const child = server;
-  server = undefined;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
+let redis: OwnRedis;
 
 beforeAll(async () => {
-  port = await freePort();
-  await startRedis();
-  stack = await startStack('revocation-restart', { REDIS_URL: `redis://127.0.0.1:${port}` });
+  redis = await OwnRedis.create();
+  stack = await startStack('revocation-restart', { REDIS_URL: redis.url });
 }, 180_000);
 
 afterAll(async () => {
   await stack?.stop();
-  await killRedis();
+  await redis?.kill();
 });
 
 /** What the query side answers `me` with a token: 'ok', or the error's code. */
@@ -88,8 +56,8 @@ describe('a Redis restart after a log-out', () => {
     expect((await gql(stack.commandUrl, LOG_OUT, {}, revoked.accessToken)).logOut).toMatchObject({ __typename: 'LoggedOut' });
     expect(await querySide(revoked.accessToken)).toBe('UNAUTHENTICATED');
 
-    await killRedis();
-    await startRedis(); // empty: the revocation key is gone
+    await redis.kill();
+    await redis.start(); // empty: the revocation key is gone
 
     // From the first request after the restart on, on both services, the revoked token is refused
     // (or, while nothing can be known, the service is unavailable): never served.
