@@ -76,7 +76,8 @@ export class InstanceAuth {
     const nonce = get(INSTANCE_HEADERS.nonce);
     const signature = get(INSTANCE_HEADERS.signature);
     if (!instance || !timestamp || !nonce || !signature) return { refused: 'not signed by an instance' };
-    if (!/^\d{1,15}$/.test(timestamp) || Math.abs(now - Number(timestamp)) > WINDOW_MS) return { refused: 'signature out of its time window' };
+    if (!/^\d{1,15}$/.test(timestamp) || Math.abs(now - Number(timestamp)) > WINDOW_MS)
+      return { refused: 'signature out of its time window' };
     const clientAddress = get(INSTANCE_HEADERS.clientAddress) ?? undefined;
     const signed = {
       [INSTANCE_HEADERS.instance]: instance,

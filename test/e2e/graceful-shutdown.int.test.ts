@@ -67,7 +67,8 @@ describe('SIGTERM', () => {
       }
     })();
     // The second command service owns some rooms' partitions (after the rebalance) when it is stopped.
-    const owned = async () => ((await (await instanceFetch(`${extras.command.internalUrl}/partitions`)).json()) as { owned: number[] }).owned.length;
+    const owned = async () =>
+      ((await (await instanceFetch(`${extras.command.internalUrl}/partitions`)).json()) as { owned: number[] }).owned.length;
     await expect.poll(owned, { timeout: 30_000 }).toBeGreaterThan(0);
     expect(await terminate(extras.command)).toBe(0);
     expect(await terminate(extras.projector)).toBe(0);

@@ -150,9 +150,12 @@ describe('single sign-on through an OpenID Connect provider', () => {
     expect(back.location!.startsWith(`${returnOrigin}/signed-in?`)).toBe(true);
     expect(await complete(code!)).toMatchObject({ __typename: 'Session', username: 'quinn' });
 
-    const elsewhere = await instanceFetch(`${commandService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`, {
-      redirect: 'manual',
-    });
+    const elsewhere = await instanceFetch(
+      `${commandService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`,
+      {
+        redirect: 'manual',
+      },
+    );
     expect(elsewhere.status).toBe(400);
     const forged = await instanceFetch(`${commandService.baseUrl}/auth/oidc/callback?code=abc&state=made-up`, { redirect: 'manual' });
     expect(forged.status).toBe(400);
