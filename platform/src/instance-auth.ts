@@ -68,17 +68,33 @@ export class InstanceAuth {
     return headers;
   }
 
+  /**
+   * Why a request cannot be an instance's, judged from its headers alone (no signature, a stale
+   * or future timestamp), so that a receiver refuses it before reading its body; undefined when
+   * only the full check can tell.
+   */
+  precheck(headers: HeaderSource, now = Date.now()): InstanceRefusal | undefined {
+    const get = (name: string) => headerOf(headers, name);
+    const timestamp = get(INSTANCE_HEADERS.timestamp);
+    if (!get(INSTANCE_HEADERS.instance) || !timestamp || !get(INSTANCE_HEADERS.nonce) || !get(INSTANCE_HEADERS.signature)) {
+      return { refused: 'not signed by an instance' };
+    }
+    if (!/^\d{1,15}$/.test(timestamp) || Math.abs(now - Number(timestamp)) > WINDOW_MS) {
+      return { refused: 'signature out of its time window' };
+    }
+    return undefined;
+  }
+
   /** Who signed the request, or why it is refused. Call once per request: a nonce is spent here. */
   verify(request: Omit<SignedRequest, 'clientAddress'>, headers: HeaderSource, now = Date.now()): VerifiedInstance | InstanceRefusal {
-    const get = (name: string) => headerOf(headers, name);
+    const early = this.precheck(headers, now);
+    if (early) return early;
+    const get = (name: string) => headerOf(headers, name) ?? '';
     const instance = get(INSTANCE_HEADERS.instance);
     const timestamp = get(INSTANCE_HEADERS.timestamp);
     const nonce = get(INSTANCE_HEADERS.nonce);
     const signature = get(INSTANCE_HEADERS.signature);
-    if (!instance || !timestamp || !nonce || !signature) return { refused: 'not signed by an instance' };
-    if (!/^\d{1,15}$/.test(timestamp) || Math.abs(now - Number(timestamp)) > WINDOW_MS)
-      return { refused: 'signature out of its time window' };
-    const clientAddress = get(INSTANCE_HEADERS.clientAddress) ?? undefined;
+    const clientAddress = headerOf(headers, INSTANCE_HEADERS.clientAddress) ?? undefined;
     const signed = {
       [INSTANCE_HEADERS.instance]: instance,
       [INSTANCE_HEADERS.timestamp]: timestamp,

@@ -23,6 +23,12 @@ export type InstanceCall = { ok: true; caller: VerifiedInstance; body: Buffer } 
 
 /** Reads `req`'s body (at most `maxBytes`) and checks that an instance signed the request. */
 export async function readInstanceCall(auth: InstanceAuth, req: IncomingMessage, maxBytes: number): Promise<InstanceCall> {
+  // An unsigned or stale request is refused before its body is read.
+  const early = auth.precheck(req.headers);
+  if (early) {
+    req.resume();
+    return { ok: false, status: 401, message: early.refused };
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -12,6 +12,9 @@ describe('instance signatures', () => {
     const headers = new InstanceAuth(SECRET, 'command-1').sign(request);
     const verdict = new InstanceAuth(SECRET, 'command-2').verify(request, headers);
     expect(verdict).toEqual({ instance: 'command-1', clientAddress: '203.0.113.7' });
+    const own = { method: 'GET', path: '/partitions' };
+    const ownCall = new InstanceAuth(SECRET, 'command-1').sign(own);
+    expect(new InstanceAuth(SECRET, 'command-2').verify(own, ownCall)).toEqual({ instance: 'command-1', clientAddress: undefined });
   });
 
   it('are refused under another secret, or with the body, path, method or vouched address changed', () => {
