@@ -7,6 +7,18 @@ import type { LiveSignal } from '../adapters/fanout.ts';
 // plus rooms joined and left so a client's room list follows. Derived in this process from the
 // room events it receives anyway; a user channel carries the events of rooms the user is not
 // in yet. No cursor: the state (myRooms, myInvitations) is always there to read again.
+//
+// Bounded: following a room costs a Redis channel and a listener on this instance, so
+// - every myEvents subscription of one user in this process shares one follower (MyEventsHub):
+//   a user's five hundred subscriptions (SUBSCRIPTIONS_PER_USER) cost one listener per room,
+//   not five hundred;
+// - a follower follows at most MY_EVENTS_ROOMS_PER_USER rooms. A user in more is refused, and a
+//   join past it ends the user's myEvents on this instance, with LIMIT_REACHED (TooManyRooms):
+//   never a silent stream that misses some rooms. myRooms still lists them all.
+// Each instance holds this on its own, so no instance ever follows more than that many rooms
+// for one user, whatever the user does on others. Why not a per-user channel instead: the
+// projector would publish every message once per member (a room of ten thousand, ten thousand
+// publishes), moving the unbounded work to the projector and Redis.
 
 export type MyEvent =
   | { kind: 'invited'; roomId: string; by: string }
@@ -20,6 +32,18 @@ export interface MyEventSource {
   roomIdsOf(userId: string): Promise<string[]>;
   subscribe(roomId: string, listener: (signal: LiveSignal) => void): () => void;
   subscribeUser(userId: string, listener: (signal: LiveSignal) => void): () => void;
+}
+
+export const MY_EVENTS_DEFAULT_ROOMS = 1000;
+
+/** The user is in more rooms than myEvents follows. */
+export class TooManyRooms extends Error {
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`myEvents follows at most ${limit} rooms, and you are in more; read myRooms for the rest`);
+    this.limit = limit;
+  }
 }
 
 /** What a room event means for `userId`, who is a member of its room. */
@@ -40,7 +64,7 @@ export function myEventsOf(event: RoomEventView, userId: string): MyEvent[] {
       return [{ kind: 'unread-changed', roomId }];
     case 'ReadMarkerMoved':
       return by === userId ? [{ kind: 'unread-changed', roomId }] : [];
-    // Joins come on the user's own channel (see myEvents), which also covers rooms not followed yet.
+    // Joins come on the user's own channel (see Follower), which also covers rooms not followed yet.
     case 'MemberLeft':
     case 'MemberRemoved':
       return mine ? [{ kind: 'left', roomId }] : [];
@@ -49,45 +73,133 @@ export function myEventsOf(event: RoomEventView, userId: string): MyEvent[] {
   }
 }
 
-export function myEvents(source: MyEventSource, userId: string): Repeater<MyEvent> {
-  return new Repeater<MyEvent>(async (push, stop) => {
-    const rooms = new Map<string, () => void>();
-    const follow = (roomId: string) => {
-      if (rooms.has(roomId)) return;
-      rooms.set(
-        roomId,
-        source.subscribe(roomId, (signal) => {
-          if (signal === 'resync') return;
-          for (const event of myEventsOf(signal, userId)) {
-            if (event.kind === 'left') {
-              rooms.get(roomId)?.();
-              rooms.delete(roomId);
-            }
-            void push(event);
-          }
-        }),
-      );
-    };
+/** The myEvents streams of this process, one follower per user however many streams they open. */
+export class MyEventsHub {
+  private readonly source: MyEventSource;
+  private readonly maxRooms: number;
+  private readonly followers = new Map<string, Follower>();
+
+  constructor(source: MyEventSource, maxRooms: number) {
+    this.source = source;
+    this.maxRooms = maxRooms;
+  }
+
+  /** `userId`'s events from now; ends with TooManyRooms when they are in more than `maxRooms`. */
+  events(userId: string): Repeater<MyEvent> {
+    return new Repeater<MyEvent>(async (push, stop) => {
+      let follower = this.followers.get(userId);
+      if (!follower || follower.closed) {
+        const started: Follower = new Follower(this.source, userId, this.maxRooms, () => {
+          if (this.followers.get(userId) === started) this.followers.delete(userId);
+        });
+        follower = started;
+        this.followers.set(userId, follower);
+      }
+      const leave = follower.add({ event: (event) => void push(event), fail: (error) => stop(error) });
+      await stop;
+      leave();
+    });
+  }
+
+  /** Users with a follower in this process (for tests and metrics). */
+  get followedUsers(): number {
+    return this.followers.size;
+  }
+}
+
+interface Subscriber {
+  event(event: MyEvent): void;
+  fail(error: unknown): void;
+}
+
+/** One user's channel and rooms, followed once for all their myEvents streams in this process. */
+class Follower {
+  closed = false;
+  private readonly userId: string;
+  private readonly maxRooms: number;
+  private readonly source: MyEventSource;
+  private readonly onClose: () => void;
+  private readonly rooms = new Map<string, () => void>();
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly unsubscribeUser: () => void;
+
+  constructor(source: MyEventSource, userId: string, maxRooms: number, onClose: () => void) {
+    this.source = source;
+    this.userId = userId;
+    this.maxRooms = maxRooms;
+    this.onClose = onClose;
     // The user's channel first, so a room they are brought into meanwhile is not missed.
-    const unsubscribeUser = source.subscribeUser(userId, (signal) => {
+    this.unsubscribeUser = source.subscribeUser(userId, (signal) => {
       if (signal === 'resync' || signal.data.userId !== userId) return;
-      if (signal.type === 'MemberInvited') void push({ kind: 'invited', roomId: signal.roomId, by: signal.actorId });
+      if (signal.type === 'MemberInvited') this.emit({ kind: 'invited', roomId: signal.roomId, by: signal.actorId });
       if (signal.type === 'MemberJoined') {
-        follow(signal.roomId);
-        void push(
+        if (!this.follow(signal.roomId)) return;
+        this.emit(
           signal.actorId === userId
             ? { kind: 'joined', roomId: signal.roomId }
             : { kind: 'added', roomId: signal.roomId, by: signal.actorId },
         );
       }
     });
-    try {
-      for (const roomId of await source.roomIdsOf(userId)) follow(roomId);
-    } catch (error) {
-      stop(error);
+    source.roomIdsOf(userId).then(
+      (roomIds) => {
+        for (const roomId of roomIds) if (!this.follow(roomId)) return;
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  add(subscriber: Subscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+      if (this.subscribers.size === 0) this.close();
+    };
+  }
+
+  /** Follows a room; false (and every stream ended) when that would pass the bound. */
+  private follow(roomId: string): boolean {
+    if (this.closed) return false;
+    if (this.rooms.has(roomId)) return true;
+    if (this.rooms.size >= this.maxRooms) {
+      this.fail(new TooManyRooms(this.maxRooms));
+      return false;
     }
-    await stop;
-    unsubscribeUser();
-    for (const unsubscribe of rooms.values()) unsubscribe();
-  });
+    this.rooms.set(
+      roomId,
+      this.source.subscribe(roomId, (signal) => {
+        if (signal === 'resync') return;
+        for (const event of myEventsOf(signal, this.userId)) {
+          if (event.kind === 'left') this.unfollow(roomId);
+          this.emit(event);
+        }
+      }),
+    );
+    return true;
+  }
+
+  private unfollow(roomId: string): void {
+    this.rooms.get(roomId)?.();
+    this.rooms.delete(roomId);
+  }
+
+  private emit(event: MyEvent): void {
+    for (const subscriber of this.subscribers) subscriber.event(event);
+  }
+
+  private fail(error: unknown): void {
+    const subscribers = [...this.subscribers];
+    this.close();
+    for (const subscriber of subscribers) subscriber.fail(error);
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    this.unsubscribeUser();
+    for (const unsubscribe of this.rooms.values()) unsubscribe();
+    this.rooms.clear();
+    this.subscribers.clear();
+  }
 }

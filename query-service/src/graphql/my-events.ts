@@ -1,10 +1,31 @@
-import { myEvents, type MyEvent } from '../app/my-events.ts';
-import { builder, requireUser } from './builder.ts';
+import { intFromEnv } from '@chat/platform';
+import { createGraphQLError } from 'graphql-yoga';
+import type { RoomFanout } from '../adapters/fanout.ts';
+import { MY_EVENTS_DEFAULT_ROOMS, MyEventsHub, TooManyRooms, type MyEvent } from '../app/my-events.ts';
+import { builder, passThrough, requireUser, type Context } from './builder.ts';
 import { MessageRef, messageIn } from './message-ref.ts';
 import { RoomRef } from './rooms.ts';
 import { UserRef } from './users.ts';
 
 // myEvents: what concerns the caller across all their rooms, live (see app/my-events.ts).
+
+// One hub per process: every context of a process shares its fan-out, so the hub hangs off it.
+// The bound is read here, beside the one rule that uses it, rather than threaded through main.ts.
+const hubs = new WeakMap<RoomFanout, MyEventsHub>();
+
+function hubOf(ctx: Context): MyEventsHub {
+  let hub = hubs.get(ctx.fanout);
+  if (!hub) {
+    const source = {
+      roomIdsOf: ctx.readModels.roomIdsOf.bind(ctx.readModels),
+      subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
+      subscribeUser: ctx.fanout.subscribeUser.bind(ctx.fanout),
+    };
+    hub = new MyEventsHub(source, intFromEnv(process.env, 'MY_EVENTS_ROOMS_PER_USER', MY_EVENTS_DEFAULT_ROOMS));
+    hubs.set(ctx.fanout, hub);
+  }
+  return hub;
+}
 
 function eventType<K extends MyEvent['kind']>(name: string, description: string, withBy: boolean, withMessage = false) {
   return builder.objectRef<Extract<MyEvent, { kind: K }>>(name).implement({
@@ -52,12 +73,13 @@ builder.subscriptionFields((t) => ({
     description: 'Invitations, direct rooms, mentions and unread-count changes across all your rooms, live from now.',
     subscribe: (_root, _args, ctx) => {
       const userId = requireUser(ctx);
-      const source = {
-        roomIdsOf: ctx.readModels.roomIdsOf.bind(ctx.readModels),
-        subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
-        subscribeUser: ctx.fanout.subscribeUser.bind(ctx.fanout),
-      };
-      return myEvents(source, userId);
+      // A typed refusal, never a masked internal error.
+      return passThrough(hubOf(ctx).events(userId), {
+        error: (error) =>
+          error instanceof TooManyRooms
+            ? createGraphQLError(error.message, { extensions: { code: 'LIMIT_REACHED', limit: error.limit } })
+            : error,
+      });
     },
     resolve: (event) => event,
   }),
