@@ -8,13 +8,13 @@ import { buildWebClient, launchChromium } from '../src/browser.ts';
 import { gql, instanceFetch } from '../src/graphql.ts';
 
 // Single sign-on against a real OpenID Connect provider (the certified `oidc-provider`),
-// started here, driven the way a browser would: redirects followed by hand, cookies kept,
+// started here, driven the way a browser would: redirects followed by hand, cookies kept (the
+// provider's, and our sign-on cookie, which binds the flow to the browser that started it),
 // the provider's own log-in and consent forms submitted. The stack runs as `./chat up` does
 // with OIDC_ISSUER set: the provider returns to the query service's origin, which passes
 // /auth/oidc/* to the command service, and the web client there is the allowed return_to.
+// test/security/sign-on-binding.int.test.ts shows that the binding holds.
 
-const COMPLETE = `mutation($code: String!) { completeSignOn(code: $code) {
-  __typename ... on Session { userId username accessToken refreshToken } ... on CommandError { code message } } }`;
 const ME = `query { me { id username displayName } }`;
 
 let stack: Stack;
@@ -60,38 +60,55 @@ afterAll(async () => {
 });
 
 /**
+ * A browser's cookies: the provider's, and the stack's (cookies ignore ports, so the command
+ * service's and the query service's origins on 127.0.0.1 share them, as in a browser).
+ */
+interface Jar {
+  provider: Map<string, string>;
+  ours: Map<string, string>;
+}
+
+const newJar = (): Jar => ({ provider: new Map(), ours: new Map() });
+const cookieHeader = (cookies: Map<string, string>) => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+
+/** Keeps what a response sets; a cookie set with Max-Age=0 is removed. */
+function keepCookies(cookies: Map<string, string>, response: Response): void {
+  for (const cookie of response.headers.getSetCookie()) {
+    const [pair] = cookie.split(';');
+    const [name, value] = pair!.split('=');
+    if (/;\s*max-age=0\b/i.test(cookie)) cookies.delete(name!.trim());
+    else cookies.set(name!.trim(), value ?? '');
+  }
+}
+
+/**
  * Signs on through the provider as `login`, like a browser: starts at `from` (the command
- * service's own address, or the query service's), follows redirects, keeps the provider's
- * cookies, submits its log-in and consent forms. Resolves with the response of our callback
- * (JSON) or the redirect it ends with (return_to).
+ * service's own address, or the query service's), follows redirects, keeps cookies in `jar`,
+ * submits the provider's log-in and consent forms. Resolves with the response of our callback
+ * (JSON) or the redirect it ends with (return_to), and the jar.
  */
 async function signOnAs(
   login: string,
   returnTo?: string,
   from = commandService.baseUrl,
-): Promise<{ status: number; location: string | null; body: any }> {
-  const cookies = new Map<string, string>();
+  jar = newJar(),
+): Promise<{ status: number; location: string | null; body: any; jar: Jar }> {
   let url = `${from}/auth/oidc/start${returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''}`;
   let init: RequestInit = {};
   for (let step = 0; step < 20; step++) {
     const toProvider = url.startsWith(issuer);
+    const cookies = toProvider ? jar.provider : jar.ours;
     const headers = new Headers(init.headers);
-    if (toProvider && cookies.size) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (cookies.size) headers.set('cookie', cookieHeader(cookies));
     // Signed as an instance: the command service answers instances only (the test stands in for the one endpoint).
     const response = await instanceFetch(url, { ...init, headers, redirect: 'manual' });
-    if (toProvider) {
-      for (const cookie of response.headers.getSetCookie()) {
-        const [pair] = cookie.split(';');
-        const [name, value] = pair!.split('=');
-        cookies.set(name!.trim(), value ?? '');
-      }
-    }
+    keepCookies(cookies, response);
     const location = response.headers.get('location');
     // Our callback, wherever the provider was told to return (the query service's, by default).
     const ours = !toProvider && url.includes('/auth/oidc/callback');
     if (ours) {
       const text = await response.text();
-      return { status: response.status, location, body: text ? JSON.parse(text) : null };
+      return { status: response.status, location, body: text ? JSON.parse(text) : null, jar };
     }
     if (location) {
       url = new URL(location, url).href;
@@ -99,7 +116,7 @@ async function signOnAs(
       continue;
     }
     const html = await response.text();
-    if (!toProvider) return { status: response.status, location: null, body: JSON.parse(html) };
+    if (!toProvider) return { status: response.status, location: null, body: JSON.parse(html), jar };
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
     if (!action || !prompt) throw new Error(`unexpected page from the provider (${response.status}): ${html.slice(0, 300)}`);
@@ -114,31 +131,43 @@ async function signOnAs(
   throw new Error('sign-on did not finish in 20 steps');
 }
 
-async function complete(code: string) {
-  return (await gql(commandService.url, COMPLETE, { code })).completeSignOn;
+/** GET /auth/oidc/complete as the browser holding `jar` would; the session (or the refusal) and the answer. */
+async function complete(code: string, jar: Jar, at = commandService.baseUrl): Promise<{ status: number; body: any; response: Response }> {
+  const headers = jar.ours.size ? { cookie: cookieHeader(jar.ours) } : undefined;
+  const response = await instanceFetch(`${at}/auth/oidc/complete?code=${encodeURIComponent(code)}`, { headers });
+  keepCookies(jar.ours, response);
+  return { status: response.status, body: await response.json(), response };
 }
 
 describe('single sign-on through an OpenID Connect provider', () => {
   it('creates the account on the first sign-on and finds it on the second', async () => {
     const first = await signOnAs('olivia');
     expect(first.status).toBe(200);
-    const session = await complete(first.body.signOnCode);
-    expect(session).toMatchObject({ __typename: 'Session', username: 'olivia' });
-    // The code works once.
-    expect(await complete(first.body.signOnCode)).toMatchObject({ __typename: 'CommandError', code: 'UNAUTHENTICATED' });
+    const cookie = new Map(first.jar.ours);
+    const { status, body: session } = await complete(first.body.signOnCode, first.jar);
+    expect(status).toBe(200);
+    expect(session).toMatchObject({ userId: expect.any(String), username: 'olivia', accessToken: expect.any(String) });
+    expect(first.jar.ours.size).toBe(0); // complete clears the sign-on cookie
+    // The code works once, even with the cookie it was bound to.
+    expect(await complete(first.body.signOnCode, { provider: new Map(), ours: cookie })).toMatchObject({
+      status: 400,
+      body: { error: 'SIGN_ON_FAILED' },
+    });
     await expect
       .poll(async () => (await gql(stack.queryUrl, ME, {}, session.accessToken)).me, { timeout: 10_000 })
       .toEqual({ id: session.userId, username: 'olivia', displayName: 'Person olivia' });
 
-    const second = await complete((await signOnAs('olivia')).body.signOnCode);
-    expect(second).toMatchObject({ __typename: 'Session', userId: session.userId });
+    const again = await signOnAs('olivia');
+    const { body: second } = await complete(again.body.signOnCode, again.jar);
+    expect(second).toMatchObject({ userId: session.userId, username: 'olivia' });
     expect(second.accessToken).not.toBe(session.accessToken);
   });
 
   it("links by the provider's subject, never by name: a taken username gets a suffix and its own account", async () => {
     const local = await signUp(stack.commandUrl, 'paula');
-    const signedOn = await complete((await signOnAs('paula')).body.signOnCode);
-    expect(signedOn.__typename).toBe('Session');
+    const paula = await signOnAs('paula');
+    const { status, body: signedOn } = await complete(paula.body.signOnCode, paula.jar);
+    expect(status).toBe(200);
     expect(signedOn.userId).not.toBe(local.userId);
     expect(signedOn.username).toMatch(/^paula-[0-9a-f]{6}$/);
   });
@@ -148,7 +177,7 @@ describe('single sign-on through an OpenID Connect provider', () => {
     expect(back.status).toBe(303);
     const code = new URL(back.location!).searchParams.get('sign_on_code');
     expect(back.location!.startsWith(`${returnOrigin}/signed-in?`)).toBe(true);
-    expect(await complete(code!)).toMatchObject({ __typename: 'Session', username: 'quinn' });
+    expect(await complete(code!, back.jar)).toMatchObject({ status: 200, body: { username: 'quinn' } });
 
     const elsewhere = await instanceFetch(
       `${commandService.baseUrl}/auth/oidc/start?return_to=${encodeURIComponent('https://evil.test/')}`,
@@ -157,12 +186,15 @@ describe('single sign-on through an OpenID Connect provider', () => {
       },
     );
     expect(elsewhere.status).toBe(400);
-    const forged = await instanceFetch(`${commandService.baseUrl}/auth/oidc/callback?code=abc&state=made-up`, { redirect: 'manual' });
+    const forged = await instanceFetch(`${commandService.baseUrl}/auth/oidc/callback?code=abc&state=made-up`, {
+      redirect: 'manual',
+      headers: { cookie: cookieHeader(back.jar.ours) },
+    });
     expect(forged.status).toBe(400);
     expect(await forged.json()).toMatchObject({ error: 'SIGN_ON_FAILED' });
   });
 
-  it('runs at the one origin as the web client does: config says enabled, start there, back with a code, completeSignOn there', async () => {
+  it('runs at the one origin as the web client does: config says enabled, start there (the cookie comes back), back with a code, complete there', async () => {
     const config = await fetch(`${queryService.baseUrl}/auth/oidc/config`);
     expect(config.status).toBe(200);
     expect(config.headers.get('content-type')).toMatch(/^application\/json/);
@@ -175,6 +207,11 @@ describe('single sign-on through an OpenID Connect provider', () => {
     });
     expect(start.status).toBe(302);
     expect(start.headers.get('cache-control')).toBe('no-store');
+    // The binding cookie, passed back by the one endpoint: script cannot read it, cross-site
+    // subrequests do not carry it, it goes to /auth only (plain http here, so not Secure).
+    const [bindingCookie, ...others] = start.headers.getSetCookie();
+    expect(others).toEqual([]);
+    expect(bindingCookie).toMatch(/^chat_sign_on=[A-Za-z0-9_-]{43}; Path=\/auth; Max-Age=600; HttpOnly; SameSite=Lax$/);
     const authorize = new URL(start.headers.get('location')!);
     expect(authorize.origin).toBe(issuer);
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${queryService.baseUrl}/auth/oidc/callback`);
@@ -184,8 +221,11 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const location = new URL(back.location!);
     expect(`${location.origin}${location.pathname}`).toBe(`${returnOrigin}/`);
     const code = location.searchParams.get('sign_on_code')!;
-    const { completeSignOn: session } = await gql(stack.queryUrl, COMPLETE, { code });
-    expect(session).toMatchObject({ __typename: 'Session', username: 'rosa' });
+    const { status, body: session, response } = await complete(code, back.jar, queryService.baseUrl);
+    expect(status).toBe(200);
+    expect(session).toMatchObject({ username: 'rosa', refreshToken: expect.any(String) });
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.getSetCookie()).toEqual(['chat_sign_on=; Path=/auth; Max-Age=0; HttpOnly; SameSite=Lax']);
     await expect
       .poll(async () => (await gql(stack.queryUrl, ME, {}, session.accessToken)).me, { timeout: 10_000 })
       .toEqual({ id: session.userId, username: 'rosa', displayName: 'Person rosa' });

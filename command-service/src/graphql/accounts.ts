@@ -1,4 +1,3 @@
-import { SIGN_ON_PATHS } from '../adapters/oidc-sign-on.ts';
 import type { SessionTokens } from '../app/accounts.ts';
 import { isCaller } from '../app/identity.ts';
 import type { Profile } from '../domain/account.ts';
@@ -7,6 +6,9 @@ import { builder, resultUnion, type Context } from './builder.ts';
 
 // Sign-up, log-in and the session around them. Tokens come back in the result, never in an
 // event or a log line. Failures of our own dependencies answer UNAVAILABLE, never a stack.
+// Single sign-on ends at GET /auth/oidc/complete rather than in a mutation here: its one-time
+// code is bound to a cookie of the browser that started it, which /graphql never sees
+// (adapters/oidc-sign-on.ts).
 
 const SessionRef = builder.objectRef<SessionTokens>('Session').implement({
   description:
@@ -104,18 +106,6 @@ builder.mutationFields((t) => ({
         const caller = ctx.caller;
         if (!isCaller(caller)) return caller;
         return ctx.accounts.changePassword(caller, args.currentPassword, args.newPassword);
-      }),
-  }),
-  completeSignOn: t.field({
-    type: AuthResult,
-    description: `Trades the one-time code that single sign-on ends with (GET ${SIGN_ON_PATHS.start} starts it) for a session.`,
-    args: { code: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) =>
-      guarded(ctx, 'completeSignOn', async () => {
-        if (!ctx.signOn) return commandError('INVALID_INPUT', 'single sign-on is not configured here');
-        const userId = await ctx.signOn.redeem(args.code);
-        if (!userId) return commandError('UNAUTHENTICATED', 'this sign-on code is unknown, used or expired; sign on again');
-        return ctx.accounts.sessionFor(userId);
       }),
   }),
   updateProfile: t.field({

@@ -1,13 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { INSTANCE_HEADERS, SIGN_ON_PATHS, clientAddress, signedFetch, type InstanceAuth, type Logger } from '@chat/platform';
+import {
+  INSTANCE_HEADERS,
+  SIGN_ON_COOKIE,
+  SIGN_ON_PATHS,
+  clientAddress,
+  signOnCookieValues,
+  signedFetch,
+  type InstanceAuth,
+  type Logger,
+} from '@chat/platform';
 
-// Single sign-on through the one origin: GET /auth/oidc/{config,start,callback} is passed to the
-// command service, which runs the flow, so the browser never needs the command service's
-// address. Its answer comes back as it was: status, the redirect, the type, the caching rule and
-// the body. Like proxied mutations, each pass is signed as this instance and vouches for the
-// caller's address.
+// Single sign-on through the one origin: GET /auth/oidc/{config,start,callback,complete} is passed
+// to the command service, which runs the flow, so the browser never needs the command service's
+// address. Its answer comes back as it was: status, the redirect, the type, the caching rule, the
+// cookies it sets and the body. Like proxied mutations, each pass is signed as this instance and
+// vouches for the caller's address. Of the browser's cookies only the sign-on cookie passes
+// (it binds the flow to the browser); it is a credential, so it is never logged here.
 //
-// Only those three paths pass, compared after the URL parser has resolved dot segments (`..`,
+// Only those paths pass, compared after the URL parser has resolved dot segments (`..`,
 // `%2e%2e`) and with nothing but the query string appended: a path that would reach any other
 // route of the command service is refused here, whatever its spelling.
 
@@ -53,16 +63,24 @@ async function pass(target: string, auth: InstanceAuth, req: IncomingMessage, re
     method: req.method,
     // The browser follows the redirect itself: to the provider, or back to the client.
     redirect: 'manual',
-    headers: { [INSTANCE_HEADERS.clientAddress]: clientAddress(req) },
+    headers: { [INSTANCE_HEADERS.clientAddress]: clientAddress(req), ...signOnCookie(req) },
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   const body = Buffer.from(await answer.arrayBuffer());
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | string[]> = {};
   for (const name of PASSED_BACK) {
     const value = answer.headers.get(name);
     if (value !== null) headers[name] = value;
   }
+  const cookies = answer.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
   res.writeHead(answer.status, headers).end(body);
+}
+
+/** The request's sign-on cookies as a Cookie header to pass on; none of its other cookies. */
+function signOnCookie(req: IncomingMessage): { cookie?: string } {
+  const values = signOnCookieValues(req.headers.cookie);
+  return values.length > 0 ? { cookie: values.map((value) => `${SIGN_ON_COOKIE}=${value}`).join('; ') } : {};
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

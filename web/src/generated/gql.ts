@@ -17,7 +17,6 @@ type Documents = {
     "\n  fragment SessionFields on Session {\n    userId\n    username\n    accessToken\n    accessTokenExpiresAt\n    refreshToken\n    refreshTokenExpiresAt\n  }\n": typeof types.SessionFieldsFragmentDoc,
     "\n  mutation SignUp($username: String!, $password: String!, $displayName: String, $commandId: ID) {\n    signUp(username: $username, password: $password, displayName: $displayName, commandId: $commandId) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n        retryAfterSeconds\n      }\n    }\n  }\n": typeof types.SignUpDocument,
     "\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n        retryAfterSeconds\n      }\n    }\n  }\n": typeof types.LogInDocument,
-    "\n  mutation CompleteSignOn($code: String!) {\n    completeSignOn(code: $code) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n      }\n    }\n  }\n": typeof types.CompleteSignOnDocument,
     "\n  mutation RefreshToken($refreshToken: String!) {\n    refreshToken(refreshToken: $refreshToken) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n      }\n    }\n  }\n": typeof types.RefreshTokenDocument,
     "\n  mutation LogOut {\n    logOut {\n      __typename\n    }\n  }\n": typeof types.LogOutDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    avatarUrl\n  }\n": typeof types.UserFieldsFragmentDoc,
@@ -55,7 +54,6 @@ const documents: Documents = {
     "\n  fragment SessionFields on Session {\n    userId\n    username\n    accessToken\n    accessTokenExpiresAt\n    refreshToken\n    refreshTokenExpiresAt\n  }\n": types.SessionFieldsFragmentDoc,
     "\n  mutation SignUp($username: String!, $password: String!, $displayName: String, $commandId: ID) {\n    signUp(username: $username, password: $password, displayName: $displayName, commandId: $commandId) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n        retryAfterSeconds\n      }\n    }\n  }\n": types.SignUpDocument,
     "\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n        retryAfterSeconds\n      }\n    }\n  }\n": types.LogInDocument,
-    "\n  mutation CompleteSignOn($code: String!) {\n    completeSignOn(code: $code) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n      }\n    }\n  }\n": types.CompleteSignOnDocument,
     "\n  mutation RefreshToken($refreshToken: String!) {\n    refreshToken(refreshToken: $refreshToken) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n      }\n    }\n  }\n": types.RefreshTokenDocument,
     "\n  mutation LogOut {\n    logOut {\n      __typename\n    }\n  }\n": types.LogOutDocument,
     "\n  fragment UserFields on User {\n    id\n    username\n    displayName\n    avatarUrl\n  }\n": types.UserFieldsFragmentDoc,
@@ -116,10 +114,6 @@ export function graphql(source: "\n  mutation SignUp($username: String!, $passwo
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n        retryAfterSeconds\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation LogIn($username: String!, $password: String!) {\n    logIn(username: $username, password: $password) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n        retryAfterSeconds\n      }\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  mutation CompleteSignOn($code: String!) {\n    completeSignOn(code: $code) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation CompleteSignOn($code: String!) {\n    completeSignOn(code: $code) {\n      __typename\n      ... on Session {\n        ...SessionFields\n      }\n      ... on CommandError {\n        code\n        message\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -46,21 +46,6 @@ export const LOG_IN = graphql(`
   }
 `);
 
-export const COMPLETE_SIGN_ON = graphql(`
-  mutation CompleteSignOn($code: String!) {
-    completeSignOn(code: $code) {
-      __typename
-      ... on Session {
-        ...SessionFields
-      }
-      ... on CommandError {
-        code
-        message
-      }
-    }
-  }
-`);
-
 export const REFRESH_TOKEN = graphql(`
   mutation RefreshToken($refreshToken: String!) {
     refreshToken(refreshToken: $refreshToken) {

@@ -4,11 +4,29 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { toSession } from '../client/apollo.ts';
 import { createCache } from '../client/cache.ts';
 import { sessions } from '../client/session.ts';
-import { COMPLETE_SIGN_ON, LOG_IN, SIGN_UP } from '../graphql/operations.ts';
+import { LOG_IN, SIGN_UP } from '../graphql/operations.ts';
 import { describeRefusal } from './hooks.ts';
 import { Problem } from './Problem.tsx';
 
 type Mode = 'log-in' | 'sign-up';
+
+interface SignedOn {
+  userId: string;
+  username: string;
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+}
+
+/**
+ * The session for a sign-on code, or null when the server refuses it. A same-origin GET under
+ * /auth, so the browser sends the HttpOnly cookie that binds the code to this browser (a code
+ * from someone else's sign-on is refused); the tokens come back in the body, never in a URL.
+ */
+async function completeSignOn(code: string): Promise<SignedOn | null> {
+  const response = await fetch(`/auth/oidc/complete?code=${encodeURIComponent(code)}`, { credentials: 'same-origin', cache: 'no-store' });
+  return response.ok ? ((await response.json()) as SignedOn) : null;
+}
 
 /** Signing in before there is a session: a small client of its own, with no token and no socket. */
 export function SignIn() {
@@ -21,7 +39,6 @@ export function SignIn() {
   const [signOn, setSignOn] = useState(false);
   const [signUp, signingUp] = useMutation(SIGN_UP, { client: anonymous });
   const [logIn, loggingIn] = useMutation(LOG_IN, { client: anonymous });
-  const [completeSignOn] = useMutation(COMPLETE_SIGN_ON, { client: anonymous });
   // One id per attempt: a sign-up retried after a lost answer is recognised, not refused.
   const [signUpId] = useState(() => crypto.randomUUID());
 
@@ -37,12 +54,11 @@ export function SignIn() {
     if (!code) return;
     url.searchParams.delete('sign_on_code');
     history.replaceState(null, '', url.href);
-    void completeSignOn({ variables: { code } }).then(({ data }) => {
-      const result = data?.completeSignOn;
-      if (result?.__typename === 'Session') sessions.save(toSession(result));
-      else setProblem('Single sign-on did not finish; try again.');
-    });
-  }, [completeSignOn]);
+    void completeSignOn(code).then(
+      (session) => (session ? sessions.save(toSession(session)) : setProblem('Single sign-on did not finish; try again.')),
+      () => setProblem('Cannot reach the server; check your connection and try again.'),
+    );
+  }, []);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
