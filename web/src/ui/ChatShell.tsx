@@ -1,8 +1,10 @@
+import { CombinedGraphQLErrors } from '@apollo/client/errors';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useSyncExternalStore } from 'react';
 import { LOG_OUT, ME, MY_EVENTS, MY_ROOMS } from '../graphql/operations.ts';
 import { sessions } from '../client/session.ts';
 import { go, useChat, useRoute } from './hooks.ts';
+import { describeLiveListEnd } from './refusals.ts';
 import { RoomList } from './RoomList.tsx';
 import { RoomView } from './RoomView.tsx';
 import { BrowseRooms, NewDirect, NewRoom } from './RoomForms.tsx';
@@ -32,7 +34,7 @@ export function ChatShell() {
 
   // Unread counts and last messages arrive on the room entries themselves (normalized); rooms
   // gained or lost, and invitations, change the list, so it is read again.
-  useSubscription(MY_EVENTS, {
+  const live = useSubscription(MY_EVENTS, {
     onData: ({ data }) => {
       const event = data.data?.myEvents;
       if (event && event.__typename !== 'UnreadChangedEvent') void refetch();
@@ -53,6 +55,7 @@ export function ChatShell() {
   return (
     <div className="shell" data-view={route.view === 'home' ? 'list' : 'detail'}>
       <ConnectionBanner />
+      <LiveListBanner error={live.error} />
       <nav className="sidebar" aria-label="Rooms and conversations">
         <header className="me">
           {user && <Avatar user={user} />}
@@ -96,6 +99,17 @@ export function ChatShell() {
           </section>
         )}
       </main>
+    </div>
+  );
+}
+
+/** Said when myEvents ended for good (it is not retried): the list is then fresh only when read again. */
+function LiveListBanner({ error }: { error: unknown }) {
+  const text = CombinedGraphQLErrors.is(error) ? describeLiveListEnd(error.errors) : null;
+  if (!text) return null;
+  return (
+    <div className="banner" role="status">
+      {text}
     </div>
   );
 }

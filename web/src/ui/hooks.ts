@@ -66,8 +66,5 @@ export function useDebounced<T>(value: T, delayMs = 250): T {
   return settled;
 }
 
-/** A friendly line for a refused command's code. */
-export function describeRefusal(error: { code: string | null; message: string | null; retryAfterSeconds?: number | null }): string {
-  if (error.code === 'RATE_LIMITED') return `Too many attempts; try again in ${error.retryAfterSeconds ?? 'a few'} s.`;
-  return error.message ?? 'That did not work.';
-}
+// Pure, in its own module so it can be tested without a browser.
+export { describeRefusal } from './refusals.ts';
