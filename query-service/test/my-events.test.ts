@@ -142,4 +142,28 @@ describe('myEvents bound', () => {
     expect([...fanout.rooms.keys()].sort()).toEqual(['r2', 'r3']);
     await stream.return();
   });
+
+  it("ends only the stream of a reader that fell 1,024 events behind, not the user's others", async () => {
+    const fanout = new MemoryFanout({ ann: ['r1'] });
+    const hub = new MyEventsHub(fanout, 2);
+    const [slow, quick] = [hub.events('ann'), hub.events('ann')];
+    void slow.next();
+    let read = quick.next();
+    await settle();
+    const sent = event('r1', 'MessageSent', 'bob', { messageId: 'm' });
+    for (let i = 0; i < 1100; i++) {
+      fanout.toRoom(sent);
+      expect(await read).toEqual({ done: false, value: { kind: 'unread-changed', roomId: 'r1' } });
+      read = quick.next();
+    }
+    await expect(drain(slow)).rejects.toThrow(/1024/);
+    fanout.toRoom(sent);
+    expect(await read).toEqual({ done: false, value: { kind: 'unread-changed', roomId: 'r1' } });
+    await quick.return();
+    expect(fanout.roomListeners).toBe(0);
+  });
 });
+
+async function drain(stream: AsyncIterator<unknown>): Promise<void> {
+  for (let next = await stream.next(); !next.done; next = await stream.next());
+}

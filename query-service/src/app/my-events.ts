@@ -95,7 +95,18 @@ export class MyEventsHub {
         follower = started;
         this.followers.set(userId, follower);
       }
-      const leave = follower.add({ event: (event) => void push(event), fail: (error) => stop(error) });
+      const leave = follower.add({
+        event: (event) => {
+          // A reader 1,024 events behind overflows its repeater (a synchronous throw): that ends
+          // its own stream, not the delivery to the user's other streams.
+          try {
+            void push(event);
+          } catch (error) {
+            stop(error);
+          }
+        },
+        fail: (error) => stop(error),
+      });
       await stop;
       leave();
     });
