@@ -5,6 +5,7 @@ import {
   bootInstanceAuth,
   bootService,
   readInstanceCall,
+  roomsPerUser,
   refuseInstanceCall,
   startInternalServer,
   useOperationMetrics,
@@ -30,6 +31,7 @@ import { FORWARD_PATH, HttpForwarder, credentialsOf, serveForwarded } from './ad
 import { KafkaOwnership } from './adapters/kafka-ownership.ts';
 import { serveSignOn } from './adapters/oidc-sign-on.ts';
 import { KafkaAppender } from './adapters/kafka-appender.ts';
+import { PgMemberships } from './adapters/pg-memberships.ts';
 import { PgMessageFacts } from './adapters/pg-message-facts.ts';
 import { PgSnapshots } from './adapters/pg-snapshots.ts';
 import { PgWriterClaims } from './adapters/pg-writer-claims.ts';
@@ -106,6 +108,7 @@ const claims = new PgWriterClaims(pool, topic);
 // Facts of old messages come from the read models, wherever a rebuild has put them.
 const readModels = await followReadModels(config, log, 2);
 const messages = new PgMessageFacts(readModels.pool);
+const memberships = new PgMemberships(readModels.pool, roomsPerUser());
 const restorer = {
   loadSnapshot: (p: number) => snapshots.load(p),
   saveSnapshot: (p: number, snapshot: Parameters<PgSnapshots['save']>[1]) => snapshots.save(p, snapshot),
@@ -151,7 +154,7 @@ const yoga = createYoga<{ req: IncomingMessage; instanceCall: VerifiedInstance }
     handler,
     commandLimit: (userId) => limits.command(userId),
     accounts,
-    signOn,
+    memberships,
     log,
   }),
 });

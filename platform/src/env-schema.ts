@@ -118,7 +118,7 @@ export const ENV_SCHEMA = z
     SUBSCRIBE_LIMIT_PER_USER: positive,
     SUBSCRIPTIONS_PER_SOCKET: positive,
     SUBSCRIPTIONS_PER_USER: positive,
-    MY_EVENTS_ROOMS_PER_USER: positive,
+    ROOMS_PER_USER: positive,
     TEST_PUBLISH_HOLD_MS: nonNegative,
     SHUTDOWN_TIMEOUT_MS: positive,
     GRAPHQL_INTROSPECTION: oneOf('on', 'off'),

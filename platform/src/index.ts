@@ -26,3 +26,4 @@ export * from './metrics.ts';
 export { useOperationMetrics, describeOperation } from './graphql-metrics.ts';
 export { useOperationTracing } from './graphql-tracing.ts';
 export * from './tracing.ts';
+export * from './rooms-per-user.ts';

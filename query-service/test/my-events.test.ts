@@ -19,9 +19,9 @@ class MemoryFanout implements MyEventSource {
     this.memberships = new Map(Object.entries(memberships));
   }
 
-  async roomIdsOf(userId: string): Promise<string[]> {
+  async roomIdsOf(userId: string, limit: number): Promise<string[]> {
     this.roomReads += 1;
-    return this.memberships.get(userId) ?? [];
+    return (this.memberships.get(userId) ?? []).slice(0, limit);
   }
 
   subscribe(roomId: string, listener: Listener): () => void {

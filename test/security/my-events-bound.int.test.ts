@@ -8,16 +8,19 @@ import { gql, wsClient } from '../src/graphql.ts';
 // one listener per room and per subscription, on every instance: a user in thousands of rooms
 // who opened it hundreds of times made each instance hold hundreds of thousands of listeners.
 // Now a user's myEvents streams on one instance share one follower of at most
-// MY_EVENTS_ROOMS_PER_USER rooms (3 here); a user in more is refused with LIMIT_REACHED, a join
-// past it ends the streams with LIMIT_REACHED, and on every instance the user's rooms are
-// then let go.
+// ROOMS_PER_USER rooms (3 on the two query services under test); a user in more is refused
+// with LIMIT_REACHED, a join past it ends the streams with LIMIT_REACHED, and on every
+// instance the user's rooms are then let go. The command side refuses to put a user in more
+// rooms than ROOMS_PER_USER (4 in this stack, one more than the followers', so that they can
+// be pushed past theirs).
 
 const LIMIT = 3;
+const COMMAND_LIMIT = LIMIT + 1;
 let stack: Stack;
 let redis: Redis;
 
 beforeAll(async () => {
-  stack = await startStack('myevents_bound', { MY_EVENTS_ROOMS_PER_USER: String(LIMIT) });
+  stack = await startStack('myevents_bound', { ROOMS_PER_USER: String(COMMAND_LIMIT) });
   redis = new Redis(stack.config.redisUrl);
 }, 180_000);
 
@@ -29,6 +32,7 @@ afterAll(async () => {
 const MY_EVENTS = `subscription { myEvents { __typename ... on UnreadChangedEvent { roomId } ... on RoomJoinedEvent { roomId } } }`;
 const CREATE = `mutation($name: String!) { createRoom(name: $name) { ... on RoomAccepted { roomId } ... on CommandError { code } } }`;
 const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename ... on CommandError { code } } }`;
+const OPEN_DIRECT = `mutation($userId: ID!) { openDirect(userId: $userId) { __typename ... on CommandError { code } } }`;
 const LEAVE = `mutation($roomId: ID!) { leaveRoom(roomId: $roomId) { __typename ... on CommandError { code } } }`;
 const SEND = `mutation($roomId: ID!, $body: String!, $key: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $key) { __typename } }`;
 
@@ -70,8 +74,8 @@ async function instancesFollowing(roomIds: string[]): Promise<number[]> {
 
 describe('myEvents of a user in many rooms', () => {
   it('follows at most the bound on every instance, ends with LIMIT_REACHED past it, and lets every room go', async () => {
-    const other = await stack.startExtra('query-service');
-    const urls = [stack.queryWsUrl, other.url.replace(/^http/, 'ws')];
+    const followers = await Promise.all([0, 1].map(() => stack.startExtra('query-service', { ROOMS_PER_USER: String(LIMIT) })));
+    const urls = followers.map((follower) => follower.url.replace(/^http/, 'ws'));
     const [hoarder, host] = await Promise.all([signUp(stack.commandUrl, 'hoarder'), signUp(stack.commandUrl, 'host')]);
     const rooms: string[] = [];
     for (let i = 0; i < LIMIT; i++) rooms.push((await mutate(hoarder, CREATE, { name: `mine ${i}` })).roomId!);
@@ -108,5 +112,23 @@ describe('myEvents of a user in many rooms', () => {
     } finally {
       await Promise.all(clients.map((client) => client.dispose()));
     }
+  }, 120_000);
+
+  it('is not let in to more rooms than ROOMS_PER_USER by the command side, however it asks', async () => {
+    const [crowded, friend] = await Promise.all([signUp(stack.commandUrl, 'crowded'), signUp(stack.commandUrl, 'friend')]);
+    const rooms: string[] = [];
+    for (let i = 0; i < COMMAND_LIMIT; i++) rooms.push((await mutate(crowded, CREATE, { name: `full ${i}` })).roomId!);
+    const open = (await mutate(friend, CREATE, { name: 'open door' })).roomId!;
+
+    expect(await mutate(crowded, CREATE, { name: 'one more' })).toMatchObject({ code: 'LIMIT_REACHED' });
+    expect(await mutate(crowded, JOIN, { roomId: open })).toMatchObject({ code: 'LIMIT_REACHED' });
+    // A direct room counts for both: neither side can add the full user to one more room.
+    expect(await mutate(crowded, OPEN_DIRECT, { userId: friend.userId })).toMatchObject({ code: 'LIMIT_REACHED' });
+    expect(await mutate(friend, OPEN_DIRECT, { userId: crowded.userId })).toMatchObject({ code: 'LIMIT_REACHED' });
+    // Joining a room one is in already changes nothing, and is no room more.
+    expect(await mutate(crowded, JOIN, { roomId: rooms[0] })).toMatchObject({ __typename: 'RoomAccepted' });
+
+    expect(await mutate(crowded, LEAVE, { roomId: rooms[0] })).toMatchObject({ __typename: 'RoomAccepted' });
+    expect(await mutate(crowded, JOIN, { roomId: open })).toMatchObject({ __typename: 'RoomAccepted' });
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 import SchemaBuilder, { type ObjectRef } from '@pothos/core';
 import { ERROR_CODES, commandError, type CommandError } from '../domain/errors.ts';
 import type { Caller, Logger } from '@chat/platform';
-import type { OidcSignOn } from '../adapters/oidc-sign-on.ts';
+import type { PgMemberships } from '../adapters/pg-memberships.ts';
 import type { Accounts } from '../app/accounts.ts';
 import type { Arrival, CommandHandler } from '../app/command-handler.ts';
 import { isCaller } from '../app/identity.ts';
@@ -21,7 +21,8 @@ export interface Context {
   /** Commands per user, counted where they arrive. */
   commandLimit: (userId: string) => Promise<CommandError | undefined>;
   accounts: Accounts;
-  signOn: OidcSignOn | undefined;
+  /** The rooms-per-user cap, checked where a command would make its caller (or a peer) a member of one more room. */
+  memberships: PgMemberships;
   log: Logger;
 }
 
@@ -92,6 +93,23 @@ export function resultUnion<T extends object>(name: string, success: ObjectRef<T
 type CommandWithoutCaller = RoomCommand extends infer C ? (C extends unknown ? Omit<C, 'actorId'> : never) : never;
 
 /** Runs a command as the authenticated caller; a typed CommandError otherwise. */
+/**
+ * LIMIT_REACHED when a command would put `userIds` (the caller first) in one room more than
+ * ROOMS_PER_USER; UNAVAILABLE when that cannot be checked.
+ */
+export async function roomsPerUserCheck(ctx: Context, roomId: string, userIds: readonly string[]): Promise<CommandError | undefined> {
+  try {
+    for (const [i, userId] of userIds.entries()) {
+      const refused = await ctx.memberships.roomFor(userId, roomId, i === 0 ? 'you' : 'that user');
+      if (refused) return refused;
+    }
+    return undefined;
+  } catch (error) {
+    ctx.log.warn('cannot count rooms of a user', { error });
+    return commandError('UNAVAILABLE', 'cannot check room limits right now; retry shortly');
+  }
+}
+
 export async function runCommand(ctx: Context, command: CommandWithoutCaller): Promise<Accepted | CommandError> {
   if (!isCaller(ctx.caller)) return ctx.caller;
   const limited = await ctx

@@ -4,7 +4,7 @@ import type { Accepted } from '../app/outcome.ts';
 import { commandError } from '../domain/errors.ts';
 import { ROLES, VISIBILITIES } from '../domain/room.ts';
 import { createdRoomId, directRoomId } from '../domain/room-ids.ts';
-import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand, type Context } from './builder.ts';
+import { ReceiptRef, builder, expectedRevisionArg, resultUnion, roomsPerUserCheck, runCommand, type Context } from './builder.ts';
 
 // Rooms and membership: creating rooms and direct rooms, renaming, topics, joining, leaving,
 // invitations, removals and roles. Who may do what is the room decider's to say.
@@ -42,13 +42,16 @@ builder.mutationFields((t) => ({
       }),
       commandId: t.arg.id(commandIdArg),
     },
-    resolve: (_root, args, ctx) => {
+    resolve: async (_root, args, ctx) => {
       // Without a key of the client's, one of ours still makes the internal retries safe.
       const commandId = args.commandId?.toString() ?? randomUUID();
-      const caller = isCaller(ctx.caller) ? ctx.caller.userId : '';
+      if (!isCaller(ctx.caller)) return ctx.caller;
+      const roomId = createdRoomId(ctx.caller.userId, commandId);
+      const full = await roomsPerUserCheck(ctx, roomId, [ctx.caller.userId]);
+      if (full) return full;
       return runCommand(ctx, {
         type: 'CreateRoom',
-        roomId: createdRoomId(caller, commandId),
+        roomId,
         name: args.name,
         topic: args.topic ?? null,
         visibility: args.visibility ?? 'PUBLIC',
@@ -65,9 +68,12 @@ builder.mutationFields((t) => ({
       const peerId = args.userId.toString();
       const missing = await requireUser(ctx, peerId);
       if (missing) return missing;
+      const roomId = directRoomId(ctx.caller.userId, peerId);
+      const full = await roomsPerUserCheck(ctx, roomId, [ctx.caller.userId, peerId]);
+      if (full) return full;
       return runCommand(ctx, {
         type: 'OpenDirect',
-        roomId: directRoomId(ctx.caller.userId, peerId),
+        roomId,
         peerId,
         commandId: args.commandId?.toString() ?? null,
       });
@@ -113,13 +119,17 @@ builder.mutationFields((t) => ({
     type: RoomResult,
     description: 'Joins a public room, or a private one you were invited to. Joining a room you are in changes nothing and succeeds.',
     args: { roomId: t.arg.id({ required: true }), commandId: t.arg.id(commandIdArg), expectedRevision: t.arg.int(expectedRevisionArg) },
-    resolve: (_root, args, ctx) =>
-      runCommand(ctx, {
+    resolve: async (_root, args, ctx) => {
+      if (!isCaller(ctx.caller)) return ctx.caller;
+      const full = await roomsPerUserCheck(ctx, args.roomId.toString(), [ctx.caller.userId]);
+      if (full) return full;
+      return runCommand(ctx, {
         type: 'JoinRoom',
         roomId: args.roomId.toString(),
         commandId: args.commandId?.toString() ?? null,
         expectedRevision: args.expectedRevision,
-      }),
+      });
+    },
   }),
   leaveRoom: t.field({
     type: RoomResult,

@@ -309,10 +309,11 @@ export class ReadModels {
     return rows;
   }
 
-  async roomIdsOf(userId: string): Promise<string[]> {
-    const { rows } = await this.pool.query<{ room_id: string }>('SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY joined_at', [
-      userId,
-    ]);
+  async roomIdsOf(userId: string, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ room_id: string }>(
+      'SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY joined_at LIMIT $2',
+      [userId, limit],
+    );
     return rows.map((r) => r.room_id);
   }
 }

@@ -12,7 +12,7 @@ import type { LiveSignal } from '../adapters/fanout.ts';
 // - every myEvents subscription of one user in this process shares one follower (MyEventsHub):
 //   a user's five hundred subscriptions (SUBSCRIPTIONS_PER_USER) cost one listener per room,
 //   not five hundred;
-// - a follower follows at most MY_EVENTS_ROOMS_PER_USER rooms. A user in more is refused, and a
+// - a follower follows at most ROOMS_PER_USER rooms (the command side refuses joins past it). A user in more is refused, and a
 //   join past it ends the user's myEvents on this instance, with LIMIT_REACHED (TooManyRooms):
 //   never a silent stream that misses some rooms. myRooms still lists them all.
 // Each instance holds this on its own, so no instance ever follows more than that many rooms
@@ -29,12 +29,11 @@ export type MyEvent =
   | { kind: 'left'; roomId: string };
 
 export interface MyEventSource {
-  roomIdsOf(userId: string): Promise<string[]>;
+  /** At most `limit` of the user's rooms. */
+  roomIdsOf(userId: string, limit: number): Promise<string[]>;
   subscribe(roomId: string, listener: (signal: LiveSignal) => void): () => void;
   subscribeUser(userId: string, listener: (signal: LiveSignal) => void): () => void;
 }
-
-export const MY_EVENTS_DEFAULT_ROOMS = 1000;
 
 /** The user is in more rooms than myEvents follows. */
 export class TooManyRooms extends Error {
@@ -152,7 +151,8 @@ class Follower {
         );
       }
     });
-    source.roomIdsOf(userId).then(
+    // One more than the bound, enough to know it is passed, however many rooms the user is in.
+    source.roomIdsOf(userId, maxRooms + 1).then(
       (roomIds) => {
         for (const roomId of roomIds) if (!this.follow(roomId)) return;
       },

@@ -1,7 +1,7 @@
-import { intFromEnv } from '@chat/platform';
+import { roomsPerUser } from '@chat/platform';
 import { createGraphQLError } from 'graphql-yoga';
 import type { RoomFanout } from '../adapters/fanout.ts';
-import { MY_EVENTS_DEFAULT_ROOMS, MyEventsHub, TooManyRooms, type MyEvent } from '../app/my-events.ts';
+import { MyEventsHub, TooManyRooms, type MyEvent } from '../app/my-events.ts';
 import { builder, passThrough, requireUser, type Context } from './builder.ts';
 import { MessageRef, messageIn } from './message-ref.ts';
 import { RoomRef } from './rooms.ts';
@@ -21,7 +21,7 @@ function hubOf(ctx: Context): MyEventsHub {
       subscribe: ctx.fanout.subscribe.bind(ctx.fanout),
       subscribeUser: ctx.fanout.subscribeUser.bind(ctx.fanout),
     };
-    hub = new MyEventsHub(source, intFromEnv(process.env, 'MY_EVENTS_ROOMS_PER_USER', MY_EVENTS_DEFAULT_ROOMS));
+    hub = new MyEventsHub(source, roomsPerUser());
     hubs.set(ctx.fanout, hub);
   }
   return hub;
