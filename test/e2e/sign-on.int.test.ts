@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startStack, type Instance, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { buildWebClient, launchChromium } from '../src/browser.ts';
 import { gql, instanceFetch } from '../src/graphql.ts';
+import { browse, cookieHeader, keepCookies, newJar, providerForm, startTestProvider, type Jar } from '../src/oidc.ts';
 
 // Single sign-on against a real OpenID Connect provider (the certified `oidc-provider`),
 // started here, driven the way a browser would: redirects followed by hand, cookies kept (the
@@ -35,51 +35,13 @@ beforeAll(async () => {
   commandService = stack.instance('command-service');
   queryService = stack.instance('query-service');
   returnOrigin = queryService.baseUrl;
-  const oidc = new Provider(issuer, {
-    clients: [
-      {
-        client_id: 'chat-test',
-        client_secret: clientSecret,
-        redirect_uris: [`${queryService.baseUrl}/auth/oidc/callback`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-      },
-    ],
-    // Any login name is an account here; its claims come from the name.
-    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: `subject-${id}`, preferred_username: id, name: `Person ${id}` }) }),
-    claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
-    cookies: { keys: [randomBytes(16).toString('hex')] },
-    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
-  });
-  provider = oidc.listen(port);
+  provider = startTestProvider(port, { secret: clientSecret, redirectUri: `${queryService.baseUrl}/auth/oidc/callback` });
 }, 180_000);
 
 afterAll(async () => {
   provider?.close();
   await stack?.stop();
 });
-
-/**
- * A browser's cookies: the provider's, and the stack's (cookies ignore ports, so the command
- * service's and the query service's origins on 127.0.0.1 share them, as in a browser).
- */
-interface Jar {
-  provider: Map<string, string>;
-  ours: Map<string, string>;
-}
-
-const newJar = (): Jar => ({ provider: new Map(), ours: new Map() });
-const cookieHeader = (cookies: Map<string, string>) => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-
-/** Keeps what a response sets; a cookie set with Max-Age=0 is removed. */
-function keepCookies(cookies: Map<string, string>, response: Response): void {
-  for (const cookie of response.headers.getSetCookie()) {
-    const [pair] = cookie.split(';');
-    const [name, value] = pair!.split('=');
-    if (/;\s*max-age=0\b/i.test(cookie)) cookies.delete(name!.trim());
-    else cookies.set(name!.trim(), value ?? '');
-  }
-}
 
 /**
  * Signs on through the provider as `login`, like a browser: starts at `from` (the command
@@ -97,12 +59,7 @@ async function signOnAs(
   let init: RequestInit = {};
   for (let step = 0; step < 20; step++) {
     const toProvider = url.startsWith(issuer);
-    const cookies = toProvider ? jar.provider : jar.ours;
-    const headers = new Headers(init.headers);
-    if (cookies.size) headers.set('cookie', cookieHeader(cookies));
-    // Signed as an instance: the command service answers instances only (the test stands in for the one endpoint).
-    const response = await instanceFetch(url, { ...init, headers, redirect: 'manual' });
-    keepCookies(cookies, response);
+    const response = await browse(jar, issuer, url, init);
     const location = response.headers.get('location');
     // Our callback, wherever the provider was told to return (the query service's, by default).
     const ours = !toProvider && url.includes('/auth/oidc/callback');
@@ -117,16 +74,9 @@ async function signOnAs(
     }
     const html = await response.text();
     if (!toProvider) return { status: response.status, location: null, body: JSON.parse(html), jar };
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
-    if (!action || !prompt) throw new Error(`unexpected page from the provider (${response.status}): ${html.slice(0, 300)}`);
-    const form = new URLSearchParams({ prompt });
-    if (prompt === 'login') {
-      form.set('login', login);
-      form.set('password', 'anything');
-    }
-    url = new URL(action.replaceAll('&amp;', '&'), url).href;
-    init = { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    const next = providerForm(html, url, login);
+    if (!next) throw new Error(`unexpected page from the provider (${response.status}): ${html.slice(0, 300)}`);
+    ({ url, init } = next);
   }
   throw new Error('sign-on did not finish in 20 steps');
 }

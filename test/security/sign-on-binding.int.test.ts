@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import Provider from 'oidc-provider';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startStack, type Stack } from '@chat/infra';
 import { createPgPool } from '@chat/platform';
 import { buildWebClient, launchChromium } from '../src/browser.ts';
-import { instanceFetch } from '../src/graphql.ts';
+import { browse, newJar, providerForm, startTestProvider, type Jar } from '../src/oidc.ts';
 
 // Issue 18, attack 15: a single sign-on's one-time code was redeemed by whichever browser
 // opened it, so an attacker could sign on with their own provider account, stop, and send the
@@ -28,20 +27,7 @@ beforeAll(async () => {
   const clientSecret = randomBytes(24).toString('base64url');
   stack = await startStack('sign-on-binding', { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'chat-test', OIDC_CLIENT_SECRET: clientSecret });
   origin = new URL(stack.queryUrl).origin;
-  provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: 'chat-test',
-        client_secret: clientSecret,
-        redirect_uris: [`${origin}/auth/oidc/callback`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-      },
-    ],
-    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: `subject-${id}`, preferred_username: id, name: `Person ${id}` }) }),
-    claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
-    cookies: { keys: [randomBytes(16).toString('hex')] },
-  }).listen(port);
+  provider = startTestProvider(port, { secret: clientSecret, redirectUri: `${origin}/auth/oidc/callback` });
   pool = createPgPool(stack.config, 2);
 }, 180_000);
 
@@ -50,28 +36,6 @@ afterAll(async () => {
   await pool?.end();
   await stack?.stop();
 });
-
-/** One browser's cookies: the provider's, and the one endpoint's. */
-interface Jar {
-  provider: Map<string, string>;
-  ours: Map<string, string>;
-}
-const newJar = (): Jar => ({ provider: new Map(), ours: new Map() });
-const cookieHeader = (cookies: Map<string, string>) => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-
-/** A GET or form POST from the browser holding `jar`, redirects not followed; keeps what it sets. */
-async function browse(jar: Jar, url: string, init: RequestInit = {}): Promise<Response> {
-  const cookies = url.startsWith(issuer) ? jar.provider : jar.ours;
-  const headers = new Headers(init.headers);
-  if (cookies.size) headers.set('cookie', cookieHeader(cookies));
-  const response = await instanceFetch(url, { ...init, headers, redirect: 'manual' });
-  for (const cookie of response.headers.getSetCookie()) {
-    const [name, value] = cookie.split(';')[0]!.split('=');
-    if (/;\s*max-age=0\b/i.test(cookie)) cookies.delete(name!);
-    else cookies.set(name!, value ?? '');
-  }
-  return response;
-}
 
 /**
  * Runs the flow as `login` in the browser holding `jar`, from start (with the web client as
@@ -82,7 +46,7 @@ async function untilCallback(jar: Jar, login: string): Promise<string> {
   let init: RequestInit = {};
   for (let step = 0; step < 20; step++) {
     if (url.startsWith(`${origin}/auth/oidc/callback`)) return url;
-    const response = await browse(jar, url, init);
+    const response = await browse(jar, issuer, url, init);
     const location = response.headers.get('location');
     init = {};
     if (location) {
@@ -90,32 +54,29 @@ async function untilCallback(jar: Jar, login: string): Promise<string> {
       continue;
     }
     const html = await response.text();
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
-    if (!action || !prompt) throw new Error(`unexpected page (${response.status}): ${html.slice(0, 300)}`);
-    const form = new URLSearchParams(prompt === 'login' ? { prompt, login, password: 'anything' } : { prompt });
-    url = new URL(action.replaceAll('&amp;', '&'), url).href;
-    init = { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    const next = providerForm(html, url, login);
+    if (!next) throw new Error(`unexpected page (${response.status}): ${html.slice(0, 300)}`);
+    ({ url, init } = next);
   }
   throw new Error('sign-on did not reach the callback in 20 steps');
 }
 
 /** The one-time code that `login`'s sign-on in `jar`'s browser ends with. */
 async function codeFor(jar: Jar, login: string): Promise<string> {
-  const back = await browse(jar, await untilCallback(jar, login));
+  const back = await browse(jar, issuer, await untilCallback(jar, login));
   expect(back.status).toBe(303);
   return new URL(back.headers.get('location')!).searchParams.get('sign_on_code')!;
 }
 
 async function complete(jar: Jar, code: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await browse(jar, `${origin}/auth/oidc/complete?code=${encodeURIComponent(code)}`);
+  const response = await browse(jar, issuer, `${origin}/auth/oidc/complete?code=${encodeURIComponent(code)}`);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 /** A browser that has started a sign-on of its own: it holds a sign-on cookie, just not the attacker's. */
 async function busyVictim(): Promise<Jar> {
   const jar = newJar();
-  expect((await browse(jar, `${origin}/auth/oidc/start`)).status).toBe(302);
+  expect((await browse(jar, issuer, `${origin}/auth/oidc/start`)).status).toBe(302);
   expect(jar.ours.get('chat_sign_on')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   return jar;
 }
@@ -155,7 +116,7 @@ describe('single sign-on is bound to the browser that started it', () => {
     const callback = await untilCallback(attacker, 'trudy');
 
     for (const victim of [newJar(), await busyVictim()]) {
-      const refused = await browse(victim, callback);
+      const refused = await browse(victim, issuer, callback);
       expect(refused.status).toBe(400);
       expect(refused.headers.get('location')).toBeNull();
       expect(await refused.json()).toMatchObject({ error: 'SIGN_ON_FAILED' });
@@ -163,7 +124,7 @@ describe('single sign-on is bound to the browser that started it', () => {
     // Refused before the provider's code was traded: no account, no session.
     expect(await accountOf('trudy')).toEqual({ accounts: 0, sessions: 0 });
 
-    const back = await browse(attacker, callback);
+    const back = await browse(attacker, issuer, callback);
     expect(back.status).toBe(303);
     const code = new URL(back.headers.get('location')!).searchParams.get('sign_on_code')!;
     expect(await complete(attacker, code)).toMatchObject({ status: 200, body: { username: 'trudy' } });
