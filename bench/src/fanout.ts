@@ -64,6 +64,7 @@ async function platformTarget(): Promise<Target> {
     SUBSCRIPTIONS_PER_USER: String(IDLE + ROOMS * SUBSCRIBERS),
     WS_MAX_SOCKETS: sockets,
     HTTP_MAX_CONNECTIONS: sockets,
+    HTTP_CONNECTIONS_PER_ADDRESS: sockets,
   });
   const owner = (await signUp(stack.queryUrl, 'fanbench')).accessToken;
   const rooms: string[] = [];

@@ -85,6 +85,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
     QUERY_LIMIT_PER_USER: '100000000',
     QUERY_LIMIT_PER_ADDRESS: '100000000',
     WS_SOCKETS_PER_ADDRESS: '100000',
+    HTTP_CONNECTIONS_PER_ADDRESS: '100000',
   };
   // One secret for the instances of every stack of this test process; kept in its environment so
   // the test's own calls to the command service (test/src/graphql.ts) can sign as an instance.

@@ -91,6 +91,7 @@ export const ENV_SCHEMA = z
     HTTP_REQUEST_TIMEOUT_MS: positive,
     HTTP_KEEP_ALIVE_TIMEOUT_MS: positive,
     HTTP_MAX_CONNECTIONS: positive,
+    HTTP_CONNECTIONS_PER_ADDRESS: positive,
     WS_AUTH_TIMEOUT_MS: positive,
     WS_SOCKETS_PER_ADDRESS: positive,
     WS_MAX_SOCKETS: positive,

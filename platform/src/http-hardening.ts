@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { addressKey, trustedProxies } from './client-address.ts';
 import { intFromEnv } from './config.ts';
 
 // Deadlines and a connection cap for a public listener, so a client cannot hold the process's
@@ -17,6 +18,12 @@ export interface HttpHardening {
   keepAliveTimeoutMs: number;
   /** Open connections at most, WebSockets included; more are closed as they come (HTTP_MAX_CONNECTIONS). */
   maxConnections: number;
+  /**
+   * Open connections per client address on a public listener (HTTP_CONNECTIONS_PER_ADDRESS),
+   * counted by address key; connections from a trusted proxy (TRUST_PROXY) are not counted
+   * here, since they carry many clients (their sockets are capped per client address instead).
+   */
+  connectionsPerAddress: number;
 }
 
 export const HTTP_HARDENING_DEFAULTS: HttpHardening = {
@@ -24,6 +31,7 @@ export const HTTP_HARDENING_DEFAULTS: HttpHardening = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 20_000,
+  connectionsPerAddress: 256,
 };
 
 export function httpHardening(env: NodeJS.ProcessEnv = process.env): HttpHardening {
@@ -34,11 +42,16 @@ export function httpHardening(env: NodeJS.ProcessEnv = process.env): HttpHardeni
     requestTimeoutMs: Math.max(headersTimeoutMs, intFromEnv(env, 'HTTP_REQUEST_TIMEOUT_MS', HTTP_HARDENING_DEFAULTS.requestTimeoutMs)),
     keepAliveTimeoutMs: intFromEnv(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', HTTP_HARDENING_DEFAULTS.keepAliveTimeoutMs),
     maxConnections: intFromEnv(env, 'HTTP_MAX_CONNECTIONS', HTTP_HARDENING_DEFAULTS.maxConnections),
+    connectionsPerAddress: intFromEnv(env, 'HTTP_CONNECTIONS_PER_ADDRESS', HTTP_HARDENING_DEFAULTS.connectionsPerAddress),
   };
 }
 
-/** Applies `settings` to a server that has not started listening yet. */
-export function hardenHttpServer(server: Server, settings: HttpHardening = httpHardening()): Server {
+/**
+ * Applies `settings` to a server that has not started listening yet; with `perAddress` (a
+ * public listener), also the cap of connections per client address.
+ */
+export function hardenHttpServer(server: Server, settings: HttpHardening = httpHardening(), perAddress = false): Server {
+  if (perAddress) capConnectionsPerAddress(server, settings.connectionsPerAddress);
   server.headersTimeout = settings.headersTimeoutMs;
   server.requestTimeout = settings.requestTimeoutMs;
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
@@ -47,4 +60,22 @@ export function hardenHttpServer(server: Server, settings: HttpHardening = httpH
   // read when the server starts listening, hence before listen().
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(1000, settings.headersTimeoutMs);
   return server;
+}
+
+/** Closes a connection at once when its peer already holds `cap` (a trusted proxy's are not counted). */
+function capConnectionsPerAddress(server: Server, cap: number, trust = trustedProxies(process.env.TRUST_PROXY)): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const peer = socket.remoteAddress;
+    if (!peer || trust(peer, 0)) return;
+    const key = addressKey(peer);
+    const count = (open.get(key) ?? 0) + 1;
+    if (count > cap) return void socket.destroy();
+    open.set(key, count);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left > 0) open.set(key, left);
+      else open.delete(key);
+    });
+  });
 }

@@ -15,11 +15,19 @@ export interface HttpOptions {
   host?: string;
   ready: ReadinessChecks;
   handler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** A listener the public reaches: connections are capped per client address too. */
+  public?: boolean;
 }
 
 let processMetrics = false;
 
-export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: HttpOptions): Promise<Server> {
+export function startHttpServer({
+  port,
+  host = '127.0.0.1',
+  ready,
+  handler,
+  public: reachedByPublic = false,
+}: HttpOptions): Promise<Server> {
   const server = createServer((req, res) => {
     const path = req.url?.split('?')[0];
     if (path === '/healthz' || path === '/health') return reply(res, 200, { status: 'ok' });
@@ -32,7 +40,7 @@ export function startHttpServer({ port, host = '127.0.0.1', ready, handler }: Ht
     if (handler) return handler(req, res);
     reply(res, 404, { error: 'not found' });
   });
-  return listen(hardenHttpServer(server), port, host);
+  return listen(hardenHttpServer(server, undefined, reachedByPublic), port, host);
 }
 
 export interface InternalHttpOptions {

@@ -173,6 +173,8 @@ const signOn = signOnProxy(commandServiceUrl(), instanceAuth, log);
 const server = await startHttpServer({
   port,
   host,
+  // The one public listener: connections are capped per client address too.
+  public: true,
   ready: {
     postgres: () => readModelPool.pool.query('SELECT 1'),
     redis: () => redis.ping(),

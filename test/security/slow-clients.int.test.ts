@@ -16,6 +16,7 @@ const SLACK_MS = 2500;
 
 let stack: Stack;
 let strict: Instance;
+let frugal: Instance;
 
 beforeAll(async () => {
   stack = await startStack('slow-clients');
@@ -24,6 +25,7 @@ beforeAll(async () => {
     HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS),
     HTTP_MAX_CONNECTIONS: '20',
   });
+  frugal = await stack.startExtra('query-service', { HTTP_CONNECTIONS_PER_ADDRESS: '5' });
 }, 180_000);
 
 afterAll(async () => {
@@ -36,10 +38,10 @@ interface Dribble {
   ended: Promise<{ afterMs: number; answer: string }>;
 }
 
-/** A connection that sends `first`, then `piece` every `everyMs` until the server closes it. */
-function dribble(first: string, piece: string, everyMs: number): Dribble {
+/** A connection (to `to`, from `from`) that sends `first`, then `piece` every `everyMs` until the server closes it. */
+function dribble(first: string, piece: string, everyMs: number, to = strict, from = '127.0.0.1'): Dribble {
   const started = Date.now();
-  const socket = connect(strict.port, '127.0.0.1');
+  const socket = connect({ port: to.port, host: '127.0.0.1', localAddress: from });
   let answer = '';
   socket.on('data', (data) => (answer += String(data)));
   socket.once('connect', () => socket.write(first));
@@ -82,5 +84,20 @@ describe('slow clients', () => {
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map((h) => h.ended));
     await expect.poll(async () => (await fetch(`${strict.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('closes connections past HTTP_CONNECTIONS_PER_ADDRESS from one address as they come, and serves another address', async () => {
+    const held = Array.from({ length: 5 }, () => dribble('', '', 60_000, frugal));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sixth = dribble('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', '', 60_000, frugal);
+    const { answer, afterMs } = await sixth.ended;
+    expect(answer).toBe(''); // closed unanswered
+    expect(afterMs).toBeLessThan(HEADERS_MS); // at once, not by a deadline
+    // Another client, at another address, is served meanwhile.
+    const neighbour = dribble('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '', 60_000, frugal, '127.0.0.2');
+    expect((await neighbour.ended).answer).toMatch(/^HTTP\/1.1 200/);
+    for (const { socket } of held) socket.destroy();
+    await Promise.all(held.map((h) => h.ended));
+    await expect.poll(async () => (await fetch(`${frugal.baseUrl}/healthz`)).status).toBe(200);
   });
 });
