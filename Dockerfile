@@ -20,4 +20,7 @@ COPY . .
 # The browser client, which the query service serves at its origin from web/dist.
 RUN npm run --silent build -w @chat/web
 ENV NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning HOST=0.0.0.0
+# Where the compose stacks keep the instances' shared secret: a new volume mounted here takes
+# this folder's owner, so init (as node) can write the secret into it.
+RUN mkdir -p /run/chat && chown node:node /run/chat && chmod 700 /run/chat
 USER node
