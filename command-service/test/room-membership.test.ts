@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { decide, evolve, initialRoomState, type RoomCommand, type RoomEvent, type RoomState } from '../src/domain/room.ts';
-import { directRoomId } from '../src/domain/room-ids.ts';
+import { createdRoomId, directRoomId } from '../src/domain/room-ids.ts';
 
 // Membership rules of the room decider: roles, private rooms, the last owner, direct rooms.
 
-const ROOM = '6f1c4a52-34b5-4a8e-9d07-1c2b3d4e5f60';
 const [OWEN, ADA, MIA, ZED] = [
   '0a000000-0000-4000-8000-000000000001',
   '0b000000-0000-4000-8000-000000000002',
   '0c000000-0000-4000-8000-000000000003',
   '0d000000-0000-4000-8000-000000000004',
 ];
+// Owen's room: the id the server derives for his createRoom with this key.
+const CREATE_KEY = 'create';
+const ROOM = createdRoomId(OWEN, CREATE_KEY);
 
 type Without<C> = C extends unknown ? Omit<C, 'roomId' | 'commandId' | 'actorId'> : never;
 const as = (actorId: string, command: Without<RoomCommand>): RoomCommand =>
-  ({ ...command, roomId: ROOM, actorId, commandId: null }) as RoomCommand;
+  ({ ...command, roomId: ROOM, actorId, commandId: command.type === 'CreateRoom' ? CREATE_KEY : null }) as RoomCommand;
 
 function given(...commands: RoomCommand[]): RoomState {
   return commands.reduce((state, command) => {
@@ -99,6 +101,14 @@ describe('room membership', () => {
       commandId: 'k1',
     };
     expect(code(message, direct)).toBe('MessageSent');
+  });
+
+  it('creates a room only under the id the server derives from its creator and key, never one a command names', () => {
+    const forged = { ...publicRoom, roomId: directRoomId(ADA, MIA) };
+    expect(code(forged, initialRoomState)).toBe('INVALID_INPUT');
+    expect(code({ ...publicRoom, actorId: ADA }, initialRoomState)).toBe('INVALID_INPUT');
+    expect(code({ ...publicRoom, commandId: null }, initialRoomState)).toBe('INVALID_INPUT');
+    expect(code(publicRoom, initialRoomState)).toBe('RoomCreated');
   });
 
   it('opens a direct room only under the id the server derives from its two users, never one a command names', () => {

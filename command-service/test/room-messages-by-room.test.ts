@@ -12,14 +12,16 @@ import {
   type RoomEvent,
   type RoomState,
 } from '../src/domain/room.ts';
+import { createdRoomId } from '../src/domain/room-ids.ts';
 
 // Messages belong to their room (issue 18): forged commands that carry another room's message
 // id are refused, a log that already holds one leaves the original's facts alone, and the caps
 // on reactions and mentions are typed errors.
 
-const ROOM_A = '6f1c4a52-34b5-4a8e-9d07-1c2b3d4e5f60';
-const ROOM_M = '7e2d5b63-45c6-4b9f-8e18-2d3c4e5f6a71';
 const [ALICE, MALLORY] = ['0a000000-0000-4000-8000-000000000001', '0b000000-0000-4000-8000-000000000002'];
+// Each one's room: the id the server derives for their createRoom with the key 'create'.
+const ROOM_A = createdRoomId(ALICE, 'create');
+const ROOM_M = createdRoomId(MALLORY, 'create');
 const ALICES_MESSAGE = '1f000000-0000-4000-8000-000000000001';
 
 type Without<C> = C extends unknown ? Omit<C, 'roomId' | 'commandId' | 'actorId'> : never;
@@ -32,7 +34,7 @@ const stamp = (command: RoomCommand, events: Omit<RoomEvent, 'eventId' | 'occurr
   );
 
 const roomOf = (owner: string, roomId: string): RoomState => {
-  const create = as(owner, roomId, { type: 'CreateRoom', name: 'r', topic: null, visibility: 'PUBLIC' });
+  const create = { ...as(owner, roomId, { type: 'CreateRoom', name: 'r', topic: null, visibility: 'PUBLIC' }), commandId: 'create' };
   const decision = decide(create, initialRoomState);
   if (!decision.ok) throw new Error(decision.error.message);
   return stamp(create, decision.events).reduce(evolve, initialRoomState);

@@ -10,16 +10,18 @@ import {
   type RoomEvent,
   type RoomState,
 } from '../src/domain/room.ts';
+import { createdRoomId } from '../src/domain/room-ids.ts';
 
 // Message rules of the room decider: replies, edits, deletes, reactions, read markers.
 
-const ROOM = '6f1c4a52-34b5-4a8e-9d07-1c2b3d4e5f60';
 const [OWNER, AUTHOR, OTHER, STRANGER] = [
   '0a000000-0000-4000-8000-000000000001',
   '0b000000-0000-4000-8000-000000000002',
   '0c000000-0000-4000-8000-000000000003',
   '0d000000-0000-4000-8000-000000000004',
 ];
+// The owner's room: the id the server derives for their createRoom with the key 'k'.
+const ROOM = createdRoomId(OWNER, 'k');
 const MESSAGE = '1f000000-0000-4000-8000-000000000001';
 
 type Without<C> = C extends unknown ? Omit<C, 'roomId' | 'commandId' | 'actorId'> : never;

@@ -11,11 +11,14 @@ import {
   type RoomCommand,
   type RoomEvent,
 } from '../src/domain/room.ts';
+import { createdRoomId } from '../src/domain/room-ids.ts';
 
 // Properties of the room decider over arbitrary command sequences, including hostile text.
 
-const ROOM = '6f1c4a52-34b5-4a8e-9d07-1c2b3d4e5f60';
 const USERS = ['a1a1a1a1-0000-4000-8000-000000000001', 'b2b2b2b2-0000-4000-8000-000000000002', 'c3c3c3c3-0000-4000-8000-000000000003'];
+// The room every command names: the one the server derives for the first user's createRoom
+// with the key 'create' (a CreateRoom by anyone else, or with another key, is refused).
+const ROOM = createdRoomId(USERS[0]!, 'create');
 const actor = fc.constantFrom(...USERS);
 // Mostly valid input, so that long histories build up; hostile text now and then.
 const text = fc.oneof(
@@ -41,6 +44,9 @@ const command: fc.Arbitrary<RoomCommand> = fc.oneof(
   {
     arbitrary: fc.record({
       ...base,
+      // Mostly the creator and key the room's id derives from; now and then anyone, any key.
+      actorId: fc.oneof({ arbitrary: fc.constant(USERS[0]!), weight: 3 }, { arbitrary: actor, weight: 1 }),
+      commandId: fc.oneof({ arbitrary: fc.constant('create'), weight: 3 }, { arbitrary: key, weight: 1 }),
       type: fc.constant('CreateRoom' as const),
       name: text,
       topic: fc.option(text, { nil: null }),
@@ -95,6 +101,8 @@ function run(commands: RoomCommand[]) {
       expect(state).toBe(before);
       continue;
     }
+    // A room is only ever created under the id the server derives from its creator and key.
+    if (c.type === 'CreateRoom') expect(c.roomId).toBe(createdRoomId(c.actorId, c.commandId ?? ''));
     for (const event of decision.events) {
       const stamped = { ...event, eventId: 'e', occurredAt: 0, actorId: c.actorId, commandId: c.commandId } as RoomEvent;
       log.push(stamped);

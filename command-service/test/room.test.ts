@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide, evolve, initialRoomState, type RoomCommand, type RoomEvent, type RoomState } from '../src/domain/room.ts';
+import { createdRoomId } from '../src/domain/room-ids.ts';
 
-const ROOM = '6f1c4a52-34b5-4a8e-9d07-1c2b3d4e5f60';
+// The id the server derives for Alice's createRoom with this key (the decider checks it).
+const ROOM = createdRoomId('alice', 'create-general');
 
 function stamp(events: ReturnType<typeof decide>, actorId: string): RoomEvent[] {
   if (!events.ok) throw new Error(events.error.message);
@@ -19,7 +21,7 @@ const create: RoomCommand = {
   topic: null,
   visibility: 'PUBLIC',
   actorId: 'alice',
-  commandId: null,
+  commandId: 'create-general',
 };
 const join = (actorId: string): RoomCommand => ({ type: 'JoinRoom', roomId: ROOM, actorId, commandId: null });
 const send = (actorId: string, body = 'hi', commandId: string | null = 'c1'): RoomCommand => ({

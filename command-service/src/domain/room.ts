@@ -1,6 +1,6 @@
 import { mentionedNames, type EventOf } from '@chat/schemas';
 import { commandError, type CommandError } from './errors.ts';
-import { directRoomId } from './room-ids.ts';
+import { createdRoomId, directRoomId } from './room-ids.ts';
 import { LIMITS, checkId, checkText, isUuid } from './validation.ts';
 
 // The room aggregate as a decider: decide(command, state) → events or a typed error, and
@@ -172,6 +172,11 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
   }
   switch (command.type) {
     case 'CreateRoom':
+      // The server derives the id from the creator and the idempotency key (which it supplies
+      // when the client gives none); one naming any other room is forged, whoever sent it.
+      if (command.commandId === null || command.roomId !== createdRoomId(command.actorId, command.commandId)) {
+        return commandError('INVALID_INPUT', 'roomId is not the room this creator and key make');
+      }
       return (
         checkText('name', command.name, { max: LIMITS.roomName }) ??
         checkTopic(command.topic) ??
