@@ -185,8 +185,32 @@ async function dropSchema(config: PlatformConfig): Promise<void> {
   await client.end();
 }
 
-/** A port nothing listens on now (the OS's pick), for a service or a test server to take. */
-export function freePort(): Promise<number> {
+// Ports are picked below Linux's ephemeral range (32768-60999 by default): the OS's own pick
+// (port 0) comes from that range, which every outgoing connection on the machine also takes
+// its local port from, so a port picked there could be taken by a client socket (a Kafka or
+// Postgres connection of a parallel test) before the service binds it. Below it, only another
+// picker can collide: a random choice among 12,000 ports, checked free, makes that rare.
+const PICK_FROM = 20_000;
+const PICK_BELOW = 32_768;
+
+/** A port nothing listens on now, for a service or a test server to take. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = PICK_FROM + Math.floor(Math.random() * (PICK_BELOW - PICK_FROM));
+    if (await canListen(port)) return port;
+  }
+  return osPort();
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function osPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
