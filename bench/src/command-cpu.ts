@@ -18,15 +18,21 @@ import { summarize } from './stats.ts';
 // WARMUP seconds. CPU is each service process's user + system time from /proc over the
 // measured window, divided by the commands accepted in it; Postgres is every postgres process
 // (all its backends, so the command side's reads and writes too), and its commits per second
-// are pg_stat_database's xact_commit over the same window.
+// are pg_stat_database's xact_commit over the same window. Kafka and the registry are every
+// java process, Redis every redis-server: the whole box's CPU, the load generator's included.
 //
-// Usage: ./chat bench:cpu   (env: RATE, ROOMS, DURATION, WARMUP, CONNECTIONS)
+// TARGET=command (the default) sends straight to the command service, signed as an instance
+// (what the command side costs alone); TARGET=endpoint sends through the one endpoint, as a
+// client does (the query service's proxying and admission included).
+//
+// Usage: ./chat bench:cpu   (env: RATE, ROOMS, DURATION, WARMUP, CONNECTIONS, TARGET)
 
 const RATE = intFromEnv(process.env, 'RATE', 1000);
 const ROOMS = intFromEnv(process.env, 'ROOMS', 100);
 const DURATION = intFromEnv(process.env, 'DURATION', 20);
 const WARMUP = intFromEnv(process.env, 'WARMUP', 5);
 const CONNECTIONS = intFromEnv(process.env, 'CONNECTIONS', 64);
+const TARGET = process.env.TARGET === 'endpoint' ? 'endpoint' : 'command';
 
 const CREATE = `mutation($key: ID!) { createRoom(name: "bench", commandId: $key) { ... on RoomAccepted { roomId } ... on CommandError { code message } } }`;
 const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $id) {
@@ -44,7 +50,8 @@ try {
     rooms.push(created.createRoom.roomId as string);
   }
   const agent = new Agent({ connections: CONNECTIONS, pipelining: 1 });
-  const url = new URL(stack.commandUrl);
+  const url = new URL(TARGET === 'endpoint' ? stack.queryUrl : stack.commandUrl);
+  const signed = (body: string) => (TARGET === 'endpoint' ? {} : instanceHeaders(url, body));
   const services = ['command-service', 'projector', 'query-service'] as const;
   const stats = new pg.Client({ connectionString: stack.config.databaseUrl });
   await stats.connect();
@@ -65,7 +72,7 @@ try {
       const response = await request(url, {
         method: 'POST',
         dispatcher: agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${bench}`, ...instanceHeaders(url, body) },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bench}`, ...signed(body) },
         body,
       });
       const result = (await response.body.json()) as { data?: { sendMessage: { __typename: string; code?: string } }; errors?: unknown };
@@ -82,7 +89,17 @@ try {
   const total = RATE * (WARMUP + DURATION);
   const start = performance.now() + 100;
   const inFlight: Promise<void>[] = [];
-  let window: { startedAt: number; cpu: Record<string, number>; postgres: number; commits: number; load: NodeJS.CpuUsage } | undefined;
+  let window:
+    | {
+        startedAt: number;
+        cpu: Record<string, number>;
+        postgres: number;
+        java: number;
+        redis: number;
+        commits: number;
+        load: NodeJS.CpuUsage;
+      }
+    | undefined;
   for (let i = 0; i < total; i++) {
     const scheduled = start + (i * 1000) / RATE;
     const wait = scheduled - performance.now();
@@ -93,6 +110,8 @@ try {
         startedAt: performance.now(),
         cpu: Object.fromEntries(services.map((s) => [s, cpuMs(pids[s])])),
         postgres: cpuMsOfAll('postgres'),
+        java: cpuMsOfAll('java'),
+        redis: cpuMsOfAll('redis-server'),
         commits: await commits(),
         load: process.cpuUsage(),
       };
@@ -104,6 +123,8 @@ try {
   await Promise.all(inFlight);
   const cpuAtEnd = Object.fromEntries(services.map((s) => [s, cpuMs(pids[s])]));
   const postgresCpu = cpuMsOfAll('postgres') - window!.postgres;
+  const javaCpu = cpuMsOfAll('java') - window!.java;
+  const redisCpu = cpuMsOfAll('redis-server') - window!.redis;
   const windowSeconds = (performance.now() - window!.startedAt) / 1000;
   const postgresCommits = (await commits()) - window!.commits;
   await stats.end();
@@ -117,6 +138,7 @@ try {
     JSON.stringify(
       {
         method: 'open loop, fixed offered rate; CPU from /proc from the first measured send until the last measured answer',
+        target: TARGET === 'endpoint' ? 'the one endpoint (query service)' : 'the command service, signed as an instance',
         offered: { ratePerSecond: RATE, seconds: DURATION, rooms: ROOMS, warmupSeconds: WARMUP },
         achievedOfferedRate: Math.round((RATE * DURATION) / ((offeredEnd - window!.startedAt) / 1000)),
         outcomes: Object.fromEntries(outcomes),
@@ -125,6 +147,9 @@ try {
           ...cpu,
           platform: perCommand(platform),
           postgres: perCommand(postgresCpu),
+          kafkaAndRegistry: perCommand(javaCpu),
+          redis: perCommand(redisCpu),
+          loadGenerator: perCommand((loadCpu.user + loadCpu.system) / 1000),
           projectorPlusPostgres: perCommand(cpuAtEnd.projector! - window!.cpu.projector! + postgresCpu),
         },
         postgresCommits: {
