@@ -4,11 +4,14 @@ import { INSTANCE_HEADERS, isInstanceRefusal, type InstanceAuth, type VerifiedIn
 // Instance authentication over HTTP: the caller's side (a fetch that signs) and the receiver's
 // (read the body within a bound, check the signature, or answer 401 before anything runs).
 
+type Fetch = (url: URL, init: RequestInit) => Promise<Response>;
+
 /**
  * fetch(), signed as this instance. A client address to vouch for travels in the
- * x-chat-client-address header of `init` (signed with the rest).
+ * x-chat-client-address header of `init` (signed with the rest). `fetchImpl` sends it (the
+ * platform's by default; a caller on a hot path may pass a faster one).
  */
-export function signedFetch(auth: InstanceAuth, url: string, init: RequestInit = {}): Promise<Response> {
+export function signedFetch(auth: InstanceAuth, url: string, init: RequestInit = {}, fetchImpl: Fetch = fetch): Promise<Response> {
   const target = new URL(url);
   const headers = new Headers(init.headers);
   const clientAddress = headers.get(INSTANCE_HEADERS.clientAddress) ?? undefined;
@@ -16,7 +19,7 @@ export function signedFetch(auth: InstanceAuth, url: string, init: RequestInit =
   if (init.body != null && body === undefined) throw new Error('signedFetch signs string or byte bodies only');
   const signature = auth.sign({ method: init.method ?? 'GET', path: `${target.pathname}${target.search}`, body, clientAddress });
   for (const [name, value] of Object.entries(signature)) headers.set(name, value);
-  return fetch(target, { ...init, headers });
+  return fetchImpl(target, { ...init, headers });
 }
 
 export type InstanceCall = { ok: true; caller: VerifiedInstance; body: Buffer } | { ok: false; status: number; message: string };

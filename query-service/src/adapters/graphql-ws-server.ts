@@ -157,7 +157,7 @@ export function serveGraphqlWs({ server, yoga, callerOf, sockets, caps, subscrib
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
         const { caller, authorization } = await operationCaller(ctx.extra, params.extensions);
-        // Queries and mutations are weighed by cost like any (admission.ts); starting a subscription has its own limit.
+        // Queries are weighed by cost like any (admission.ts); starting a subscription has its own limit.
         const isSubscription = getOperationAST(document, params.operationName)?.operation === 'subscription';
         const limited = isSubscription && !('code' in caller) ? await subscribeLimit.admit(caller.userId) : undefined;
         if (limited) return [limited];

@@ -12,8 +12,8 @@ import type { Context } from './builder.ts';
 // - subscriptions over graphql-ws only: that is where the caps, the subscribe rate limit and
 //   the closing on log-out, expiry and password change live, so one asked over HTTP (SSE,
 //   multipart) is refused with SUBSCRIPTION_TRANSPORT before it starts;
-// - what it may cost (graphql-limits.ts), and a rate limit weighted by that cost for queries
-//   and mutations, per user, or per address before signing in;
+// - what it may cost (graphql-limits.ts), and a rate limit weighted by that cost for queries,
+//   per user, or per address before signing in (mutations are limited on the command side);
 // - what it may make Postgres do while it runs (QueryBudget), per execution, and per event
 //   for a subscription (see main.ts).
 
@@ -31,7 +31,10 @@ function overWebSocket(contextValue: unknown): boolean {
 /** The cost-weighted rate limit, for graphqlLimits' `admit`. */
 export function admitByCost(rateLimit: QueryRateLimit) {
   return async ({ type, cost, contextValue }: PricedOperation) => {
-    if (type === 'subscription') return undefined; // their own limit and caps (graphql-ws-server.ts)
+    // Subscriptions have their own limit and caps (graphql-ws-server.ts). Mutations read nothing
+    // here (they run on the command side) and are limited there: commands per user, sign-ups and
+    // log-ins per address. A Redis round trip per mutation here would count them twice.
+    if (type !== 'query') return undefined;
     const ctx = contextValue as Context;
     const caller = 'code' in ctx.caller ? { address: ctx.commandCredentials.clientAddress } : { userId: ctx.caller.userId };
     return rateLimit.admit(caller, cost);
