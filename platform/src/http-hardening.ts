@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { addressKey, trustedProxies } from './client-address.ts';
 import { intFromEnv } from './config.ts';
+import { OpenCounts } from './open-counts.ts';
 
 // Deadlines and a connection cap for a public listener, so a client cannot hold the process's
 // connections open by sending slowly: Node's defaults give a request's headers 60 s and the
@@ -64,18 +65,12 @@ export function hardenHttpServer(server: Server, settings: HttpHardening = httpH
 
 /** Closes a connection at once when its peer already holds `cap` (a trusted proxy's are not counted). */
 function capConnectionsPerAddress(server: Server, cap: number, trust = trustedProxies(process.env.TRUST_PROXY)): void {
-  const open = new Map<string, number>();
+  const open = new OpenCounts();
   server.on('connection', (socket) => {
     const peer = socket.remoteAddress;
     if (!peer || trust(peer, 0)) return;
     const key = addressKey(peer);
-    const count = (open.get(key) ?? 0) + 1;
-    if (count > cap) return void socket.destroy();
-    open.set(key, count);
-    socket.once('close', () => {
-      const left = (open.get(key) ?? 1) - 1;
-      if (left > 0) open.set(key, left);
-      else open.delete(key);
-    });
+    if (!open.take(key, cap)) return void socket.destroy();
+    socket.once('close', () => open.release(key));
   });
 }

@@ -27,3 +27,4 @@ export { useOperationMetrics, describeOperation } from './graphql-metrics.ts';
 export { useOperationTracing } from './graphql-tracing.ts';
 export * from './tracing.ts';
 export * from './rooms-per-user.ts';
+export * from './open-counts.ts';

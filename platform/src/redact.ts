@@ -6,14 +6,14 @@
 
 export const REDACTED = 'REDACTED';
 
-/** Query parameters that are credentials, by name (case ignored). */
-const SECRET_PARAM =
-  /^(code|state|sign_on_code|session_state|nonce|token|access_token|refresh_token|id_token|password|passwd|pwd|secret|client_secret|api_key|apikey|key|sig|signature)$/i;
+/** Query parameters that are credentials, by name (case ignored): one list for URLs and for text. */
+const SECRET_PARAMS =
+  'code|state|sign_on_code|session_state|nonce|token|access_token|refresh_token|id_token|password|passwd|pwd|secret|client_secret|api_key|apikey|key|sig|signature';
+const SECRET_PARAM = new RegExp(`^(?:${SECRET_PARAMS})$`, 'i');
 // A URL with a scheme, up to whitespace, a quote or an angle bracket.
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
 // A credential parameter outside a full URL ("/auth/oidc/callback?code=…", a bare query string).
-const PARAM_IN_TEXT =
-  /([?&;](?:code|state|sign_on_code|session_state|nonce|token|access_token|refresh_token|id_token|password|secret|client_secret|api_key)=)[^&\s"'#<>`]*/gi;
+const PARAM_IN_TEXT = new RegExp(`([?&;](?:${SECRET_PARAMS})=)[^&\\s"'#<>\`]*`, 'gi');
 // userinfo of a URL the URL parser did not take: scheme://user:password@host
 const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:@/"'<>]*:)[^\s@/"'<>]*@/gi;
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { GRAPHQL_LIMITS, addressKey, clientAddress, liveSockets, type Caller, type Logger } from '@chat/platform';
+import { GRAPHQL_LIMITS, OpenCounts, addressKey, clientAddress, liveSockets, type Caller, type Logger } from '@chat/platform';
 import type { NoCaller } from '../graphql/builder.ts';
 import type { CommandCredentials } from '../graphql/commands.ts';
 import type { SubscriptionCaps } from '../app/subscription-caps.ts';
@@ -77,7 +77,7 @@ type EnvelopedRoot = Pick<ReturnType<EnvelopedEndpoint['getEnveloped']>, 'execut
 export function serveGraphqlWs({ server, yoga, callerOf, sockets, caps, subscribeLimit, settings, log }: GraphqlWsOptions): {
   dispose: () => Promise<void>;
 } {
-  const perAddress = new Map<string, number>();
+  const perAddress = new OpenCounts();
   let open = 0;
   const authenticated = new WeakSet<WebSocket>();
 
@@ -91,14 +91,11 @@ export function serveGraphqlWs({ server, yoga, callerOf, sockets, caps, subscrib
       // Counted by its key, as every per-address limit is (an IPv6 host by its /64).
       const address = addressKey(clientAddress(req));
       if (open >= settings.maxSockets) return done(false, 503, 'Too many connections');
-      if ((perAddress.get(address) ?? 0) >= settings.perAddress) return done(false, 429, 'Too many connections from this address');
+      if (!perAddress.take(address, settings.perAddress)) return done(false, 429, 'Too many connections from this address');
       open += 1;
-      perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
       req.socket.once('close', () => {
         open -= 1;
-        const left = (perAddress.get(address) ?? 1) - 1;
-        if (left > 0) perAddress.set(address, left);
-        else perAddress.delete(address);
+        perAddress.release(address);
       });
       done(true);
     },

@@ -17,9 +17,12 @@ import type { Context } from './builder.ts';
 // - what it may make Postgres do while it runs (QueryBudget), per execution, and per event
 //   for a subscription (see main.ts).
 
+/** A page of search hits when searchMessages is given no `first`. */
+export const SEARCH_DEFAULT_PAGE = 20;
+
 /** What fields cost beyond the rule: a whole-history search is the dearest read there is. */
 export const QUERY_PRICES: FieldPrices = {
-  'Query.searchMessages': { base: 2000, defaultPage: 20 },
+  'Query.searchMessages': { base: 2000, defaultPage: SEARCH_DEFAULT_PAGE },
   'Query.searchUsers': { items: 20 },
 };
 

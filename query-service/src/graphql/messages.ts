@@ -1,4 +1,5 @@
-import { roomCursor } from '@chat/platform';
+import { PAGE_SIZES, roomCursor } from '@chat/platform';
+import { SEARCH_DEFAULT_PAGE } from './admission.ts';
 import type { MessageView } from '@chat/schemas';
 import { NoLongerMemberError, liveMessages } from '../app/live-messages.ts';
 import { RoomRef } from './rooms.ts';
@@ -173,12 +174,12 @@ async function historyPage(ctx: Context, roomId: string, args: PageArgs) {
   // One extra row tells whether another page follows; sequences have no gaps, so a
   // cursor past 0 means there are messages on its other side.
   if (backward) {
-    const last = pageSize('last', args.last ?? 50);
+    const last = pageSize('last', args.last ?? PAGE_SIZES.default);
     const before = cursorIn('message', roomId, 'before', args.before);
     const rows = await ctx.readModels.messagesBefore(roomId, before, last + 1);
     return connection(rows.slice(-last), { hasPreviousPage: rows.length > last, hasNextPage: before !== null });
   }
-  const first = pageSize('first', args.first ?? 50);
+  const first = pageSize('first', args.first ?? PAGE_SIZES.default);
   const after = cursorIn('message', roomId, 'after', args.after) ?? 0;
   const rows = await ctx.readModels.messagesAfter(roomId, after, first + 1);
   return connection(rows.slice(0, first), { hasPreviousPage: after > 0, hasNextPage: rows.length > first });
@@ -210,7 +211,7 @@ builder.queryFields((t) => ({
       if (!(await ctx.readModels.searchable(words))) {
         throw clientError('INVALID_INPUT', 'query needs at least one word to look for, not only excluded ones');
       }
-      const first = pageSize('first', args.first ?? 20);
+      const first = pageSize('first', args.first ?? SEARCH_DEFAULT_PAGE);
       const rows = await ctx.readModels.searchMessages(userId, words, decodeSearchCursor(args.after), first + 1);
       const page = rows.slice(0, first);
       const cursor = (row: (typeof rows)[number]) => Buffer.from(JSON.stringify([row.rank, row.messageId])).toString('base64url');

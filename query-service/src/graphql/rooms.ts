@@ -1,4 +1,4 @@
-import { roomCursor } from '@chat/platform';
+import { PAGE_SIZES, roomCursor } from '@chat/platform';
 import type { MemberView, RoomView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, requireUser, type Context } from './builder.ts';
 import { MessageRef } from './message-ref.ts';
@@ -105,7 +105,7 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
         if (backward && (args.first != null || args.after != null)) {
           throw clientError('INVALID_INPUT', 'page forward (first/after) or backward (last/before), not both');
         }
-        const limit = pageSize(backward ? 'last' : 'first', (backward ? args.last : args.first) ?? 50);
+        const limit = pageSize(backward ? 'last' : 'first', (backward ? args.last : args.first) ?? PAGE_SIZES.default);
         const rows = await ctx.readModels.members(room.id, {
           after: args.after ?? null,
           before: args.before ?? null,
@@ -228,7 +228,7 @@ builder.queryFields((t) => ({
     args: { search: t.arg.string(), first: t.arg.int(), after: t.arg.string() },
     resolve: async (_root, args, ctx) => {
       requireUser(ctx);
-      const first = pageSize('first', args.first ?? 50);
+      const first = pageSize('first', args.first ?? PAGE_SIZES.default);
       const rows = await ctx.readModels.publicRooms(checkSearch(args.search), decodeRoomCursor(args.after), first + 1);
       const page = rows.slice(0, first);
       for (const room of page) ctx.loaders.rooms.prime(room.id, room);
@@ -244,7 +244,7 @@ builder.queryFields((t) => ({
     description: "The caller's rooms, newest activity first, with unread counts and last messages on each Room.",
     args: { first: t.arg.int(), after: t.arg.string() },
     resolve: async (_root, args, ctx) => {
-      const first = pageSize('first', args.first ?? 50);
+      const first = pageSize('first', args.first ?? PAGE_SIZES.default);
       const rows = await ctx.readModels.myRooms(requireUser(ctx), decodeActivityCursor(args.after), first + 1);
       const page = rows.slice(0, first);
       for (const room of page) ctx.loaders.rooms.prime(room.id, room);
