@@ -6,6 +6,7 @@ import {
   bootService,
   readInstanceCall,
   roomsPerUser,
+  vouchedAddress,
   refuseInstanceCall,
   startInternalServer,
   useOperationMetrics,
@@ -25,7 +26,6 @@ import {
   topicName,
   waitFor,
 } from '@chat/platform';
-import type { VerifiedInstance } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { FORWARD_PATH, HttpForwarder, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
 import { KafkaOwnership } from './adapters/kafka-ownership.ts';
@@ -139,7 +139,7 @@ const handler = new CommandHandler(
 );
 
 // No playground: only instances, which sign every request, can call this endpoint.
-const yoga = createYoga<{ req: IncomingMessage; instanceCall: VerifiedInstance }>({
+const yoga = createYoga<{ req: IncomingMessage }>({
   schema,
   graphiql: false,
   // No browser ever calls it: no CORS answer at all.
@@ -147,10 +147,10 @@ const yoga = createYoga<{ req: IncomingMessage; instanceCall: VerifiedInstance }
   // Armor's shape limits still hold; the price was the one endpoint's to check.
   plugins: [...graphqlLimits(process.env, { price: false }), useOperationMetrics(), useOperationTracing()],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
-  context: async ({ request, req, instanceCall }): Promise<Context> => ({
+  context: async ({ request, req }): Promise<Context> => ({
     caller: await authenticate(request.headers),
     // The end user's address as the one endpoint saw it (signed), for per-address limits.
-    address: instanceCall.clientAddress ?? req.socket.remoteAddress ?? 'unknown',
+    address: vouchedAddress(req),
     arrival: { credentials: credentialsOf(request.headers) },
     handler,
     commandLimit: (userId) => limits.command(userId),
@@ -181,7 +181,7 @@ const server = await startHttpServer({
       if (serveSignOn(signOn, req, res)) return;
       // Yoga reads a body a framework already read from req.body (as Express's body parsers leave it).
       if (call.body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = call.body;
-      return yoga(req, res, { req, instanceCall: call.caller });
+      return yoga(req, res);
     });
   },
 });

@@ -50,3 +50,12 @@ export function refuseInstanceCall(res: ServerResponse, status: number, message:
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(JSON.stringify({ error: status === 413 ? 'TOO_LARGE' : 'UNAUTHENTICATED_INSTANCE', message }));
 }
+
+/**
+ * The end user's address a call vouches for (x-chat-client-address, which the signature
+ * covers), else the socket's peer. Only for a request readInstanceCall has accepted.
+ */
+export function vouchedAddress(req: IncomingMessage): string {
+  const vouched = req.headers[INSTANCE_HEADERS.clientAddress];
+  return (typeof vouched === 'string' && vouched) || req.socket.remoteAddress || 'unknown';
+}

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
-import { INSTANCE_HEADERS, SIGN_ON_COOKIE, SIGN_ON_PATHS, signOnCookieValues, type Logger } from '@chat/platform';
+import { SIGN_ON_COOKIE, SIGN_ON_PATHS, signOnCookieValues, vouchedAddress, type Logger } from '@chat/platform';
 import type { Accounts } from '../app/accounts.ts';
 import type { CommandError } from '../domain/errors.ts';
 
@@ -160,7 +160,7 @@ export class OidcSignOn {
 
   /** A start, unless its address has started too many flows lately (429 with Retry-After). */
   private async limitedStart(req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
-    const limited = await this.startLimit(callerAddress(req));
+    const limited = await this.startLimit(vouchedAddress(req));
     if (limited) {
       res.setHeader('retry-after', String(limited.retryAfterSeconds ?? 60));
       return json(res, 429, { error: 'RATE_LIMITED', message: limited.message, retryAfterSeconds: limited.retryAfterSeconds });
@@ -306,16 +306,6 @@ export class OidcSignOn {
   private key(kind: 'flow' | 'code', id: string): string {
     return `${this.prefix}sign-on:${kind}:${id}`;
   }
-}
-
-/**
- * The end user's address: the one endpoint vouches for it in the signed instance header (the
- * command service verified the call's signature before any sign-on route is served), else
- * the socket's peer.
- */
-function callerAddress(req: IncomingMessage): string {
-  const vouched = req.headers[INSTANCE_HEADERS.clientAddress];
-  return (typeof vouched === 'string' && vouched) || req.socket.remoteAddress || 'unknown';
 }
 
 /** The hashes of the well-formed sign-on cookies a request carries: what flows and codes are stored under. */
