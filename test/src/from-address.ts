@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { graphqlErrors } from './graphql.ts';
 
 // GraphQL over HTTP from a chosen local address (any of 127.0.0.0/8 on this machine): a test
 // plays several clients at several addresses through the one endpoint, which sees each
@@ -36,13 +37,8 @@ export function gqlFrom<T = Record<string, any>>(
               data?: T;
               errors?: { message: string; extensions?: { code?: string } }[];
             };
-            if (result.errors?.length) {
-              reject(
-                Object.assign(new Error(result.errors.map((e) => e.message).join('; ')), {
-                  codes: result.errors.map((e) => e.extensions?.code),
-                }),
-              );
-            } else resolve(result.data as T);
+            if (result.errors?.length) reject(graphqlErrors(result.errors));
+            else resolve(result.data as T);
           } catch (error) {
             reject(error instanceof Error ? error : new Error(String(error)));
           }

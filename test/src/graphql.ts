@@ -38,7 +38,7 @@ export async function gql<T = Record<string, any>>(
 }
 
 /** One Error for a result's GraphQL errors: their messages, and their codes as `codes`. */
-function graphqlErrors(errors: readonly { message: string; extensions?: { code?: unknown } }[]): Error & { codes: unknown[] } {
+export function graphqlErrors(errors: readonly { message: string; extensions?: { code?: unknown } }[]): Error & { codes: unknown[] } {
   return Object.assign(new Error(errors.map((e) => e.message).join('; ')), { codes: errors.map((e) => e.extensions?.code) });
 }
 
