@@ -144,7 +144,8 @@ const yoga = createYoga<{ req: IncomingMessage }>({
   graphiql: false,
   // No browser ever calls it: no CORS answer at all.
   cors: false,
-  // Armor's shape limits still hold; the price was the one endpoint's to check.
+  // Mutations come here unchecked by the one endpoint: Armor's shape limits are the ones that
+  // hold them, and they bound the price too (this schema has no lists), so none is computed.
   plugins: [...graphqlLimits(process.env, { price: false }), useOperationMetrics(), useOperationTracing()],
   maxRequestBodySize: GRAPHQL_LIMITS.bytes,
   context: async ({ request, req }): Promise<Context> => ({

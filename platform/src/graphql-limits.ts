@@ -98,8 +98,8 @@ export interface PricedOperation {
 
 export interface LimitOptions {
   /**
-   * false: no pricing here. Only for an endpoint that serves instances alone (the command
-   * service), whose callers priced each operation before passing it on: about 0.1 ms a request.
+   * false: no pricing here (about 0.1 ms a request). Only for a schema without list fields
+   * (the command service's), whose cost the shape limits already bound.
    */
   price?: boolean;
   prices?: FieldPrices;

@@ -1,6 +1,8 @@
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { describeOperation } from './graphql-metrics.ts';
+import { graphqlDuration, graphqlOperations } from './metrics.ts';
 import { endSpan, tracer, withSpan } from './tracing.ts';
 
 // A span around each query's and mutation's execution, active while it runs, so what the
@@ -49,4 +51,32 @@ export function useOperationTracing(): Plugin {
       };
     },
   };
+}
+
+/**
+ * Runs an operation that does not go through envelop (a mutation the one endpoint routes to the
+ * command side) with what the plugins above and useOperationMetrics give one that does: a span
+ * named like the operation, active while it runs, and its count and duration.
+ */
+export async function observedOperation(
+  { type, field, operationName }: { type: string; field: string; operationName?: string | null },
+  run: () => Promise<ExecutionResult>,
+): Promise<ExecutionResult> {
+  const span = tracer.startSpan(`${type} ${field}`, { attributes: { 'graphql.operation.type': type } });
+  if (operationName) span.setAttribute('graphql.operation.name', operationName);
+  const stop = graphqlDuration.startTimer({ type, field });
+  try {
+    const result = await withSpan(span, run);
+    const failed = Boolean(result.errors?.length);
+    graphqlOperations.inc({ type, field, outcome: failed ? 'error' : 'ok' });
+    if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: result.errors![0]!.message });
+    span.end();
+    return result;
+  } catch (error) {
+    graphqlOperations.inc({ type, field, outcome: 'error' });
+    endSpan(span, error);
+    throw error;
+  } finally {
+    stop();
+  }
 }

@@ -45,7 +45,9 @@ import { TypingStore } from './adapters/typing.ts';
 import { isBuilt, isWebClientRequest, serveWebClient, webDist } from './adapters/web-client.ts';
 import { signOnProxy } from './adapters/sign-on-proxy.ts';
 import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
-import { commandExecutor, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
+import { withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
+import { useCommandRouting } from './graphql/command-routing.ts';
+import { CommandForwarder } from './adapters/command-forwarder.ts';
 import { schema as ownSchema } from './graphql/schema.ts';
 import { useSharedSubscriptionExecution } from './graphql/shared-execution.ts';
 import { QUERY_PRICES, admitByCost, useAdmission } from './graphql/admission.ts';
@@ -119,11 +121,10 @@ async function callerOf(authorization: unknown): Promise<Caller | NoCaller> {
   }
 }
 
-// The one endpoint: this service's schema plus the command service's mutations, proxied.
-const schema = withCommandMutations(
-  ownSchema,
-  commandExecutor(`${commandServiceUrl()}/graphql`, (context) => (context as Context).commandCredentials, instanceAuth),
-);
+// The one endpoint: this service's schema plus the command service's mutations, which are
+// routed to it before anything here runs them (command-routing.ts).
+const schema = withCommandMutations(ownSchema);
+const commands = new CommandForwarder(`${commandServiceUrl()}/graphql`, instanceAuth, log);
 
 const yoga = createYoga({
   schema,
@@ -137,6 +138,7 @@ const yoga = createYoga({
       aroundEachExecution: (run) => budget.within(run),
     }),
     usePlaygroundPolicy(),
+    useCommandRouting(commands),
   ],
   // No cross-origin callers unless CORS_ORIGINS names them.
   cors: corsFromEnv(),

@@ -69,6 +69,34 @@ describe('one endpoint', () => {
     expect(history.messages.edges.map((e: any) => e.node.body)).toEqual(['over http', 'over the socket']);
   });
 
+  it('runs the mutation a document names beside its other operations, with the fragments it uses, and the query it names', async () => {
+    const kay = await signUp(stack.queryUrl, 'kay');
+    // One document, as some clients keep every operation of a screen: a query of this service's
+    // own fields, a mutation with a fragment, and a fragment only the query uses.
+    const document = `query Rooms { myRooms(first: 5) { edges { node { ...Named } } } }
+      mutation Create($name: String!) { createRoom(name: $name) { __typename ...Accepted } }
+      fragment Accepted on RoomAccepted { roomId }
+      fragment Named on Room { id name }`;
+    const post = async (operationName: string, variables: Record<string, unknown> = {}) => {
+      const response = await fetch(stack.queryUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${kay.accessToken}` },
+        body: JSON.stringify({ query: document, operationName, variables }),
+      });
+      return (await response.json()) as { data?: any; errors?: unknown[] };
+    };
+    const created = await post('Create', { name: 'named' });
+    expect(created.errors).toBeUndefined();
+    expect(created.data.createRoom).toMatchObject({ __typename: 'RoomAccepted', roomId: expect.any(String) });
+    const rooms = await post('Rooms');
+    expect(rooms.data.myRooms.edges.map((e: any) => e.node)).toEqual([{ id: created.data.createRoom.roomId, name: 'named' }]);
+    // A mutation over GET is refused, not routed.
+    const overGet = await fetch(`${stack.queryUrl}?query=${encodeURIComponent(document)}&operationName=Create&variables={"name":"x"}`, {
+      headers: { authorization: `Bearer ${kay.accessToken}` },
+    });
+    expect(overGet.status).toBe(405);
+  });
+
   it('answers a command without a token as the command service does, and limits mutations per request, appending nothing', async () => {
     const { createRoom } = await gql(stack.queryUrl, CREATE_ROOM, { name: 'anonymous' });
     expect(createRoom).toEqual({ __typename: 'CommandError', code: 'UNAUTHENTICATED' });
