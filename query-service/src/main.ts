@@ -227,6 +227,7 @@ onShutdown(log, async () => {
   await presence.stop();
   await closeServer(server);
   await closeServer(internalServer);
+  commands.close();
   subscriber.disconnect();
   revocationSubscriber.disconnect();
   redis.disconnect();

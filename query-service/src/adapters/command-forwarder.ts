@@ -1,7 +1,8 @@
 import type { ExecutionResult } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
-import { fetch as whatwgFetch } from '@whatwg-node/fetch';
-import { INSTANCE_HEADERS, signedFetch, type InstanceAuth, type Logger } from '@chat/platform';
+import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { signedPost, type InstanceAuth, type Logger } from '@chat/platform';
 import type { CommandCredentials } from '../graphql/commands.ts';
 
 // Sends a mutation to the command service's GraphQL endpoint as the caller (their Authorization
@@ -11,14 +12,19 @@ import type { CommandCredentials } from '../graphql/commands.ts';
 // or a proxy's words.
 
 const TIMEOUT_MS = 30_000;
+/** Connections to the command service: mutations in flight at once beyond these wait for one. */
+const CONNECTIONS = 256;
 
 export class CommandForwarder {
-  private readonly endpoint: string;
+  private readonly endpoint: URL;
   private readonly auth: InstanceAuth;
   private readonly log: Logger;
+  private readonly agent: Agent;
 
   constructor(endpoint: string, auth: InstanceAuth, log: Logger) {
-    this.endpoint = endpoint;
+    this.endpoint = new URL(endpoint);
+    const options = { keepAlive: true, maxSockets: CONNECTIONS };
+    this.agent = this.endpoint.protocol === 'https:' ? new HttpsAgent(options) : new Agent(options);
     this.auth = auth;
     this.log = log;
   }
@@ -31,28 +37,14 @@ export class CommandForwarder {
   ): Promise<ExecutionResult> {
     const body = JSON.stringify({ query, variables, operationName });
     try {
-      const response = await signedFetch(
-        this.auth,
-        this.endpoint,
-        {
-          method: 'POST',
-          // application/json: a GraphQL answer is a 200 whatever its errors, so any other status is the transport's.
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json',
-            ...(authorization ? { authorization } : {}),
-            [INSTANCE_HEADERS.clientAddress]: clientAddress,
-          },
-          body,
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        },
-        // @whatwg-node's fetch, on node:http: in a CPU profile under load, Node's global fetch
-        // (undici) cost this service more per mutation.
-        (target, init) => whatwgFetch(target, init),
-      );
-      const text = await response.text();
+      const response = await signedPost(this.auth, this.agent, this.endpoint, body, {
+        clientAddress,
+        // application/json: a GraphQL answer is a 200 whatever its errors, so any other status is the transport's.
+        headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
+        timeoutMs: TIMEOUT_MS,
+      });
       if (response.status === 200) {
-        const result = JSON.parse(text) as ExecutionResult;
+        const result = JSON.parse(response.text) as ExecutionResult;
         if (typeof result === 'object' && result !== null && ('data' in result || 'errors' in result)) return result;
       }
       this.log.warn('the command service answered a mutation with something other than GraphQL', { status: response.status });
@@ -63,5 +55,9 @@ export class CommandForwarder {
       data: null,
       errors: [createGraphQLError('the command service cannot be reached; retry shortly', { extensions: { code: 'UNAVAILABLE' } })],
     };
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 }
