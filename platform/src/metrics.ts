@@ -78,6 +78,10 @@ export const subscriptionDeliveries = new Counter({
   name: 'graphql_subscription_results_total',
   help: 'Subscription results handed to subscribers',
 });
+export const subscriptionFrames = new Counter({
+  name: 'graphql_subscription_frames_total',
+  help: 'Of those, results written straight to the socket as bytes serialised once per shared execution',
+});
 
 // ./chat rebuild serves these on REBUILD_METRICS_PORT while it runs (Prometheus job `rebuild`).
 export const rebuildEventsDone = new Gauge({ name: 'rebuild_events_done', help: 'Events the running rebuild has projected' });

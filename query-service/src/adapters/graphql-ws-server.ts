@@ -6,6 +6,7 @@ import { GRAPHQL_LIMITS, OpenCounts, addressKey, clientAddress, liveSockets, typ
 import type { NoCaller } from '../graphql/builder.ts';
 import type { CommandCredentials } from '../graphql/commands.ts';
 import type { SubscriptionCaps } from '../app/subscription-caps.ts';
+import { framesTo } from './live-frames.ts';
 import type { SocketSessions } from './socket-sessions.ts';
 import type { SubscribeRateLimit } from './subscribe-rate-limit.ts';
 
@@ -86,6 +87,8 @@ export function serveGraphqlWs({ server, yoga, callerOf, sockets, caps, subscrib
     path: yoga.graphqlEndpoint,
     // A message over the size limit closes its socket (1009, message too big).
     maxPayload: GRAPHQL_LIMITS.bytes,
+    // ws's default, said aloud: compressing each small message would cost more CPU than a delivery.
+    perMessageDeflate: false,
     // Counted from the upgrade to the TCP connection's end, so a refused or broken handshake frees its place too.
     verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
       // Counted by its key, as every per-address limit is (an IPv6 host by its /64).
@@ -161,12 +164,15 @@ export function serveGraphqlWs({ server, yoga, callerOf, sockets, caps, subscrib
         const refused = await caps.admit(ctx.extra.socket, id, 'code' in caller ? undefined : caller.userId);
         if (refused) return [refused];
         const credentials: CommandCredentials = { authorization, clientAddress: clientAddress(ctx.extra.request) };
+        const contextValue = (await contextFactory({ socket: { caller, credentials } })) as Record<string, unknown>;
+        // A shared subscription's live events may be written to the socket as this operation's messages (live-frames.ts).
+        framesTo(contextValue, ctx.extra.socket, id);
         return {
           schema,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: (await contextFactory({ socket: { caller, credentials } })) as Record<string, unknown>,
+          contextValue,
           rootValue: { execute, subscribe } satisfies EnvelopedRoot,
         };
       },

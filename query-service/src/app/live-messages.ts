@@ -73,7 +73,8 @@ export function liveMessages(
         if (!message || message.sequence <= last) return;
         if (message.sequence === last + 1) {
           last = message.sequence;
-          const full = queue.push(message);
+          // Live and in order: it may skip the reader (a replay or a gap's fill never does).
+          const full = queue.pushLive(message);
           if (full) queue.run(() => full);
           return;
         }

@@ -4,6 +4,13 @@
 // event is a thousand pushes, and a Repeater's promise per push was a good part of what one
 // delivery cost. A reader that falls behind makes push() return a promise (resolved once it
 // has caught up), so a replay never reads history faster than its subscriber takes it.
+//
+// A live value at the live edge (the reader waiting, nothing buffered) may skip the reader
+// altogether: a lane, when one is attached (adapters/live-frames.ts), sends it to the socket
+// as bytes serialised once for every subscriber with the same operation. Order holds across
+// the two ways: while the lane holds values it has not sent, the reader is handed nothing
+// (no value, no end, no failure), and what the lane cannot send it gives back, in order, to
+// the front of the queue.
 
 const HIGH_WATER = 200;
 const LOW_WATER = 50;
@@ -13,7 +20,35 @@ interface Waiter<T> {
   reject(error: unknown): void;
 }
 
-export class LiveQueue<T> implements AsyncIterableIterator<T> {
+/** Where live values at the live edge go instead of through the reader. */
+export interface Lane<T> {
+  /** Takes `value` to send it itself (true), or leaves it to the reader (false). */
+  offer(value: T): boolean;
+  /** It holds values it has not sent yet. */
+  readonly busy: boolean;
+  /** The reader left: what it holds is dropped. */
+  close(): void;
+}
+
+/** What a lane may do to the queue it serves. */
+export interface LaneOwner<T> {
+  /** It holds nothing any more: the reader may go on. */
+  idle(): void;
+  /** Values it took but cannot send, oldest first: the reader gets them before anything newer. */
+  giveBack(values: T[]): void;
+}
+
+/** A stream that accepts a lane: a LiveQueue, or a wrapper that passes its values on unchanged. */
+export const ATTACH_LANE = Symbol('attachLane');
+export interface LaneAttachable<T> {
+  [ATTACH_LANE](open: (owner: LaneOwner<T>) => Lane<T>): void;
+}
+
+export function acceptsLane<T>(stream: unknown): stream is LaneAttachable<T> {
+  return typeof stream === 'object' && stream !== null && ATTACH_LANE in stream;
+}
+
+export class LiveQueue<T> implements AsyncIterableIterator<T>, LaneAttachable<T> {
   private readonly start: (queue: LiveQueue<T>) => () => void;
   private readonly values: T[] = [];
   private waiter: Waiter<T> | undefined;
@@ -23,10 +58,21 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
   private cleanup: (() => void) | undefined;
   private steps: Promise<void> = Promise.resolve();
   private pendingSteps = 0;
+  private lane: Lane<T> | undefined;
 
   /** `start` runs on the first read, and returns what undoes it (run once the stream ends, however it ends). */
   constructor(start: (queue: LiveQueue<T>) => () => void) {
     this.start = start;
+  }
+
+  [ATTACH_LANE](open: (owner: LaneOwner<T>) => Lane<T>): void {
+    this.lane = open({
+      idle: () => this.settle(),
+      giveBack: (values) => {
+        this.values.unshift(...values);
+        this.settle();
+      },
+    });
   }
 
   /** True once the stream ended (the reader left, or it failed): producers stop their work. */
@@ -38,7 +84,7 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
   push(value: T): Promise<void> | undefined {
     if (this.stopped) return undefined;
     const waiter = this.waiter;
-    if (waiter) {
+    if (waiter && !this.lane?.busy) {
       this.waiter = undefined;
       waiter.resolve({ done: false, value });
       return undefined;
@@ -53,6 +99,12 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
     return this.space.promise;
   }
 
+  /** As push, for a live value in order: at the live edge, the lane may take it. */
+  pushLive(value: T): Promise<void> | undefined {
+    if (this.waiter && this.values.length === 0 && !this.stopped && this.lane?.offer(value)) return undefined;
+    return this.push(value);
+  }
+
   /** Runs `step` once the steps before it are done (the producer's work, in order); a step that throws fails the stream. Not `then`: that would make the queue a thenable, which an async function returning it would try to await. */
   run(step: () => Promise<void>): void {
     this.pendingSteps++;
@@ -65,57 +117,74 @@ export class LiveQueue<T> implements AsyncIterableIterator<T> {
     return this.pendingSteps === 0;
   }
 
-  /** Ends the stream after the values already pushed. */
+  /** Ends the stream after the values already pushed (and those its lane holds). */
   end(): void {
     if (this.stopped) return;
     this.stop();
-    if (this.values.length === 0) {
-      this.waiter?.resolve({ done: true, value: undefined });
-      this.waiter = undefined;
-    }
+    this.settle();
   }
 
-  /** Ends the stream with `error`, after the values already pushed. */
+  /** Ends the stream with `error`, after the values already pushed (and those its lane holds). */
   fail(error: unknown): void {
     if (this.stopped) return;
     this.failure = { error };
     this.stop();
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    if (waiter) this.next().then(waiter.resolve, waiter.reject);
+    this.settle();
   }
 
   next(): Promise<IteratorResult<T>> {
     if (this.cleanup === undefined && !this.stopped) this.cleanup = this.start(this);
-    if (this.values.length > 0) {
-      const value = this.values.shift() as T;
-      if (this.space && this.values.length <= LOW_WATER) {
-        this.space.resolve();
-        this.space = undefined;
-      }
-      return Promise.resolve({ done: false, value });
+    if (!this.lane?.busy) {
+      if (this.values.length > 0) return Promise.resolve({ done: false, value: this.take() });
+      if (this.failure) return Promise.reject(this.takeFailure());
+      if (this.stopped) return Promise.resolve({ done: true, value: undefined });
     }
-    if (this.failure) {
-      const { error } = this.failure;
-      this.failure = undefined;
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    if (this.stopped) return Promise.resolve({ done: true, value: undefined });
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
-  /** The reader is gone: stops at once, dropping what was not read. */
+  /** The reader is gone: stops at once, dropping what was not read (and what the lane holds). */
   return(_value?: unknown): Promise<IteratorResult<T>> {
     this.values.length = 0;
     this.failure = undefined;
+    this.lane?.close();
     this.stop();
-    this.waiter?.resolve({ done: true, value: undefined });
-    this.waiter = undefined;
+    this.settle();
     return Promise.resolve({ done: true, value: undefined });
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
+  }
+
+  /** Answers a waiting reader, unless the lane still holds values that come first. */
+  private settle(): void {
+    const waiter = this.waiter;
+    if (!waiter || this.lane?.busy) return;
+    if (this.values.length > 0) {
+      this.waiter = undefined;
+      waiter.resolve({ done: false, value: this.take() });
+    } else if (this.failure) {
+      this.waiter = undefined;
+      waiter.reject(this.takeFailure());
+    } else if (this.stopped) {
+      this.waiter = undefined;
+      waiter.resolve({ done: true, value: undefined });
+    }
+  }
+
+  private take(): T {
+    const value = this.values.shift() as T;
+    if (this.space && this.values.length <= LOW_WATER) {
+      this.space.resolve();
+      this.space = undefined;
+    }
+    return value;
+  }
+
+  private takeFailure(): Error {
+    const { error } = this.failure!;
+    this.failure = undefined;
+    return error instanceof Error ? error : new Error(String(error));
   }
 
   private stop(): void {

@@ -26,10 +26,10 @@ export function liveRoomEvents(
 ): AsyncIterableIterator<RoomEventView> {
   return new LiveQueue<RoomEventView>((queue) => {
     let last = 0;
-    /** Hands on the next event; a promise when the reader is behind. */
-    const hand = (event: RoomEventView): Promise<void> | undefined => {
+    /** Hands on the next event (`live`: as it happens, at the live edge); a promise when the reader is behind. */
+    const hand = (event: RoomEventView, live = false): Promise<void> | undefined => {
       if (queue.closed || event.revision <= last) return undefined;
-      const full = queue.push(event);
+      const full = live ? queue.pushLive(event) : queue.push(event);
       last = event.revision;
       if (leaves(event, userId)) queue.end();
       return full;
@@ -51,9 +51,10 @@ export function liveRoomEvents(
       if (signal !== 'resync') await hand(signal);
     };
     const unsubscribe = source.subscribe(roomId, (signal) => {
-      // The usual case, with nothing in flight: the next revision is delivered at once.
+      // The usual case, with nothing in flight: the next revision is delivered at once (live,
+      // so it may skip the reader; a replay or a gap's fill never does).
       if (queue.idle && signal !== 'resync' && signal.revision <= last + 1) {
-        const full = hand(signal);
+        const full = hand(signal, true);
         if (full) queue.run(() => full);
         return;
       }

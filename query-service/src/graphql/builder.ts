@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { createGraphQLError } from 'graphql-yoga';
 import { readRoomCursor, type Caller, type CursorKind } from '@chat/platform';
 import type { CommandCredentials } from './commands.ts';
+import { ATTACH_LANE, acceptsLane } from '../app/live-queue.ts';
 import type { RoomFanout } from '../adapters/fanout.ts';
 import type { Presence, PresenceView } from '../adapters/presence.ts';
 import type { TypingStore } from '../adapters/typing.ts';
@@ -115,6 +116,9 @@ export function passThrough<T>(
 ): AsyncIterableIterator<T> {
   const inner = events[Symbol.asyncIterator]();
   return {
+    // Values pass unchanged, so a live value may skip this wrapper too (app/live-queue.ts),
+    // unless `each` must see every one.
+    ...(!each && acceptsLane<T>(events) ? { [ATTACH_LANE]: events[ATTACH_LANE].bind(events) } : {}),
     [Symbol.asyncIterator]() {
       return this;
     },

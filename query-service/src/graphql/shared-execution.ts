@@ -14,7 +14,9 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { describeOperation, endSpan, subscriptionDeliveries, subscriptionExecutions, tracer, withSpan } from '@chat/platform';
+import { frameLane } from '../adapters/live-frames.ts';
 import { deliveryTrace } from '../adapters/live-trace.ts';
+import { ATTACH_LANE, acceptsLane } from '../app/live-queue.ts';
 
 // Execute once, send to many. An event reaching a room with a thousand subscribers used to be
 // a thousand executions of the same selection over the same event. Subscribers whose
@@ -27,6 +29,12 @@ import { deliveryTrace } from '../adapters/live-trace.ts';
 // the root field resolves to the event itself (SHARES_EXECUTION), so its own arguments (the
 // room, the cursor) shape only which events come; and no selected field depends on who asks
 // (PER_VIEWER: an unread count, "reacted by me"), so one caller's result is everyone's.
+//
+// Subscribers over graphql-ws at the live edge get more: the shared result is serialised once,
+// and each one's `next` message is sent straight to its socket, outside graphql-ws and envelop
+// (adapters/live-frames.ts). That holds only while no plugin maps subscription results but
+// Yoga's error masking (results with errors still go through it): a plugin with
+// onSubscribeResult would not see those deliveries.
 //
 // A live event that came with a trace is executed in it (the queries its fields make too), in a
 // span named like the operation (`subscription roomEvents`): once per event and operation key.
@@ -59,15 +67,20 @@ export function useSharedSubscriptionExecution({
       setSubscribeFn(async (subscribeArgs) => {
         const stream = await createSourceEventStream(subscribeArgs);
         if (!(Symbol.asyncIterator in stream)) return stream; // errors before the stream began
-        return mapStream(stream, (event) => {
-          subscriptionDeliveries.inc();
-          return executeOnce(event, key, () => {
+        const executeShared = (event: unknown) =>
+          executeOnce(event, key, () => {
             subscriptionExecutions.inc();
             beforeEachExecution(subscribeArgs.contextValue);
             return aroundEachExecution(() =>
               inTraceOf(event, `${type} ${field}`, () => Promise.resolve(execute({ ...subscribeArgs, rootValue: event }))),
             );
           });
+        // Live events at the live edge skip the reader: their shared result's bytes go straight to the socket.
+        const lane = key === undefined ? undefined : frameLane<object>(subscribeArgs.contextValue, key, executeShared);
+        if (lane && acceptsLane<object>(stream)) stream[ATTACH_LANE](lane);
+        return mapStream(stream, (event) => {
+          subscriptionDeliveries.inc();
+          return executeShared(event);
         });
       });
     },
