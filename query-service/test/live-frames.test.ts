@@ -4,26 +4,18 @@ import { describe, expect, it } from 'vitest';
 import { frameLane, framesTo } from '../src/adapters/live-frames.ts';
 import type { Lane, LaneOwner } from '../src/app/live-queue.ts';
 
-// The lane that writes a shared execution's result straight to sockets: what it writes, in
+// The lane that sends a shared execution's result to sockets: what it writes, in
 // what order, and what it leaves to graphql-ws's path. Executions are resolved by hand, so
 // the order they finish in is the test's to choose.
 
-/**
- * A socket that records the messages written to it, read back from the raw frames as a client
- * would: each one frame, final, text, unmasked, its length as the header says.
- */
+/** A socket that records the text messages sent to it, as a client would read them. */
 function fakeSocket(bufferedAmount = 0) {
   const written: string[] = [];
-  const raw = {
-    write(frame: Buffer) {
-      expect([frame[0], frame[1]! & 0x80]).toEqual([0x81, 0]);
-      const short = frame[1]! & 0x7f;
-      const [length, at] = short === 126 ? [frame.readUInt16BE(2), 4] : short === 127 ? [Number(frame.readBigUInt64BE(2)), 10] : [short, 2];
-      expect(frame.length - at).toBe(length);
-      written.push(frame.subarray(at).toString());
-    },
+  const send = (data: Buffer, options: { binary: boolean }) => {
+    expect(options.binary).toBe(false);
+    written.push(data.toString('utf8'));
   };
-  return { readyState: 1, bufferedAmount, extensions: '', _socket: raw, written };
+  return { readyState: 1, bufferedAmount, extensions: '', send, written };
 }
 
 /** Executions that finish when the test says. */
@@ -77,7 +69,7 @@ describe('live frames', () => {
     expect([la.lane.busy, la.owner.idle > 0]).toEqual([false, true]);
   });
 
-  it('frames messages of every length class: under 126 bytes, under 64 KiB, and beyond', async () => {
+  it('sends messages of every size whole: under 126 bytes, under 64 KiB, and beyond (each a WebSocket length class)', async () => {
     const run = executions();
     const socket = fakeSocket();
     const { lane: l } = lane(socket, '1', run);

@@ -2,15 +2,13 @@ import type { ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { subscriptionDeliveries, subscriptionFrames } from '@chat/platform';
 import type { Lane, LaneOwner } from '../app/live-queue.ts';
-import { sendTextFrame } from './ws-text-frame.ts';
 
 // Live delivery that costs less than a write. Through graphql-ws, each subscriber's copy of
 // an event took its own trip: the queue's promise, graphql-ws's async iterator, envelop's
 // per-result hooks, a JSON.stringify of the whole message and a promise around socket.send
 // (20–45 µs of CPU per delivery, bench:fanout). Here an event at the live edge is serialised
 // once per shared execution (graphql/shared-execution.ts), and each subscriber's `next`
-// message is that payload's bytes with its id around them, written straight to the socket as
-// one frame (ws-text-frame.ts).
+// message is that payload's bytes with its id around them, sent as one message.
 //
 // The bytes are graphql-ws's own: it sends JSON.stringify({ id, type: 'next', payload }), the
 // payload being the result with `errors` (masked, toJSON'd) last, and no replacer is set. Only
@@ -123,7 +121,9 @@ class FrameLane<T extends object> implements Lane<T> {
       }
       // A socket closing is graphql-ws's to clean up (it ends every operation): the value goes with it.
       if (socket.readyState !== OPEN) continue;
-      sendTextFrame(socket, prefix, payload, CLOSE_BRACE);
+      // One buffer through ws's own send (one writev of header and message): writing beside ws
+      // on its raw socket saved about 2 µs a delivery here, not worth depending on ws's insides.
+      socket.send(Buffer.concat([prefix, payload, CLOSE_BRACE]), { binary: false });
       sent++;
     }
     if (blocked) {
