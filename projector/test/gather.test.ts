@@ -28,16 +28,29 @@ function gathererWith(options: Partial<GatherOptions>) {
 }
 
 describe('BatchGatherer', () => {
-  it('writes a batch that finds it idle at once, and gathers the batches of any partitions that come within the wait after', async () => {
-    const { gatherer, writes, shape } = gathererWith({ waitMs: 30 });
+  it('writes a batch that finds no write in flight at once, and the batches of any partitions that came during a write together once it commits', async () => {
+    const { gatherer, writes, shape } = gathererWith({ waitMs: 60_000 });
     await gatherer.submit(batch(9, 0), keepWaiting);
     expect(shape()).toEqual([['9:0']]); // idle: nobody to wait for
     for (const p of [0, 1, 2]) await gatherer.submit(batch(p, 0), keepWaiting);
+    expect(shape()).toHaveLength(1); // gathering while Postgres is busy
     writes[0]!.finish();
-    await tick(5);
-    expect(shape()).toHaveLength(1); // waiting for company
+    await tick(0);
+    expect(shape()).toEqual([['9:0'], ['0:0', '1:0', '2:0']]); // group commit, long before waitMs
+    writes[1]!.finish();
+    await tick(0);
+    await gatherer.submit(batch(3, 0), keepWaiting);
+    expect(shape()).toEqual([['9:0'], ['0:0', '1:0', '2:0'], ['3:0']]); // idle again: at once
+  });
+
+  it('gives what waits behind a slow write to a second write after waitMs', async () => {
+    const { gatherer, shape } = gathererWith({ waitMs: 20, maxInFlight: 2 });
+    await gatherer.submit(batch(9, 0), keepWaiting);
+    await gatherer.submit(batch(0, 0), keepWaiting);
+    await gatherer.submit(batch(1, 0), keepWaiting);
+    expect(shape()).toHaveLength(1);
     await tick(60);
-    expect(shape()).toEqual([['9:0'], ['0:0', '1:0', '2:0']]);
+    expect(shape()).toEqual([['9:0'], ['0:0', '1:0']]);
   });
 
   it('starts at once when enough records wait, without waiting out the timer', async () => {

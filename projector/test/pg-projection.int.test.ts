@@ -180,7 +180,11 @@ describe('postgres projection', () => {
     const listener = new pg.Client({ connectionString: config.databaseUrl });
     await listener.connect();
     const heard: ProjectionProgress[][] = [];
-    listener.on('notification', (n) => heard.push(JSON.parse(n.payload!) as ProjectionProgress[]));
+    // NOTIFY is database-wide: other stacks projecting meanwhile (tests, benchmarks) are heard too.
+    listener.on('notification', (n) => {
+      const progress = JSON.parse(n.payload!) as ProjectionProgress[];
+      if (progress.some((p) => p.topic === 'gathered')) heard.push(progress);
+    });
     await listener.query(`LISTEN ${PROJECTION_CHANNEL}`);
     type RoomEvent = Extract<DomainEvent, { roomId: string }>;
     const room = (roomId: string, revision: number, body?: string): DomainEvent =>

@@ -15,10 +15,11 @@ import { ProjectionSpans } from './projection-spans.ts';
 // The live projector traces each record in its command's trace (projection-spans.ts); a rebuild does not.
 
 /**
- * 10 ms: what a live message may wait for others to share its commit (at 1,000 messages/s,
- * 5 ms made 130 commits/s and 10 ms 60, for 0.43 against 0.37 ms of projector and Postgres
- * CPU per message); 20,000 records: a backlog's write, about 5 MB of rows; four writes' worth
- * handed over and not yet committed; two writes at once (one made a backlog 30% slower).
+ * 10 ms: the longest a live message waits behind a write in flight before a second write takes
+ * it (it goes as soon as that write commits, see gather.ts: a fixed 10 ms window cost a lone
+ * message 5 to 10 ms at 100 messages/s, for fewer commits only at 1,000/s); 20,000 records: a
+ * backlog's write, about 5 MB of rows; four writes' worth handed over and not yet committed;
+ * two writes at once (one made a backlog 30% slower).
  */
 const GATHER: GatherOptions = { waitMs: 10, maxRecords: 20_000, maxInFlight: 2, maxQueued: 80_000 };
 /** How long a stopping projector waits for its batches handed over to commit before it gives up on them. */

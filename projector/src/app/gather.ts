@@ -6,8 +6,10 @@ import type { PartitionBatch } from '../adapters/pg-projection.ts';
 // each, and a transaction per batch made Postgres commit about once per message. The gatherer
 // holds each batch for at most `waitMs` and writes every batch that came meanwhile, from any
 // partition, in one transaction: one commit, one checkpoint statement, one NOTIFY, one Redis
-// pipeline. A backlog fills a write at once (`maxRecords`), and a batch that finds the
-// projector idle (no write for `waitMs`) is written at once: a quiet room waits for nobody.
+// pipeline. A batch that finds no write in flight is written at once, and what comes while a
+// write runs goes together as soon as it commits (group commit: the busier Postgres is, the
+// more each commit carries), or after `waitMs` in a second write if that one is slow. A
+// backlog fills a write at once (`maxRecords`).
 //
 // Batches are handed over without waiting for their commit, so Kafka fetches and decodes the
 // next ones while Postgres writes (a backlog goes as fast as the slower of the two, not their
@@ -18,7 +20,7 @@ import type { PartitionBatch } from '../adapters/pg-projection.ts';
 // commit out of order, and the later checkpoint would make the earlier records look applied.
 
 export interface GatherOptions {
-  /** The longest a batch waits for others before its write starts. */
+  /** The longest a batch waits for the write in flight before a second write takes it. */
   waitMs: number;
   /** A write starts at once when this many records wait, and takes no more than that. */
   maxRecords: number;
@@ -42,10 +44,9 @@ export class BatchGatherer {
   private readonly writing = new Set<string>();
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** The waiting batches waited long enough (the timer fired, or they found the gatherer idle): the next free slot writes them at once. */
+  /** The waiting batches waited long enough (the timer fired, or no write is in flight): the next free slot writes them at once. */
   private due = false;
   private stopped = false;
-  private lastWriteAt = -Infinity;
   private settled: (() => void)[] = [];
 
   constructor(write: Write, options: GatherOptions, log: Logger) {
@@ -64,7 +65,7 @@ export class BatchGatherer {
     this.waiting.push(batch);
     this.waitingRecords += batch.records.length;
     this.queuedRecords += batch.records.length;
-    if (this.inFlight === 0 && performance.now() - this.lastWriteAt >= this.options.waitMs) this.due = true;
+    if (this.inFlight === 0) this.due = true;
     if (this.due || this.waitingRecords >= this.options.maxRecords) this.startWrites();
     else this.startTimer();
     while (this.queuedRecords >= this.options.maxQueued && !this.stopped) {
@@ -109,13 +110,14 @@ export class BatchGatherer {
       const { batches, records } = this.take();
       if (batches.length === 0) break; // every waiting partition is being written: the next free slot takes them
       this.inFlight++;
-      this.lastWriteAt = performance.now();
       for (const b of batches) this.writing.add(key(b));
       void this.writeUntilDone(batches).finally(() => {
         this.inFlight--;
         this.queuedRecords -= records;
         for (const b of batches) this.writing.delete(key(b));
         this.wake();
+        // Group commit: what gathered while Postgres was busy goes now, in one write.
+        if (this.inFlight === 0 && this.waiting.length > 0) this.due = true;
         this.startWrites();
         if (this.waiting.length > 0 && !this.due) this.startTimer();
       });
