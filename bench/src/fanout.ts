@@ -1,48 +1,55 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'graphql-ws';
 import { io as socketIo, type Socket } from 'socket.io-client';
-import { Agent, request } from 'undici';
-import { infraUp, startStack } from '@chat/infra';
+import { freePort, infraUp, startStack } from '@chat/infra';
 import { intFromEnv, loadConfig, sleep } from '@chat/platform';
 import { signUp } from '@chat/test/accounts';
 import { gql, wsClient } from '@chat/test/graphql';
-import { instanceHeaders } from './instance-headers.ts';
-import { cpuMs, memoryMiB } from './proc.ts';
+import { runOpenLoop, waitFor } from './open-loop.ts';
+import { cpuBetween, cpuFigures, memoryMiB, sampleCpu, type CpuSample } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
-import { summarize } from './stats.ts';
+import { createRooms, DESCRIBE_SEND_TO, messageSender, sendToFromEnv, type SendTo } from './sender.ts';
+import { summarize, Tally } from './stats.ts';
 
 // Live delivery under a fixed offered load (open loop): the platform on the real stack, then
 // the same load through a plain Socket.IO relay with the Redis adapter (socketio-relay.ts),
 // side by side in one run with the raw limits measured first.
 //
 // ROOMS rooms with SUBSCRIBERS subscribers each, one socket per subscriber, and RATE messages
-// per second sent round-robin over the rooms, each at its scheduled time whatever happened to
-// the ones before. On the platform a subscriber is a graphql-ws socket of a user who is a
-// member of every room, and a message is a sendMessage mutation to the command service; on
-// the relay a subscriber is a Socket.IO socket joined to its room and a message an emit.
-// A delivery's latency is from the message's scheduled send to its arrival at one
-// subscriber; "to every subscriber" is the slowest of a message's deliveries. CPU per delivery
-// is the delivering process's (the query service, the relay) user + system time over the
-// measured window, from /proc. Before the load, IDLE idle subscriptions are opened and the
-// process's resident memory is read before and after (memory per idle subscription).
+// per second sent round-robin over the rooms (open-loop.ts: each at its scheduled time whatever
+// happened to the ones before). On the platform a subscriber is a graphql-ws socket of a user who
+// is a member of every room, and a message is a sendMessage mutation through the one endpoint
+// (SEND_TO=command: straight to the command service); on the relay a subscriber is a Socket.IO
+// socket joined to its room and a message an emit. A delivery's latency (end to end) is from the
+// message's scheduled send to its arrival at one subscriber; "to every subscriber" is the slowest
+// of a message's deliveries; deliveries and answers that never came count as infinitely late.
+// CPU is every process's on the box (proc.ts) over the measured window, per accepted message,
+// and the delivering process's (the query service, the relay) per delivery. Before the load,
+// IDLE idle subscriptions are opened and the delivering process's resident memory is read before
+// and after (memory per idle subscription; IDLE=0 leaves it out).
 //
-// Usage: ./chat bench:fanout   (env: ROOMS, SUBSCRIBERS, RATE, DURATION, WARMUP, IDLE,
+// Usage: ./chat bench:fanout   (env: ROOMS, SUBSCRIBERS, RATE, DURATION, WARMUP, IDLE, SEND_TO,
 //                               TARGETS=platform,socketio)
 
-const ROOMS = intFromEnv(process.env, 'ROOMS', 100);
-const SUBSCRIBERS = intFromEnv(process.env, 'SUBSCRIBERS', 10);
-const RATE = intFromEnv(process.env, 'RATE', 200);
-const DURATION = intFromEnv(process.env, 'DURATION', 20);
-const WARMUP = intFromEnv(process.env, 'WARMUP', 3);
-const IDLE = intFromEnv(process.env, 'IDLE', 10_000);
-const TARGETS = (process.env.TARGETS ?? 'platform,socketio').split(',');
+export interface FanoutOptions {
+  rooms: number;
+  subscribers: number;
+  rate: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  idle: number;
+  sendTo: SendTo;
+}
+
+export type TargetName = 'platform' | 'socketio';
 
 /** What the load needs of a system that delivers messages live. */
 interface Target {
-  /** The process that delivers (its CPU and memory are measured). */
-  pid: number;
+  /** The processes it runs, by role (their CPU is reported under these names). */
+  pids: Record<string, number>;
+  /** The role of the process that delivers (its CPU per delivery and memory are reported). */
+  deliverer: string;
   /** Its event loop's delay p50/p99/max in ms since the last call, where it reports one. */
   loopDelayMs?(): Promise<{ p50: number; p99: number; max: number }>;
   /** Starts subscriber `s` of room `r`; `onMessage` gets each message's id (from the room's start, where the target can replay). */
@@ -52,37 +59,34 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function platformTarget(): Promise<Target> {
-  const CREATE = `mutation($key: ID!) { createRoom(name: "fan-out", commandId: $key) { ... on RoomAccepted { roomId } ... on CommandError { code } } }`;
+async function platformTarget(o: FanoutOptions): Promise<Target> {
   const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename } }`;
-  const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $id) { __typename ... on CommandError { code } } }`;
   const LIVE = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence clientMessageId body sentAt } }`;
   // Every idle subscription admitted: the per-user cap would refuse most of them (a few users hold them all).
   // Every socket comes from this one address, and the idle ones are many: the caps are raised to fit.
-  const sockets = String(IDLE + ROOMS * SUBSCRIBERS + 100);
+  const sockets = String(o.idle + o.rooms * o.subscribers + 100);
   const stack = await startStack('bench-fanout', {
-    SUBSCRIPTIONS_PER_USER: String(IDLE + ROOMS * SUBSCRIBERS),
+    SUBSCRIPTIONS_PER_USER: String(o.idle + o.rooms * o.subscribers),
     WS_MAX_SOCKETS: sockets,
     HTTP_MAX_CONNECTIONS: sockets,
     HTTP_CONNECTIONS_PER_ADDRESS: sockets,
   });
   const owner = (await signUp(stack.queryUrl, 'fanbench')).accessToken;
-  const rooms: string[] = [];
-  for (let r = 0; r < ROOMS; r++) rooms.push((await gql(stack.queryUrl, CREATE, { key: `room-${r}` }, owner)).createRoom.roomId as string);
-  const members: string[] = [];
-  for (let u = 0; u < SUBSCRIBERS; u++) {
-    const token = (await signUp(stack.queryUrl, `fan${u}`)).accessToken;
-    for (const roomId of rooms) await gql(stack.queryUrl, JOIN, { roomId }, token);
-    members.push(token);
-  }
-  const agent = new Agent({ connections: 64, pipelining: 1 });
-  // Straight to the command service: through the one endpoint the query service would spend
-  // its CPU proxying mutations too, and its CPU per delivery is what this measures.
-  const url = new URL(stack.commandUrl);
+  const rooms = await createRooms(stack, owner, o.rooms);
+  const members = await Promise.all(
+    Array.from({ length: o.subscribers }, async (_, u) => {
+      const token = (await signUp(stack.queryUrl, `fan${u}`)).accessToken;
+      for (const roomId of rooms) await gql(stack.queryUrl, JOIN, { roomId }, token);
+      return token;
+    }),
+  );
+  const sender = messageSender(stack, o.sendTo, owner);
+  const query = stack.instance('query-service');
   return {
-    pid: stack.instance('query-service').pid,
+    pids: Object.fromEntries((['command-service', 'projector', 'query-service'] as const).map((s) => [s, stack.instance(s).pid])),
+    deliverer: 'query-service',
     loopDelayMs: async () => {
-      const text = await (await fetch(`${stack.instance('query-service').internalUrl}/metrics`)).text();
+      const text = await (await fetch(`${query.internalUrl}/metrics`)).text();
       const metric = (name: string) => Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) * 10_000) / 10;
       return {
         p50: metric('nodejs_eventloop_lag_p50_seconds'),
@@ -91,10 +95,10 @@ async function platformTarget(): Promise<Target> {
       };
     },
     subscribe: async (r, s, onMessage) => {
-      const client: Client = wsClient(stack.queryWsUrl, members[s % SUBSCRIBERS]);
+      const client: Client = wsClient(stack.queryWsUrl, members[s % o.subscribers]);
       client.subscribe<{ messageAdded: { clientMessageId: string } }>(
         // From the start: a subscription that connects after the warm-up message still gets it.
-        { query: LIVE, variables: { roomId: rooms[r % ROOMS], after: '0' } },
+        { query: LIVE, variables: { roomId: rooms[r % o.rooms], after: '0' } },
         {
           next: (value) => value.data && onMessage(value.data.messageAdded.clientMessageId),
           error: (error) => console.error('subscription failed', error),
@@ -103,26 +107,15 @@ async function platformTarget(): Promise<Target> {
       );
       return () => client.dispose() as Promise<void>;
     },
-    send: async (id, r) => {
-      const body = JSON.stringify({ query: SEND, variables: { roomId: rooms[r], body: `load ${id}`, id } });
-      const response = await request(url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}`, ...instanceHeaders(url, body) },
-        body,
-      }).catch((error: unknown) => ({ error }));
-      if ('error' in response) return 'network error';
-      const answer = (await response.body.json()) as { data?: { sendMessage: { __typename: string; code?: string } } };
-      return answer.data?.sendMessage.code ?? answer.data?.sendMessage.__typename ?? 'GraphQL error';
-    },
+    send: (id, r) => sender.send(rooms[r]!, `load ${id}`, id),
     stop: async () => {
-      await agent.close();
+      await sender.close();
       await stack.stop();
     },
   };
 }
 
-async function socketIoTarget(): Promise<Target> {
+async function socketIoTarget(o: FanoutOptions): Promise<Target> {
   const port = await freePort();
   const config = loadConfig();
   const relay = spawn(process.execPath, [new URL('./socketio-relay.ts', import.meta.url).pathname], {
@@ -143,11 +136,12 @@ async function socketIoTarget(): Promise<Target> {
   for (let i = 0; i < 8; i++) senders.push(await connect());
   let next = 0;
   return {
-    pid: relay.pid!,
+    pids: { relay: relay.pid! },
+    deliverer: 'relay',
     subscribe: async (r, _s, onMessage) => {
       const socket = await connect();
       socket.on('message', (message: { id: string }) => onMessage(message.id));
-      await socket.emitWithAck('join', `room-${r % ROOMS}`);
+      await socket.emitWithAck('join', `room-${r % o.rooms}`);
       return async () => void socket.disconnect();
     },
     send: (id, r) =>
@@ -161,17 +155,16 @@ async function socketIoTarget(): Promise<Target> {
   };
 }
 
-async function measure(target: Target) {
-  // Scheduled send time per message, by its id; arrival times per message.
+async function measure(target: Target, o: FanoutOptions) {
+  // Scheduled send time per measured message, by its id; arrival times per message.
   const scheduledAt = new Map<string, number>();
   const deliveries: number[] = [];
   const slowest = new Map<string, { latest: number; count: number }>();
   let delivered = 0;
-  let measuring = false;
   const onMessage = (id: string) => {
     delivered++;
     const at = scheduledAt.get(id);
-    if (at === undefined || !measuring) return;
+    if (at === undefined) return;
     const latency = performance.now() - at;
     deliveries.push(latency);
     const entry = slowest.get(id) ?? { latest: 0, count: 0 };
@@ -180,111 +173,123 @@ async function measure(target: Target) {
     slowest.set(id, entry);
   };
   const closers: (() => Promise<void>)[] = [];
-  for (let r = 0; r < ROOMS; r++) for (let s = 0; s < SUBSCRIBERS; s++) closers.push(await target.subscribe(r, s, onMessage));
-  const outcomes = new Map<string, number>();
-  const answers: number[] = [];
-  const send = async (id: string, r: number) => {
-    const outcome = await target.send(id, r);
-    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-    const at = scheduledAt.get(id);
-    if (at !== undefined) answers.push(performance.now() - at);
-  };
+  for (let r = 0; r < o.rooms; r++) for (let s = 0; s < o.subscribers; s++) closers.push(await target.subscribe(r, s, onMessage));
 
   // Every subscription live: a first message per room reaches every subscriber.
-  for (let r = 0; r < ROOMS; r++) await send(`warm-up-${r}`, r);
-  for (const deadline = performance.now() + 60_000; delivered < ROOMS * SUBSCRIBERS;) {
-    if (performance.now() > deadline) throw new Error(`only ${delivered} of ${ROOMS * SUBSCRIBERS} first deliveries arrived`);
-    await sleep(100);
+  for (let r = 0; r < o.rooms; r++) await target.send(`warm-up-${r}`, r);
+  if (!(await waitFor(() => delivered >= o.rooms * o.subscribers, 60_000))) {
+    throw new Error(`only ${delivered} of ${o.rooms * o.subscribers} first deliveries arrived`);
   }
-  outcomes.clear();
 
   // Idle subscriptions, before any load (so the heap has no garbage to hide them in): the
   // process's memory before and after IDLE more, which are then closed.
-  await sleep(2000);
-  const idleBefore = memoryMiB(target.pid).rss;
-  const idle = await Promise.all(Array.from({ length: IDLE }, (_, s) => target.subscribe(s, s, () => undefined)));
-  await sleep(10_000);
-  const idleAfter = memoryMiB(target.pid).rss;
-  await Promise.all(idle.map((close) => close()));
-  await sleep(2000);
-
-  const total = RATE * (WARMUP + DURATION);
-  const start = performance.now() + 100;
-  const inFlight: Promise<void>[] = [];
-  let window: { at: number; cpu: number; delivered: number; load: NodeJS.CpuUsage } | undefined;
-  for (let i = 0; i < total; i++) {
-    const scheduled = start + (i * 1000) / RATE;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (i === RATE * WARMUP) {
-      measuring = true;
-      window = { at: performance.now(), cpu: cpuMs(target.pid), delivered, load: process.cpuUsage() };
-      void target.loopDelayMs?.(); // each scrape starts the delay histogram afresh
-    }
-    if (measuring) scheduledAt.set(`f-${i}`, scheduled);
-    inFlight.push(send(`f-${i}`, i % ROOMS));
+  let idle: { count: number; rssMiB: { before: number; after: number }; kibPerSubscription: number } | undefined;
+  if (o.idle > 0) {
+    await sleep(2000);
+    const before = memoryMiB(target.pids[target.deliverer]!).rss;
+    const opened = await Promise.all(Array.from({ length: o.idle }, (_, s) => target.subscribe(s, s, () => undefined)));
+    await sleep(10_000);
+    const after = memoryMiB(target.pids[target.deliverer]!).rss;
+    await Promise.all(opened.map((close) => close()));
+    await sleep(2000);
+    idle = { count: o.idle, rssMiB: { before, after }, kibPerSubscription: Math.round(((after - before) * 1024) / o.idle) };
   }
-  const offeredSeconds = (performance.now() - window!.at) / 1000;
-  await Promise.all(inFlight);
-  const expected = RATE * DURATION * SUBSCRIBERS;
-  for (const deadline = performance.now() + 30_000; deliveries.length < expected && performance.now() < deadline;) await sleep(100);
-  const windowSeconds = (performance.now() - window!.at) / 1000;
-  const cpu = cpuMs(target.pid) - window!.cpu;
-  const inWindow = delivered - window!.delivered;
-  const loadCpu = process.cpuUsage(window!.load);
+
+  const outcomes = new Tally();
+  const answers: number[] = [];
+  let start: { cpu: CpuSample; delivered: number } | undefined;
+  const loop = await runOpenLoop({
+    rate: o.rate,
+    warmupSeconds: o.warmupSeconds,
+    durationSeconds: o.durationSeconds,
+    onWindowStart: () => {
+      start = { cpu: sampleCpu(target.pids), delivered };
+      void target.loopDelayMs?.(); // each scrape starts the delay histogram afresh
+    },
+    send: async (i, scheduled, measured) => {
+      const id = `f-${i}`;
+      if (measured) scheduledAt.set(id, scheduled);
+      const outcome = await target.send(id, i % o.rooms);
+      if (!measured) return;
+      outcomes.add(outcome);
+      answers.push(performance.now() - scheduled);
+    },
+  });
+  const accepted = outcomes.get('MessageAccepted');
+  const expected = accepted * o.subscribers;
+  await waitFor(() => deliveries.length >= expected, 30_000);
+  const window = cpuBetween(start!.cpu, sampleCpu(target.pids));
+  const inWindow = delivered - start!.delivered;
   const loopDelay = await target.loopDelayMs?.();
   await Promise.all(closers.map((close) => close()));
+  const complete = [...slowest.values()].filter((e) => e.count === o.subscribers).map((e) => e.latest);
+  const measured = o.rate * o.durationSeconds;
   return {
-    achievedOfferedRate: Math.round((RATE * DURATION) / offeredSeconds),
-    outcomes: Object.fromEntries(outcomes),
-    deliveries: { expected, arrived: deliveries.length, perSecond: Math.round(inWindow / windowSeconds) },
+    achievedOfferedRate: loop.achievedRate,
+    acceptedPerSecond: Math.round(accepted / window.seconds),
+    outcomes: outcomes.toJSON(),
+    deliveries: { expected, arrived: deliveries.length, perSecond: Math.round(inWindow / window.seconds) },
     // The platform answers a send once the read models include it (read-your-writes): what
     // delivery adds to this is Redis and the query service.
-    sendAnswerLatencyMs: summarize(answers),
-    deliveryLatencyMs: summarize(deliveries),
-    toEverySubscriberMs: summarize([...slowest.values()].filter((e) => e.count === SUBSCRIBERS).map((e) => e.latest)),
+    answerMs: summarize(answers, measured - answers.length),
+    e2eDeliveryMs: summarize(deliveries, expected - deliveries.length),
+    toEverySubscriberMs: summarize(complete, accepted - complete.length),
     eventLoopDelayMsOverTheWindow: loopDelay,
-    cpuMicrosecondsPerDelivery: Math.round((cpu * 1000) / Math.max(1, inWindow)),
-    cpuShare: Math.round(cpu / 10 / windowSeconds) / 100,
-    loadGeneratorCpuShare: Math.round((loadCpu.user + loadCpu.system) / 10_000 / windowSeconds) / 100,
-    idleSubscriptions: {
-      count: IDLE,
-      rssMiB: { before: idleBefore, after: idleAfter },
-      kibPerSubscription: Math.round(((idleAfter - idleBefore) * 1024) / IDLE),
-    },
+    cpuPerAcceptedMessage: cpuFigures(window, accepted),
+    delivererCpuMicrosecondsPerDelivery: Math.round(((window.ms[target.deliverer] ?? 0) * 1000) / Math.max(1, inWindow)),
+    idleSubscriptions: idle,
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+export type FanoutResult = Awaited<ReturnType<typeof measure>>;
+
+/** One workload on each of `targets` in turn, each on its own fresh stack (or relay). */
+export async function runFanout(o: FanoutOptions, targets: TargetName[]): Promise<Partial<Record<TargetName, FanoutResult>>> {
+  const results: Partial<Record<TargetName, FanoutResult>> = {};
+  for (const name of targets) {
+    const target = name === 'socketio' ? await socketIoTarget(o) : await platformTarget(o);
+    try {
+      results[name] = await measure(target, o);
+    } finally {
+      await target.stop();
+    }
+  }
+  return results;
 }
 
-await infraUp();
-const rawLimits = await measureRawLimits();
-const results: Record<string, unknown> = {};
-for (const name of TARGETS) {
-  const target = name === 'socketio' ? await socketIoTarget() : await platformTarget();
-  try {
-    results[name === 'socketio' ? 'socketIoRelay' : 'platform (query service)'] = await measure(target);
-  } finally {
-    await target.stop();
-  }
+export const FANOUT_METHOD =
+  'open loop, fixed offered rate; latency from each message’s scheduled send; CPU of every process from /proc over the window';
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const options: FanoutOptions = {
+    rooms: intFromEnv(process.env, 'ROOMS', 100),
+    subscribers: intFromEnv(process.env, 'SUBSCRIBERS', 10),
+    rate: intFromEnv(process.env, 'RATE', 200),
+    durationSeconds: intFromEnv(process.env, 'DURATION', 20),
+    warmupSeconds: intFromEnv(process.env, 'WARMUP', 3),
+    idle: intFromEnv(process.env, 'IDLE', 10_000),
+    sendTo: sendToFromEnv(),
+  };
+  const targets = (process.env.TARGETS ?? 'platform,socketio').split(',') as TargetName[];
+  await infraUp();
+  const rawLimits = await measureRawLimits();
+  const results = await runFanout(options, targets);
+  console.log(
+    JSON.stringify(
+      {
+        method: FANOUT_METHOD,
+        sentTo: DESCRIBE_SEND_TO[options.sendTo],
+        offered: {
+          ratePerSecond: options.rate,
+          seconds: options.durationSeconds,
+          rooms: options.rooms,
+          subscribersPerRoom: options.subscribers,
+        },
+        ...results,
+        rawLimits,
+      },
+      null,
+      2,
+    ),
+  );
 }
-console.log(
-  JSON.stringify(
-    {
-      method:
-        'open loop, fixed offered rate; latency from each message’s scheduled send; CPU of the delivering process from /proc over the window',
-      offered: { ratePerSecond: RATE, seconds: DURATION, rooms: ROOMS, subscribersPerRoom: SUBSCRIBERS },
-      ...results,
-      rawLimits,
-    },
-    null,
-    2,
-  ),
-);
