@@ -5,6 +5,7 @@ import {
   bootInstanceAuth,
   bootService,
   readInstanceCall,
+  handBody,
   roomsPerUser,
   vouchedAddress,
   refuseInstanceCall,
@@ -153,7 +154,8 @@ const yoga = createYoga<{ req: IncomingMessage }>({
   // Mutations come here unchecked by the one endpoint: Armor's shape limits are the ones that
   // hold them, and they bound the price too (this schema has no lists), so none is computed.
   plugins: [...graphqlLimits(process.env, { price: false }), useOperationMetrics(), useOperationTracing()],
-  maxRequestBodySize: GRAPHQL_LIMITS.bytes,
+  // The body is read (at most GRAPHQL_LIMITS.bytes) with the instance's signature, before Yoga.
+  maxRequestBodySize: false,
   context: async ({ request, req }): Promise<Context> => ({
     caller: await authenticate(request.headers),
     // The end user's address as the one endpoint saw it (signed), for per-address limits.
@@ -186,8 +188,7 @@ const server = await startHttpServer({
     void readInstanceCall(instanceAuth, req, GRAPHQL_LIMITS.bytes).then((call) => {
       if (!call.ok) return refuseInstanceCall(res, call.status, call.message);
       if (serveSignOn(signOn, req, res)) return;
-      // Yoga reads a body a framework already read from req.body (as Express's body parsers leave it).
-      if (call.body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = call.body;
+      handBody(req, call.body);
       return yoga(req, res);
     });
   },

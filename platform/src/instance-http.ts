@@ -1,5 +1,6 @@
 import { request as httpRequest, type Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { readBody } from './http.ts';
 import { INSTANCE_HEADERS, isInstanceRefusal, type InstanceAuth, type VerifiedInstance } from './instance-auth.ts';
 
 // Instance authentication over HTTP: the caller's side (a fetch that signs) and the receiver's
@@ -33,14 +34,8 @@ export async function readInstanceCall(auth: InstanceAuth, req: IncomingMessage,
     req.resume();
     return { ok: false, status: 401, message: early.refused };
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) return { ok: false, status: 413, message: 'request body too large' };
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks);
+  const body = await readBody(req, maxBytes);
+  if (!body) return { ok: false, status: 413, message: 'request body too large' };
   const verdict = auth.verify({ method: req.method ?? 'GET', path: req.url ?? '/', body }, req.headers);
   if (isInstanceRefusal(verdict)) return { ok: false, status: 401, message: verdict.refused };
   return { ok: true, caller: verdict, body };

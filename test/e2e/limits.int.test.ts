@@ -93,6 +93,17 @@ describe('request limits', () => {
       JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(GRAPHQL_LIMITS.bytes) } }),
     );
     expect(big.status).toBe(413);
+    // The one endpoint reads bodies itself, within the same bound.
+    const bigAtEndpoint = await post(
+      stack.queryUrl,
+      JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(GRAPHQL_LIMITS.bytes) } }),
+    );
+    expect(bigAtEndpoint).toEqual({ status: 413, codes: ['TOO_LARGE'] });
+    const justUnder = await post(
+      stack.queryUrl,
+      JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(GRAPHQL_LIMITS.bytes - 100) } }),
+    );
+    expect(justUnder).toEqual({ status: 200, codes: [] });
 
     const socket = new WebSocket(stack.queryWsUrl, 'graphql-transport-ws');
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
