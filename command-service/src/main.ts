@@ -6,6 +6,8 @@ import {
   bootService,
   readInstanceCall,
   handBody,
+  operationCaller,
+  OPERATIONS_PER_BATCH,
   roomsPerUser,
   vouchedAddress,
   refuseInstanceCall,
@@ -28,7 +30,7 @@ import {
   waitFor,
 } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
-import { FORWARD_PATH, HttpForwarder, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
+import { FORWARD_PATH, HttpForwarder, callerHeaders, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
 import { KafkaOwnership } from './adapters/kafka-ownership.ts';
 import { serveSignOn } from './adapters/oidc-sign-on.ts';
 import { KafkaAppender } from './adapters/kafka-appender.ts';
@@ -156,17 +158,25 @@ const yoga = createYoga<{ req: IncomingMessage }>({
   plugins: [...graphqlLimits(process.env, { price: false }), useOperationMetrics(), useOperationTracing()],
   // The body is read (at most GRAPHQL_LIMITS.bytes) with the instance's signature, before Yoga.
   maxRequestBodySize: false,
-  context: async ({ request, req }): Promise<Context> => ({
-    caller: await authenticate(request.headers),
-    // The end user's address as the one endpoint saw it (signed), for per-address limits.
-    address: vouchedAddress(req),
-    arrival: { credentials: credentialsOf(request.headers) },
-    handler,
-    commandLimit: (userId) => limits.command(userId),
-    accounts,
-    memberships,
-    log,
-  }),
+  // An instance may send the operations of many callers in one signed request, each naming its
+  // caller in its extensions (OperationCaller); a request without one speaks for one caller in
+  // its headers, as a test or a tool calling this service directly does.
+  batching: { limit: OPERATIONS_PER_BATCH },
+  context: async ({ request, req, params }): Promise<Context> => {
+    const named = operationCaller(params.extensions);
+    const headers = named ? callerHeaders(named) : request.headers;
+    return {
+      caller: await authenticate(headers),
+      // The end user's address as the one endpoint saw it (signed), for per-address limits.
+      address: named?.clientAddress ?? vouchedAddress(req),
+      arrival: { credentials: credentialsOf(headers) },
+      handler,
+      commandLimit: (userId) => limits.command(userId),
+      accounts,
+      memberships,
+      log,
+    };
+  },
 });
 
 const server = await startHttpServer({

@@ -1,9 +1,9 @@
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, context, trace, type Context, type Span } from '@opentelemetry/api';
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { describeOperation } from './graphql-metrics.ts';
 import { graphqlDuration, graphqlOperations } from './metrics.ts';
-import { endSpan, tracer, withSpan } from './tracing.ts';
+import { contextFromHeaders, endSpan, tracer, withSpan } from './tracing.ts';
 
 // A span around each query's and mutation's execution, active while it runs, so what the
 // operation does (the proxied mutation's request, the command's append, the queries) is inside
@@ -13,14 +13,28 @@ import { endSpan, tracer, withSpan } from './tracing.ts';
 
 const ours = new WeakSet<Span>();
 
+/**
+ * An operation's own trace, in its extensions (a W3C traceparent), for an operation that came
+ * in a batch of several callers' operations: the batch's request belongs to no one trace, so
+ * each operation's span continues the trace its caller's request began.
+ */
+export const OPERATION_TRACE_EXTENSION = 'chatTrace';
+
+function batchedParent(graphqlContext: unknown): Context | undefined {
+  const extensions = (graphqlContext as { params?: { extensions?: Record<string, unknown> } } | undefined)?.params?.extensions;
+  const traceparent = extensions?.[OPERATION_TRACE_EXTENSION];
+  return typeof traceparent === 'string' ? contextFromHeaders({ traceparent }) : undefined;
+}
+
 export function useOperationTracing(): Plugin {
   return {
     instrumentation: {
-      execute: (_payload, wrapped) => {
-        const span = tracer.startSpan('graphql');
+      execute: (payload, wrapped) => {
+        const parent = batchedParent(payload.context) ?? context.active();
+        const span = tracer.startSpan('graphql', {}, parent);
         ours.add(span);
         try {
-          const done = withSpan(span, wrapped);
+          const done = withSpan(span, wrapped, parent);
           if (!(done instanceof Promise)) return void span.end();
           return done.then(
             () => span.end(),

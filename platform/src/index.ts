@@ -24,7 +24,7 @@ export * from './cursors.ts';
 export * from './rate-limit.ts';
 export * from './metrics.ts';
 export { useOperationMetrics, describeOperation } from './graphql-metrics.ts';
-export { useOperationTracing, observedOperation } from './graphql-tracing.ts';
+export { useOperationTracing, observedOperation, OPERATION_TRACE_EXTENSION } from './graphql-tracing.ts';
 export * from './tracing.ts';
 export * from './rooms-per-user.ts';
 export * from './open-counts.ts';

@@ -104,3 +104,29 @@ export function signedPost(
     req.end(body);
   });
 }
+
+/**
+ * The end user a signed GraphQL operation is run for, carried in the operation's extensions
+ * (`chatCaller`) rather than in headers, so that one signed request can carry the operations of
+ * many callers (a batch). Only an instance's signed request is read this way: whatever a client
+ * sends never reaches another service's extensions (the one endpoint builds each operation anew).
+ */
+export interface OperationCaller {
+  /** The caller's Authorization header, as they sent it; absent when they sent none. */
+  authorization?: string;
+  /** Their address, as the signing instance saw it. */
+  clientAddress: string;
+}
+
+export const OPERATION_CALLER_EXTENSION = 'chatCaller';
+
+/** The most operations one signed request to a GraphQL service may carry as a batch. */
+export const OPERATIONS_PER_BATCH = 32;
+
+/** The caller an operation's extensions name (see OperationCaller), or undefined when they name none or not in that shape. */
+export function operationCaller(extensions: unknown): OperationCaller | undefined {
+  const value = (extensions as Record<string, unknown> | undefined)?.[OPERATION_CALLER_EXTENSION] as Record<string, unknown> | undefined;
+  if (typeof value !== 'object' || value === null || typeof value.clientAddress !== 'string') return undefined;
+  if (value.authorization !== undefined && typeof value.authorization !== 'string') return undefined;
+  return { clientAddress: value.clientAddress, ...(typeof value.authorization === 'string' ? { authorization: value.authorization } : {}) };
+}

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, topicName } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { SIGN_UP, TEST_PASSWORD, signUp } from '../src/accounts.ts';
-import { collect, gql, wsClient } from '../src/graphql.ts';
+import { collect, gql, instanceFetch, wsClient } from '../src/graphql.ts';
 import { topicSize } from '../src/kafka.ts';
 
 // The query service's URL is the only one a client needs: queries and subscriptions run there,
-// mutations are proxied to the command service with the caller's token and address.
+// mutations are passed on to the command service, unexecuted, with the caller's token and address.
 
 let stack: Stack;
 
@@ -95,6 +95,49 @@ describe('one endpoint', () => {
       headers: { authorization: `Bearer ${kay.accessToken}` },
     });
     expect(overGet.status).toBe(405);
+  });
+
+  it('answers mutations sent at once by many callers each as its own caller', async () => {
+    const users = await Promise.all(
+      ['ana', 'bo', 'cy', 'di', 'ed', 'fe', 'gus', 'hal'].map((name) => signUp(stack.queryUrl, `many${name}`)),
+    );
+    // Sent together, so that the endpoint passes several on in one request to the command service.
+    const created = await Promise.all(users.map((user, i) => gql(stack.queryUrl, CREATE_ROOM, { name: `own ${i}` }, user.accessToken)));
+    const anonymous = gql(stack.queryUrl, CREATE_ROOM, { name: 'nobody' });
+    await Promise.all(
+      users.map(async (user, i) => {
+        const mine = await gql(stack.queryUrl, `{ myRooms(first: 10) { edges { node { id name } } } }`, {}, user.accessToken);
+        expect(mine.myRooms.edges.map((e: any) => e.node)).toEqual([{ id: created[i]!.createRoom.roomId, name: `own ${i}` }]);
+      }),
+    );
+    expect((await anonymous).createRoom).toEqual({ __typename: 'CommandError', code: 'UNAUTHENTICATED' });
+  });
+
+  it('runs each operation of a signed batch to the command service as the caller it names, and answers in order', async () => {
+    const [lu, mo] = [await signUp(stack.queryUrl, 'batchlu'), await signUp(stack.queryUrl, 'batchmo')];
+    const operation = (name: string, authorization?: string) => ({
+      query: CREATE_ROOM,
+      variables: { name },
+      extensions: { chatCaller: { clientAddress: '127.0.0.1', ...(authorization ? { authorization } : {}) } },
+    });
+    const response = await instanceFetch(stack.commandUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        operation('of lu', `Bearer ${lu.accessToken}`),
+        operation('of nobody'),
+        operation('of mo', `Bearer ${mo.accessToken}`),
+      ]),
+    });
+    const results = (await response.json()) as { data: { createRoom: { __typename: string; roomId?: string; code?: string } } }[];
+    expect(results.map((r) => r.data.createRoom.__typename)).toEqual(['RoomAccepted', 'CommandError', 'RoomAccepted']);
+    expect(results[1]!.data.createRoom.code).toBe('UNAUTHENTICATED');
+    const roomsOf = async (token: string) =>
+      (await gql(stack.queryUrl, `{ myRooms(first: 10) { edges { node { name } } } }`, {}, token)).myRooms.edges.map(
+        (e: any) => e.node.name,
+      );
+    expect(await roomsOf(lu.accessToken)).toEqual(['of lu']);
+    expect(await roomsOf(mo.accessToken)).toEqual(['of mo']);
   });
 
   it('answers a command without a token as the command service does, and limits mutations per request, appending nothing', async () => {

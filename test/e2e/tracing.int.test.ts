@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, topicName, waitFor } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
-import { collect, gql, wsClient } from '../src/graphql.ts';
+import { collect, gql, instanceFetch, wsClient } from '../src/graphql.ts';
 import { readRecord } from '../src/kafka.ts';
 import { KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../src/otlp-receiver.ts';
 
@@ -17,7 +17,9 @@ import { KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '.
 const CREATE = `mutation { createRoom(name: "traced") { ... on RoomAccepted { roomId } } }`;
 const SEND = `mutation($r: ID!, $body: String!, $k: ID!) { sendMessage(roomId: $r, body: $body, clientMessageId: $k) {
   ... on MessageAccepted { receipt { position { partition offset } } } ... on CommandError { code message } } }`;
-const LIVE = `subscription($r: ID!) { messageAdded(roomId: $r) { body } }`;
+// From the room's start: a subscription without a cursor misses what is committed before it is
+// in place, and a mutation's answer can now come before that.
+const LIVE = `subscription($r: ID!) { messageAdded(roomId: $r, after: "0") { body } }`;
 
 let receiver: OtlpReceiver;
 let stack: Stack;
@@ -44,7 +46,8 @@ describe('tracing', () => {
     const socket = wsClient(stack.queryWsUrl, alice.accessToken);
     const live = collect<{ messageAdded: { body: string } }>(socket, LIVE, { r: createRoom.roomId }, 2);
     const send = (body: string) => gql(stack.queryUrl, SEND, { r: createRoom.roomId, body, k: body }, alice.accessToken);
-    // The first message shows the subscription live; the second is the one followed.
+    // The first message shows the subscription in place (replayed or live); the second, sent
+    // after it arrived, is the one followed, live.
     await send('first');
     await waitFor('the first message to arrive live', async () => (live.items.length > 0 ? true : undefined));
     const { sendMessage } = await send('traced');
@@ -118,5 +121,28 @@ describe('tracing', () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ msg: 'delivering a live event', trace_id: sent.traceId, span_id: delivered!.spanId }),
     );
+  });
+
+  it('continues each operation of a batch in the trace its own extensions name', async () => {
+    const bo = await signUp(stack.queryUrl, 'batcher');
+    // What the one endpoint sends when mutations of several requests leave together.
+    const parents = [`00-${'a1'.repeat(16)}-${'b1'.repeat(8)}-01`, `00-${'a2'.repeat(16)}-${'b2'.repeat(8)}-01`];
+    const operation = (traceparent: string) => ({
+      query: CREATE,
+      extensions: { chatCaller: { clientAddress: '127.0.0.1', authorization: `Bearer ${bo.accessToken}` }, chatTrace: traceparent },
+    });
+    const response = await instanceFetch(stack.commandUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(parents.map(operation)),
+    });
+    expect(((await response.json()) as unknown[]).length).toBe(2);
+    for (const parent of parents) {
+      const [, traceId, spanId] = parent.split('-');
+      const span = await waitFor(`the operation span under ${parent}`, async () =>
+        receiver.spans.find((s) => s.service === 'command-service' && s.name === 'mutation createRoom' && s.traceId === traceId),
+      );
+      expect(span.parentSpanId).toBe(spanId);
+    }
   });
 });

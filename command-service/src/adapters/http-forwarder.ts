@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readInstanceCall, refuseInstanceCall, signedFetch, sleep, type InstanceAuth, type Logger } from '@chat/platform';
+import {
+  readInstanceCall,
+  refuseInstanceCall,
+  signedFetch,
+  sleep,
+  type InstanceAuth,
+  type Logger,
+  type OperationCaller,
+} from '@chat/platform';
 import { CREDENTIAL_HEADERS, isCaller, type Authenticate } from '../app/identity.ts';
 import { isNotOwner, type CommandHandler, type ForwardArrival, type ForwardedCommand, type Forwarder } from '../app/command-handler.ts';
 import type { Outcome } from '../app/outcome.ts';
@@ -106,6 +114,11 @@ export function credentialsOf(headers: { get(name: string): string | null }): Re
     if (value !== null) credentials[name] = value;
   }
   return credentials;
+}
+
+/** Headers that say what `caller` (an operation's, as a signed batch names it) would have sent in its own request. */
+export function callerHeaders(caller: OperationCaller): { get(name: string): string | null } {
+  return { get: (name) => (name.toLowerCase() === 'authorization' ? (caller.authorization ?? null) : null) };
 }
 
 /** The owner's side: runs a forwarded command, signed by an instance, if this instance owns its room. */
