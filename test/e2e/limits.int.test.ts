@@ -104,6 +104,9 @@ describe('request limits', () => {
       JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(GRAPHQL_LIMITS.bytes - 100) } }),
     );
     expect(justUnder).toEqual({ status: 200, codes: [] });
+    // Bodies that are not a GraphQL request get Yoga's own answer, as when Yoga read them itself.
+    for (const body of ['not json', '{}', '[]', '"text"', '{"query": 5}'])
+      expect((await post(stack.queryUrl, body)).codes).toEqual(['BAD_REQUEST']);
 
     const socket = new WebSocket(stack.queryWsUrl, 'graphql-transport-ws');
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
