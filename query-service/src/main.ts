@@ -47,7 +47,7 @@ import { TypingStore } from './adapters/typing.ts';
 import { isBuilt, isWebClientRequest, serveWebClient, webDist } from './adapters/web-client.ts';
 import { signOnProxy } from './adapters/sign-on-proxy.ts';
 import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
-import { withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
+import { commandMutationFields, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
 import { useCommandRouting } from './graphql/command-routing.ts';
 import { CommandForwarder } from './adapters/command-forwarder.ts';
 import { schema as ownSchema } from './graphql/schema.ts';
@@ -140,7 +140,7 @@ const yoga = createYoga({
       aroundEachExecution: (run) => budget.within(run),
     }),
     usePlaygroundPolicy(),
-    useCommandRouting(commands),
+    useCommandRouting(commands, commandMutationFields()),
   ],
   // No cross-origin callers unless CORS_ORIGINS names them.
   cors: corsFromEnv(),

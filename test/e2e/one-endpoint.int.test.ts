@@ -97,6 +97,15 @@ describe('one endpoint', () => {
     expect(overGet.status).toBe(405);
   });
 
+  it('runs its own mutations (typing, presence) itself, and refuses a request that mixes them with commands', async () => {
+    const rae = await signUp(stack.queryUrl, 'raeown');
+    const { roomId } = (await gql(stack.queryUrl, CREATE_ROOM, { name: 'own mutations' }, rae.accessToken)).createRoom;
+    const typing = await gql(stack.queryUrl, `mutation($r: ID!) { setTyping(roomId: $r, typing: true) }`, { r: roomId }, rae.accessToken);
+    expect(typing).toEqual({ setTyping: true });
+    const mixed = `mutation($r: ID!) { setTyping(roomId: $r, typing: false) sendMessage(roomId: $r, body: "x", clientMessageId: "m1") { __typename } }`;
+    await expect(gql(stack.queryUrl, mixed, { r: roomId }, rae.accessToken)).rejects.toMatchObject({ codes: ['BAD_REQUEST'] });
+  });
+
   it('answers mutations sent at once by many callers each as its own caller', async () => {
     const users = await Promise.all(
       ['ana', 'bo', 'cy', 'di', 'ed', 'fe', 'gus', 'hal'].map((name) => signUp(stack.queryUrl, `many${name}`)),

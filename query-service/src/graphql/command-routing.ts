@@ -8,8 +8,10 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
+  type SelectionNode,
+  type GraphQLError,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { GRAPHQL_LIMITS, clientAddress, describeOperation, observedOperation } from '@chat/platform';
 import type { CommandForwarder } from '../adapters/command-forwarder.ts';
@@ -32,14 +34,22 @@ export interface RoutedMutation {
   field: string;
 }
 
-/** Mutations are routed; queries and subscriptions run here. */
-export function useCommandRouting(forwarder: CommandForwarder): Plugin<{ commandCredentials?: CommandCredentials }> {
+/**
+ * The command side's mutations are routed; this service's own (typing, presence), queries and
+ * subscriptions run here. `commandFields`: the Mutation fields the command service serves.
+ */
+export function useCommandRouting(
+  forwarder: CommandForwarder,
+  commandFields: ReadonlySet<string>,
+): Plugin<{ commandCredentials?: CommandCredentials }> {
+  const routing = new MutationRouting(commandFields);
   return {
     async onParams({ params, request, context, setResult }) {
       // A mutation over GET is refused by Yoga itself, as before.
       if (request.method !== 'POST' || typeof params.query !== 'string') return;
-      const routed = mutationOf(params.query, params.operationName);
+      const routed = routing.of(params.query, params.operationName);
       if (!routed) return;
+      if (routed === MIXED) return setResult({ errors: [mixedError()] });
       const req = (context as { req?: IncomingMessage }).req;
       const credentials: CommandCredentials = {
         authorization: request.headers.get('authorization') ?? undefined,
@@ -52,9 +62,12 @@ export function useCommandRouting(forwarder: CommandForwarder): Plugin<{ command
       );
     },
     // Last in the plugin list, so the metrics, tracing and limits before it still see the operation.
-    onExecute({ args, setExecuteFn }) {
+    onExecute({ args, setExecuteFn, setResultAndStopExecution }) {
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'mutation') return;
+      const side = sideOf(operation, args.document, commandFields);
+      if (side === 'here') return;
+      if (side === MIXED) return setResultAndStopExecution({ errors: [mixedError()] });
       const context = args.contextValue as { commandCredentials: CommandCredentials; params?: { query?: unknown } };
       const source = typeof context.params?.query === 'string' ? context.params.query : undefined;
       setExecuteFn(() =>
@@ -69,30 +82,84 @@ export function useCommandRouting(forwarder: CommandForwarder): Plugin<{ command
   };
 }
 
-const mutations = new LRUCache<string, RoutedMutation | false>({ max: 1000 });
+/** A mutation whose root fields are served on both sides: refused (the two cannot share one execution). */
+const MIXED = 'mixed' as const;
 
-/** The mutation `query` names, or undefined when it names another operation or does not parse (Yoga then says why). */
-export function mutationOf(query: string, operationName: string | null | undefined): RoutedMutation | undefined {
-  const key = `${operationName ?? ''}\u0000${query}`;
-  let routed = mutations.get(key);
-  if (routed === undefined) {
-    routed = parseMutation(query, operationName) ?? false;
-    // A document too long to be one of a client's usual few is not worth keeping.
-    if (query.length <= 16 * 1024) mutations.set(key, routed);
-  }
-  return routed || undefined;
+function mixedError(): GraphQLError {
+  return createGraphQLError(
+    'a request may not mix the command mutations with setTyping or setPresence: send those in a request of their own',
+    { extensions: { code: 'BAD_REQUEST' } },
+  );
 }
 
-function parseMutation(query: string, operationName: string | null | undefined): RoutedMutation | undefined {
-  let document: DocumentNode;
-  try {
-    document = parse(query, { noLocation: true, maxTokens: GRAPHQL_LIMITS.tokens });
-  } catch {
-    return undefined;
+/** Which command mutation a request's text names, parsed once per distinct text. */
+class MutationRouting {
+  private readonly commandFields: ReadonlySet<string>;
+  private readonly seen = new LRUCache<string, RoutedMutation | typeof MIXED | false>({ max: 1000 });
+
+  constructor(commandFields: ReadonlySet<string>) {
+    this.commandFields = commandFields;
   }
-  const operation = getOperationAST(document, operationName);
-  if (operation?.operation !== 'mutation') return undefined;
-  return { text: commandText(document, operation, query), field: describeOperation(document, operationName ?? undefined).field };
+
+  /** The command mutation `query` names; MIXED; or undefined for anything else, or a text that does not parse (Yoga then says why). */
+  of(query: string, operationName: string | null | undefined): RoutedMutation | typeof MIXED | undefined {
+    const key = `${operationName ?? ''}\u0000${query}`;
+    let routed = this.seen.get(key);
+    if (routed === undefined) {
+      routed = this.parse(query, operationName) ?? false;
+      // A document too long to be one of a client's usual few is not worth keeping.
+      if (query.length <= 16 * 1024) this.seen.set(key, routed);
+    }
+    return routed || undefined;
+  }
+
+  private parse(query: string, operationName: string | null | undefined): RoutedMutation | typeof MIXED | undefined {
+    let document: DocumentNode;
+    try {
+      document = parse(query, { noLocation: true, maxTokens: GRAPHQL_LIMITS.tokens });
+    } catch {
+      return undefined;
+    }
+    const operation = getOperationAST(document, operationName);
+    if (operation?.operation !== 'mutation') return undefined;
+    const side = sideOf(operation, document, this.commandFields);
+    if (side !== 'command') return side === MIXED ? MIXED : undefined;
+    return { text: commandText(document, operation, query), field: describeOperation(document, operationName ?? undefined).field };
+  }
+}
+
+/** Where a mutation runs: on the command side when its root fields are all the command service's, here when none is. */
+function sideOf(
+  operation: OperationDefinitionNode,
+  document: DocumentNode,
+  commandFields: ReadonlySet<string>,
+): 'command' | 'here' | typeof MIXED {
+  const fragments = fragmentsOf(document);
+  const names = new Set<string>();
+  const collect = (selections: readonly SelectionNode[], seen: Set<string>): void => {
+    for (const selection of selections) {
+      if (selection.kind === Kind.FIELD) names.add(selection.name.value);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet.selections, seen);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) collect(fragment.selectionSet.selections, seen);
+      }
+    }
+  };
+  collect(operation.selectionSet.selections, new Set());
+  names.delete('__typename'); // either side answers it
+  const onCommandSide = [...names].filter((name) => commandFields.has(name)).length;
+  if (onCommandSide === 0) return 'here';
+  return onCommandSide === names.size ? 'command' : MIXED;
+}
+
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  return fragments;
 }
 
 /**
@@ -103,10 +170,7 @@ function parseMutation(query: string, operationName: string | null | undefined):
 function commandText(document: DocumentNode, operation: OperationDefinitionNode, source: string | undefined): string {
   const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
   if (operations.length === 1 && source !== undefined) return source;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentsOf(document);
   const used = new Map<string, FragmentDefinitionNode>();
   const collect = (node: OperationDefinitionNode | FragmentDefinitionNode): void => {
     visit(node, {

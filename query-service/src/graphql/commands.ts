@@ -32,6 +32,11 @@ export function commandMutations(commandSdl = readFileSync(COMMAND_SDL, 'utf8'))
   return new GraphQLSchema({ mutation });
 }
 
+/** The Mutation fields the command service serves (from its SDL). */
+export function commandMutationFields(commandSdl?: string): Set<string> {
+  return new Set(Object.keys(commandMutations(commandSdl).getMutationType()?.getFields() ?? {}));
+}
+
 /** The schema the one endpoint serves: `own` plus the command service's mutations. */
 export function withCommandMutations(own: GraphQLSchema, commandSdl?: string): GraphQLSchema {
   return mergeSchemas({ schemas: [own, commandMutations(commandSdl)] });
