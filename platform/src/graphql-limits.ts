@@ -10,6 +10,7 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type OperationTypeNode,
   type SelectionSetNode,
   type ValidationContext,
@@ -179,14 +180,10 @@ function tooComplex(message: string): GraphQLError {
 }
 
 function maxMutationsRule(context: ValidationContext): ASTVisitor {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of context.getDocument().definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
   return {
     OperationDefinition(operation) {
       if (operation.operation !== 'mutation') return;
-      const count = rootFields(operation.selectionSet, fragments, new Set());
+      const count = rootFieldNames(operation, context.getDocument()).length;
       if (count > GRAPHQL_LIMITS.mutationsPerRequest) {
         context.reportError(
           new GraphQLError(`at most ${GRAPHQL_LIMITS.mutationsPerRequest} mutations per request; this one has ${count}`, {
@@ -199,17 +196,29 @@ function maxMutationsRule(context: ValidationContext): ASTVisitor {
   };
 }
 
-/** The root fields a selection asks for, through fragments and inline fragments (each fragment once). */
-function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
-  let count = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) count += selection.name.value === '__typename' ? 0 : 1;
-    else if (selection.kind === Kind.INLINE_FRAGMENT) count += rootFields(selection.selectionSet, fragments, seen);
-    else if (!seen.has(selection.name.value)) {
-      seen.add(selection.name.value);
-      const fragment = fragments.get(selection.name.value);
-      if (fragment) count += rootFields(fragment.selectionSet, fragments, seen);
-    }
+/**
+ * The root fields an operation asks for, once per time it asks (aliases count apart), through
+ * fragments and inline fragments (each fragment once); `__typename` is not one.
+ */
+export function rootFieldNames(operation: OperationDefinitionNode, document: DocumentNode): string[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  return count;
+  const names: string[] = [];
+  const seen = new Set<string>();
+  const collect = (selectionSet: SelectionSetNode): void => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') names.push(selection.name.value);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) collect(fragment.selectionSet);
+      }
+    }
+  };
+  collect(operation.selectionSet);
+  return names;
 }

@@ -15,8 +15,7 @@ export function useOperationMetrics(): Plugin {
       return {
         onExecuteDone({ result }) {
           stop();
-          const failed = 'errors' in result && Boolean(result.errors?.length);
-          graphqlOperations.inc({ type, field, outcome: failed ? 'error' : 'ok' });
+          countOperation({ type, field }, 'errors' in result && Boolean(result.errors?.length));
         },
       };
     },
@@ -25,6 +24,11 @@ export function useOperationMetrics(): Plugin {
       graphqlOperations.inc({ type, field, outcome: 'ok' });
     },
   };
+}
+
+/** One query or mutation done, failed when its result had errors (or it threw). */
+export function countOperation(labels: { type: string; field: string }, failed: boolean): void {
+  graphqlOperations.inc({ ...labels, outcome: failed ? 'error' : 'ok' });
 }
 
 /** An operation's type and first root field: bounded by the schema, so fit for metric labels and span names. */

@@ -1,8 +1,8 @@
 import { SpanStatusCode, context, trace, type Context, type Span } from '@opentelemetry/api';
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { describeOperation } from './graphql-metrics.ts';
-import { graphqlDuration, graphqlOperations } from './metrics.ts';
+import { countOperation, describeOperation } from './graphql-metrics.ts';
+import { graphqlDuration } from './metrics.ts';
 import { contextFromHeaders, endSpan, tracer, withSpan } from './tracing.ts';
 
 // A span around each query's and mutation's execution, active while it runs, so what the
@@ -82,12 +82,12 @@ export async function observedOperation(
   try {
     const result = await withSpan(span, run);
     const failed = Boolean(result.errors?.length);
-    graphqlOperations.inc({ type, field, outcome: failed ? 'error' : 'ok' });
+    countOperation({ type, field }, failed);
     if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: result.errors![0]!.message });
     span.end();
     return result;
   } catch (error) {
-    graphqlOperations.inc({ type, field, outcome: 'error' });
+    countOperation({ type, field }, true);
     endSpan(span, error);
     throw error;
   } finally {

@@ -140,7 +140,7 @@ const yoga = createYoga({
       aroundEachExecution: (run) => budget.within(run),
     }),
     usePlaygroundPolicy(),
-    useCommandRouting(commands, commandMutationFields()),
+    useCommandRouting(commands, commandMutationFields(schema, ownSchema)),
   ],
   // No cross-origin callers unless CORS_ORIGINS names them.
   cors: corsFromEnv(),

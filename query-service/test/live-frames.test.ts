@@ -15,7 +15,7 @@ function fakeSocket(bufferedAmount = 0) {
     expect(options.binary).toBe(false);
     written.push(data.toString('utf8'));
   };
-  return { readyState: 1, bufferedAmount, extensions: '', send, written };
+  return { readyState: 1, bufferedAmount, send, written };
 }
 
 /** Executions that finish when the test says. */

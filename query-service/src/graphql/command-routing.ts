@@ -8,12 +8,11 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
-  type SelectionNode,
   type GraphQLError,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import { GRAPHQL_LIMITS, clientAddress, describeOperation, observedOperation } from '@chat/platform';
+import { GRAPHQL_LIMITS, clientAddress, describeOperation, observedOperation, rootFieldNames } from '@chat/platform';
 import type { CommandForwarder } from '../adapters/command-forwarder.ts';
 import type { CommandCredentials } from './commands.ts';
 
@@ -134,21 +133,7 @@ function sideOf(
   document: DocumentNode,
   commandFields: ReadonlySet<string>,
 ): 'command' | 'here' | typeof MIXED {
-  const fragments = fragmentsOf(document);
-  const names = new Set<string>();
-  const collect = (selections: readonly SelectionNode[], seen: Set<string>): void => {
-    for (const selection of selections) {
-      if (selection.kind === Kind.FIELD) names.add(selection.name.value);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet.selections, seen);
-      else if (!seen.has(selection.name.value)) {
-        seen.add(selection.name.value);
-        const fragment = fragments.get(selection.name.value);
-        if (fragment) collect(fragment.selectionSet.selections, seen);
-      }
-    }
-  };
-  collect(operation.selectionSet.selections, new Set());
-  names.delete('__typename'); // either side answers it
+  const names = new Set(rootFieldNames(operation, document));
   const onCommandSide = [...names].filter((name) => commandFields.has(name)).length;
   if (onCommandSide === 0) return 'here';
   return onCommandSide === names.size ? 'command' : MIXED;

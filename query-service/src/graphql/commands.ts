@@ -32,9 +32,10 @@ export function commandMutations(commandSdl = readFileSync(COMMAND_SDL, 'utf8'))
   return new GraphQLSchema({ mutation });
 }
 
-/** The Mutation fields the command service serves (from its SDL). */
-export function commandMutationFields(commandSdl?: string): Set<string> {
-  return new Set(Object.keys(commandMutations(commandSdl).getMutationType()?.getFields() ?? {}));
+/** The Mutation fields of `endpoint` (withCommandMutations' schema) that the command service serves: those `own` has not. */
+export function commandMutationFields(endpoint: GraphQLSchema, own: GraphQLSchema): Set<string> {
+  const ownFields = own.getMutationType()?.getFields() ?? {};
+  return new Set(Object.keys(endpoint.getMutationType()?.getFields() ?? {}).filter((name) => !(name in ownFields)));
 }
 
 /** The schema the one endpoint serves: `own` plus the command service's mutations. */
