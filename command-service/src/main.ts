@@ -28,6 +28,9 @@ import {
   startHttpServer,
   topicName,
   waitFor,
+  ClusterWatch,
+  foreignLog,
+  clusterCheckIntervalMs,
 } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { FORWARD_PATH, HttpForwarder, callerHeaders, credentialsOf, serveForwarded } from './adapters/http-forwarder.ts';
@@ -72,7 +75,6 @@ const admin = kafka.admin();
 await admin.connect();
 const { clusterId } = await admin.describeCluster();
 const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-await admin.disconnect();
 if (!metadata?.partitions.length) throw new Error(`topic ${topic} has no partitions; run infra:up`);
 // The Java client's murmur2 partitioner, so every Kafka client agrees on a room's partition.
 const partitioner = Partitioners.DefaultPartitioner();
@@ -136,6 +138,18 @@ const owners: Owners = new Owners(
     ),
   log,
 );
+// State folded from another cluster's log than the one answering (idempotency keys included)
+// must not decide anything here, nor may this one's be folded on top of it: an operator chooses.
+const foreign = await foreignLog(config, clusterId);
+if (foreign) {
+  log.error(foreign);
+  owners.haltAll(foreign);
+}
+// Another cluster answering on the brokers' addresses halts every partition, owned or to come.
+const clusterWatch = new ClusterWatch(admin, clusterId, log, (now) =>
+  owners.haltAll(`Kafka cluster ${now} answers where this instance's state came from cluster ${clusterId}`),
+);
+clusterWatch.start(clusterCheckIntervalMs());
 // No least interval between transactions by default: one begun while another commits waits
 // for it anyway, so commands still ride together under load, and a 10 ms interval cost a lone
 // command at 100/s up to 10 ms (p95 5 ms). Raise it to trade latency for CPU at high rates.
@@ -185,6 +199,9 @@ const server = await startHttpServer({
   ready: {
     kafka: () => ownership.isJoined,
     partitions: () => owners.allServing,
+    // Down for good once a partition found a log other than the one it was built from (see
+    // LogMismatch), or another cluster answers (see ClusterWatch).
+    'event-log': () => !owners.anyHalted,
     postgres: () => pool.query('SELECT 1'),
     redis: () => redis.ping(),
   },
@@ -225,6 +242,7 @@ log.info('listening', { url: `${endpoint}${yoga.graphqlEndpoint}` });
 
 onShutdown(log, async () => {
   clearInterval(upkeep);
+  clusterWatch.stop();
   await closeServer(server);
   await closeServer(internalServer);
   await owners.releaseAll();
@@ -234,5 +252,6 @@ onShutdown(log, async () => {
   await stopAccounts();
   redis.disconnect();
   await readModels.stop();
+  await admin.disconnect();
   await pool.end();
 });

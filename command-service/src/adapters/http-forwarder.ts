@@ -10,7 +10,7 @@ import {
 } from '@chat/platform';
 import { CREDENTIAL_HEADERS, isCaller, type Authenticate } from '../app/identity.ts';
 import { isNotOwner, type CommandHandler, type ForwardArrival, type ForwardedCommand, type Forwarder } from '../app/command-handler.ts';
-import type { Outcome } from '../app/outcome.ts';
+import { unavailable, type Outcome } from '../app/outcome.ts';
 import type { RoomCommand } from '../domain/room.ts';
 
 // Commands reaching an instance that does not own their room travel to the owner over HTTP,
@@ -84,6 +84,11 @@ export class HttpForwarder implements Forwarder {
       const outcome = (await response.json()) as Outcome;
       if (!isNotOwner(outcome)) return outcome;
     } catch (error) {
+      // A request that may have reached the owner goes again only under an idempotency key,
+      // which makes a second arrival answer the first one's outcome instead of running twice.
+      if (command.commandId === null && !neverSent(error)) {
+        return unavailable('the instance that owns this room did not answer; the command may or may not have run');
+      }
       this.log.debug('forwarding failed; looking up the owner again', { partition, endpoint, error });
       await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
     }
@@ -104,6 +109,12 @@ export class HttpForwarder implements Forwarder {
       });
     return this.lookup;
   }
+}
+
+/** Whether a failed request surely never reached the other side (nobody accepted the connection). */
+function neverSent(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === 'ECONNREFUSED';
 }
 
 /** The caller's credential headers of an incoming request, to pass on when forwarding. */

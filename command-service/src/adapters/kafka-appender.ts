@@ -1,4 +1,4 @@
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { endSpan, startRecordSpan, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { Appended, Appender } from '../app/transaction-pump.ts';
@@ -96,12 +96,12 @@ export class KafkaAppender implements Appender {
     const transaction = await producer.transaction();
     try {
       const metadata = await transaction.send({ topic: this.topic, acks: -1, messages });
+      // Checked before the commit: a transaction missing a partition is aborted whole.
+      const firstOffsets = firstOffsetsOf(
+        messages.map((m) => m.partition!),
+        metadata,
+      );
       await transaction.commit();
-      const firstOffsets = new Map<number, bigint>();
-      for (const { partition, baseOffset } of metadata) {
-        if (baseOffset === undefined) throw new Error(`Kafka returned no offset for partition ${partition}`);
-        firstOffsets.set(partition, BigInt(baseOffset));
-      }
       return firstOffsets;
     } catch (error) {
       await transaction.abort().catch((abortError: unknown) => this.log.debug('abort after a failed append failed', { abortError }));
@@ -141,4 +141,18 @@ export class KafkaAppender implements Appender {
       throw error;
     }
   }
+}
+
+/**
+ * Each partition's first offset from a transactional send's result. kafkajs can resolve a send
+ * without a partition whose leader moved to a broker that already answered; committing then
+ * would commit the other partitions' records and leave that one's commands in doubt. So a
+ * result that lacks any partition written to (or its offset) throws, and the caller aborts.
+ */
+export function firstOffsetsOf(partitions: readonly number[], metadata: readonly RecordMetadata[]): Map<number, bigint> {
+  const firstOffsets = new Map<number, bigint>();
+  for (const { partition, baseOffset } of metadata) if (baseOffset !== undefined) firstOffsets.set(partition, BigInt(baseOffset));
+  const missing = [...new Set(partitions)].filter((partition) => !firstOffsets.has(partition));
+  if (missing.length > 0) throw new Error(`Kafka's answer to the send has no offset for partition ${missing.join(', ')}`);
+  return firstOffsets;
 }

@@ -2,6 +2,7 @@ import { AssignerProtocol, PartitionAssigners, type Admin, type Consumer, type K
 import { keepWaitingWhileRunning, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { PartitionState } from '../app/partition-state.ts';
+import { LogMismatch } from '../app/partition-owner.ts';
 import type { RoomEvent } from '../domain/room.ts';
 
 // Partition ownership from Kafka's consumer-group assignment: each partition of the room
@@ -128,7 +129,10 @@ export class KafkaOwnership {
   async readTail(partition: number, state: PartitionState): Promise<number> {
     const ends = await this.admin.fetchTopicOffsets(this.topic);
     const target = BigInt(ends.find((p) => p.partition === partition)?.high ?? '0');
-    if (state.nextOffset >= target) return 0;
+    if (state.nextOffset > target) {
+      throw new LogMismatch(`the log of partition ${partition} ends at ${target}, before this partition's state (${state.nextOffset})`);
+    }
+    if (state.nextOffset === target) return 0;
     if (!this.assignment.includes(partition)) throw new Error(`partition ${partition} is not assigned here`);
     return new Promise<number>((resolve) => {
       const tail: TailRead = { state, target, folded: 0, done: () => resolve(tail.folded), seen: -1n };

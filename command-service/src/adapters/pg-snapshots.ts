@@ -28,12 +28,13 @@ export class PgSnapshots {
 
   async save(partition: number, snapshot: PartitionSnapshot): Promise<void> {
     await this.pool.query(
-      `INSERT INTO command_snapshots (topic, partition, next_offset, kafka_cluster_id, state) VALUES ($1, $2, $3, $4, $5)
+      // The state stays text: its keys hold NUL, which jsonb refuses.
+      `INSERT INTO command_snapshots (topic, partition, next_offset, kafka_cluster_id, format, state) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, kafka_cluster_id = excluded.kafka_cluster_id,
-         state = excluded.state, taken_at = now()
+         format = excluded.format, state = excluded.state, taken_at = now()
        WHERE command_snapshots.next_offset < excluded.next_offset OR command_snapshots.kafka_cluster_id <> excluded.kafka_cluster_id
-          OR (command_snapshots.state::jsonb ->> 'format') IS DISTINCT FROM (excluded.state::jsonb ->> 'format')`,
-      [this.topic, partition, snapshot.nextOffset, this.clusterId, JSON.stringify(snapshot)],
+          OR command_snapshots.format IS DISTINCT FROM excluded.format`,
+      [this.topic, partition, snapshot.nextOffset, this.clusterId, snapshot.format, JSON.stringify(snapshot)],
     );
   }
 }

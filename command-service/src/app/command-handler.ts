@@ -1,6 +1,5 @@
-import { commandError } from '../domain/errors.ts';
 import { checkCommand, type RoomCommand } from '../domain/room.ts';
-import type { Outcome, Position } from './outcome.ts';
+import { unavailable, type Outcome, type Position } from './outcome.ts';
 import type { PartitionOwner } from './partition-owner.ts';
 
 // Runs one command wherever it arrives: checked at the door, then decided by the partition's
@@ -91,15 +90,11 @@ export class CommandHandler {
 export const NOT_OWNER_MESSAGE = 'this instance does not own the room';
 
 function notOwner(): Outcome {
-  return { ok: false, error: commandError('UNAVAILABLE', NOT_OWNER_MESSAGE) };
+  return unavailable(NOT_OWNER_MESSAGE);
 }
 
 export function isNotOwner(outcome: Outcome): boolean {
   return !outcome.ok && outcome.error.code === 'UNAVAILABLE' && outcome.error.message === NOT_OWNER_MESSAGE;
-}
-
-function unavailable(message: string): Outcome {
-  return { ok: false, error: commandError('UNAVAILABLE', message) };
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -1,4 +1,4 @@
-import type { CommandError } from '../domain/errors.ts';
+import { commandError, type CommandError } from '../domain/errors.ts';
 
 // What a command comes to, whichever instance decided it: the GraphQL layer renders it, and
 // forwarding carries it between instances as JSON.
@@ -25,3 +25,8 @@ export interface Accepted {
 }
 
 export type Outcome = Accepted | { ok: false; error: CommandError };
+
+/** The command did not run, or may not have: a retry with the same idempotency key is safe. */
+export function unavailable(message: string): Outcome {
+  return { ok: false, error: commandError('UNAVAILABLE', message) };
+}

@@ -12,6 +12,8 @@ export class Owners {
   private readonly create: (partition: number) => PartitionOwner;
   private readonly log: Logger;
   private closed = false;
+  /** Set once the event log is found not to be the one this instance's state came from: every partition stays halted. */
+  private haltedFor: string | undefined;
 
   constructor(create: (partition: number) => PartitionOwner, log: Logger) {
     this.create = create;
@@ -36,7 +38,8 @@ export class Owners {
         this.owners.set(partition, owner);
       }
       partitionsOwned.set(this.owners.size);
-      void owner.restore();
+      if (this.haltedFor !== undefined) owner.halt(this.haltedFor);
+      else void owner.restore();
     }
     this.log.info('partitions assigned', { partitions });
   }
@@ -46,6 +49,17 @@ export class Owners {
     if (this.owners.get(owner.partition) === owner) this.owners.delete(owner.partition);
     partitionsOwned.set(this.owners.size);
     void owner.release().catch((error: unknown) => this.log.warn('releasing a partition failed', { partition: owner.partition, error }));
+  }
+
+  /** Halts every partition, owned now or assigned later (another cluster answers: see ClusterWatch). */
+  haltAll(reason: string): void {
+    this.haltedFor ??= reason;
+    for (const owner of this.owners.values()) owner.halt(reason);
+  }
+
+  /** A partition found the event log is not the one its state was built from (see LogMismatch), or haltAll was called. */
+  get anyHalted(): boolean {
+    return this.haltedFor !== undefined || [...this.owners.values()].some((owner) => owner.isHalted);
   }
 
   /** Every owned partition restored and serving. */

@@ -11,7 +11,7 @@ import {
   type RoomEvent,
   type RoomState,
 } from '../domain/room.ts';
-import type { Outcome } from './outcome.ts';
+import { unavailable, type Outcome } from './outcome.ts';
 import { PartitionState, idempotencyScope, type AcceptedCommand, type PartitionSnapshot } from './partition-state.ts';
 import type { Appender } from './transaction-pump.ts';
 
@@ -21,15 +21,21 @@ import type { Appender } from './transaction-pump.ts';
 // fails takes every decision after it down with it: the overlay is dropped and the committed
 // state re-reads the log's tail, where an append that did commit is found, before deciding again.
 
-/** Which producer generation may write each partition (see PgWriterClaims). */
+/**
+ * Which producer generation may write each partition (see PgWriterClaims). Writers a claim
+ * replaced stay listed until they are fenced: a claimant serves only after fencing them all.
+ */
 export interface WriterClaims {
-  /** Makes `transactionalId` the partition's writer; resolves with the one it replaced. */
-  claim(partition: number, transactionalId: string): Promise<string | undefined>;
+  /** Makes `transactionalId` the partition's writer; resolves with the writers it must fence first. */
+  claim(partition: number, transactionalId: string): Promise<string[]>;
   /**
    * Moves the claim to `to` only if one of `from` (this instance's earlier generations) or `to`
    * itself still holds it: a recovery retried after it renewed some claims still owns them.
+   * Resolves with the writers still to fence, or undefined when another instance holds it.
    */
-  renew(partition: number, from: readonly string[], to: string): Promise<boolean>;
+  renew(partition: number, from: readonly string[], to: string): Promise<string[] | undefined>;
+  /** Records that `holder` fenced `ids` (if it still holds the partition). */
+  fenced(partition: number, holder: string, ids: readonly string[]): Promise<void>;
 }
 
 export interface PartitionRestorer {
@@ -85,6 +91,19 @@ interface Overlay {
   settled: Promise<boolean>;
 }
 
+/**
+ * The event log holds less than this partition's state was folded from: a broker that came
+ * back with empty storage on the same address, a topic deleted and made again, a fail-over to
+ * another cluster. Offsets then name other records, so nothing may be decided or skipped on
+ * them until an operator says which log is the right one.
+ */
+export class LogMismatch extends Error {
+  override name = 'LogMismatch';
+}
+
+const HALTED =
+  'the event log is not the one this room was built from; nothing is decided until an operator acts (retry with the same idempotency key later)';
+
 export class PartitionOwner {
   readonly partition: number;
   private readonly deps: OwnerDeps;
@@ -96,7 +115,7 @@ export class PartitionOwner {
   /** The batch taken by the pump and not yet settled, if any. */
   private inFlight: PromiseWithResolvers<void> | undefined;
   private pendingCount = 0;
-  private status: 'restoring' | 'serving' | 'released' = 'restoring';
+  private status: 'restoring' | 'serving' | 'released' | 'halted' = 'restoring';
   private serving = Promise.withResolvers<void>();
   private work: Promise<unknown> = Promise.resolve();
   private sinceSnapshot = 0;
@@ -110,6 +129,22 @@ export class PartitionOwner {
 
   get isServing(): boolean {
     return this.status === 'serving';
+  }
+
+  get isHalted(): boolean {
+    return this.status === 'halted';
+  }
+
+  /** Stops this partition for good (until the instance restarts): see LogMismatch. */
+  halt(reason: string): void {
+    if (this.status === 'halted') return;
+    this.status = 'halted';
+    this.serving.reject(new Error('halted'));
+    this.failQueued(HALTED);
+    this.options.log.error('the event log is not the one this partition was built from; deciding nothing until an operator acts', {
+      partition: this.partition,
+      reason,
+    });
   }
 
   /** Stops deciding until the next restore; what is queued fails, what is in flight settles. */
@@ -156,19 +191,24 @@ export class PartitionOwner {
   }
 
   async submit(command: RoomCommand, waitMs: number): Promise<Outcome> {
-    while (this.status !== 'serving') {
-      if (this.status === 'released') return unavailable('this room moved to another instance; retry with the same idempotency key');
-      const ready = await Promise.race([this.serving.promise.then(() => true), sleep(waitMs).then(() => false)]).catch(() => false);
-      if (!ready) return unavailable('this room is being taken over by an instance; retry with the same idempotency key');
+    for (;;) {
+      while (this.status !== 'serving') {
+        if (this.status === 'released') return unavailable('this room moved to another instance; retry with the same idempotency key');
+        if (this.status === 'halted') return unavailable(HALTED);
+        const ready = await Promise.race([this.serving.promise.then(() => true), sleep(waitMs).then(() => false)]).catch(() => false);
+        if (!ready) return unavailable('this room is being taken over by an instance; retry with the same idempotency key');
+      }
+      // A message the command is about that has had no activity within the window: from the read
+      // model, before deciding (anything that happened to it since is in memory, and wins).
+      const target = targetOf(command);
+      if (target !== null && this.factOf(command.roomId, target) === undefined) {
+        const fact = await this.deps.messages.load(command.roomId, target);
+        // A restore that began meanwhile is re-reading the log: decide on the state it leaves.
+        if (this.status !== 'serving') continue;
+        if (fact) this.committedState.remember(target, fact, this.now());
+      }
+      return this.decideNow(command);
     }
-    // A message the command is about that has had no activity within the window: from the read
-    // model, before deciding (anything that happened to it since is in memory, and wins).
-    const target = targetOf(command);
-    if (target !== null && this.factOf(command.roomId, target) === undefined) {
-      const fact = await this.deps.messages.load(command.roomId, target);
-      if (fact) this.committedState.remember(target, fact, this.now());
-    }
-    return this.decideNow(command);
   }
 
   /** A message of this room as the next decision must see it: pending events first, then committed. */
@@ -274,6 +314,13 @@ export class PartitionOwner {
 
   /** For the pump: the batch is in the log from `firstOffset` on. */
   committed(batch: Pending[], firstOffset: bigint): void {
+    if (firstOffset < this.committedState.nextOffset) {
+      // Kafka placed the batch below what this partition already holds: not the same log.
+      this.halt(`the log placed new records at offset ${firstOffset}, below this partition's ${this.committedState.nextOffset}`);
+      for (const pending of batch) this.settle(pending, unavailable(HALTED));
+      this.landed();
+      return;
+    }
     let offset = firstOffset;
     for (const pending of batch) {
       for (const event of pending.events) this.committedState.apply(event, offset++);
@@ -331,16 +378,19 @@ export class PartitionOwner {
       async () => {
         const started = Date.now();
         const { appender, claims, restorer } = this.deps;
-        if (renewFrom !== undefined) {
-          if (!(await claims.renew(this.partition, renewFrom, appender.transactionalId))) {
-            this.options.log.warn('another instance claimed this partition meanwhile; giving it up', { partition: this.partition });
-            this.deps.lost(this);
-            return;
-          }
-        } else {
-          const previous = await claims.claim(this.partition, appender.transactionalId);
-          if (previous) await appender.fence(previous);
+        const toFence =
+          renewFrom === undefined
+            ? await claims.claim(this.partition, appender.transactionalId)
+            : await claims.renew(this.partition, renewFrom, appender.transactionalId);
+        if (toFence === undefined) {
+          this.options.log.warn('another instance claimed this partition meanwhile; giving it up', { partition: this.partition });
+          this.deps.lost(this);
+          return;
         }
+        // Every writer the claim replaced, before serving: one that is not fenced could still
+        // commit. A fence that fails throws, and the retry finds them still listed.
+        for (const id of toFence) await appender.fence(id);
+        if (toFence.length > 0) await claims.fenced(this.partition, appender.transactionalId, toFence);
         let source = 'memory';
         if (this.committedState.nextOffset === 0n) {
           const snapshot = await restorer.loadSnapshot(this.partition);
@@ -350,10 +400,16 @@ export class PartitionOwner {
         // Expire first: the fold then skips keys already outside the window, so even a fold of
         // the whole log holds no more keys than the window does.
         const expired = this.committedState.expireKeys(this.now() - this.options.idempotencyWindowMs);
-        const folded = await restorer.readTail(this.partition, this.committedState);
+        let folded: number;
+        try {
+          folded = await restorer.readTail(this.partition, this.committedState);
+        } catch (error) {
+          if (!(error instanceof LogMismatch)) throw error;
+          return this.halt(error.message);
+        }
         this.sinceSnapshot += folded + expired;
         if (folded >= this.options.snapshotAfterRecords) await this.snapshot();
-        if (this.isReleased()) return;
+        if (this.isReleased() || this.isHalted) return;
         this.status = 'serving';
         this.serving.resolve();
         this.options.log.info('partition ready', {
@@ -367,7 +423,7 @@ export class PartitionOwner {
         this.deps.schedule();
       },
       {
-        keepGoing: () => !this.isReleased(),
+        keepGoing: () => !this.isReleased() && !this.isHalted,
         onFailure: (error, attempt) =>
           this.options.log.warn('restoring a partition failed; retrying', { partition: this.partition, attempt, error }),
       },
@@ -388,10 +444,6 @@ export class PartitionOwner {
     this.work = result.catch(() => undefined);
     return result;
   }
-}
-
-function unavailable(message: string): Outcome {
-  return { ok: false, error: commandError('UNAVAILABLE', message) };
 }
 
 function answerRetry(command: RoomCommand, prior: AcceptedCommand, partition: number): Outcome {

@@ -12,7 +12,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
-import { GRAPHQL_LIMITS, clientAddress, describeOperation, observedOperation, rootFieldNames } from '@chat/platform';
+import { GRAPHQL_LIMITS, clientAddress, describeOperation, fragmentsOf, observedOperation, rootFieldNames } from '@chat/platform';
 import type { CommandForwarder } from '../adapters/command-forwarder.ts';
 import type { CommandCredentials } from './commands.ts';
 
@@ -137,14 +137,6 @@ function sideOf(
   const onCommandSide = [...names].filter((name) => commandFields.has(name)).length;
   if (onCommandSide === 0) return 'here';
   return onCommandSide === names.size ? 'command' : MIXED;
-}
-
-function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  return fragments;
 }
 
 /**
