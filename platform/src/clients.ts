@@ -22,17 +22,28 @@ export function createKafka(config: PlatformConfig, clientId: string, log?: Logg
   });
 }
 
-export function createPgPool(config: PlatformConfig, max = 10): pg.Pool {
+/**
+ * `pipeline`: pg's pipeline mode, for a pool whose transactions send statements together
+ * (QueryFlight); cursors and the `rows` option do not work on it.
+ */
+export function createPgPool(config: PlatformConfig, max = 10, { pipeline = false } = {}): pg.Pool {
   // search_path isolates the read models of one deployment (or one test file) in its schema.
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max,
     options: `-c search_path=${quoteIdent(config.pgSchema)}`,
+    pipeline,
   });
-  // An idle connection that Postgres closes (a restart, a failover, an administrator) is an
-  // 'error' event on the pool; unheard, it would end the process. The pool drops that client
-  // and the next query opens a new one, so a Postgres outage is waited out, not fatal.
-  pool.on('error', (error) => poolLog().warn('an idle Postgres connection was closed; the next query opens another', { error }));
+  // A connection that Postgres closes (a restart, a failover, an administrator) is an 'error'
+  // event on its client; unheard, it would end the process. pg-pool hears it only while the
+  // client is idle (and re-emits it on the pool), not while it is checked out and held between
+  // two statements of a transaction. So every client gets a listener of its own: an idle one is
+  // dropped and the next query opens another; a held one's next statement fails, as an outage
+  // its caller waits out.
+  pool.on('error', () => undefined); // logged by the client's own listener
+  pool.on('connect', (client) =>
+    client.on('error', (error) => poolLog().warn('a Postgres connection was closed; the work on it fails and is retried', { error })),
+  );
   return pool;
 }
 
@@ -42,13 +53,30 @@ const poolLog = (): Logger => (poolLogger ??= createLogger('postgres-pool'));
 /** A Redis connection; `role` names it (after the Redis prefix) in CLIENT LIST, for operators and tests. */
 export function createRedis(config: PlatformConfig, role?: string): Redis {
   // Auto-pipelining: commands issued in the same tick (a session check per request, say) share one socket write.
-  return new Redis(config.redisUrl, {
+  const redis = new Redis(config.redisUrl, {
     lazyConnect: false,
     maxRetriesPerRequest: 3,
     enableAutoPipelining: true,
     ...(role ? { connectionName: `${config.redisPrefix}${role}`.replace(/\s/g, '_') } : {}),
   });
+  // ioredis reconnects by itself; unheard, each failed attempt printed "[ioredis] Unhandled
+  // error event" to stderr. One warning per outage, and one line when it is back.
+  let down = false;
+  redis.on('error', (error) => {
+    if (down) return;
+    down = true;
+    redisLog().warn('lost the Redis connection; reconnecting', { role: role ?? 'main', error });
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    redisLog().info('the Redis connection is back', { role: role ?? 'main' });
+  });
+  return redis;
 }
+
+let redisLogger: Logger | undefined;
+const redisLog = (): Logger => (redisLogger ??= createLogger('redis'));
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

@@ -83,6 +83,7 @@ export const ENV_SCHEMA = z
     MAX_PENDING_PER_ROOM: positive,
     SNAPSHOT_INTERVAL_MS: positive,
     SNAPSHOT_AFTER_RECORDS: positive,
+    CLUSTER_CHECK_INTERVAL_MS: positive,
     TRANSACTION_INTERVAL_MS: nonNegative,
     LIVE_SWEEP_INTERVAL_MS: positive,
     WS_KEEPALIVE_MS: positive,

@@ -201,10 +201,7 @@ function maxMutationsRule(context: ValidationContext): ASTVisitor {
  * fragments and inline fragments (each fragment once); `__typename` is not one.
  */
 export function rootFieldNames(operation: OperationDefinitionNode, document: DocumentNode): string[] {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentsOf(document);
   const names: string[] = [];
   const seen = new Set<string>();
   const collect = (selectionSet: SelectionSetNode): void => {
@@ -221,4 +218,13 @@ export function rootFieldNames(operation: OperationDefinitionNode, document: Doc
   };
   collect(operation.selectionSet);
   return names;
+}
+
+/** A document's fragment definitions by name. */
+export function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  return fragments;
 }

@@ -20,6 +20,7 @@ export * from './tokens.ts';
 export * from './read-model-control.ts';
 export * from './graphql-limits.ts';
 export * from './transaction.ts';
+export * from './query-flight.ts';
 export * from './cursors.ts';
 export * from './rate-limit.ts';
 export * from './metrics.ts';
@@ -28,3 +29,4 @@ export { useOperationTracing, observedOperation, OPERATION_TRACE_EXTENSION } fro
 export * from './tracing.ts';
 export * from './rooms-per-user.ts';
 export * from './open-counts.ts';
+export * from './cluster-watch.ts';

@@ -54,16 +54,41 @@ export class ReadModelControl {
     return rows[0] ?? { active: this.config.pgSchema, previous: null, phase: 'serving', generation: 0 };
   }
 
-  /** Sets the state and tells every listener, in one transaction. */
-  async set(next: ControlState): Promise<void> {
+  /**
+   * Sets the state and tells every listener, in one transaction. With `logCluster`, the
+   * deployment follows that Kafka cluster's log from now on (`./chat rebuild --new-log`).
+   */
+  async set(next: ControlState, logCluster?: string): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      await client.query(`UPDATE ${this.table} SET active = $1, previous = $2, phase = $3, generation = $4, updated_at = now()`, [
-        next.active,
-        next.previous,
-        next.phase,
-        next.generation,
-      ]);
+      await client.query(
+        `UPDATE ${this.table} SET active = $1, previous = $2, phase = $3, generation = $4, log_cluster = COALESCE($5, log_cluster), updated_at = now()`,
+        [next.active, next.previous, next.phase, next.generation, logCluster ?? null],
+      );
       await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.config.pgSchema]);
+    });
+  }
+
+  /**
+   * The Kafka cluster this deployment follows (see 002_log_cluster.sql); `answering`, the one
+   * the caller reached, becomes it when the deployment follows none yet.
+   */
+  async followedCluster(answering: string): Promise<string> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ active: string; log_cluster: string | null }>(
+        `SELECT active, log_cluster FROM ${this.table} FOR UPDATE`,
+      );
+      const row = rows[0];
+      if (!row) throw new Error('the read-model control row is missing: ensure() first');
+      if (row.log_cluster !== null) return row.log_cluster;
+      // Older deployments: the active read models record the cluster they were built from.
+      const meta = `${quoteIdent(row.active)}.projection_meta`;
+      const { rows: exists } = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [meta]);
+      const builtFrom = exists[0]?.found
+        ? (await client.query<{ value: string }>(`SELECT value FROM ${meta} WHERE key = 'kafka_cluster_id'`)).rows[0]?.value
+        : undefined;
+      const followed = builtFrom ?? answering;
+      await client.query(`UPDATE ${this.table} SET log_cluster = $1`, [followed]);
+      return followed;
     });
   }
 
@@ -196,4 +221,29 @@ export async function followReadModels(
       await pool.end();
     },
   };
+}
+
+/**
+ * Why a service must not decide or project: the deployment follows another Kafka cluster's log
+ * than the one answering (a broker back with empty storage, a fail-over). Undefined when it is
+ * the same. Services check at start; ClusterWatch checks while they run.
+ */
+export async function foreignLog(config: PlatformConfig, answering: string): Promise<string | undefined> {
+  const control = new ReadModelControl(config);
+  try {
+    await control.ensure();
+    const followed = await control.followedCluster(answering);
+    return followed === answering ? undefined : foreignLogReason(followed, answering);
+  } finally {
+    await control.close();
+  }
+}
+
+/** What an operator reads when the log answering is not the one the deployment follows. */
+export function foreignLogReason(followed: string, answering: string): string {
+  return (
+    `this deployment follows the log of Kafka cluster ${followed}, and cluster ${answering} answers: nothing is decided or ` +
+    'projected until an operator acts: `./chat rebuild --new-log` adopts the cluster answering (read models rebuilt from ' +
+    'its log; then restart the services that still report event-log down), or point KAFKA_BROKERS back at the old cluster'
+  );
 }
