@@ -1,5 +1,7 @@
 import {
+  ClusterWatch,
   ReadModelControl,
+  clusterCheckIntervalMs,
   bootService,
   closeServer,
   createKafka,
@@ -45,6 +47,9 @@ const projector = new LiveProjector({
   log,
 });
 const stopFollowing = await projector.follow();
+// Another cluster answering on the brokers' addresses stops all projection.
+const clusterWatch = new ClusterWatch(admin, clusterId, log, () => projector.haltAll());
+clusterWatch.start(clusterCheckIntervalMs());
 
 // Ready while it projects: its consumer joined (or paused on purpose by a rebuild), Postgres
 // answering, and the read models at most PROJECTOR_READY_MAX_BEHIND records behind the log
@@ -60,13 +65,14 @@ const caughtUp = async () => {
 const server = await startHttpServer({
   port,
   host,
-  ready: { kafka: () => projector.ready, postgres: () => control.ping(), 'caught-up': caughtUp },
+  ready: { kafka: () => projector.ready, postgres: () => control.ping(), 'caught-up': caughtUp, 'event-log': () => projector.logIntact },
 });
 // Metrics on the listener that is never published.
 const internalServer = await startInternalServer({ port: internalPort, host: internalHost });
 log.info('ready', { health: `http://127.0.0.1:${port}/readyz`, metrics: `http://127.0.0.1:${internalPort}/metrics` });
 
 onShutdown(log, async () => {
+  clusterWatch.stop();
   await closeServer(server);
   await closeServer(internalServer);
   await stopFollowing();

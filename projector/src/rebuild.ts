@@ -1,16 +1,25 @@
 import { parseArgs } from 'node:util';
 import { ReadModelControl, createKafka, createLogger, loadConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
-import { rebuildReadModels, type Progress } from './app/rebuild.ts';
+import { adoptNewLog, rebuildReadModels, type Progress } from './app/rebuild.ts';
 import { projectionsFor } from './projections.ts';
 import { serveRebuildMetrics } from './rebuild-metrics.ts';
 
 // ./chat rebuild              rebuild every read model from offset zero into a new schema and switch to it
 // ./chat rebuild --rollback   switch back to the schema the last switch left
+// ./chat rebuild --new-log    adopt the log of the Kafka cluster answering now, after a wiped broker or
+//                             a fail-over: read models start afresh from it (the old ones are kept as
+//                             the previous schema); then restart services that still report event-log down
 // Add --json for the outcome as JSON. Exit 0: switched; 1: refused (row hashes differ) or failed.
 // Reads the same environment as the services; its progress is on /metrics (rebuild-metrics.ts).
 
-const { values } = parseArgs({ options: { rollback: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    rollback: { type: 'boolean', default: false },
+    'new-log': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
 const config = loadConfig();
 const log = createLogger('rebuild', process.env.LOG_LEVEL ?? 'warn');
 const kafka = createKafka(config, 'rebuild', log);
@@ -23,20 +32,29 @@ const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 const metrics = await serveRebuildMetrics(log);
 const printProgress = progressPrinter();
 
+const deps = {
+  kafka,
+  config,
+  codec,
+  control,
+  clusterId,
+  projections: projectionsFor(config.topicPrefix),
+  log,
+  onProgress: (p: Progress) => (metrics.record(p), printProgress(p)),
+};
+
 try {
-  const outcome = await rebuildReadModels(
-    {
-      kafka,
-      config,
-      codec,
-      control,
-      clusterId,
-      projections: projectionsFor(config.topicPrefix),
-      log,
-      onProgress: (p) => (metrics.record(p), printProgress(p)),
-    },
-    values.rollback ? 'rollback' : 'rebuild',
-  );
+  process.exitCode = values['new-log'] ? await adopt() : await rebuild();
+} catch (error) {
+  console.error(`rebuild: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await control.close();
+  await metrics.close();
+}
+
+async function rebuild(): Promise<number> {
+  const outcome = await rebuildReadModels(deps, values.rollback ? 'rollback' : 'rebuild');
   if (process.stderr.isTTY) process.stderr.write('\n');
   if (values.json) console.log(JSON.stringify(outcome, null, 2));
   else if (outcome.switched) {
@@ -49,13 +67,18 @@ try {
     for (const d of outcome.differs)
       console.log(`  ${d.table}: ${d.active.rows} rows (${d.active.hash}) active, ${d.rebuilt.rows} rows (${d.rebuilt.hash}) rebuilt`);
   }
-  process.exitCode = outcome.switched ? 0 : 1;
-} catch (error) {
-  console.error(`rebuild: ${(error as Error).message}`);
-  process.exitCode = 1;
-} finally {
-  await control.close();
-  await metrics.close();
+  return outcome.switched ? 0 : 1;
+}
+
+async function adopt(): Promise<number> {
+  const outcome = await adoptNewLog(deps);
+  if (values.json) console.log(JSON.stringify(outcome, null, 2));
+  else
+    console.log(
+      `following the log of Kafka cluster ${outcome.adopted} now: the live projectors fill ${outcome.to} (generation ` +
+        `${outcome.generation}) from it; ${outcome.from} is kept. Restart any service whose readiness still says event-log down.`,
+    );
+  return 0;
 }
 
 /** A bar on a terminal; otherwise a line every 5 s and at every change of stage. On stderr: stdout is the outcome. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RoomDomainEvent } from '@chat/schemas';
-import { planBatch, type PlannedRecord } from '../src/domain/plan.ts';
+import { planBatch, revisionKey, type PlannedRecord } from '../src/domain/plan.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
@@ -74,7 +74,8 @@ describe('batch plan', () => {
 
   it('skips a revision already applied and reports it; applies a revision that skips ahead and reports the gap', () => {
     const known = { ...none, revision: new Map([[A, 5]]) };
-    const plan = planBatch(at(sent(A, 'u', 'old', 5), sent(A, 'u', 'next', 6), sent(A, 'u', 'far', 9), sent(A, 'u', 'again', 9)), known);
+    const far = sent(A, 'u', 'far', 9);
+    const plan = planBatch(at(sent(A, 'u', 'old', 5), sent(A, 'u', 'next', 6), far, { ...far, commandId: 'again' }), known);
     expect(plan.messages.map((m) => m.clientMessageId)).toEqual(['next', 'far']);
     expect(plan.faults).toEqual([
       { offset: '100', roomId: A, kind: 'revision-replayed', detail: 'revision 5 after 5: skipped' },
@@ -82,6 +83,26 @@ describe('batch plan', () => {
       { offset: '103', roomId: A, kind: 'revision-replayed', detail: 'revision 9 after 9: skipped' },
     ]);
     expect(plan.revision).toEqual(new Map([[A, 9]]));
+  });
+
+  it('stops at a second event claiming a revision already applied, in the read model or earlier in the batch', () => {
+    const stored = sent(A, 'u', 'stored', 5);
+    const known = { ...none, revision: new Map([[A, 5]]), eventIds: new Map([[revisionKey(A, 5), stored.eventId]]) };
+    const again = planBatch(at(stored, sent(A, 'u', 'next', 6)), known);
+    expect(again.conflict).toBeUndefined();
+    expect(again.faults.map((f) => f.kind)).toEqual(['revision-replayed']);
+
+    const rival = planBatch(at(sent(A, 'u', 'next', 6), sent(A, 'u', 'rival', 5), sent(A, 'u', 'after', 7)), known);
+    expect(rival.conflict).toEqual({
+      offset: '101',
+      roomId: A,
+      detail: expect.stringContaining(`revision 5 holds event ${stored.eventId}`),
+    });
+
+    const inBatch = planBatch(at(sent(A, 'u', 'one', 6), sent(A, 'u', 'two', 6), sent(B, 'u', 'other', 1)), known);
+    expect(inBatch.conflict).toMatchObject({ offset: '101', roomId: A });
+    // Planning stopped there: the caller stops the partition before the rival.
+    expect(inBatch.messages.map((m) => m.clientMessageId)).toEqual(['one']);
   });
 
   it('applies events written before revisions existed (revision 0) as they come, keys repeated or not', () => {

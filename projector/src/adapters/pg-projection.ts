@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { transactionOn } from '@chat/platform';
+import { flightTransaction, type QueryFlight } from '@chat/platform';
 import {
   PROJECTION_CHANNEL,
   isRoomEvent,
@@ -11,6 +11,7 @@ import {
 import type { DeadLetter, DeadLetterSink } from './dead-letter-topic.ts';
 import {
   planBatch,
+  revisionKey,
   storedRoomEvent,
   type BatchPlan,
   type Invitation,
@@ -21,7 +22,9 @@ import {
 
 // Writes batches of records, of one partition or of many (gathered across partitions over a
 // short wait, see BatchGatherer), to Postgres in one transaction: the rows, every partition's
-// checkpoint, and one NOTIFY that wakes command services waiting to read their writes. Offsets
+// checkpoint, and one NOTIFY that wakes command services waiting to read their writes. The
+// statements fly together (QueryFlight): only reads wait for answers, so a batch of messages
+// costs three round trips (checkpoints, the rooms' state, then every write and the commit). Offsets
 // below a partition's checkpoint were applied before and are skipped, which makes redelivery
 // after a crash or rebalance change nothing.
 //
@@ -29,6 +32,10 @@ import {
 // data (isDataError), it is applied again record by record, each in a savepoint, and the
 // records Postgres refuses go to dead_letters with the reason (and to the dead-letter topic,
 // before the commit). Any other failure (an outage) is thrown, for the caller to wait out.
+//
+// A revision conflict (two different events at one room revision, see planBatch) is neither:
+// the batch is applied again without its partition's records from the conflict on, the fault
+// is recorded, and the partition is reported halted, for the caller to stop until an operator acts.
 
 interface Raw {
   key: string | null;
@@ -49,7 +56,29 @@ export interface BatchResult {
   skipped: number;
   deadLettered: number;
   faults: number;
+  /** Partitions that met a revision conflict: applied up to it, and to be stopped there. */
+  halted: Halt[];
   notifications: LiveNotification[];
+}
+
+/** Where a partition must stop, and why. */
+export interface Halt {
+  topic: string;
+  partition: number;
+  offset: string;
+  roomId: string;
+  detail: string;
+}
+
+/** Thrown by an applier that met a revision conflict: nothing of its transaction may commit. */
+export class RevisionConflict extends Error {
+  override name = 'RevisionConflict';
+  readonly halt: Halt;
+
+  constructor(halt: Halt) {
+    super(`revision conflict in ${halt.topic}:${halt.partition} at offset ${halt.offset}: ${halt.detail}`);
+    this.halt = halt;
+  }
 }
 
 /** A decoded event with the partition it came from (a transaction may hold many partitions' records). */
@@ -89,7 +118,7 @@ export interface ApplyOptions {
 }
 
 /** Writes the effect of events of one topic (from any of its partitions, each in log order), inside the caller's transaction. */
-export type Applier = (client: pg.PoolClient, topic: string, records: readonly EventRecord[], options?: ApplyOptions) => Promise<Applied>;
+export type Applier = (flight: QueryFlight, topic: string, records: readonly EventRecord[], options?: ApplyOptions) => Promise<Applied>;
 
 export interface BatchOptions {
   /** Where records set aside go besides the dead_letters table. */
@@ -126,14 +155,39 @@ export async function projectBatches(
   options: BatchOptions = {},
 ): Promise<BatchResult> {
   // In one order everywhere, so two transactions locking the same checkpoints (a rebalance) queue instead of deadlocking.
-  const sorted = batches
+  let sorted = batches
     .filter((b) => b.records.length > 0)
     .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  const halted: Halt[] = [];
+  for (;;) {
+    try {
+      return await applyEitherWay(client, sorted, applierFor, { ...options, halted });
+    } catch (error) {
+      if (!(error instanceof RevisionConflict)) throw error;
+      const { halt } = error;
+      halted.push(halt);
+      sorted = sorted
+        .map((b) =>
+          b.topic === halt.topic && b.partition === halt.partition
+            ? { ...b, records: b.records.filter((r) => BigInt(r.offset) < BigInt(halt.offset)) }
+            : b,
+        )
+        .filter((b) => b.records.length > 0);
+    }
+  }
+}
+
+async function applyEitherWay(
+  client: pg.PoolClient,
+  batches: readonly PartitionBatch[],
+  applierFor: ApplierFor,
+  options: BatchOptions & { halted: Halt[] },
+): Promise<BatchResult> {
   try {
-    return await applyInTransaction(client, sorted, applierFor, 'whole batch', options);
+    return await applyInTransaction(client, batches, applierFor, 'whole batch', options);
   } catch (error) {
     if (!isDataError(error)) throw error;
-    return applyInTransaction(client, sorted, applierFor, 'record by record', options);
+    return applyInTransaction(client, batches, applierFor, 'record by record', options);
   }
 }
 
@@ -142,13 +196,15 @@ async function applyInTransaction(
   batches: readonly PartitionBatch[],
   applierFor: ApplierFor,
   mode: 'whole batch' | 'record by record',
-  { deadLetters: deadLetterSink, notify = true, durable = true }: BatchOptions,
+  { deadLetters: deadLetterSink, notify = true, durable = true, halted }: BatchOptions & { halted: Halt[] },
 ): Promise<BatchResult> {
-  const result: BatchResult = { applied: 0, skipped: 0, deadLettered: 0, faults: 0, notifications: [] };
-  if (batches.length === 0) return result;
-  return transactionOn(client, async () => {
-    if (!durable) await client.query('SET LOCAL synchronous_commit = off');
-    const next = await lockCheckpoints(client, batches);
+  const result: BatchResult = { applied: 0, skipped: 0, deadLettered: 0, faults: 0, halted, notifications: [] };
+  if (batches.length === 0 && halted.length === 0) return result;
+  return flightTransaction(client, async (flight) => {
+    if (!durable) flight.send('SET LOCAL synchronous_commit = off');
+    if (halted.length > 0) recordConflicts(flight, halted);
+    if (batches.length === 0) return result;
+    const next = await lockCheckpoints(flight, batches);
     const eventsByTopic = new Map<string, EventRecord[]>();
     const deadLetters = new Map<string, SetAside[]>();
     for (const { topic, partition, records } of batches) {
@@ -166,16 +222,18 @@ async function applyInTransaction(
       const apply = applierFor(topic);
       const applied: Applied[] = [];
       let refused = 0;
-      if (mode === 'whole batch') applied.push(await apply(client, topic, events));
+      if (mode === 'whole batch') applied.push(await apply(flight, topic, events));
       else {
         for (const record of events) {
-          await client.query('SAVEPOINT record');
+          flight.send('SAVEPOINT record');
           try {
-            applied.push(await apply(client, topic, [record]));
-            await client.query('RELEASE SAVEPOINT record');
+            const plan = await apply(flight, topic, [record]);
+            await flight.landed(); // this record's own refusal, not the next one's
+            applied.push(plan);
+            flight.send('RELEASE SAVEPOINT record');
           } catch (error) {
             if (!isDataError(error)) throw error;
-            await client.query('ROLLBACK TO SAVEPOINT record');
+            flight.send('ROLLBACK TO SAVEPOINT record');
             refused++;
             setAside(deadLetters, topic, {
               partition: record.partition,
@@ -202,8 +260,11 @@ async function applyInTransaction(
     );
     result.deadLettered = letters.length;
     if (letters.length > 0) {
-      await deadLetterSink?.(letters);
-      await client.query(
+      if (deadLetterSink) {
+        await flight.landed(); // a batch Postgres refuses is tried again record by record: its letters go out once, from there
+        await deadLetterSink(letters);
+      }
+      flight.send(
         `INSERT INTO dead_letters (topic, partition, "offset", error, key, value)
          SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) ON CONFLICT DO NOTHING`,
         [
@@ -228,23 +289,44 @@ async function applyInTransaction(
     // The NOTIFY rides in the checkpoint's statement: every round trip to Postgres costs a
     // write and a wake-up on each side, the dearest part of a small batch on this machine.
     if (notify)
-      await client.query(`WITH checkpoint AS (${checkpoint}) SELECT pg_notify($4, $5)`, [
+      flight.send(`WITH checkpoint AS (${checkpoint}) SELECT pg_notify($4, $5)`, [
         ...columns,
         PROJECTION_CHANNEL,
         JSON.stringify(progress),
       ]);
-    else await client.query(checkpoint, columns);
+    else flight.send(checkpoint, columns);
     return result;
   });
+}
+
+/** Kept with the other faults, where an operator looks (the partition stays stopped whoever projects it next). */
+function recordConflicts(flight: QueryFlight, halted: readonly Halt[]): void {
+  flight.send(
+    `INSERT INTO projection_faults (topic, partition, "offset", room_id, kind, detail)
+     SELECT v.topic, v.partition, v."offset", v.room_id, 'revision-conflict', v.detail FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[])
+       AS v(topic, partition, "offset", room_id, detail)
+     ON CONFLICT DO NOTHING`,
+    [col(halted, 'topic'), col(halted, 'partition'), col(halted, 'offset'), col(halted, 'roomId'), col(halted, 'detail')],
+  );
 }
 
 function checkpointKey(topic: string, partition: number): string {
   return `${topic}:${partition}`; // Kafka topic names hold no colon
 }
 
-/** Every batch's checkpoint, locked until the commit (in the batches' order). */
-async function lockCheckpoints(client: pg.PoolClient, batches: readonly PartitionBatch[]): Promise<Map<string, bigint>> {
-  const { rows } = await client.query<{ topic: string; partition: number; next_offset: string }>(
+/**
+ * Every batch's checkpoint, locked until the commit (in the batches' order). A partition never
+ * projected gets its row first, so that a second projector handed it at the same moment (a
+ * rebalance) waits for the first one's commit and then skips what it applied, instead of finding
+ * no row to lock and planning the same events against rooms the first one just wrote.
+ */
+async function lockCheckpoints(flight: QueryFlight, batches: readonly PartitionBatch[]): Promise<Map<string, bigint>> {
+  flight.send(
+    `INSERT INTO projection_checkpoints (topic, partition, next_offset)
+     SELECT v.topic, v.partition, 0 FROM unnest($1::text[], $2::int[]) AS v(topic, partition) ON CONFLICT DO NOTHING`,
+    [col(batches, 'topic'), col(batches, 'partition')],
+  );
+  const { rows } = await flight.query<{ topic: string; partition: number; next_offset: string }>(
     `SELECT c.topic, c.partition, c.next_offset FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS v(topic, partition, n)
        JOIN projection_checkpoints c ON c.topic = v.topic AND c.partition = v.partition
       ORDER BY v.n FOR UPDATE OF c`,
@@ -261,7 +343,7 @@ function setAside(letters: Map<string, SetAside[]>, topic: string, letter: SetAs
 
 /** Plans and writes room events: one multi-row statement per table, whatever their number. */
 export async function applyRoomEvents(
-  client: pg.PoolClient,
+  flight: QueryFlight,
   topic: string,
   events: readonly EventRecord[],
   options: ApplyOptions = {},
@@ -274,11 +356,16 @@ export async function applyRoomEvents(
     records.push({ offset, event });
     partitionOf.set(event.roomId, partition);
   }
-  const plan = planBatch(records, { ...(await loadKnownState(client, records)), redrive: options.redrive ?? false });
-  await writePlan(client, plan);
+  const redrive = options.redrive ?? false;
+  const plan = planBatch(records, { ...(await loadKnownState(flight, records, redrive)), redrive });
+  if (plan.conflict) {
+    const { offset, roomId, detail } = plan.conflict;
+    throw new RevisionConflict({ topic, partition: partitionOf.get(roomId)!, offset, roomId, detail });
+  }
+  writePlan(flight, plan);
   if (plan.faults.length > 0) {
     const f = plan.faults;
-    await client.query(
+    flight.send(
       `INSERT INTO projection_faults (topic, partition, "offset", room_id, kind, detail)
        SELECT $1, * FROM unnest($2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[])
        ON CONFLICT DO NOTHING`,
@@ -288,34 +375,53 @@ export async function applyRoomEvents(
   return { faults: plan.faults.length, notifications: plan.notifications };
 }
 
-async function loadKnownState(client: pg.PoolClient, records: readonly PlannedRecord[]) {
+async function loadKnownState(flight: QueryFlight, records: readonly PlannedRecord[], redrive: boolean) {
   const roomIds = [...new Set(records.map((r) => r.event.roomId))];
   // FOR UPDATE: a second projector handed the same partition during a rebalance waits here
   // instead of handing out the same sequences.
-  const rooms = await client.query<{ room_id: string; last_sequence: string; revision: string }>(
+  const roomsRead = flight.query<{ room_id: string; last_sequence: string; revision: string }>(
     'SELECT room_id, last_sequence, revision FROM rooms WHERE room_id = ANY($1::uuid[]) FOR UPDATE',
     [roomIds],
   );
-  // Who the messages' @names are: one statement for the whole batch.
+  // Who the messages' @names are: one statement for the whole batch, in the same round trip.
   const names = [...new Set(records.flatMap((r) => (r.event.type === 'MessageSent' ? mentionedNames(r.event.body) : [])))];
-  const users =
+  const usersRead =
     names.length === 0
       ? { rows: [] }
-      : await client.query<{ key: string; user_id: string }>(
+      : flight.query<{ key: string; user_id: string }>(
           'SELECT lower(normalize(username, NFKC)) AS key, user_id::text FROM users WHERE lower(normalize(username, NFKC)) = ANY($1::text[])',
           [names],
         );
+  const [rooms, users] = await Promise.all([roomsRead, usersRead]);
+  const revision = new Map(rooms.rows.map((r) => [r.room_id, Number(r.revision)]));
   return {
     lastSequence: new Map(rooms.rows.map((r) => [r.room_id, Number(r.last_sequence)])),
-    revision: new Map(rooms.rows.map((r) => [r.room_id, Number(r.revision)])),
+    revision,
+    eventIds: redrive ? new Map<string, string>() : await eventIdsPassed(flight, records, revision),
     usersByName: new Map(users.rows.map((u) => [u.key, u.user_id])),
   };
 }
 
-async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+/**
+ * The stored event ids of the revisions in `records` that their rooms have already passed: only
+ * a redelivery or a log holding something twice has any, so the usual batch asks nothing more.
+ */
+async function eventIdsPassed(flight: QueryFlight, records: readonly PlannedRecord[], revision: ReadonlyMap<string, number>) {
+  const passed = records.filter(({ event }) => event.revision > 0 && event.revision <= (revision.get(event.roomId) ?? 0));
+  if (passed.length === 0) return new Map<string, string>();
+  const { rows } = await flight.query<{ room_id: string; revision: string; event_id: string }>(
+    `SELECT e.room_id::text, e.revision, e.event_id::text FROM room_events e
+       JOIN unnest($1::uuid[], $2::bigint[]) AS v(room_id, revision) ON e.room_id = v.room_id AND e.revision = v.revision
+      WHERE e.event_id IS NOT NULL`,
+    [passed.map((r) => r.event.roomId), passed.map((r) => r.event.revision)],
+  );
+  return new Map(rows.map((r) => [revisionKey(r.room_id, Number(r.revision)), r.event_id]));
+}
+
+function writePlan(flight: QueryFlight, plan: BatchPlan): void {
   if (plan.rooms.length > 0) {
     const r = plan.rooms;
-    await client.query(
+    flight.send(
       `INSERT INTO rooms (room_id, name, topic, visibility, kind, created_by, created_at, last_activity_at)
        SELECT v.*, v.created_at FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
          AS v(room_id, name, topic, visibility, kind, created_by, created_at)
@@ -331,13 +437,13 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
       ],
     );
   }
-  await writeMemberships(client, [...plan.memberships.values()]);
-  await writeInvitations(client, [...plan.invitations.values()]);
-  await writeRoomUpdates(client, plan.roomUpdates);
+  writeMemberships(flight, [...plan.memberships.values()]);
+  writeInvitations(flight, [...plan.invitations.values()]);
+  writeRoomUpdates(flight, plan.roomUpdates);
   if (plan.messages.length > 0) {
     // One JSON document for the rows (a row per event, so the busiest statement): serialised
     // natively and parsed by Postgres, where a text array per column cost the projector more.
-    await client.query(
+    flight.send(
       `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to, format)
        SELECT "roomId", sequence, "messageId", "senderId", "clientMessageId", body, ${fromEpochMs('"sentAt"')}, "eventId", revision, "replyTo", format
          FROM json_to_recordset($1::json) AS v("roomId" uuid, sequence bigint, "messageId" uuid, "senderId" text, "clientMessageId" text,
@@ -345,10 +451,10 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
       [JSON.stringify(plan.messages)],
     );
   }
-  await writeMessageChanges(client, plan);
+  writeMessageChanges(flight, plan);
   const touched = [...new Set([...plan.lastSequence.keys(), ...plan.revision.keys()])];
   if (touched.length > 0) {
-    await client.query(
+    flight.send(
       `UPDATE rooms SET last_sequence = COALESCE(v.last_sequence, rooms.last_sequence), revision = COALESCE(v.revision, rooms.revision),
               last_activity_at = GREATEST(rooms.last_activity_at, v.last_activity_at)
          FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS v(room_id, last_sequence, revision, last_activity_at)
@@ -361,26 +467,31 @@ async function writePlan(client: pg.PoolClient, plan: BatchPlan): Promise<void> 
       ],
     );
   }
-  await writeReadState(client, plan);
+  writeReadState(flight, plan);
   if (plan.roomEvents.length > 0) {
     // As one JSON document too (the message itself lives in messages, an edit's text in message_edits).
-    const rows = plan.roomEvents.map(storedRoomEvent);
-    await client.query(
-      `INSERT INTO room_events (room_id, revision, type, actor_id, occurred_at, data)
-       SELECT "roomId", revision, type, "actorId", ${fromEpochMs('"occurredAt"')}, data
-         FROM json_to_recordset($1::json) AS v("roomId" uuid, revision bigint, type text, "actorId" text, "occurredAt" bigint, data jsonb)
+    // With the id of the event at each revision: what tells a replay from a second writer's event.
+    const rows = plan.roomEvents.map((view) => ({
+      ...storedRoomEvent(view),
+      eventId: plan.eventIds.get(revisionKey(view.roomId, view.revision)),
+    }));
+    flight.send(
+      `INSERT INTO room_events (room_id, revision, type, actor_id, occurred_at, data, event_id)
+       SELECT "roomId", revision, type, "actorId", ${fromEpochMs('"occurredAt"')}, data, "eventId"
+         FROM json_to_recordset($1::json)
+           AS v("roomId" uuid, revision bigint, type text, "actorId" text, "occurredAt" bigint, data jsonb, "eventId" uuid)
        ON CONFLICT DO NOTHING`,
       [JSON.stringify(rows)],
     );
   }
-  await writeDeletes(client, plan);
+  writeDeletes(flight, plan);
 }
 
 /** Read markers (forward only, never past the room's end) and mentions of members. After rooms and members are written. */
-async function writeReadState(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+function writeReadState(flight: QueryFlight, plan: BatchPlan): void {
   const markers = [...plan.readMarkers.values()];
   if (markers.length > 0) {
-    await client.query(
+    flight.send(
       `UPDATE room_members SET read_up_to = GREATEST(room_members.read_up_to, LEAST(v.up_to, rooms.last_sequence))
          FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS v(room_id, user_id, up_to) JOIN rooms ON rooms.room_id = v.room_id
         WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id`,
@@ -389,7 +500,7 @@ async function writeReadState(client: pg.PoolClient, plan: BatchPlan): Promise<v
   }
   const m = plan.mentions;
   if (m.length > 0) {
-    await client.query(
+    flight.send(
       `INSERT INTO message_mentions (message_id, room_id, sequence, user_id)
        SELECT v.* FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS v(message_id, room_id, sequence, user_id)
         WHERE EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = v.room_id AND rm.user_id = v.user_id)
@@ -403,10 +514,10 @@ async function writeReadState(client: pg.PoolClient, plan: BatchPlan): Promise<v
  * Edits and reactions, after the batch's new messages are in. Every statement names the room
  * and the message: an event of one room never reaches a message of another, whatever id it carries.
  */
-async function writeMessageChanges(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+function writeMessageChanges(flight: QueryFlight, plan: BatchPlan): void {
   if (plan.edits.size > 0) {
     const edits = [...plan.edits.values()];
-    await client.query(
+    flight.send(
       `UPDATE messages SET body = v.body, edited_at = v.edited_at
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS v(room_id, message_id, body, edited_at)
         WHERE messages.room_id = v.room_id AND messages.message_id = v.message_id AND messages.deleted_at IS NULL`,
@@ -416,7 +527,7 @@ async function writeMessageChanges(client: pg.PoolClient, plan: BatchPlan): Prom
   const texts = plan.editTexts;
   if (texts.length > 0) {
     // Kept only for a message of that room that is still there, as the edit itself applies.
-    await client.query(
+    flight.send(
       `INSERT INTO message_edits (room_id, message_id, revision, body)
        SELECT v.* FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS v(room_id, message_id, revision, body)
         WHERE EXISTS (SELECT 1 FROM messages m WHERE m.room_id = v.room_id AND m.message_id = v.message_id AND m.deleted_at IS NULL)
@@ -428,14 +539,14 @@ async function writeMessageChanges(client: pg.PoolClient, plan: BatchPlan): Prom
   const added = reactions.filter((r) => r.change === 'added');
   const removed = reactions.filter((r) => r.change === 'removed');
   if (added.length > 0) {
-    await client.query(
+    flight.send(
       `INSERT INTO message_reactions (room_id, message_id, user_id, emoji, reacted_at)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) ON CONFLICT DO NOTHING`,
       [col(added, 'roomId'), col(added, 'messageId'), col(added, 'userId'), col(added, 'emoji'), added.map((r) => new Date(r.at))],
     );
   }
   if (removed.length > 0) {
-    await client.query(
+    flight.send(
       `DELETE FROM message_reactions USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS v(room_id, message_id, user_id, emoji)
         WHERE message_reactions.room_id = v.room_id AND message_reactions.message_id = v.message_id
           AND message_reactions.user_id = v.user_id AND message_reactions.emoji = v.emoji`,
@@ -450,25 +561,25 @@ async function writeMessageChanges(client: pg.PoolClient, plan: BatchPlan): Prom
  * mentions, and the mentions their MessageSent event kept in room_events. Last, so that
  * whatever the batch wrote before about those messages goes too.
  */
-async function writeDeletes(client: pg.PoolClient, plan: BatchPlan): Promise<void> {
+function writeDeletes(flight: QueryFlight, plan: BatchPlan): void {
   if (plan.deletes.size === 0) return;
   const deletes = [...plan.deletes.values()];
   const keys = [col(deletes, 'roomId'), col(deletes, 'messageId')];
   // A tombstone: the place in history stays.
-  await client.query(
+  flight.send(
     `UPDATE messages SET body = '', deleted_at = v.deleted_at
        FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS v(room_id, message_id, deleted_at)
       WHERE messages.room_id = v.room_id AND messages.message_id = v.message_id`,
     [...keys, deletes.map((d) => new Date(d.at))],
   );
   for (const table of ['message_reactions', 'message_mentions', 'message_edits']) {
-    await client.query(
+    flight.send(
       `DELETE FROM ${table} t USING unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id)
         WHERE t.room_id = v.room_id AND t.message_id = v.message_id`,
       keys,
     );
   }
-  await client.query(
+  flight.send(
     `UPDATE room_events e SET data = e.data - 'mentions'
        FROM unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id) JOIN messages m USING (room_id, message_id)
       WHERE e.room_id = m.room_id AND e.revision = m.revision AND e.type = 'MessageSent' AND e.data ? 'mentions'`,
@@ -477,12 +588,12 @@ async function writeDeletes(client: pg.PoolClient, plan: BatchPlan): Promise<voi
 }
 
 /** Memberships as the batch left them: one statement per kind of change, whatever their number. */
-async function writeMemberships(client: pg.PoolClient, memberships: Membership[]): Promise<void> {
+function writeMemberships(flight: QueryFlight, memberships: Membership[]): void {
   const joined = memberships.filter((m) => m.change === 'joined');
   const roles = memberships.filter((m) => m.change === 'role');
   const gone = memberships.filter((m) => m.change === 'gone');
   if (joined.length > 0) {
-    await client.query(
+    flight.send(
       `INSERT INTO room_members (room_id, user_id, role, joined_at)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
        ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at`,
@@ -490,14 +601,14 @@ async function writeMemberships(client: pg.PoolClient, memberships: Membership[]
     );
   }
   if (roles.length > 0) {
-    await client.query(
+    flight.send(
       `UPDATE room_members SET role = v.role FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(room_id, user_id, role)
         WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id`,
       [col(roles, 'roomId'), col(roles, 'userId'), col(roles, 'role')],
     );
   }
   if (gone.length > 0) {
-    await client.query(
+    flight.send(
       `DELETE FROM room_members USING unnest($1::uuid[], $2::text[]) AS v(room_id, user_id)
         WHERE room_members.room_id = v.room_id AND room_members.user_id = v.user_id`,
       [col(gone, 'roomId'), col(gone, 'userId')],
@@ -505,18 +616,18 @@ async function writeMemberships(client: pg.PoolClient, memberships: Membership[]
   }
 }
 
-async function writeInvitations(client: pg.PoolClient, invitations: Invitation[]): Promise<void> {
+function writeInvitations(flight: QueryFlight, invitations: Invitation[]): void {
   const open = invitations.filter((i) => i.change === 'invited');
   const gone = invitations.filter((i) => i.change === 'gone');
   if (open.length > 0) {
-    await client.query(
+    flight.send(
       `INSERT INTO room_invitations (room_id, user_id, invited_by, invited_at)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) ON CONFLICT DO NOTHING`,
       [col(open, 'roomId'), col(open, 'userId'), col(open, 'invitedBy'), open.map((i) => new Date(i.invitedAt))],
     );
   }
   if (gone.length > 0) {
-    await client.query(
+    flight.send(
       `DELETE FROM room_invitations USING unnest($1::uuid[], $2::text[]) AS v(room_id, user_id)
         WHERE room_invitations.room_id = v.room_id AND room_invitations.user_id = v.user_id`,
       [col(gone, 'roomId'), col(gone, 'userId')],
@@ -524,10 +635,10 @@ async function writeInvitations(client: pg.PoolClient, invitations: Invitation[]
   }
 }
 
-async function writeRoomUpdates(client: pg.PoolClient, updates: ReadonlyMap<string, RoomUpdate>): Promise<void> {
+function writeRoomUpdates(flight: QueryFlight, updates: ReadonlyMap<string, RoomUpdate>): void {
   if (updates.size === 0) return;
   const rows = [...updates];
-  await client.query(
+  flight.send(
     `UPDATE rooms SET name = COALESCE(v.name, rooms.name), topic = CASE WHEN v.topic_set THEN v.topic ELSE rooms.topic END
        FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::text[]) AS v(room_id, name, topic_set, topic)
       WHERE rooms.room_id = v.room_id`,

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { QueryFlight } from '@chat/platform';
 import { isRoomEvent, type UserDomainEvent } from '@chat/schemas';
 import { NotApplicableError, type Applied, type EventRecord } from './pg-projection.ts';
 
@@ -6,25 +6,25 @@ import { NotApplicableError, type Applied, type EventRecord } from './pg-project
 // log order; ProfileUpdated carries the whole profile, so the last one applied wins. Applying
 // an event twice (a replay, or a UserRegistered appended again after a crash) changes nothing.
 
-export async function applyUserEvents(client: pg.PoolClient, _topic: string, records: readonly EventRecord[]): Promise<Applied> {
+export async function applyUserEvents(flight: QueryFlight, _topic: string, records: readonly EventRecord[]): Promise<Applied> {
   for (const { event } of records) {
     if (isRoomEvent(event)) throw new NotApplicableError(`${event.type} does not belong in the user topic`);
-    await applyUserEvent(client, event);
+    applyUserEvent(flight, event);
   }
   return { faults: 0, notifications: [] };
 }
 
-async function applyUserEvent(client: pg.PoolClient, event: UserDomainEvent): Promise<void> {
+function applyUserEvent(flight: QueryFlight, event: UserDomainEvent): void {
   switch (event.type) {
     case 'UserRegistered':
-      await client.query(
+      flight.send(
         `INSERT INTO users (user_id, username, display_name, registered_at, updated_at)
          VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id) DO NOTHING`,
         [event.userId, event.username, event.displayName, new Date(event.occurredAt)],
       );
       return;
     case 'ProfileUpdated':
-      await client.query(`UPDATE users SET display_name = $2, avatar_url = $3, bio = $4, updated_at = $5 WHERE user_id = $1`, [
+      flight.send(`UPDATE users SET display_name = $2, avatar_url = $3, bio = $4, updated_at = $5 WHERE user_id = $1`, [
         event.userId,
         event.displayName,
         event.avatarUrl,

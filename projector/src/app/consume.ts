@@ -51,6 +51,13 @@ export interface RunningProjector {
   /** Resumes the partitions paused at their cap whose cap has moved on since. */
   resumeCapped(): void;
   /**
+   * Partitions stopped until an operator acts: their log holds less than was already read from
+   * it (see below), or two of its events claim one room revision (see projectBatches).
+   */
+  readonly halted: ReadonlySet<string>;
+  /** Stops every partition, now and whenever one is assigned again (another cluster answers: see ClusterWatch). */
+  haltAll(): void;
+  /**
    * After the consumer disconnected: waits (up to `timeoutMs`) until every batch handed over
    * is committed, then gives up on the rest (read again from the checkpoints by whoever
    * projects next). Before the pool is closed.
@@ -70,6 +77,18 @@ export async function runProjector(
   const aligned = new Set<string>();
   /** Partitions paused at their cap, with the offset they stopped before. */
   const capped = new Map<string, { topic: string; partition: number; at: bigint }>();
+  // How far each partition's log is known to reach: its checkpoint, or past the records read
+  // from it. A log that ends before that is not the log the read models were built from (a
+  // broker back with empty storage, a topic made again, another cluster): its offsets name
+  // other records, and projecting them would mix two histories, so the partition stops until an
+  // operator acts (the records below the checkpoint would otherwise be skipped as applied).
+  const reached = new Map<string, bigint>();
+  const halted = new Set<string>();
+  let everything = false;
+  const isHalted = (k: string) => everything || halted.has(k);
+  const reach = (k: string, offset: bigint) => {
+    if (offset > (reached.get(k) ?? 0n)) reached.set(k, offset);
+  };
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     aligned.clear();
     // Every partition assigned starts at its checkpoint, even one with nothing new to fetch
@@ -77,13 +96,19 @@ export async function runProjector(
     void (async () => {
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         for (const partition of partitions) {
-          const next = await checkpointOf(pool, topic, partition).catch(() => undefined);
-          if (next !== undefined) consumer.seek({ topic, partition, offset: String(next) });
+          try {
+            consumer.seek({ topic, partition, offset: String(await checkpointOf(pool, topic, partition)) });
+          } catch (error) {
+            // Not fatal: the partition's first batch reads the checkpoint again before it projects.
+            log.warn('seeking to a checkpoint on assignment failed; the first batch reads it again', { topic, partition, error });
+          }
         }
       }
     })();
   });
-  const project = async (batches: PartitionBatch[]) => {
+  const project = async (gathered: PartitionBatch[]) => {
+    // A partition halted while later batches of it waited to be written: they must not apply past the halt.
+    const batches = gathered.filter(({ topic, partition }) => !isHalted(`${topic}:${partition}`));
     const client = await pool.connect();
     return projectBatches(client, batches, applierFor(projections), { deadLetters, notify: live, durable: live }).finally(() =>
       client.release(),
@@ -95,6 +120,17 @@ export async function runProjector(
     publisher.enqueue(result.notifications);
     if (result.deadLettered > 0) log.error('records set aside as dead letters (./chat dead-letters list)', { count: result.deadLettered });
     if (result.faults > 0) log.error('revision faults recorded in projection_faults', { count: result.faults });
+    for (const { topic, partition, offset, roomId, detail } of result.halted) {
+      halted.add(`${topic}:${partition}`);
+      pauseIfRunning(consumer, [{ topic, partitions: [partition] }]);
+      log.error('two events claim one room revision; this partition is stopped before the second until an operator acts', {
+        topic,
+        partition,
+        offset,
+        roomId,
+        detail,
+      });
+    }
     log.debug('batches projected', { partitions: batches.length, applied: result.applied, skipped: result.skipped });
   };
   const gatherer = new BatchGatherer(write, GATHER, log);
@@ -104,6 +140,9 @@ export async function runProjector(
     partitionsConsumedConcurrently: PARTITIONS_IN_HAND,
     eachBatch: async (payload) => {
       const { topic, partition } = payload.batch;
+      const k = `${topic}:${partition}`;
+      // Paused again: a rebalance may have handed the halted partition back, unpaused.
+      if (isHalted(k)) return void consumer.pause([{ topic, partitions: [partition] }]);
       // Postgres' checkpoint decides where a partition resumes; the group offset is only a
       // hint. Behind it is harmless (the records are skipped); ahead of it (a restored schema,
       // offsets moved by someone else) would skip events for good: read from the checkpoint.
@@ -111,17 +150,31 @@ export async function runProjector(
         const next = await retryUntilDone(payload, log, () => checkpointOf(pool, topic, partition));
         if (next === undefined) return;
         aligned.add(`${topic}:${partition}`);
-        const first = payload.batch.firstOffset();
-        if (first !== null && BigInt(first) > next) {
+        reach(k, next);
+        const position = fetchedFrom(payload.batch);
+        if (position !== null && BigInt(position) > next) {
           log.warn('the group offset was ahead of the checkpoint; reading from the checkpoint', {
             topic,
             partition,
             from: String(next),
-            groupAt: first,
+            groupAt: position,
           });
           consumer.seek({ topic, partition, offset: String(next) });
           return;
         }
+      }
+      // The high watermark counts a partition's records and commit markers: never below what was read.
+      const end = BigInt(payload.batch.highWatermark);
+      if (end < (reached.get(k) ?? 0n)) {
+        halted.add(k);
+        consumer.pause([{ topic, partitions: [partition] }]);
+        log.error('the event log is not the one the read models were built from; this partition is stopped until an operator acts', {
+          topic,
+          partition,
+          logEnd: String(end),
+          alreadyRead: String(reached.get(k)),
+        });
+        return;
       }
       let records = await decodeBatch(payload, codec);
       spans?.start(topic, partition, payload.batch.messages, records);
@@ -132,6 +185,7 @@ export async function runProjector(
         consumer.pause([{ topic, partitions: [partition] }]);
       }
       if (records.length === 0) return;
+      reach(k, BigInt(records.at(-1)!.offset) + 1n);
       projectorEvents.inc({ topic }, records.length);
       projectorBatchRecords.observe(records.length);
       // Handed over, not yet committed: the group offset runs ahead of the checkpoint, which is
@@ -143,6 +197,14 @@ export async function runProjector(
     },
   });
   return {
+    halted,
+    haltAll: () => {
+      everything = true;
+      pauseIfRunning(
+        consumer,
+        Object.keys(projections).map((topic) => ({ topic })),
+      );
+    },
     resumeCapped: () => {
       for (const [key, { topic, partition, at }] of capped) {
         const limit = cap?.(topic, partition);
@@ -156,6 +218,15 @@ export async function runProjector(
       gatherer.stop();
     },
   };
+}
+
+/** Pauses now; between two sessions (a restarting consumer) kafkajs refuses, and each partition is paused at its next batch instead. */
+function pauseIfRunning(consumer: Consumer, topics: { topic: string; partitions?: number[] }[]): void {
+  try {
+    consumer.pause(topics);
+  } catch {
+    // see above: the halted set stops the next batch
+  }
 }
 
 function applierFor(projections: Projections): (topic: string) => Applier {
@@ -200,4 +271,15 @@ function retryUntilDone<T>({ heartbeat, isRunning }: EachBatchPayload, log: Logg
       await heartbeat().catch(() => undefined);
     },
   });
+}
+
+/**
+ * The offset a batch was fetched from: the consumer's position. Not the batch's first record's
+ * offset, which lies past commit markers and aborted records: a checkpoint (the offset after a
+ * transaction's last record) always points at its commit marker. kafkajs keeps the position on
+ * the batch without typing it.
+ */
+function fetchedFrom(batch: EachBatchPayload['batch']): string | null {
+  const fetched = (batch as unknown as { fetchedOffset?: unknown }).fetchedOffset;
+  return typeof fetched === 'string' ? fetched : batch.firstOffset();
 }

@@ -1,6 +1,6 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type pg from 'pg';
-import { createPgPool, type Logger, type PlatformConfig, type ReadModelControl, type ControlState } from '@chat/platform';
+import { createPgPool, foreignLogReason, type Logger, type PlatformConfig, type ReadModelControl, type ControlState } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import { checkpoints } from '../adapters/pg-checkpoints.ts';
 import { bindToCluster } from '../adapters/cluster-guard.ts';
@@ -36,6 +36,9 @@ export class LiveProjector {
   private phase: ControlState['phase'] = 'serving';
   private schema: string;
   private reporter: NodeJS.Timeout | undefined;
+  private swapped = false;
+  /** The active schema's read models came from another Kafka cluster: nothing is projected into them. */
+  private foreign: { schema: string; builtFrom: string } | undefined;
 
   constructor(deps: LiveProjectorDeps) {
     this.deps = deps;
@@ -45,6 +48,21 @@ export class LiveProjector {
   /** Paused on purpose: a rebuild or rollback holds every projector for its last events. */
   get paused(): boolean {
     return this.phase === 'paused';
+  }
+
+  /**
+   * No partition stopped for an operator (a log holding less than was read from it, or a
+   * revision conflict: see runProjector), the cluster answering is the one it started with,
+   * and the one the active read models were built from.
+   */
+  get logIntact(): boolean {
+    return !this.swapped && this.foreign === undefined && (this.running?.projector?.halted.size ?? 0) === 0;
+  }
+
+  /** Another Kafka cluster answers (see ClusterWatch): nothing more is projected, in any schema, until a restart. */
+  haltAll(): void {
+    this.swapped = true;
+    this.running?.projector?.haltAll();
   }
 
   /** Projecting (joined its group), or paused on purpose. */
@@ -92,7 +110,7 @@ export class LiveProjector {
     if (state.phase === 'paused') {
       if (this.running) this.deps.log.info('pausing for a read-model switch', { schema: this.running.schema });
       await this.stop();
-    } else if (this.running?.schema !== state.active) {
+    } else if (this.running?.schema !== state.active && this.foreign?.schema !== state.active) {
       await this.stop();
       await this.start(state.active);
     }
@@ -103,10 +121,18 @@ export class LiveProjector {
 
   private async start(schema: string): Promise<void> {
     const { kafka, config, codec, publisher, deadLetters, clusterId, projections, sessionTimeoutMs, log } = this.deps;
-    const pool = createPgPool({ ...config, pgSchema: schema }, 6);
+    const pool = createPgPool({ ...config, pgSchema: schema }, 6, { pipeline: true });
     const applied = await migrate(pool, schema);
     if (applied.length > 0) log.info('migrated', { schema, applied });
-    await bindToCluster(pool, schema, clusterId, log);
+    // The deployment's log first: a schema new to a swapped log would otherwise bind to it.
+    const followed = await this.deps.control.followedCluster(clusterId);
+    const binding = followed === clusterId ? await bindToCluster(pool, clusterId) : { outcome: 'other' as const, builtFrom: followed };
+    this.foreign = binding.outcome === 'other' ? { schema, builtFrom: binding.builtFrom } : undefined;
+    if (binding.outcome === 'other') {
+      await pool.end();
+      log.error(foreignLogReason(binding.builtFrom, clusterId), { schema });
+      return;
+    }
     // The session timeout bounds how long a crashed projector's partitions wait for a new owner.
     // A short fetch wait: stopping (for a read-model switch) waits for the fetch in flight.
     const groupId = `${config.topicPrefix}projector`;
@@ -122,6 +148,7 @@ export class LiveProjector {
     });
     await consumer.connect();
     running.projector = await runProjector({ consumer, pool, codec, publisher, deadLetters, log, group: groupId }, projections);
+    if (this.swapped) running.projector.haltAll();
     this.running = running;
     log.info('projecting', { topics: Object.keys(projections), schema });
   }

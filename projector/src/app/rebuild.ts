@@ -2,6 +2,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import pg from 'pg';
 import {
   createPgPool,
+  foreignLogReason,
   quoteIdent,
   sleep,
   topicName,
@@ -12,7 +13,7 @@ import {
 } from '@chat/platform';
 import { checkpoints } from '../adapters/pg-checkpoints.ts';
 import type { EventCodec } from '@chat/schemas';
-import { bindToCluster } from '../adapters/cluster-guard.ts';
+import { bindToCluster, boundCluster } from '../adapters/cluster-guard.ts';
 import { migrate } from '../adapters/migrate.ts';
 import { createIndexes, dropSecondaryIndexes } from '../adapters/pg-deferred-indexes.ts';
 import { comparedTables, tableHashes, type TableHash } from '../adapters/pg-parity.ts';
@@ -62,6 +63,14 @@ export type RebuildOutcome =
     }
   | { switched: false; from: string; to: string; differs: { table: string; active: TableHash; rebuilt: TableHash }[] };
 
+/** The deployment follows `adopted`'s log now; the read models in `to` fill from its first offset. */
+export interface AdoptOutcome {
+  adopted: string;
+  from: string;
+  to: string;
+  generation: number;
+}
+
 /** Close enough to the live edge to pause the projectors for the rest. */
 const PAUSE_WITHIN = 2000;
 const PROJECTOR_ALIVE_MS = 10_000;
@@ -69,8 +78,46 @@ const PAUSE_ACK_TIMEOUT_MS = 30_000;
 const LAST_EVENTS_TIMEOUT_MS = 60_000;
 const REBUILD_LOCK = 0x72656275; // "rebu"
 
+/** `rebuild`: the same log again, into a new schema, switched to once equal. `rollback`: back to the schema kept. */
 export async function rebuildReadModels(deps: RebuildDeps, mode: 'rebuild' | 'rollback'): Promise<RebuildOutcome> {
-  const { config, control, log } = deps;
+  return underRebuildLock(deps, async (state) => {
+    // Row hashes against read models of another log would only differ: the operator chooses.
+    const followed = await deps.control.followedCluster(deps.clusterId);
+    if (followed !== deps.clusterId) throw new Error(foreignLogReason(followed, deps.clusterId));
+    const fresh = mode === 'rebuild' ? await freshSchema(deps, state) : undefined;
+    const target = fresh?.schema ?? state.previous;
+    if (!target) throw new Error('nothing to roll back to: no previous read-model schema is kept');
+    // The schema a --new-log left behind holds another log's read models: never walked into.
+    const builtFrom = await clusterOfSchema(deps.config, target);
+    if (builtFrom !== undefined && builtFrom !== deps.clusterId)
+      throw new Error(`${target} was built from the log of Kafka cluster ${builtFrom}, not the one answering: nothing to roll back to`);
+    return walkTowards(deps, state, target, mode, fresh?.deferredIndexes ?? []);
+  });
+}
+
+/**
+ * The deployment adopts the log of the cluster answering now (after a wiped broker or a
+ * fail-over): a new schema, switched to at once, which the live projectors fill from that
+ * log's first offset. There is nothing to compare it with; the schema it replaces is kept.
+ */
+export async function adoptNewLog(deps: RebuildDeps): Promise<AdoptOutcome> {
+  return underRebuildLock(deps, async (state) => {
+    const followed = await deps.control.followedCluster(deps.clusterId);
+    if (followed === deps.clusterId) throw new Error(`this deployment follows cluster ${followed} already: --new-log is for another log`);
+    const { schema } = await freshSchema(deps, state, { deferIndexes: false });
+    const next: ControlState = { active: schema, previous: state.active, phase: 'serving', generation: state.generation + 1 };
+    await deps.control.set(next, deps.clusterId);
+    deps.log.info('the deployment follows the log of the cluster answering now', {
+      cluster: deps.clusterId,
+      from: state.active,
+      to: schema,
+    });
+    return { adopted: deps.clusterId, from: state.active, to: schema, generation: next.generation };
+  });
+}
+
+/** One rebuild, rollback or adoption at a time, from a serving state. */
+async function underRebuildLock<T>({ config, control, log }: RebuildDeps, work: (state: ControlState) => Promise<T>): Promise<T> {
   const lock = new pg.Client({ connectionString: config.databaseUrl });
   await lock.connect();
   try {
@@ -82,19 +129,29 @@ export async function rebuildReadModels(deps: RebuildDeps, mode: 'rebuild' | 'ro
       state = { ...state, phase: 'serving' };
       await control.set(state);
     }
-    const fresh = mode === 'rebuild' ? await freshSchema(deps, state) : undefined;
-    const target = fresh?.schema ?? state.previous;
-    if (!target) throw new Error('nothing to roll back to: no previous read-model schema is kept');
-    return await walkTowards(deps, state, target, mode, fresh?.deferredIndexes ?? []);
+    return await work(state);
   } finally {
     await lock.end().catch(() => undefined);
   }
 }
 
-/** A new, empty, migrated schema for the next generation, its secondary indexes deferred; the one before the active is dropped. */
+async function clusterOfSchema(config: PlatformConfig, schema: string): Promise<string | undefined> {
+  const pool = createPgPool({ ...config, pgSchema: schema }, 1);
+  try {
+    return await boundCluster(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * A new, empty, migrated schema for the next generation, its secondary indexes deferred unless
+ * live projectors fill it; the one before the active is dropped.
+ */
 async function freshSchema(
-  { config, clusterId, log }: RebuildDeps,
+  { config, clusterId }: RebuildDeps,
   state: ControlState,
+  { deferIndexes } = { deferIndexes: true },
 ): Promise<{ schema: string; deferredIndexes: string[] }> {
   const target = `${config.pgSchema}_rm${state.generation + 1}`;
   const pool = createPgPool({ ...config, pgSchema: target }, 2);
@@ -105,8 +162,8 @@ async function freshSchema(
     }
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(target)} CASCADE`);
     await migrate(pool, target);
-    await bindToCluster(pool, target, clusterId, log);
-    return { schema: target, deferredIndexes: await dropSecondaryIndexes(pool, target) };
+    await bindToCluster(pool, clusterId);
+    return { schema: target, deferredIndexes: deferIndexes ? await dropSecondaryIndexes(pool, target) : [] };
   } finally {
     await pool.end();
   }
@@ -123,7 +180,7 @@ async function walkTowards(
   const started = performance.now();
   const active = createPgPool({ ...config, pgSchema: state.active }, 2);
   // Two gathered writes at a time, as the live projector, and connections to spare.
-  const pool = createPgPool({ ...config, pgSchema: target }, 6);
+  const pool = createPgPool({ ...config, pgSchema: target }, 6, { pipeline: true });
   const limits = new Map<string, bigint>();
   const userTopic = topicName(config.topicPrefix, 'userEvents');
   let usersLevel = false;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inTransaction } from '@chat/platform';
+import { QueryFlight, inTransaction } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { LiveNotification } from '@chat/schemas';
 import { isDataError } from '../adapters/pg-projection.ts';
@@ -92,7 +92,9 @@ async function redriveOne(
   if ('undecodable' in decoded) return failed(`undecodable: ${decoded.undecodable}`);
   await client.query('SAVEPOINT redrive');
   try {
-    const applied = await applier(client, topic, [{ partition, offset, event: decoded.event, ...letter }], { redrive: true });
+    const flight = new QueryFlight(client);
+    const applied = await applier(flight, topic, [{ partition, offset, event: decoded.event, ...letter }], { redrive: true });
+    await flight.landed();
     await client.query(`UPDATE dead_letters SET resolved_at = now(), retries = retries + 1 WHERE ${where}`, [topic, partition, offset]);
     return { notifications: applied.notifications };
   } catch (error) {

@@ -3,9 +3,11 @@ import { mentionedNames, type LiveNotification, type MessageView, type RoomDomai
 // The effect of a batch of events on the read models, computed without I/O: which rows to
 // insert, each room's new last sequence and revision, what to report as a fault, and what to
 // announce once the batch commits. Every room's messages get consecutive sequences with no
-// gaps, in log order. Revisions are the log's own numbering of a room's events: one already
-// applied is a replay and changes nothing; one that skips ahead is applied (the log is the
-// truth) and reported, never renumbered.
+// gaps, in log order. Revisions are the log's own numbering of a room's events: the event
+// already applied at a revision, seen again, is a replay and changes nothing; another event at
+// a revision already applied means two writers wrote one revision, which no replay explains: the
+// plan stops there (a conflict) rather than skip an acknowledged event. One that skips ahead is
+// applied (the log is the truth) and reported, never renumbered.
 //
 // A message belongs to its room: every change is planned by (room, message id), so an event
 // of one room naming another room's message changes nothing there. A deleted message takes
@@ -55,11 +57,23 @@ export interface Fault {
   detail: string;
 }
 
+/** Two different events at one room revision: the partition must stop before `offset`. */
+export interface Conflict {
+  offset: string;
+  roomId: string;
+  detail: string;
+}
+
 export interface KnownState {
   /** Last sequence per room already in the read model (absent = no messages yet). */
   lastSequence: ReadonlyMap<string, number>;
   /** Last revision per room already in the read model (absent = none yet). */
   revision: ReadonlyMap<string, number>;
+  /**
+   * The event id stored at each (room, revision) of the batch that the room has already passed,
+   * by `revisionKey` (absent: projected before event ids were kept, or never applied).
+   */
+  eventIds?: ReadonlyMap<string, string>;
   /** User ids by username key, for the names the batch's messages mention (members or not). */
   usersByName?: ReadonlyMap<string, string>;
   /**
@@ -112,7 +126,11 @@ export interface BatchPlan {
   lastSequence: Map<string, number>;
   /** New revision of every room that got an event with one. */
   revision: Map<string, number>;
+  /** The event applied at each (room, revision) of the batch, by `revisionKey`. */
+  eventIds: Map<string, string>;
   faults: Fault[];
+  /** Set when the batch met another event at a revision already applied: planning stopped there. */
+  conflict?: Conflict;
   notifications: LiveNotification[];
 }
 
@@ -133,11 +151,15 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     roomEvents: [],
     lastSequence: new Map(),
     revision: new Map(),
+    eventIds: new Map(),
     faults: [],
     notifications: [],
   };
   for (const { offset, event } of records) {
-    if (!followsRevision(plan, known, offset, event)) continue;
+    if (!followsRevision(plan, known, offset, event)) {
+      if (plan.conflict) break;
+      continue;
+    }
     const { roomId } = event;
     let announced: MessageView | undefined;
     const mentioned: string[] = [];
@@ -293,12 +315,26 @@ function roomEventView(event: RoomDomainEvent, message: MessageView | undefined,
   return { roomId, revision, type, actorId, occurredAt, data, ...(message ? { message } : {}) };
 }
 
-/** Checks the event's revision against the room's; false when it was applied before. */
+export function revisionKey(roomId: string, revision: number): string {
+  return `${roomId}\u0000${revision}`;
+}
+
+/** Checks the event's revision against the room's; false when it was applied before, or conflicts (`plan.conflict`). */
 function followsRevision(plan: BatchPlan, known: KnownState, offset: string, event: RoomDomainEvent): boolean {
   if (event.revision === 0) return true; // written before revisions existed
+  const at = revisionKey(event.roomId, event.revision);
   const last = plan.revision.get(event.roomId) ?? known.revision.get(event.roomId) ?? 0;
-  if (event.revision <= last && known.redrive) return true;
+  if (event.revision <= last && known.redrive) return applied(plan, at, event);
   if (event.revision <= last) {
+    const seen = plan.eventIds.get(at) ?? known.eventIds?.get(at);
+    if (seen !== undefined && seen !== event.eventId) {
+      plan.conflict = {
+        offset,
+        roomId: event.roomId,
+        detail: `revision ${event.revision} holds event ${seen}; event ${event.eventId} claims it too`,
+      };
+      return false;
+    }
     plan.faults.push({
       offset,
       roomId: event.roomId,
@@ -311,6 +347,11 @@ function followsRevision(plan: BatchPlan, known: KnownState, offset: string, eve
     plan.faults.push({ offset, roomId: event.roomId, kind: 'revision-gap', detail: `revision ${event.revision} after ${last}: applied` });
   }
   plan.revision.set(event.roomId, event.revision);
+  return applied(plan, at, event);
+}
+
+function applied(plan: BatchPlan, at: string, event: RoomDomainEvent): true {
+  plan.eventIds.set(at, event.eventId);
   return true;
 }
 
