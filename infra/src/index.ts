@@ -2,6 +2,7 @@ import { intFromEnv, loadConfig, type PlatformConfig } from '@chat/platform';
 import { CONTAINER_SPECS, removeInfraContainers, startContainer, type StartedContainer } from './containers.ts';
 import { dockerEngineAnswers } from './docker.ts';
 import { imageAtHand } from './docker-images.ts';
+import { chooseLauncher, previousLauncher, rememberLauncher } from './launchers.ts';
 import { ensureKafkaJars, kafkaAnswers, kafkaVersion, startKafka, waitForKafkaAndTopics } from './kafka.ts';
 import { stopStarted, runningPid } from './processes.ts';
 import { ensureDatabases, postgresAnswers, redact, startLocalPostgres, waitForPostgres } from './postgres.ts';
@@ -10,7 +11,8 @@ import { APICURIO_VERSION, ensureApicurio, registryAnswers, startApicurio, waitF
 
 // DESIGN.md's order for every component: a URL from the environment is used as given (and
 // must answer); otherwise a server already answering on the default address is reused;
-// otherwise Docker where an engine answers; otherwise the native launcher.
+// otherwise the launcher that started it before (it holds its data: launchers.ts); otherwise
+// Docker where an engine answers; otherwise the native launcher.
 
 type Env = Record<string, string | undefined>;
 
@@ -96,13 +98,16 @@ export async function infraUp(env: Env = process.env): Promise<PlatformConfig> {
       }
       docker ??= dockerEngineAnswers();
       const spec = CONTAINER_SPECS[component.name]!(config);
-      if (docker && imageAtHand(spec.image)) {
+      const containerPossible = docker && imageAtHand(spec.image);
+      const { launcher, why } = chooseLauncher(component.name, previousLauncher(component.name), containerPossible);
+      if (launcher === 'container') {
         startedContainers.push(await startContainer(component.name, spec));
-        console.log(`${label} testcontainers, image ${spec.image}`);
+        console.log(`${label} ${why}, image ${spec.image}`);
       } else {
         component.startNative(config);
-        console.log(`${label} native launcher${docker ? ` (a Docker engine answers, but ${spec.image} is not at hand)` : ''}`);
+        console.log(`${label} ${why}${docker && !containerPossible ? ` (a Docker engine answers, but ${spec.image} is not at hand)` : ''}`);
       }
+      rememberLauncher(component.name, launcher);
     }
     // Slow starters (Kafka, the registry) boot side by side.
     await Promise.all(group.map((component) => component.waitReady(config)));
@@ -149,3 +154,5 @@ export { redact } from './postgres.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 export { freePort, serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
 export { withSignOnDefaults } from './sign-on-env.ts';
+export { brokerJavaArgs, brokerPropertiesTemplate } from './kafka.ts';
+export { CONTAINER_SPECS, startContainer } from './containers.ts';

@@ -14,6 +14,8 @@ const BROKER_PROPERTIES = join(INFRA, 'kafka', 'server.properties');
 const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(readFileSync(KAFKA_POM, 'utf8'))?.[1] ?? 'unknown';
 const LIBS = join(CACHE, 'kafka', KAFKA_VERSION, 'libs');
 const DATA_DIR = join(DATA, 'kafka');
+/** The broker's log (its storage, with the cluster id it was formatted with): the native launcher's and the container's. */
+export const KAFKA_LOG_DIR = join(DATA_DIR, 'logs');
 
 export async function kafkaAnswers(config: PlatformConfig): Promise<boolean> {
   const { host, port } = hostPort(config.kafkaBrokers[0] ?? '', 9092);
@@ -34,22 +36,36 @@ export function startKafka(): void {
   mkdirSync(DATA_DIR, { recursive: true });
   const properties = join(DATA_DIR, 'server.properties');
   const template = readFileSync(BROKER_PROPERTIES, 'utf8');
-  writeFileSync(properties, `${template}\nlog.dirs=${join(DATA_DIR, 'logs')}\n`);
-  const classpath = join(LIBS, '*');
+  writeFileSync(properties, `${template}\nlog.dirs=${KAFKA_LOG_DIR}\n`);
+  const started = startDetached('kafka', 'java', brokerJavaArgs(properties, KAFKA_LOG_DIR, '1g'));
+  console.log(`kafka: started Apache Kafka ${KAFKA_VERSION} (pid ${started.pid}, log ${started.log})`);
+}
+
+/**
+ * The `java` arguments that run a broker with `properties` (whose log.dirs is `logDir`), after
+ * formatting its storage with a new cluster id when it has none. For the native launcher, and
+ * for tests that run a broker of their own (to kill it, or to reach it through a proxy).
+ */
+export function brokerJavaArgs(properties: string, logDir: string, heap: string): string[] {
+  ensureKafkaJars();
   const java = (mainClass: string, args: string[]) => [
     `-Dlog4j2.configurationFile=${join(INFRA, 'kafka', 'log4j2.properties')}`,
     '-cp',
-    classpath,
+    join(LIBS, '*'),
     mainClass,
     ...args,
   ];
-  if (!existsSync(join(DATA_DIR, 'logs', 'meta.properties'))) {
+  if (!existsSync(join(logDir, 'meta.properties'))) {
     const clusterId = randomBytes(16).toString('base64url');
     // Joined to its flag: an id may start with '-', which the tool would read as an option.
     run('java', java('kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', properties]));
   }
-  const started = startDetached('kafka', 'java', ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', ...java('kafka.Kafka', [properties])]);
-  console.log(`kafka: started Apache Kafka ${KAFKA_VERSION} (pid ${started.pid}, log ${started.log})`);
+  return ['-Xms256m', `-Xmx${heap}`, '-XX:+UseG1GC', ...java('kafka.Kafka', [properties])];
+}
+
+/** The native broker's settings file (infra/kafka/server.properties), for a broker of a test's own to start from. */
+export function brokerPropertiesTemplate(): string {
+  return readFileSync(BROKER_PROPERTIES, 'utf8');
 }
 
 /**

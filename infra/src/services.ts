@@ -15,8 +15,16 @@ export interface RunningService {
   log: string;
 }
 
-/** Starts a service with `env`, appending its output to .data/logs/<logName>.log, and waits for /ready. */
-export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, logName: string = name): Promise<RunningService> {
+/**
+ * Starts a service with `env`, appending its output to .data/logs/<logName>.log, and waits for
+ * /ready (or, `until: 'listening'`, for /healthz: a service expected to wait for an operator).
+ */
+export async function startService(
+  name: ServiceName,
+  env: NodeJS.ProcessEnv,
+  logName: string = name,
+  until: 'ready' | 'listening' = 'ready',
+): Promise<RunningService> {
   mkdirSync(LOGS, { recursive: true });
   const log = join(LOGS, `${logName}.log`);
   const out = createWriteStream(log, { flags: 'a' });
@@ -30,17 +38,47 @@ export async function startService(name: ServiceName, env: NodeJS.ProcessEnv, lo
   });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
+  const lastOutput = keepLastOutput(child);
+  // A service that exits during start-up fails the start at once, with the end of its output:
+  // a caller (a test in CI, most often) may see nothing else of it.
+  const hopeless = new AbortController();
+  child.once('close', (code, signal) => {
+    const how = signal ?? `code ${code}`;
+    hopeless.abort(new Error(`${name} exited during start-up (${how}); see ${log}; its output ended:\n${lastOutput()}`));
+  });
   const port = servicePort(name, env);
   await waitFor(
-    `${name} to be ready (log: ${log})`,
+    `${name} to be ${until} (log: ${log})`,
     async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited during start-up; see ${log}`);
-      const response = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
-      return response?.ok ? true : undefined;
+      const response = await fetch(`http://127.0.0.1:${port}/${until === 'ready' ? 'ready' : 'healthz'}`).catch(() => undefined);
+      if (!response || response.ok) return response?.ok;
+      // Readiness that waits for an operator (the log is not the deployment's) will not come by waiting.
+      const { checks } = (await response.json().catch(() => ({}))) as { checks?: Record<string, string> };
+      if (checks?.['event-log'] === 'down') {
+        const why =
+          lastOutput()
+            .split('\n')
+            .findLast((line) => line.includes('"level":"error"')) ?? '';
+        hopeless.abort(new Error(`${name} waits for an operator (readiness: event-log down); see ${log}:\n${why}`));
+      }
+      throw new Error(`not ready: ${JSON.stringify(checks)}`);
     },
-    { timeoutMs: 90_000, intervalMs: 100 },
+    { timeoutMs: 90_000, intervalMs: 100, signal: hopeless.signal },
   );
   return { name, child, log };
+}
+
+const KEPT_OUTPUT_BYTES = 4096;
+
+/** The last few kilobytes a child wrote to stdout and stderr, for an error message. */
+function keepLastOutput(child: ChildProcess): () => string {
+  let kept = '';
+  const keep = (chunk: Buffer) => {
+    kept = (kept + chunk.toString('utf8')).slice(-KEPT_OUTPUT_BYTES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => kept;
 }
 
 /** Stops a service (even a frozen one) and waits for it to exit; SIGKILL after 10 s, or at once to simulate a crash. */

@@ -40,7 +40,8 @@ export interface Stack {
   queryWsUrl: string;
   /** Stops one service and waits for it to exit; SIGKILL simulates a crash. */
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
-  startService(name: ServiceName): Promise<void>;
+  /** Starts one service again; waits until it is ready, or only listening (one expected to wait for an operator). */
+  startService(name: ServiceName, until?: 'ready' | 'listening'): Promise<void>;
   /** The first instance of a service as it runs now (a restart gives a new pid, same port). */
   instance(name: ServiceName): Instance;
   /** Starts one more instance of a service (same group, same env plus `env`, own port), e.g. to force a rebalance. */
@@ -100,11 +101,11 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
   const running = new Map<ServiceName, Instance>();
   const extras: Instance[] = [];
   let extraCount = 0;
-  const start = async (service: ServiceName) => {
+  const start = async (service: ServiceName, until: 'ready' | 'listening' = 'ready') => {
     running.set(
       service,
       instanceOf(
-        await startService(service, signOnDefaults(env), `${name}.${service}`),
+        await startService(service, signOnDefaults(env), `${name}.${service}`, until),
         servicePort(service, env),
         serviceInternalPort(service, env),
       ),
