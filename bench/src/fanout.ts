@@ -64,12 +64,16 @@ async function platformTarget(o: FanoutOptions): Promise<Target> {
   const LIVE = `subscription($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { sequence clientMessageId body sentAt } }`;
   // Every idle subscription admitted: the per-user cap would refuse most of them (a few users hold them all).
   // Every socket comes from this one address, and the idle ones are many: the caps are raised to fit.
-  const sockets = String(o.idle + o.rooms * o.subscribers + 100);
+  const sockets = o.idle + o.rooms * o.subscribers + 100;
+  // Connections besides the sockets: each subscriber's sign-up and joins leave a kept-alive
+  // connection for a few seconds (10 × 100 exceeded a cap of sockets alone, and every socket past
+  // it was reset), and the sender holds its own pool.
+  const connections = String(sockets + o.subscribers + 64);
   const stack = await startStack('bench-fanout', {
     SUBSCRIPTIONS_PER_USER: String(o.idle + o.rooms * o.subscribers),
-    WS_MAX_SOCKETS: sockets,
-    HTTP_MAX_CONNECTIONS: sockets,
-    HTTP_CONNECTIONS_PER_ADDRESS: sockets,
+    WS_MAX_SOCKETS: String(sockets),
+    HTTP_MAX_CONNECTIONS: connections,
+    HTTP_CONNECTIONS_PER_ADDRESS: connections,
   });
   const owner = (await signUp(stack.queryUrl, 'fanbench')).accessToken;
   const rooms = await createRooms(stack, owner, o.rooms);

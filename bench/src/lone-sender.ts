@@ -12,7 +12,7 @@ import { summarize } from './stats.ts';
 // offered RATE (open loop, from the scheduled time) over ROOMS rooms, without the raw-limit
 // measurements or the CPU of the rest of the box that bench:cpu adds. Prints answer latency
 // and each service's CPU per command; the services' logs (with EXTRA_ENV, e.g.
-// LATENCY_DEBUG=1, passed to them) are named at the end for a closer look.
+// LOG_LEVEL=debug, passed to them) are named at the end for a closer look.
 //
 // Usage: RATE=100 ROOMS=100 DURATION=15 node bench/src/lone-sender.ts
 

@@ -44,12 +44,13 @@ describe('health and readiness', () => {
       expect(Object.values(ready.body.checks).every((verdict) => verdict === 'ok')).toBe(true);
     }
     expect(Object.keys((await probe('command-service', '/readyz')).body.checks).sort()).toEqual([
+      'event-log',
       'kafka',
       'partitions',
       'postgres',
       'redis',
     ]);
-    expect(Object.keys((await probe('projector', '/readyz')).body.checks).sort()).toEqual(['caught-up', 'kafka', 'postgres']);
+    expect(Object.keys((await probe('projector', '/readyz')).body.checks).sort()).toEqual(['caught-up', 'event-log', 'kafka', 'postgres']);
   });
 
   it('turn readiness false, naming Postgres, while it is down, and true again after; liveness stays true', async () => {

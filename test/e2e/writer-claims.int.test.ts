@@ -25,16 +25,30 @@ afterAll(async () => {
 
 describe('writer claims', () => {
   it('renew from any of the instance’s generations, never from another instance', async () => {
-    expect(await claims.claim(3, 'a.0')).toBeUndefined();
+    expect(await claims.claim(3, 'a.0')).toEqual([]);
     // First recovery attempt: renewed to a.1, then failed before the partition was read.
-    expect(await claims.renew(3, ['a.0'], 'a.1')).toBe(true);
+    expect(await claims.renew(3, ['a.0'], 'a.1')).toEqual([]);
     // Its retry of the same step (the claim already moved) and the next attempt both keep it.
-    expect(await claims.renew(3, ['a.0'], 'a.1')).toBe(true);
-    expect(await claims.renew(3, ['a.0', 'a.1'], 'a.2')).toBe(true);
+    expect(await claims.renew(3, ['a.0'], 'a.1')).toEqual([]);
+    expect(await claims.renew(3, ['a.0', 'a.1'], 'a.2')).toEqual([]);
     // Another instance takes the partition: a's claim is gone, and a gives it up.
-    expect(await claims.claim(3, 'b.0')).toBe('a.2');
-    expect(await claims.renew(3, ['a.0', 'a.1', 'a.2'], 'a.3')).toBe(false);
+    expect(await claims.claim(3, 'b.0')).toEqual(['a.2']);
+    expect(await claims.renew(3, ['a.0', 'a.1', 'a.2'], 'a.3')).toBeUndefined();
     const { rows } = await pool.query(`SELECT transactional_id FROM ${quoteIdent(schema)}.command_partition_writers WHERE partition = 3`);
     expect(rows).toEqual([{ transactional_id: 'b.0' }]);
+  });
+
+  it('keep a replaced writer listed until its fence is recorded, for a retried claim and for the next claimant', async () => {
+    expect(await claims.claim(5, 'a.0')).toEqual([]);
+    expect(await claims.claim(5, 'b.0')).toEqual(['a.0']);
+    // b's fence of a.0 failed (the broker was down): its retry must fence a.0 still.
+    expect(await claims.claim(5, 'b.0')).toEqual(['a.0']);
+    // c takes the partition before b fenced anything: c fences both.
+    expect((await claims.claim(5, 'c.0')).sort()).toEqual(['a.0', 'b.0']);
+    // A late record of b's fence changes nothing: b no longer holds the partition.
+    await claims.fenced(5, 'b.0', ['a.0']);
+    expect((await claims.renew(5, [], 'c.0'))?.sort()).toEqual(['a.0', 'b.0']);
+    await claims.fenced(5, 'c.0', ['a.0', 'b.0']);
+    expect(await claims.renew(5, [], 'c.0')).toEqual([]);
   });
 });
