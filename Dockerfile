@@ -15,6 +15,8 @@ COPY infra/package.json infra/
 COPY test/package.json test/
 COPY bench/package.json bench/
 COPY web/package.json web/
+# kafkajs's fix (patches/), applied by patch-package after the install.
+COPY patches/ patches/
 RUN npm ci --no-audit --no-fund
 COPY . .
 # The browser client, which the query service serves at its origin from web/dist.
