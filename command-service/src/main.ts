@@ -15,6 +15,7 @@ import {
   useOperationMetrics,
   useOperationTracing,
   closeServer,
+  connectKafkaAdmin,
   createKafka,
   createPgPool,
   followReadModels,
@@ -71,9 +72,7 @@ await migrate(pool, config.pgSchema, { dir: new URL('../migrations/', import.met
 const kafka = createKafka(config, 'command-service', log);
 // Two round trips fewer per transaction (see kafka-coordinator-cache.ts).
 if (!cacheTransactionCoordinators(kafka)) log.warn('kafkajs internals differ: every transaction asks for its coordinator twice');
-const admin = kafka.admin();
-await admin.connect();
-const { clusterId } = await admin.describeCluster();
+const { admin, clusterId } = await connectKafkaAdmin(kafka);
 const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
 if (!metadata?.partitions.length) throw new Error(`topic ${topic} has no partitions; run infra:up`);
 // The Java client's murmur2 partitioner, so every Kafka client agrees on a room's partition.

@@ -154,5 +154,5 @@ export { redact } from './postgres.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 export { freePort, serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
 export { withSignOnDefaults } from './sign-on-env.ts';
-export { brokerJavaArgs, brokerPropertiesTemplate } from './kafka.ts';
+export { brokerJavaArgs, brokerPropertiesTemplate, newClusterId } from './kafka.ts';
 export { CONTAINER_SPECS, startContainer } from './containers.ts';

@@ -43,10 +43,11 @@ export function startKafka(): void {
 
 /**
  * The `java` arguments that run a broker with `properties` (whose log.dirs is `logDir`), after
- * formatting its storage with a new cluster id when it has none. For the native launcher, and
- * for tests that run a broker of their own (to kill it, or to reach it through a proxy).
+ * formatting its storage when it has none: with `clusterId` (the nodes of one cluster share
+ * it), or a new one. For the native launcher, and for tests that run brokers of their own (to
+ * kill them, or to reach them through a proxy).
  */
-export function brokerJavaArgs(properties: string, logDir: string, heap: string): string[] {
+export function brokerJavaArgs(properties: string, logDir: string, heap: string, clusterId = newClusterId()): string[] {
   ensureKafkaJars();
   const java = (mainClass: string, args: string[]) => [
     `-Dlog4j2.configurationFile=${join(INFRA, 'kafka', 'log4j2.properties')}`,
@@ -56,11 +57,15 @@ export function brokerJavaArgs(properties: string, logDir: string, heap: string)
     ...args,
   ];
   if (!existsSync(join(logDir, 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
     // Joined to its flag: an id may start with '-', which the tool would read as an option.
     run('java', java('kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', properties]));
   }
   return ['-Xms256m', `-Xmx${heap}`, '-XX:+UseG1GC', ...java('kafka.Kafka', [properties])];
+}
+
+/** A Kafka cluster id: 16 random bytes, base64url, as the storage tool's own `random-uuid` makes. */
+export function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 /** The native broker's settings file (infra/kafka/server.properties), for a broker of a test's own to start from. */

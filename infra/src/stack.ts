@@ -67,7 +67,16 @@ function uniqueName(label: string): string {
   return `t_${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Stack> {
+/**
+ * Starts the three services on their own topics, schema and key prefix. `extraEnv` is given to
+ * every service, `ownEnv` to one service on top (say, its own route to a store, for a test
+ * that cuts one service off); extra instances get their service's too.
+ */
+export async function startStack(
+  label: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  ownEnv: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {},
+): Promise<Stack> {
   const name = uniqueName(label);
   const config: PlatformConfig = { ...loadConfig(), topicPrefix: `${name}.`, pgSchema: name, redisPrefix: `${name}:` };
   const admin = createKafka(config, 'test').admin();
@@ -105,7 +114,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
     running.set(
       service,
       instanceOf(
-        await startService(service, signOnDefaults(env), `${name}.${service}`, until),
+        await startService(service, signOnDefaults({ ...env, ...ownEnv[service] }), `${name}.${service}`, until),
         servicePort(service, env),
         serviceInternalPort(service, env),
       ),
@@ -141,7 +150,7 @@ export async function startStack(label: string, extraEnv: NodeJS.ProcessEnv = {}
       const internalPort = await freePort();
       const ports = { [SERVICES[service].portVar]: String(port), [SERVICES[service].internalPortVar]: String(internalPort) };
       const extra = instanceOf(
-        await startService(service, signOnDefaults({ ...env, ...instanceEnv, ...ports }), logName),
+        await startService(service, signOnDefaults({ ...env, ...ownEnv[service], ...instanceEnv, ...ports }), logName),
         port,
         internalPort,
       );

@@ -1,8 +1,9 @@
-import { Kafka, logLevel, type EachBatchPayload, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type EachBatchPayload, type LogEntry } from 'kafkajs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { PlatformConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { waitFor } from './wait.ts';
 
 // Thin factories: one place that knows how each client is configured, so services and tests
 // talk to the infrastructure the same way.
@@ -20,6 +21,24 @@ export function createKafka(config: PlatformConfig, clientId: string, log?: Logg
       log?.warn(`kafkajs: ${message}`, { namespace: entry.namespace, ...rest });
     },
   });
+}
+
+/**
+ * A connected admin client and the id of the cluster it reached. Kafka may be starting, or have
+ * a node down that kafkajs keeps asking first: a service waits for it (two minutes, as for the
+ * registry) rather than exit and lean on a supervisor.
+ */
+export async function connectKafkaAdmin(kafka: Kafka): Promise<{ admin: Admin; clusterId: string }> {
+  const admin = kafka.admin();
+  const clusterId = await waitFor(
+    'Kafka',
+    async () => {
+      await admin.connect();
+      return (await admin.describeCluster()).clusterId;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000 },
+  );
+  return { admin, clusterId };
 }
 
 /**

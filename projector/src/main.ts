@@ -4,6 +4,7 @@ import {
   clusterCheckIntervalMs,
   bootService,
   closeServer,
+  connectKafkaAdmin,
   createKafka,
   createRedis,
   intFromEnv,
@@ -26,9 +27,7 @@ const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 const redis = createRedis(config);
 const kafka = createKafka(config, 'projector', log);
 // Kept connected: readiness asks it for the topics' end offsets.
-const admin = kafka.admin();
-await admin.connect();
-const { clusterId } = await admin.describeCluster();
+const { admin, clusterId } = await connectKafkaAdmin(kafka);
 const deadLetters = new DeadLetterTopic(kafka, topicName(config.topicPrefix, 'deadLetters'));
 await deadLetters.connect();
 const publisher = new RedisPublisher(redis, config.redisPrefix, log, intFromEnv(process.env, 'TEST_PUBLISH_HOLD_MS', 0));

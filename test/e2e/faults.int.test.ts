@@ -22,6 +22,9 @@ describe('under every fault, one at a time', () => {
     });
     console.log(JSON.stringify(result.faults, null, 1));
     expect(findings(result.verdict)).toEqual([]);
+    // The log itself, as any strict reader sees it: each event once, each room numbered 1..n.
+    expect(result.log.findings).toEqual([]);
+    expect(result.log.records).toBeGreaterThan(result.verdict.acknowledged);
     expect(result.verdict.acknowledged).toBeGreaterThan(0);
     // After each fault's heal the platform acknowledged sends again. (Not necessarily within its
     // own window: on a loaded box a broker's restart outlasts the settle, and a window can start

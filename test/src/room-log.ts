@@ -109,3 +109,34 @@ export function repeated<T>(values: T[]): T[] {
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
   return [...counts].filter(([, n]) => n > 1).map(([value]) => value);
 }
+
+/** The idempotency key of an event and who used it: unique per room over the whole log. */
+export const scopedKey = (e: RoomDomainEvent) => `${e.roomId} ${e.actorId} ${e.commandId}`;
+
+/**
+ * What makes a room log unclean, one line each: per room (every room in the log, and each of
+ * `roomIds`, which must have events), revisions other than exactly 1..n in log order, events in
+ * more than one partition or keyed other than by the room, a first event other than
+ * RoomCreated; over the whole log, an event without an idempotency key, a (room, actor, key)
+ * used twice, an event id twice (the same record appended twice).
+ */
+export function roomLogFindings(log: LoggedEvent[], roomIds: readonly string[] = []): string[] {
+  const rooms = byRoom(log);
+  const found: string[] = [];
+  for (const roomId of roomIds) if (!rooms.has(roomId)) found.push(`room ${roomId}: no events`);
+  for (const [roomId, events] of rooms) {
+    const revisions = events.map((e) => e.event.revision);
+    const wrong = revisions.findIndex((revision, i) => revision !== i + 1);
+    if (wrong >= 0)
+      found.push(
+        `room ${roomId}: revision ${revisions[wrong]} at position ${wrong + 1} (${events[wrong]!.partition}@${events[wrong]!.offset})`,
+      );
+    if (new Set(events.map((e) => e.partition)).size !== 1) found.push(`room ${roomId}: events in several partitions`);
+    if (!events.every((e) => e.key === roomId)) found.push(`room ${roomId}: events keyed otherwise`);
+    if (events[0]!.event.type !== 'RoomCreated') found.push(`room ${roomId}: begins with ${events[0]!.event.type}`);
+  }
+  for (const e of log.filter((e) => !e.event.commandId)) found.push(`event ${e.event.eventId}: no idempotency key`);
+  for (const key of repeated(log.map((e) => scopedKey(e.event)))) found.push(`idempotency key used twice: ${key}`);
+  for (const id of repeated(log.map((e) => e.event.eventId))) found.push(`event ${id} appended more than once`);
+  return found;
+}

@@ -1,5 +1,6 @@
-import { startStack, type Stack } from '@chat/infra';
-import { loadConfig, sleep } from '@chat/platform';
+import { startStack, type Instance, type Stack } from '@chat/infra';
+import { loadConfig, sleep, topicName } from '@chat/platform';
+import { readRoomLog, roomLogFindings } from '../room-log.ts';
 import { OwnPostgres } from '../own-postgres.ts';
 import { OwnRedis } from '../own-redis.ts';
 import { checkHistory, type SendRecord, type Verdict } from './history.ts';
@@ -13,6 +14,7 @@ import { Workload, type WorkloadOptions } from './workload.ts';
 // next. At the end the history checker judges everything, overall and per fault (a send belongs
 // to the fault during whose window it was first sent).
 
+/** On one Kafka node: the short run's faults, and the full run's first part. */
 export const FAULTS = [
   'command-service killed',
   'command-service frozen',
@@ -25,14 +27,33 @@ export const FAULTS = [
   'kafka broker killed',
   'kafka cut off',
   'postgres cut off',
+  'command-service cut off from kafka',
+  'projector cut off from kafka',
+  'command-service cut off from postgres',
+  'projector cut off from postgres',
+  'query-service cut off from postgres',
   'command-service killed while kafka is down',
   'registry cut off',
   'services restarted while the registry is cut off',
 ] as const;
-export type FaultName = (typeof FAULTS)[number];
+
+/** On three Kafka nodes (every topic replicated three times, written when two are in sync): the full run's second part. */
+export const THREE_NODE_FAULTS = [
+  'kafka node killed',
+  'kafka node killed while partitions move',
+  'kafka quorum lost while partitions move',
+  'command-service killed',
+  'command-service cut off from kafka',
+  'projector cut off from kafka',
+  'every kafka node killed',
+] as const;
+
+export type FaultName = (typeof FAULTS)[number] | (typeof THREE_NODE_FAULTS)[number];
 
 export interface SuiteOptions extends WorkloadOptions {
   faults: readonly FaultName[];
+  /** Kafka nodes: 1 (the default) or 3. */
+  kafkaNodes?: 1 | 3;
   /** How long each fault lasts before it is healed. */
   faultMs: number;
   /** Calm after each heal, before the next fault. */
@@ -58,15 +79,23 @@ export interface FaultOutcome {
 
 export interface SuiteResult {
   verdict: Verdict;
+  /** The room topic read at the end by a strict read-committed reader: its records, and what is unclean in it. */
+  log: { records: number; findings: string[] };
   faults: FaultOutcome[];
   reconnects: number;
   durationMs: number;
 }
 
+const SERVICES = ['command-service', 'projector', 'query-service'] as const;
+type Service = (typeof SERVICES)[number];
+/** The services that talk to Kafka (the query service reads Postgres and Redis only). */
+const KAFKA_CLIENTS = ['command-service', 'projector'] as const;
+
 interface Environment {
   stack: Stack;
   postgres: OwnPostgres;
-  postgresProxy: TcpProxy;
+  /** One per service, and `test` for the suite's own connections: each can be cut alone. */
+  postgresProxies: Map<Service | 'test', TcpProxy>;
   redis: OwnRedis;
   kafka: OwnKafka;
   /** Between every service and the registry the tests share: cut, never restarted, so other tests keep theirs. */
@@ -78,15 +107,45 @@ interface Fault {
   heal(): Promise<void>;
 }
 
-function nemesis({ stack, postgres, postgresProxy, redis, kafka, registryProxy }: Environment, name: FaultName): Fault {
-  const killed = (service: 'command-service' | 'projector' | 'query-service'): Fault => ({
+function nemesis(env: Environment, name: FaultName): Fault {
+  const { stack, postgres, postgresProxies, redis, kafka, registryProxy } = env;
+  const killed = (service: Service): Fault => ({
     inject: () => stack.stopService(service, 'SIGKILL'),
     heal: () => stack.startService(service),
   });
-  const frozen = (service: 'command-service' | 'projector' | 'query-service'): Fault => ({
+  const frozen = (service: Service): Fault => ({
     inject: async () => stack.instance(service).signal('SIGSTOP'),
     heal: async () => stack.instance(service).signal('SIGCONT'),
   });
+  const cutFromPostgres = (services: readonly (Service | 'test')[]): Fault => ({
+    inject: async () => services.forEach((service) => postgresProxies.get(service)!.cut()),
+    heal: async () => services.forEach((service) => postgresProxies.get(service)!.heal()),
+  });
+  const cutFromKafka = (service?: Service): Fault => ({
+    inject: async () => kafka.cut(service),
+    heal: async () => kafka.heal(service),
+  });
+  // Kafka nodes down while a second command-service instance joins, so partitions move to it
+  // and their new owner fences the writers it replaces with those nodes gone (with two of
+  // three, the fence cannot succeed until they are back); at the heal the nodes come back and
+  // the instance leaves, so the partitions move back.
+  const nodesDownWhilePartitionsMove = (count: number): Fault => {
+    let joined: Promise<Instance> | undefined;
+    let down: number[] = [];
+    return {
+      inject: async () => {
+        const leader = await kafka.leaderOf(topicName(stack.config.topicPrefix, 'roomEvents'));
+        down = [leader, ...kafka.nodeIds.filter((id) => id !== leader)].slice(0, count);
+        await kafka.kill(...down);
+        joined = stack.startExtra('command-service');
+        joined.catch(() => undefined); // awaited by heal
+      },
+      heal: async () => {
+        await kafka.start(...down);
+        await (await joined)?.stop();
+      },
+    };
+  };
   switch (name) {
     case 'command-service killed':
       return killed('command-service');
@@ -105,11 +164,36 @@ function nemesis({ stack, postgres, postgresProxy, redis, kafka, registryProxy }
     case 'redis restarted':
       return { inject: () => redis.kill(), heal: () => redis.start() };
     case 'kafka broker killed':
+    case 'every kafka node killed':
       return { inject: () => kafka.kill(), heal: () => kafka.start() };
+    case 'kafka node killed': {
+      let leader = 0;
+      return {
+        inject: async () => {
+          leader = await kafka.leaderOf(topicName(stack.config.topicPrefix, 'roomEvents'));
+          await kafka.kill(leader);
+        },
+        heal: () => kafka.start(leader),
+      };
+    }
+    case 'kafka node killed while partitions move':
+      return nodesDownWhilePartitionsMove(1);
+    case 'kafka quorum lost while partitions move':
+      return nodesDownWhilePartitionsMove(2);
     case 'kafka cut off':
-      return { inject: async () => kafka.proxy.cut(), heal: async () => kafka.proxy.heal() };
+      return cutFromKafka();
+    case 'command-service cut off from kafka':
+      return cutFromKafka('command-service');
+    case 'projector cut off from kafka':
+      return cutFromKafka('projector');
     case 'postgres cut off':
-      return { inject: async () => postgresProxy.cut(), heal: async () => postgresProxy.heal() };
+      return cutFromPostgres([...postgresProxies.keys()]);
+    case 'command-service cut off from postgres':
+      return cutFromPostgres(['command-service']);
+    case 'projector cut off from postgres':
+      return cutFromPostgres(['projector']);
+    case 'query-service cut off from postgres':
+      return cutFromPostgres(['query-service']);
     case 'command-service killed while kafka is down':
       return {
         inject: async () => {
@@ -145,7 +229,7 @@ function nemesis({ stack, postgres, postgresProxy, redis, kafka, registryProxy }
 }
 
 /** Stores of the suite's own, a stack on them (through process.env, put back after). */
-async function setUp(): Promise<Environment & { tearDown(): Promise<void> }> {
+async function setUp(kafkaNodes: 1 | 3): Promise<Environment & { tearDown(): Promise<void> }> {
   const saved = {
     DATABASE_URL: process.env.DATABASE_URL,
     REDIS_URL: process.env.REDIS_URL,
@@ -155,21 +239,34 @@ async function setUp(): Promise<Environment & { tearDown(): Promise<void> }> {
   const registry = new URL(loadConfig().schemaRegistryUrl);
   const registryProxy = await TcpProxy.create(Number(registry.port || 80));
   const postgres = await OwnPostgres.create();
-  const postgresProxy = await TcpProxy.create(postgres.port);
+  const postgresProxies = new Map<Service | 'test', TcpProxy>();
+  for (const client of ['test', ...SERVICES] as const) postgresProxies.set(client, await TcpProxy.create(postgres.port));
+  const databaseUrl = (client: Service | 'test') => `postgres://postgres@127.0.0.1:${postgresProxies.get(client)!.port}/postgres`;
   const redis = await OwnRedis.create();
-  const kafka = await OwnKafka.create();
-  process.env.DATABASE_URL = `postgres://postgres@127.0.0.1:${postgresProxy.port}/postgres`;
+  const kafka = await OwnKafka.create({ nodes: kafkaNodes, clients: KAFKA_CLIENTS });
+  process.env.DATABASE_URL = databaseUrl('test');
   process.env.REDIS_URL = redis.url;
   process.env.KAFKA_BROKERS = kafka.brokers;
   process.env.SCHEMA_REGISTRY_URL = `${registry.protocol}//127.0.0.1:${registryProxy.port}${registry.pathname.replace(/\/$/, '')}`;
-  const stack = await startStack('faults', {
+  const ownRoutes = Object.fromEntries(
+    SERVICES.map((service) => [
+      service,
+      {
+        DATABASE_URL: databaseUrl(service),
+        ...((KAFKA_CLIENTS as readonly string[]).includes(service) ? { KAFKA_BROKERS: kafka.brokersFor(service) } : {}),
+      },
+    ]),
+  );
+  const stack = await startStack(
+    'faults',
     // Clients retry; a command waits for its projection no longer than a person would.
-    VISIBILITY_TIMEOUT_MS: '2000',
-  });
+    { VISIBILITY_TIMEOUT_MS: '2000' },
+    ownRoutes,
+  );
   return {
     stack,
     postgres,
-    postgresProxy,
+    postgresProxies,
     redis,
     kafka,
     registryProxy,
@@ -177,7 +274,7 @@ async function setUp(): Promise<Environment & { tearDown(): Promise<void> }> {
       await stack.stop().catch(() => undefined);
       await kafka.remove();
       await redis.kill();
-      await postgresProxy.close();
+      for (const proxy of postgresProxies.values()) await proxy.close();
       await registryProxy.close();
       postgres.remove();
       for (const [name, value] of Object.entries(saved)) {
@@ -191,7 +288,7 @@ async function setUp(): Promise<Environment & { tearDown(): Promise<void> }> {
 export async function runFaultSuite(options: SuiteOptions): Promise<SuiteResult> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
-  const env = await setUp();
+  const env = await setUp(options.kafkaNodes ?? 1);
   try {
     const workload = new Workload(env.stack, options);
     await workload.prepare();
@@ -214,6 +311,7 @@ export async function runFaultSuite(options: SuiteOptions): Promise<SuiteResult>
     const history = await settledHistory(workload);
     await workload.closeStreams(history, 30_000);
     const verdict = checkHistory(workload.sends, history, workload.streams);
+    const roomLog = await readRoomLog(env.stack.config);
     const acks = workload.ackTimes();
     const faults = windows.map(({ name, from, healedAt, to }): FaultOutcome => {
       const sends = workload.sends.filter((s) => s.startedAt >= from && s.startedAt < to);
@@ -230,7 +328,13 @@ export async function runFaultSuite(options: SuiteOptions): Promise<SuiteResult>
         recoveredAfterMs: firstAfter(acks, healedAt),
       };
     });
-    return { verdict, faults, reconnects: workload.streams.reduce((n, s) => n + s.reconnects, 0), durationMs: Date.now() - started };
+    return {
+      verdict,
+      log: { records: roomLog.length, findings: roomLogFindings(roomLog) },
+      faults,
+      reconnects: workload.streams.reduce((n, s) => n + s.reconnects, 0),
+      durationMs: Date.now() - started,
+    };
   } finally {
     await env.tearDown();
   }

@@ -57,7 +57,12 @@ export class TcpProxy {
       return;
     }
     const upstream = createConnection({ host: '127.0.0.1', port: upstreamPort });
-    upstream.on('error', () => client.destroy());
+    let connected = false;
+    upstream.once('connect', () => (connected = true));
+    // Nothing listening upstream (a killed broker): reset the accepted connection, so the
+    // client sees what it would without the proxy, a connection that failed, not one that
+    // opened and was closed (kafkajs tries another broker after the first, not the second).
+    upstream.on('error', () => (connected ? client.destroy() : client.resetAndDestroy()));
     client.on('error', () => upstream.destroy());
     for (const socket of [client, upstream]) {
       this.open.add(socket);
