@@ -49,6 +49,12 @@ const stopFollowing = await projector.follow();
 // Another cluster answering on the brokers' addresses stops all projection.
 const clusterWatch = new ClusterWatch(admin, clusterId, log, () => projector.haltAll());
 clusterWatch.start(clusterCheckIntervalMs());
+// And a log of this cluster that holds less than was read from it (a topic made again) stops its partitions.
+const logEndWatch = setInterval(
+  () => void projector.checkLogEnds(admin).catch((error: unknown) => log.debug('log ends not checked', { error })),
+  clusterCheckIntervalMs(),
+);
+logEndWatch.unref();
 
 // Ready while it projects: its consumer joined (or paused on purpose by a rebuild), Postgres
 // answering, and the read models at most PROJECTOR_READY_MAX_BEHIND records behind the log
@@ -72,6 +78,7 @@ log.info('ready', { health: `http://127.0.0.1:${port}/readyz`, metrics: `http://
 
 onShutdown(log, async () => {
   clusterWatch.stop();
+  clearInterval(logEndWatch);
   await closeServer(server);
   await closeServer(internalServer);
   await stopFollowing();

@@ -79,7 +79,7 @@ describe('the appender on three Kafka nodes', () => {
       for (let n = from; n < from + count; n++) {
         const records = transaction(n);
         try {
-          await appender.append(records);
+          await appender.append(records, new Map());
           for (const { event } of records) acknowledged.add(event.eventId);
         } catch {
           failures++;

@@ -4,6 +4,7 @@ import { startStack, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
 import { readinessCheck } from '../src/readiness.ts';
+import { readRoomLog } from '../src/room-log.ts';
 
 // The event log swapped under a running command service: the room topic deleted and made again
 // (as a broker that came back with empty storage on the same address looks, or a fail-over to
@@ -65,6 +66,8 @@ describe('a swapped event log', () => {
       await sleep(1000);
     }
     expect(after.every((outcome) => outcome === 'UNAVAILABLE')).toBe(true);
+    // Checked before each commit: nothing of theirs was committed to the new log either.
+    expect((await readRoomLog(stack.config)).map((e) => e.event.type)).toEqual([]);
     // Both the command service and the projector (which read the new log's records) say why.
     for (const service of ['command-service', 'projector'] as const) {
       await expect.poll(() => readinessCheck(stack.instance(service), 'event-log'), { timeout: 30_000 }).toBe('down');

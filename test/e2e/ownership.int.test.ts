@@ -203,6 +203,8 @@ const roomEventCount = () => topicSize(createKafka(stack.config, 'test-sizes'), 
 /** Per room: revisions exactly 1..n in log order, every event in one partition, keyed by the room. */
 function expectCleanRooms(log: LoggedEvent[], roomIds: string[]): Map<string, LoggedEvent[]> {
   expect(roomLogFindings(log, roomIds)).toEqual([]);
+  // Every command of these tests carries its key.
+  expect(log.filter((e) => !e.event.commandId).map((e) => e.event.eventId)).toEqual([]);
   return byRoom(log);
 }
 

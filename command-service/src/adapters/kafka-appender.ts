@@ -1,6 +1,7 @@
 import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { endSpan, startRecordSpan, type Logger } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
+import { LogMismatch } from '../app/partition-owner.ts';
 import type { Appended, Appender } from '../app/transaction-pump.ts';
 
 // Appends to the room topic in Kafka transactions, one producer per instance: a transaction
@@ -57,7 +58,7 @@ export class KafkaAppender implements Appender {
     this.fenced.add(transactionalId);
   }
 
-  async append(records: Appended[]): Promise<Map<number, bigint>> {
+  async append(records: Appended[], floors: ReadonlyMap<number, bigint>): Promise<Map<number, bigint>> {
     const producer = this.producer;
     if (!producer) throw new Error('the appender is not open');
     const traced = records.map(({ event, partition, trace }) =>
@@ -76,7 +77,7 @@ export class KafkaAppender implements Appender {
           headers: { 'event-type': event.type, 'event-id': event.eventId, ...traced[i]!.headers },
         })),
       );
-      const firstOffsets = await this.commit(producer, messages);
+      const firstOffsets = await this.commit(producer, messages, floors);
       const next = new Map(firstOffsets);
       records.forEach(({ partition }, i) => {
         const offset = next.get(partition)!;
@@ -92,15 +93,23 @@ export class KafkaAppender implements Appender {
   }
 
   /** One transaction: resolves with each partition's first offset once committed, aborts on failure. */
-  private async commit(producer: Producer, messages: Message[]): Promise<Map<number, bigint>> {
+  private async commit(producer: Producer, messages: Message[], floors: ReadonlyMap<number, bigint>): Promise<Map<number, bigint>> {
     const transaction = await producer.transaction();
     try {
       const metadata = await transaction.send({ topic: this.topic, acks: -1, messages });
-      // Checked before the commit: a transaction missing a partition is aborted whole.
+      // Checked before the commit: a transaction missing a partition, or placed in another log, is aborted whole.
       const firstOffsets = firstOffsetsOf(
         messages.map((m) => m.partition!),
         metadata,
       );
+      const below = [...firstOffsets].filter(([partition, offset]) => offset < (floors.get(partition) ?? 0n));
+      if (below.length > 0) {
+        const where = below.map(([partition, offset]) => `partition ${partition} at offset ${offset}, below ${floors.get(partition)}`);
+        throw new LogMismatch(
+          `the log placed new records lower than this instance's state reaches (${where.join('; ')})`,
+          below.map(([p]) => p),
+        );
+      }
       await transaction.commit();
       return firstOffsets;
     } catch (error) {

@@ -99,6 +99,13 @@ interface Overlay {
  */
 export class LogMismatch extends Error {
   override name = 'LogMismatch';
+  /** The partitions found so, where the finder knows them. */
+  readonly partitions: readonly number[];
+
+  constructor(message: string, partitions: readonly number[] = []) {
+    super(message);
+    this.partitions = partitions;
+  }
 }
 
 const HALTED =
@@ -312,15 +319,13 @@ export class PartitionOwner {
     return this.queue.splice(0, count);
   }
 
-  /** For the pump: the batch is in the log from `firstOffset` on. */
+  /** Where this partition's next record must land: a log that places one lower is not the log its state came from. */
+  get nextOffset(): bigint {
+    return this.committedState.nextOffset;
+  }
+
+  /** For the pump: the batch is in the log from `firstOffset` on (at or above nextOffset: the appender checked before committing). */
   committed(batch: Pending[], firstOffset: bigint): void {
-    if (firstOffset < this.committedState.nextOffset) {
-      // Kafka placed the batch below what this partition already holds: not the same log.
-      this.halt(`the log placed new records at offset ${firstOffset}, below this partition's ${this.committedState.nextOffset}`);
-      for (const pending of batch) this.settle(pending, unavailable(HALTED));
-      this.landed();
-      return;
-    }
     let offset = firstOffset;
     for (const pending of batch) {
       for (const event of pending.events) this.committedState.apply(event, offset++);

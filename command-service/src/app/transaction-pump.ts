@@ -1,7 +1,7 @@
 import { kafkaRecordsAppended, kafkaTransactionAborts, kafkaTransactionDuration } from '@chat/platform';
 import { outsideTraces, retryThroughOutage, sleep, type Logger, type TraceContext } from '@chat/platform';
 import type { RoomEvent } from '../domain/room.ts';
-import type { PartitionOwner, Pending } from './partition-owner.ts';
+import { LogMismatch, type PartitionOwner, type Pending } from './partition-owner.ts';
 
 // Commits what the partition owners decided, one Kafka transaction at a time for the whole
 // instance: what is decided while a transaction commits forms the next one, so under load a
@@ -23,8 +23,14 @@ export interface Appender {
   open(): Promise<void>;
   /** Makes the producer holding `transactionalId` unable to append again. */
   fence(transactionalId: string): Promise<void>;
-  /** Appends in one transaction; resolves with each partition's first offset once committed. */
-  append(records: Appended[]): Promise<Map<number, bigint>>;
+  /**
+   * Appends in one transaction; resolves with each partition's first offset once committed.
+   * `floors` holds each partition's next offset as its owner's state knows it: a send that
+   * placed records below it met another log (a topic made again, a broker back with empty
+   * storage), and is aborted with a LogMismatch naming the partitions, so nothing is committed
+   * to a log the state was not built from.
+   */
+  append(records: Appended[], floors: ReadonlyMap<number, bigint>): Promise<Map<number, bigint>>;
 }
 
 // Kafka refuses record batches over 1 MB by default: keep each partition's share well under.
@@ -89,11 +95,13 @@ export class TransactionPump {
       let firstOffsets: Map<number, bigint>;
       const timed = kafkaTransactionDuration.startTimer();
       try {
-        firstOffsets = await this.appender.append(records);
+        firstOffsets = await this.appender.append(records, new Map(taken.map(({ owner }) => [owner.partition, owner.nextOffset])));
         timed();
         kafkaRecordsAppended.inc(records.length);
       } catch (error) {
         kafkaTransactionAborts.inc();
+        if (error instanceof LogMismatch)
+          for (const { owner } of taken) if (error.partitions.includes(owner.partition)) owner.halt(error.message);
         this.log.warn('append failed; moving to a new producer and re-reading the partitions', { error });
         for (const { owner, batch } of taken) owner.failed(batch);
         await this.recover();

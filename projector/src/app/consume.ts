@@ -57,6 +57,8 @@ export interface RunningProjector {
   readonly halted: ReadonlySet<string>;
   /** Stops every partition, now and whenever one is assigned again (another cluster answers: see ClusterWatch). */
   haltAll(): void;
+  /** Stops a partition whose log ends (`logEnd`) below what was already read from it: not the same log. */
+  haltShrunk(topic: string, partition: number, logEnd: bigint, alreadyRead: bigint): void;
   /**
    * After the consumer disconnected: waits (up to `timeoutMs`) until every batch handed over
    * is committed, then gives up on the rest (read again from the checkpoints by whoever
@@ -86,6 +88,18 @@ export async function runProjector(
   const halted = new Set<string>();
   let everything = false;
   const isHalted = (k: string) => everything || halted.has(k);
+  const haltShrunk = (topic: string, partition: number, logEnd: bigint, alreadyRead: bigint) => {
+    const k = `${topic}:${partition}`;
+    if (halted.has(k)) return;
+    halted.add(k);
+    pauseIfRunning(consumer, [{ topic, partitions: [partition] }]);
+    log.error('the event log is not the one the read models were built from; this partition is stopped until an operator acts', {
+      topic,
+      partition,
+      logEnd: String(logEnd),
+      alreadyRead: String(alreadyRead),
+    });
+  };
   const reach = (k: string, offset: bigint) => {
     if (offset > (reached.get(k) ?? 0n)) reached.set(k, offset);
   };
@@ -165,17 +179,7 @@ export async function runProjector(
       }
       // The high watermark counts a partition's records and commit markers: never below what was read.
       const end = BigInt(payload.batch.highWatermark);
-      if (end < (reached.get(k) ?? 0n)) {
-        halted.add(k);
-        consumer.pause([{ topic, partitions: [partition] }]);
-        log.error('the event log is not the one the read models were built from; this partition is stopped until an operator acts', {
-          topic,
-          partition,
-          logEnd: String(end),
-          alreadyRead: String(reached.get(k)),
-        });
-        return;
-      }
+      if (end < (reached.get(k) ?? 0n)) return haltShrunk(topic, partition, end, reached.get(k)!);
       let records = await decodeBatch(payload, codec);
       spans?.start(topic, partition, payload.batch.messages, records);
       const limit = cap?.(topic, partition);
@@ -198,6 +202,7 @@ export async function runProjector(
   });
   return {
     halted,
+    haltShrunk,
     haltAll: () => {
       everything = true;
       pauseIfRunning(

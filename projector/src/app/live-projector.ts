@@ -89,6 +89,23 @@ export class LiveProjector {
     return total;
   }
 
+  /**
+   * Stops every partition whose log now ends below its checkpoint: a topic made again, or a
+   * log that lost records, holds less than the read models were built from. A batch shows it
+   * too (consume.ts), but an emptied log may send none for a long time. Run every few seconds.
+   */
+  async checkLogEnds(admin: Admin): Promise<void> {
+    const running = this.running;
+    if (!running?.projector) return;
+    const done = await checkpoints(running.pool);
+    for (const topic of Object.keys(this.deps.projections)) {
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+        const checkpoint = done.get(`${topic}:${partition}`) ?? 0n;
+        if (BigInt(high) < checkpoint) running.projector.haltShrunk(topic, partition, BigInt(high), checkpoint);
+      }
+    }
+  }
+
   /** Starts following the control row; resolves once the first state is applied. Returns how to stop. */
   async follow(): Promise<() => Promise<void>> {
     const { control, log } = this.deps;
