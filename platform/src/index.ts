@@ -30,3 +30,4 @@ export * from './tracing.ts';
 export * from './rooms-per-user.ts';
 export * from './open-counts.ts';
 export * from './cluster-watch.ts';
+export * from './cli-args.ts';

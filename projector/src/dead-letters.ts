@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { createLogger, createPgPool, createRedis, loadConfig } from '@chat/platform';
+import { commandArgs, createLogger, createPgPool, createRedis, loadConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { RedisPublisher } from './adapters/redis-publisher.ts';
 import { listLetters, redrive, type Position } from './app/redrive.ts';
@@ -17,10 +16,10 @@ const REGISTRY_WAIT_MS = 30_000;
 
 class UsageError extends Error {}
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: { all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
-});
+const { positionals, values } = commandArgs(
+  { allowPositionals: true, options: { all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } },
+  USAGE,
+);
 const [command, ...targets] = positionals;
 if (command !== 'list' && command !== 'retry') {
   console.error(USAGE);

@@ -1,25 +1,32 @@
-import { parseArgs } from 'node:util';
-import { ReadModelControl, createKafka, createLogger, loadConfig } from '@chat/platform';
+import { ReadModelControl, commandArgs, createKafka, createLogger, loadConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { adoptNewLog, rebuildReadModels, type Progress } from './app/rebuild.ts';
 import { projectionsFor } from './projections.ts';
 import { serveRebuildMetrics } from './rebuild-metrics.ts';
 
-// ./chat rebuild              rebuild every read model from offset zero into a new schema and switch to it
-// ./chat rebuild --rollback   switch back to the schema the last switch left
-// ./chat rebuild --new-log    adopt the log of the Kafka cluster answering now, after a wiped broker or
-//                             a fail-over: read models start afresh from it (the old ones are kept as
-//                             the previous schema); then restart services that still report event-log down
-// Add --json for the outcome as JSON. Exit 0: switched; 1: refused (row hashes differ) or failed.
-// Reads the same environment as the services; its progress is on /metrics (rebuild-metrics.ts).
+const USAGE = `usage: ./chat rebuild [--rollback | --new-log] [--json]
 
-const { values } = parseArgs({
-  options: {
-    rollback: { type: 'boolean', default: false },
-    'new-log': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
+  ./chat rebuild              rebuild every read model from offset zero into a new schema and switch to it
+  ./chat rebuild --rollback   switch back to the schema the last switch left
+  ./chat rebuild --new-log    adopt the log of the Kafka cluster answering now, after a wiped broker or
+                              a fail-over: read models start afresh from it (the old ones are kept as
+                              the previous schema); then restart services that still report event-log down
+  --json                      the outcome as JSON
+
+Exit 0: switched; 1: refused (row hashes differ) or failed; 64: bad arguments.
+Reads the same environment as the services; its progress is on /metrics.`;
+// The progress metrics: rebuild-metrics.ts.
+
+const { values } = commandArgs(
+  {
+    options: {
+      rollback: { type: 'boolean', default: false },
+      'new-log': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
   },
-});
+  USAGE,
+);
 const config = loadConfig();
 const log = createLogger('rebuild', process.env.LOG_LEVEL ?? 'warn');
 const kafka = createKafka(config, 'rebuild', log);
