@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RoomDomainEvent } from '@chat/schemas';
-import { planBatch, revisionKey, type PlannedRecord } from '../src/domain/plan.ts';
+import { overriddenBy, planBatch, revisionKey, type PlannedRecord } from '../src/domain/plan.ts';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
@@ -170,5 +170,23 @@ describe('re-driving a dead letter', () => {
     expect(redriven.messages).toMatchObject([{ messageId: late.messageId, sequence: 8, revision: 4 }]);
     expect(redriven.roomEvents.map((e) => e.revision)).toEqual([4]);
     expect(redriven.revision.has(A)).toBe(false);
+  });
+
+  it('takes a superseded letter into the room history only, leaving the later state alone', () => {
+    const rename: RoomDomainEvent = { ...aRoomsFirstEvents()[0]!, type: 'RoomRenamed', eventId: 'n', revision: 4, name: 'old name' };
+    const known = { lastSequence: new Map([[A, 7]]), revision: new Map([[A, 9]]), redrive: true };
+    const superseded = planBatch(at(rename), { ...known, superseded: new Set([revisionKey(A, 4)]) });
+    expect(superseded.roomUpdates.size).toBe(0);
+    expect(superseded.notifications).toEqual([]);
+    expect(superseded.roomEvents.map((e) => [e.revision, e.type])).toEqual([[4, 'RoomRenamed']]);
+    expect(planBatch(at(rename), known).roomUpdates.get(A)).toEqual({ name: 'old name' });
+  });
+
+  it('knows what overrides what: the same member, message or reaction later; never a message or a deletion', () => {
+    const [created, joined, message] = aRoomsFirstEvents() as [RoomDomainEvent, RoomDomainEvent, RoomDomainEvent];
+    expect(overriddenBy(joined)).toEqual({ types: ['MemberJoined', 'MemberLeft', 'MemberRemoved'], userId: 'bob' });
+    expect(overriddenBy({ ...created, type: 'RoomRenamed', name: 'x' } as RoomDomainEvent)).toEqual({ types: ['RoomRenamed'] });
+    expect(overriddenBy(created)).toBeUndefined();
+    expect(overriddenBy(message)).toBeUndefined();
   });
 });

@@ -31,23 +31,29 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function envelope(revision: number) {
-  return { eventId: crypto.randomUUID(), occurredAt: Date.now(), actorId: USER, commandId: null, roomId: ROOM, revision };
+function envelope(revision: number, roomId = ROOM) {
+  return { eventId: crypto.randomUUID(), occurredAt: Date.now(), actorId: USER, commandId: null, roomId, revision };
 }
 
-async function produce(values: Buffer[]): Promise<string[]> {
+/** Appends each value in turn, keyed by `roomId`; resolves with their offsets. */
+async function produce(values: Buffer[], roomId = ROOM): Promise<string[]> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     const offsets: string[] = [];
     for (const value of values) {
-      const [meta] = await producer.send({ topic: topicName(stack.config.topicPrefix, 'roomEvents'), messages: [{ key: ROOM, value }] });
+      const [meta] = await producer.send({ topic: topicName(stack.config.topicPrefix, 'roomEvents'), messages: [{ key: roomId, value }] });
       offsets.push(meta!.baseOffset!);
     }
     return offsets;
   } finally {
     await producer.disconnect();
   }
+}
+
+async function roomRevision(roomId: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ revision: number }>('SELECT revision::int AS revision FROM rooms WHERE room_id = $1', [roomId]);
+  return rows[0]?.revision;
 }
 
 /** Runs `./chat dead-letters …` against this test's stack; resolves with its exit code and output. */
@@ -147,5 +153,51 @@ describe('dead letters', () => {
     expect(left.out).toContain(`${topic}:${partition}:${garbageAt}`);
     expect(left.out).not.toContain(`:${joinAt} `);
     expect(left.out).toMatch(/retries 1 +undecodable/);
+  });
+
+  it('re-drives a letter the room has since overridden into its history only: the later change wins', async () => {
+    // A member joins (set aside: the room is not known yet), the room is created, the member
+    // leaves. Re-driving the join after that must not make them a member again.
+    const room = crypto.randomUUID();
+    const codec = new EventCodec(stack.config.schemaRegistryUrl, stack.config.topicPrefix);
+    await codec.registerAll();
+    const join: DomainEvent = { ...envelope(2, room), type: 'MemberJoined', userId: JOINER, role: 'MEMBER' };
+    const created: DomainEvent = {
+      ...envelope(1, room),
+      type: 'RoomCreated',
+      name: 'later',
+      topic: null,
+      visibility: 'PUBLIC',
+      kind: 'GROUP',
+    };
+    const left: DomainEvent = { ...envelope(3, room), type: 'MemberLeft', userId: JOINER };
+    const [joinAt] = await produce([await codec.encode(join), await codec.encode(created), await codec.encode(left)], room);
+    await waitFor('the leave to be projected', async () => ((await roomRevision(room)) === 3 ? true : undefined), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+    const topic = topicName(stack.config.topicPrefix, 'roomEvents');
+    const { rows } = await db.query<{ partition: number }>('SELECT partition FROM dead_letters WHERE "offset" = $1 AND key = $2', [
+      joinAt,
+      room,
+    ]);
+    expect(rows).toHaveLength(1);
+
+    const retried = await cli('retry', `${topic}:${rows[0]!.partition}:${joinAt}`, '--json');
+    expect(retried.code).toBe(0);
+    expect(JSON.parse(retried.out).resolved).toEqual([{ topic, partition: rows[0]!.partition, offset: joinAt }]);
+    const { rows: members } = await db.query<{ user_id: string }>('SELECT user_id FROM room_members WHERE room_id = $1', [room]);
+    expect(members.map((m) => m.user_id)).toEqual([USER]);
+    // In the room's history in its place, and the room's revision stays where the log is.
+    const { rows: events } = await db.query(
+      'SELECT revision::int AS revision, type FROM room_events WHERE room_id = $1 ORDER BY revision',
+      [room],
+    );
+    expect(events).toEqual([
+      { revision: 1, type: 'RoomCreated' },
+      { revision: 2, type: 'MemberJoined' },
+      { revision: 3, type: 'MemberLeft' },
+    ]);
+    expect(await roomRevision(room)).toBe(3);
   });
 });

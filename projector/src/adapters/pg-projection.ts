@@ -11,6 +11,7 @@ import {
 import type { DeadLetter, DeadLetterSink } from './dead-letter-topic.ts';
 import {
   planBatch,
+  overriddenBy,
   revisionKey,
   storedRoomEvent,
   type BatchPlan,
@@ -398,8 +399,40 @@ async function loadKnownState(flight: QueryFlight, records: readonly PlannedReco
     lastSequence: new Map(rooms.rows.map((r) => [r.room_id, Number(r.last_sequence)])),
     revision,
     eventIds: redrive ? new Map<string, string>() : await eventIdsPassed(flight, records, revision),
+    superseded: redrive ? await supersededLetters(flight, records, revision) : undefined,
     usersByName: new Map(users.rows.map((u) => [u.key, u.user_id])),
   };
+}
+
+/**
+ * Re-driving: the records whose room has passed their revision and already shows a later event
+ * that overrides them (`overriddenBy`). Letters are re-driven one at a time, so one statement
+ * each is no cost worth batching.
+ */
+async function supersededLetters(flight: QueryFlight, records: readonly PlannedRecord[], revision: ReadonlyMap<string, number>) {
+  const superseded = new Set<string>();
+  for (const { event } of records) {
+    const overrides = overriddenBy(event);
+    if (!overrides || event.revision === 0 || event.revision > (revision.get(event.roomId) ?? 0)) continue;
+    const { rows } = await flight.query(
+      `SELECT 1 FROM room_events
+        WHERE room_id = $1 AND revision > $2 AND type = ANY($3::text[])
+          AND ($4::text IS NULL OR data ->> 'userId' = $4) AND ($5::text IS NULL OR data ->> 'messageId' = $5)
+          AND ($6::text IS NULL OR data ->> 'emoji' = $6) AND ($7::text IS NULL OR actor_id = $7)
+        LIMIT 1`,
+      [
+        event.roomId,
+        event.revision,
+        overrides.types,
+        overrides.userId ?? null,
+        overrides.messageId ?? null,
+        overrides.emoji ?? null,
+        overrides.actorId ?? null,
+      ],
+    );
+    if (rows.length > 0) superseded.add(revisionKey(event.roomId, event.revision));
+  }
+  return superseded;
 }
 
 /**

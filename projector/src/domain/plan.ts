@@ -81,6 +81,54 @@ export interface KnownState {
    * aside), so it applies now, in its place in room_events, without moving the room back.
    */
   redrive?: boolean;
+  /**
+   * Re-driving: the letters (by `revisionKey`) whose effect a later, applied event of their
+   * room overrides (see `overriddenBy`): they take their place in room_events only.
+   */
+  superseded?: ReadonlySet<string>;
+}
+
+/** Which later events of the room override an event's effect, as room_events rows they would be. */
+export interface Overrides {
+  types: readonly RoomDomainEvent['type'][];
+  /** Set: only events about this member (data.userId), message (data.messageId), emoji (data.emoji) or by this actor count. */
+  userId?: string;
+  messageId?: string;
+  emoji?: string;
+  actorId?: string;
+}
+
+const MEMBERSHIP = ['MemberJoined', 'MemberLeft', 'MemberRemoved'] as const;
+
+/**
+ * What overrides `event` when it is applied late (a dead letter re-driven after the room went
+ * on): a later rename overrides a rename, a later change of a member's membership (or role) a
+ * change of the same member, a later edit or deletion of a message an edit, a later reaction
+ * of the same person with the same emoji on the same message a reaction. Undefined: nothing
+ * later can undo it (a room's creation, a message, a deletion, a read marker, which only moves
+ * forward), so it always applies.
+ */
+export function overriddenBy(event: RoomDomainEvent): Overrides | undefined {
+  switch (event.type) {
+    case 'RoomRenamed':
+    case 'RoomTopicChanged':
+      return { types: [event.type] };
+    case 'MemberJoined':
+    case 'MemberLeft':
+    case 'MemberRemoved':
+      return { types: MEMBERSHIP, userId: event.userId };
+    case 'MemberRoleChanged':
+      return { types: [...MEMBERSHIP, 'MemberRoleChanged'], userId: event.userId };
+    case 'MemberInvited':
+      return { types: [...MEMBERSHIP, 'MemberInvited'], userId: event.userId };
+    case 'MessageEdited':
+      return { types: ['MessageEdited', 'MessageDeleted'], messageId: event.messageId };
+    case 'ReactionAdded':
+    case 'ReactionRemoved':
+      return { types: ['ReactionAdded', 'ReactionRemoved'], messageId: event.messageId, emoji: event.emoji, actorId: event.actorId };
+    default:
+      return undefined;
+  }
 }
 
 /** A reaction after the batch: there, or taken back. */
@@ -158,6 +206,11 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
   for (const { offset, event } of records) {
     if (!followsRevision(plan, known, offset, event)) {
       if (plan.conflict) break;
+      continue;
+    }
+    if (known.superseded?.has(revisionKey(event.roomId, event.revision))) {
+      // History only: its effect was overridden by a later event the room already shows.
+      plan.roomEvents.push(roomEventView(event, undefined, []));
       continue;
     }
     const { roomId } = event;
