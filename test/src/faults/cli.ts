@@ -97,9 +97,13 @@ ${parts.map(({ nodes, result }) => renderPart(nodes, result)).join('\n')}
 
 - The schema registry is cut off, not restarted: the suite shares it with the other tests. Its clients
   see a restart as refused connections rather than unanswered ones.
+- Kafka nodes are killed and cut off from the services, not frozen (SIGSTOP) nor cut off from each other
+  (they talk directly, not through the suite's proxies).
 - A broker coming back with empty storage (another cluster) and a topic made again are not faults to
   recover from but to stop at: test/e2e/cluster-swap.int.test.ts and test/e2e/log-swap.int.test.ts show
   the services stopping, saying so in their readiness, and \`./chat rebuild --new-log\` adopting the new log.
+  A topic made again is known by its offsets (lower than what was read or written), not by Kafka's topic
+  ids: kafkajs 2.2.4 asks for metadata at a version that has none.
 `;
 }
 
