@@ -29,5 +29,8 @@ describe('operator commands', () => {
     expect(result.status).toBe(64);
     expect(result.stderr).toContain("./chat: no command 'no-such-command'");
     expect(result.stderr).toContain('./chat up');
+    const help = run(`${ROOT}chat`, ['help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('./chat test:faults');
   });
 });

@@ -35,6 +35,8 @@ export const FAULTS = [
   'command-service killed while kafka is down',
   'registry cut off',
   'services restarted while the registry is cut off',
+  'projector killed, postgres restarted and redis restarted at once',
+  'command-service frozen, query-service killed and kafka cut off at once',
 ] as const;
 
 /** On three Kafka nodes (every topic replicated three times, written when two are in sync): the full run's second part. */
@@ -146,7 +148,22 @@ function nemesis(env: Environment, name: FaultName): Fault {
       },
     };
   };
+  const postgresRestarted: Fault = { inject: async () => postgres.stop(), heal: () => postgres.start() };
+  const redisRestarted: Fault = { inject: () => redis.kill(), heal: () => redis.start() };
+  // Several at once: injected in turn, healed in the opposite order.
+  const together = (...faults: Fault[]): Fault => ({
+    inject: async () => {
+      for (const fault of faults) await fault.inject();
+    },
+    heal: async () => {
+      for (const fault of [...faults].reverse()) await fault.heal();
+    },
+  });
   switch (name) {
+    case 'projector killed, postgres restarted and redis restarted at once':
+      return together(killed('projector'), postgresRestarted, redisRestarted);
+    case 'command-service frozen, query-service killed and kafka cut off at once':
+      return together(frozen('command-service'), killed('query-service'), cutFromKafka());
     case 'command-service killed':
       return killed('command-service');
     case 'command-service frozen':
@@ -160,9 +177,9 @@ function nemesis(env: Environment, name: FaultName): Fault {
     case 'query-service frozen':
       return frozen('query-service');
     case 'postgres restarted':
-      return { inject: async () => postgres.stop(), heal: () => postgres.start() };
+      return postgresRestarted;
     case 'redis restarted':
-      return { inject: () => redis.kill(), heal: () => redis.start() };
+      return redisRestarted;
     case 'kafka broker killed':
     case 'every kafka node killed':
       return { inject: () => kafka.kill(), heal: () => kafka.start() };
