@@ -79,14 +79,21 @@ export class LiveProjector {
    */
   async behind(admin: Admin): Promise<number> {
     if (!this.running) throw new Error('not projecting');
-    const done = await checkpoints(this.running.pool);
     let total = 0;
+    for (const { high, checkpoint } of await this.logEnds(this.running.pool, admin)) total += Math.max(0, Number(high - checkpoint) - 1);
+    return total;
+  }
+
+  /** Every partition of the projected topics: its log's end (high watermark) and the active schema's checkpoint. */
+  private async logEnds(pool: pg.Pool, admin: Admin): Promise<{ topic: string; partition: number; high: bigint; checkpoint: bigint }[]> {
+    const done = await checkpoints(pool);
+    const ends = [];
     for (const topic of Object.keys(this.deps.projections)) {
       for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
-        total += Math.max(0, Number(BigInt(high) - (done.get(`${topic}:${partition}`) ?? 0n)) - 1);
+        ends.push({ topic, partition, high: BigInt(high), checkpoint: done.get(`${topic}:${partition}`) ?? 0n });
       }
     }
-    return total;
+    return ends;
   }
 
   /**
@@ -97,12 +104,8 @@ export class LiveProjector {
   async checkLogEnds(admin: Admin): Promise<void> {
     const running = this.running;
     if (!running?.projector) return;
-    const done = await checkpoints(running.pool);
-    for (const topic of Object.keys(this.deps.projections)) {
-      for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
-        const checkpoint = done.get(`${topic}:${partition}`) ?? 0n;
-        if (BigInt(high) < checkpoint) running.projector.haltShrunk(topic, partition, BigInt(high), checkpoint);
-      }
+    for (const { topic, partition, high, checkpoint } of await this.logEnds(running.pool, admin)) {
+      if (high < checkpoint) running.projector.haltShrunk(topic, partition, high, checkpoint);
     }
   }
 
