@@ -114,11 +114,13 @@ export class TransactionPump {
   /** New producer generation, the old one fenced; every owner renews its claim to it and re-reads its tail. */
   recover(): Promise<void> {
     this.recovering ??= (async () => {
-      const owners = [...this.owners()];
-      for (const owner of owners) owner.suspend();
+      for (const owner of this.owners()) owner.suspend();
       const previous = this.appender.transactionalId;
       // Every generation this recovery leaves behind: an attempt that fails after renewing some
       // claims leaves them with its own generation, which the next attempt must renew from too.
+      // A partition assigned meanwhile was claimed with one of them as well (whichever the
+      // appender named then), so the owners are listed only once the new generation is open:
+      // one assigned later claims with the new generation's id itself.
       const ours: string[] = [];
       await retryThroughOutage(
         async () => {
@@ -128,7 +130,7 @@ export class TransactionPump {
           // until that ends, no read-committed reader, this instance's tail reads included,
           // gets past it. Fencing the old id aborts it now rather than at its timeout.
           await this.appender.fence(previous);
-          await Promise.all(owners.map((owner) => owner.restore({ renewFrom: ours })));
+          await Promise.all([...this.owners()].map((owner) => owner.restore({ renewFrom: ours })));
         },
         { onFailure: (error, attempt) => this.log.warn('opening a new producer generation failed; retrying', { attempt, error }) },
       );
