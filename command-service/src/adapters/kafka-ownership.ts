@@ -23,6 +23,8 @@ interface TailRead {
   target: bigint;
   folded: number;
   done: () => void;
+  /** Ends the read unfinished: another read of the partition took its place. */
+  fail: (error: Error) => void;
   /** Where the read stood at the last watchdog round. */
   seen: bigint;
 }
@@ -134,8 +136,13 @@ export class KafkaOwnership {
     }
     if (state.nextOffset === target) return 0;
     if (!this.assignment.includes(partition)) throw new Error(`partition ${partition} is not assigned here`);
-    return new Promise<number>((resolve) => {
-      const tail: TailRead = { state, target, folded: 0, done: () => resolve(tail.folded), seen: -1n };
+    return new Promise<number>((resolve, reject) => {
+      const tail: TailRead = { state, target, folded: 0, done: () => resolve(tail.folded), fail: reject, seen: -1n };
+      // One read per partition. One still going belongs to an owner that was released while
+      // it restored (its partition then came back with a new owner), or is the new owner's,
+      // overtaken by that late one: either way it is failed, never left waiting for good, and
+      // a restore still wanted retries it.
+      this.tails.get(partition)?.fail(new Error(`another tail read of partition ${partition} took this one's place`));
       this.tails.set(partition, tail);
       this.readFrom(partition, state.nextOffset);
     });

@@ -405,6 +405,8 @@ export class PartitionOwner {
         // Expire first: the fold then skips keys already outside the window, so even a fold of
         // the whole log holds no more keys than the window does.
         const expired = this.committedState.expireKeys(this.now() - this.options.idempotencyWindowMs);
+        // Released meanwhile: the partition's tail is the next owner's to read.
+        if (this.isReleased()) return;
         let folded: number;
         try {
           folded = await restorer.readTail(this.partition, this.committedState);
