@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
-import { ReadModelControl, createLogger, intFromEnv, quoteIdent, sleep, type PlatformConfig } from '@chat/platform';
+import { ReadModelControl, createLogger, intFromEnv, quoteIdent, readLogId, sleep, type PlatformConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { rebuildReadModels, type Progress } from '../../projector/src/app/rebuild.ts';
 import { projectionsFor } from '../../projector/src/projections.ts';
@@ -70,7 +70,7 @@ try {
       config,
       codec: new EventCodec(config.schemaRegistryUrl, config.topicPrefix),
       control: new ReadModelControl(config),
-      clusterId: (await admin.describeCluster()).clusterId,
+      logId: await readLogId(admin, config.topicPrefix),
       projections: projectionsFor(config.topicPrefix),
       log: createLogger('bench-rebuild', process.env.LOG_LEVEL ?? 'warn'),
       onProgress: (p) => progress.push({ ...p, at: performance.now() }),

@@ -31,6 +31,7 @@ import {
   waitFor,
   ClusterWatch,
   foreignLog,
+  foreignLogReason,
   clusterCheckIntervalMs,
 } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
@@ -72,7 +73,7 @@ await migrate(pool, config.pgSchema, { dir: new URL('../migrations/', import.met
 const kafka = createKafka(config, 'command-service', log);
 // Two round trips fewer per transaction (see kafka-coordinator-cache.ts).
 if (!cacheTransactionCoordinators(kafka)) log.warn('kafkajs internals differ: every transaction asks for its coordinator twice');
-const { admin, clusterId } = await connectKafkaAdmin(kafka);
+const { admin, logId } = await connectKafkaAdmin(kafka, config.topicPrefix);
 const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
 if (!metadata?.partitions.length) throw new Error(`topic ${topic} has no partitions; run infra:up`);
 // The Java client's murmur2 partitioner, so every Kafka client agrees on a room's partition.
@@ -101,7 +102,7 @@ const {
 
 const watcher = new ProjectionWatcher(config, pool, topic, log);
 await watcher.start();
-const snapshots = new PgSnapshots(pool, topic, clusterId);
+const snapshots = new PgSnapshots(pool, topic, logId);
 const ownership = new KafkaOwnership(kafka, codec, {
   topic,
   groupId: `${config.topicPrefix}command-service`,
@@ -137,17 +138,15 @@ const owners: Owners = new Owners(
     ),
   log,
 );
-// State folded from another cluster's log than the one answering (idempotency keys included)
+// State folded from another log than the one answering (idempotency keys included)
 // must not decide anything here, nor may this one's be folded on top of it: an operator chooses.
-const foreign = await foreignLog(config, clusterId);
+const foreign = await foreignLog(config, logId);
 if (foreign) {
   log.error(foreign);
   owners.haltAll(foreign);
 }
-// Another cluster answering on the brokers' addresses halts every partition, owned or to come.
-const clusterWatch = new ClusterWatch(admin, clusterId, log, (now) =>
-  owners.haltAll(`Kafka cluster ${now} answers where this instance's state came from cluster ${clusterId}`),
-);
+// Another log answering on the brokers' addresses (another cluster, a topic made again) halts every partition, owned or to come.
+const clusterWatch = new ClusterWatch(admin, config.topicPrefix, logId, log, (now) => owners.haltAll(foreignLogReason(logId, now)));
 clusterWatch.start(clusterCheckIntervalMs());
 // No least interval between transactions by default: one begun while another commits waits
 // for it anyway, so commands still ride together under load, and a 10 ms interval cost a lone
@@ -199,7 +198,7 @@ const server = await startHttpServer({
     kafka: () => ownership.isJoined,
     partitions: () => owners.allServing,
     // Down for good once a partition found a log other than the one it was built from (see
-    // LogMismatch), or another cluster answers (see ClusterWatch).
+    // LogMismatch), or another log answers (see ClusterWatch).
     'event-log': () => !owners.anyHalted,
     postgres: () => pool.query('SELECT 1'),
     redis: () => redis.ping(),

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { PlatformConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { readLogId } from './log-identity.ts';
 import { waitFor } from './wait.ts';
 
 // Thin factories: one place that knows how each client is configured, so services and tests
@@ -24,21 +25,22 @@ export function createKafka(config: PlatformConfig, clientId: string, log?: Logg
 }
 
 /**
- * A connected admin client and the id of the cluster it reached. Kafka may be starting, or have
+ * A connected admin client and the identity of the event log it reached (see log-identity.ts):
+ * the event topics must exist, as infra:up makes them. Kafka may be starting, or have
  * a node down that kafkajs keeps asking first: a service waits for it (two minutes, as for the
  * registry) rather than exit and lean on a supervisor.
  */
-export async function connectKafkaAdmin(kafka: Kafka): Promise<{ admin: Admin; clusterId: string }> {
+export async function connectKafkaAdmin(kafka: Kafka, topicPrefix: string): Promise<{ admin: Admin; logId: string }> {
   const admin = kafka.admin();
-  const clusterId = await waitFor(
-    'Kafka',
+  const logId = await waitFor(
+    'Kafka and its event topics',
     async () => {
       await admin.connect();
-      return (await admin.describeCluster()).clusterId;
+      return readLogId(admin, topicPrefix);
     },
     { timeoutMs: 120_000, intervalMs: 1000 },
   );
-  return { admin, clusterId };
+  return { admin, logId };
 }
 
 /**

@@ -1,5 +1,7 @@
 export * from './config.ts';
 export * from './topics.ts';
+export * from './topic-ids.ts';
+export * from './log-identity.ts';
 export * from './log.ts';
 export * from './clients.ts';
 export * from './wait.ts';

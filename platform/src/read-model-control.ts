@@ -3,6 +3,7 @@ import { createPgPool, quoteIdent } from './clients.ts';
 import type { PlatformConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import { migrate } from './migrate.ts';
+import { describeLogChange, sameLog } from './log-identity.ts';
 import { inTransaction } from './transaction.ts';
 import { sleep } from './wait.ts';
 
@@ -69,8 +70,8 @@ export class ReadModelControl {
   }
 
   /**
-   * The Kafka cluster this deployment follows (see 002_log_cluster.sql); `answering`, the one
-   * the caller reached, becomes it when the deployment follows none yet.
+   * The event log this deployment follows (see 002_log_cluster.sql and log-identity.ts);
+   * `answering`, the one the caller reached, becomes it when the deployment follows none yet.
    */
   async followedCluster(answering: string): Promise<string> {
     return inTransaction(this.pool, async (client) => {
@@ -79,6 +80,11 @@ export class ReadModelControl {
       );
       const row = rows[0];
       if (!row) throw new Error('the read-model control row is missing: ensure() first');
+      if (row.log_cluster !== null && row.log_cluster !== answering && sameLog(row.log_cluster, answering)) {
+        // Recorded before topic ids were: the whole identity from now on.
+        await client.query(`UPDATE ${this.table} SET log_cluster = $1`, [answering]);
+        return answering;
+      }
       if (row.log_cluster !== null) return row.log_cluster;
       // Older deployments: the active read models record the cluster they were built from.
       const meta = `${quoteIdent(row.active)}.projection_meta`;
@@ -86,7 +92,7 @@ export class ReadModelControl {
       const builtFrom = exists[0]?.found
         ? (await client.query<{ value: string }>(`SELECT value FROM ${meta} WHERE key = 'kafka_cluster_id'`)).rows[0]?.value
         : undefined;
-      const followed = builtFrom ?? answering;
+      const followed = builtFrom !== undefined && !sameLog(builtFrom, answering) ? builtFrom : answering;
       await client.query(`UPDATE ${this.table} SET log_cluster = $1`, [followed]);
       return followed;
     });
@@ -242,8 +248,9 @@ export async function foreignLog(config: PlatformConfig, answering: string): Pro
 /** What an operator reads when the log answering is not the one the deployment follows. */
 export function foreignLogReason(followed: string, answering: string): string {
   return (
-    `this deployment follows the log of Kafka cluster ${followed}, and cluster ${answering} answers: nothing is decided or ` +
-    'projected until an operator acts: `./chat rebuild --new-log` adopts the cluster answering (read models rebuilt from ' +
-    'its log; then restart the services that still report event-log down), or point KAFKA_BROKERS back at the old cluster'
+    `this deployment follows another event log than the one answering (${describeLogChange(followed, answering)}; ` +
+    `followed: ${followed}, answering: ${answering}): nothing is decided or projected until an operator acts: ` +
+    '`./chat rebuild --new-log` adopts the log answering (read models rebuilt from it; then restart the services that ' +
+    'still report event-log down), or point KAFKA_BROKERS back at the old cluster'
   );
 }

@@ -27,7 +27,7 @@ const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 const redis = createRedis(config);
 const kafka = createKafka(config, 'projector', log);
 // Kept connected: readiness asks it for the topics' end offsets.
-const { admin, clusterId } = await connectKafkaAdmin(kafka);
+const { admin, logId } = await connectKafkaAdmin(kafka, config.topicPrefix);
 const deadLetters = new DeadLetterTopic(kafka, topicName(config.topicPrefix, 'deadLetters'));
 await deadLetters.connect();
 const publisher = new RedisPublisher(redis, config.redisPrefix, log, intFromEnv(process.env, 'TEST_PUBLISH_HOLD_MS', 0));
@@ -40,14 +40,14 @@ const projector = new LiveProjector({
   publisher,
   deadLetters: deadLetters.send,
   control,
-  clusterId,
+  logId,
   projections: projectionsFor(config.topicPrefix),
   sessionTimeoutMs: intFromEnv(process.env, 'PROJECTOR_SESSION_TIMEOUT_MS', 10_000),
   log,
 });
 const stopFollowing = await projector.follow();
-// Another cluster answering on the brokers' addresses stops all projection.
-const clusterWatch = new ClusterWatch(admin, clusterId, log, () => projector.haltAll());
+// Another log answering on the brokers' addresses (another cluster, a topic made again) stops all projection.
+const clusterWatch = new ClusterWatch(admin, config.topicPrefix, logId, log, () => projector.haltAll());
 clusterWatch.start(clusterCheckIntervalMs());
 // And a log of this cluster that holds less than was read from it (a topic made again) stops its partitions.
 const logEndWatch = setInterval(

@@ -1,4 +1,4 @@
-import { ReadModelControl, commandArgs, createKafka, createLogger, loadConfig } from '@chat/platform';
+import { ReadModelControl, commandArgs, connectKafkaAdmin, createKafka, createLogger, loadConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { adoptNewLog, rebuildReadModels, type Progress } from './app/rebuild.ts';
 import { projectionsFor } from './projections.ts';
@@ -8,8 +8,8 @@ const USAGE = `usage: ./chat rebuild [--rollback | --new-log] [--json]
 
   ./chat rebuild              rebuild every read model from offset zero into a new schema and switch to it
   ./chat rebuild --rollback   switch back to the schema the last switch left
-  ./chat rebuild --new-log    adopt the log of the Kafka cluster answering now, after a wiped broker or
-                              a fail-over: read models start afresh from it (the old ones are kept as
+  ./chat rebuild --new-log    adopt the event log answering now, after a wiped broker, a fail-over or an
+                              event topic made again: read models start afresh from it (the old ones are kept as
                               the previous schema); then restart services that still report event-log down
   --json                      the outcome as JSON
 
@@ -30,9 +30,7 @@ const { values } = commandArgs(
 const config = loadConfig();
 const log = createLogger('rebuild', process.env.LOG_LEVEL ?? 'warn');
 const kafka = createKafka(config, 'rebuild', log);
-const admin = kafka.admin();
-await admin.connect();
-const { clusterId } = await admin.describeCluster();
+const { admin, logId } = await connectKafkaAdmin(kafka, config.topicPrefix);
 await admin.disconnect();
 const control = new ReadModelControl(config);
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
@@ -44,7 +42,7 @@ const deps = {
   config,
   codec,
   control,
-  clusterId,
+  logId,
   projections: projectionsFor(config.topicPrefix),
   log,
   onProgress: (p: Progress) => (metrics.record(p), printProgress(p)),

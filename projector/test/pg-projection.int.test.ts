@@ -158,7 +158,7 @@ describe('postgres projection', () => {
     expect(checkpoint).toEqual([{ next_offset: '12' }]);
   });
 
-  it('binds read models to the Kafka cluster they are built from, and never empties them for another', async () => {
+  it('binds read models to the event log (cluster and topic ids) they are built from, and never empties them for another', async () => {
     expect(await bindToCluster(pool, 'cluster-a')).toEqual({ outcome: 'new' });
     expect(await bindToCluster(pool, 'cluster-a')).toEqual({ outcome: 'same' });
     const before = await rows();
@@ -167,6 +167,11 @@ describe('postgres projection', () => {
     expect(await bindToCluster(pool, 'cluster-b')).toEqual({ outcome: 'other', builtFrom: 'cluster-a' });
     expect(await rows()).toEqual(before);
     expect(await bindToCluster(pool, 'cluster-a')).toEqual({ outcome: 'same' });
+    // Bound before topic ids were recorded: the same cluster with its topics is the same log,
+    // recorded whole from then on; the same cluster with a topic made again is another.
+    expect(await bindToCluster(pool, 'cluster-a/room-events=T1')).toEqual({ outcome: 'same' });
+    expect(await bindToCluster(pool, 'cluster-a/room-events=T2')).toEqual({ outcome: 'other', builtFrom: 'cluster-a/room-events=T1' });
+    expect(await rows()).toEqual(before);
   });
 
   it("writes several partitions' batches in one transaction: every checkpoint, one notification, a refused record set aside in its own partition", async () => {

@@ -8,18 +8,18 @@ import { SNAPSHOT_FORMAT, type PartitionSnapshot } from '../app/partition-state.
 export class PgSnapshots {
   private readonly pool: pg.Pool;
   private readonly topic: string;
-  private readonly clusterId: string;
+  private readonly logId: string;
 
-  constructor(pool: pg.Pool, topic: string, clusterId: string) {
+  constructor(pool: pg.Pool, topic: string, logId: string) {
     this.pool = pool;
     this.topic = topic;
-    this.clusterId = clusterId;
+    this.logId = logId;
   }
 
   async load(partition: number): Promise<PartitionSnapshot | undefined> {
     const { rows } = await this.pool.query<{ state: string }>(
       'SELECT state FROM command_snapshots WHERE topic = $1 AND partition = $2 AND kafka_cluster_id = $3',
-      [this.topic, partition, this.clusterId],
+      [this.topic, partition, this.logId],
     );
     const snapshot = rows[0] ? (JSON.parse(rows[0].state) as PartitionSnapshot) : undefined;
     // Written by an older version in another shape: fold the log instead.
@@ -34,7 +34,7 @@ export class PgSnapshots {
          format = excluded.format, state = excluded.state, taken_at = now()
        WHERE command_snapshots.next_offset < excluded.next_offset OR command_snapshots.kafka_cluster_id <> excluded.kafka_cluster_id
           OR command_snapshots.format IS DISTINCT FROM excluded.format`,
-      [this.topic, partition, snapshot.nextOffset, this.clusterId, snapshot.format, JSON.stringify(snapshot)],
+      [this.topic, partition, snapshot.nextOffset, this.logId, snapshot.format, JSON.stringify(snapshot)],
     );
   }
 }

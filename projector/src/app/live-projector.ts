@@ -21,7 +21,7 @@ export interface LiveProjectorDeps {
   publisher: RedisPublisher;
   deadLetters: DeadLetterSink;
   control: ReadModelControl;
-  clusterId: string;
+  logId: string;
   projections: Projections;
   sessionTimeoutMs: number;
   log: Logger;
@@ -140,17 +140,17 @@ export class LiveProjector {
   }
 
   private async start(schema: string): Promise<void> {
-    const { kafka, config, codec, publisher, deadLetters, clusterId, projections, sessionTimeoutMs, log } = this.deps;
+    const { kafka, config, codec, publisher, deadLetters, logId, projections, sessionTimeoutMs, log } = this.deps;
     const pool = createPgPool({ ...config, pgSchema: schema }, 6, { pipeline: true });
     const applied = await migrate(pool, schema);
     if (applied.length > 0) log.info('migrated', { schema, applied });
     // The deployment's log first: a schema new to a swapped log would otherwise bind to it.
-    const followed = await this.deps.control.followedCluster(clusterId);
-    const binding = followed === clusterId ? await bindToCluster(pool, clusterId) : { outcome: 'other' as const, builtFrom: followed };
+    const followed = await this.deps.control.followedCluster(logId);
+    const binding = followed === logId ? await bindToCluster(pool, logId) : { outcome: 'other' as const, builtFrom: followed };
     this.foreign = binding.outcome === 'other' ? { schema, builtFrom: binding.builtFrom } : undefined;
     if (binding.outcome === 'other') {
       await pool.end();
-      log.error(foreignLogReason(binding.builtFrom, clusterId), { schema });
+      log.error(foreignLogReason(binding.builtFrom, logId), { schema });
       return;
     }
     // The session timeout bounds how long a crashed projector's partitions wait for a new owner.

@@ -4,6 +4,7 @@ import {
   createPgPool,
   foreignLogReason,
   quoteIdent,
+  sameLog,
   sleep,
   topicName,
   type ControlState,
@@ -34,7 +35,7 @@ export interface RebuildDeps {
   config: PlatformConfig;
   codec: EventCodec;
   control: ReadModelControl;
-  clusterId: string;
+  logId: string;
   projections: Projections;
   log: Logger;
   onProgress: (progress: Progress) => void;
@@ -82,15 +83,15 @@ const REBUILD_LOCK = 0x72656275; // "rebu"
 export async function rebuildReadModels(deps: RebuildDeps, mode: 'rebuild' | 'rollback'): Promise<RebuildOutcome> {
   return underRebuildLock(deps, async (state) => {
     // Row hashes against read models of another log would only differ: the operator chooses.
-    const followed = await deps.control.followedCluster(deps.clusterId);
-    if (followed !== deps.clusterId) throw new Error(foreignLogReason(followed, deps.clusterId));
+    const followed = await deps.control.followedCluster(deps.logId);
+    if (followed !== deps.logId) throw new Error(foreignLogReason(followed, deps.logId));
     const fresh = mode === 'rebuild' ? await freshSchema(deps, state) : undefined;
     const target = fresh?.schema ?? state.previous;
     if (!target) throw new Error('nothing to roll back to: no previous read-model schema is kept');
     // The schema a --new-log left behind holds another log's read models: never walked into.
     const builtFrom = await clusterOfSchema(deps.config, target);
-    if (builtFrom !== undefined && builtFrom !== deps.clusterId)
-      throw new Error(`${target} was built from the log of Kafka cluster ${builtFrom}, not the one answering: nothing to roll back to`);
+    if (builtFrom !== undefined && !sameLog(builtFrom, deps.logId))
+      throw new Error(`${target} was built from another event log (${builtFrom}) than the one answering: nothing to roll back to`);
     return walkTowards(deps, state, target, mode, fresh?.deferredIndexes ?? []);
   });
 }
@@ -102,17 +103,18 @@ export async function rebuildReadModels(deps: RebuildDeps, mode: 'rebuild' | 'ro
  */
 export async function adoptNewLog(deps: RebuildDeps): Promise<AdoptOutcome> {
   return underRebuildLock(deps, async (state) => {
-    const followed = await deps.control.followedCluster(deps.clusterId);
-    if (followed === deps.clusterId) throw new Error(`this deployment follows cluster ${followed} already: --new-log is for another log`);
+    const followed = await deps.control.followedCluster(deps.logId);
+    if (followed === deps.logId)
+      throw new Error(`this deployment follows the log answering (${followed}) already: --new-log is for another log`);
     const { schema } = await freshSchema(deps, state, { deferIndexes: false });
     const next: ControlState = { active: schema, previous: state.active, phase: 'serving', generation: state.generation + 1 };
-    await deps.control.set(next, deps.clusterId);
+    await deps.control.set(next, deps.logId);
     deps.log.info('the deployment follows the log of the cluster answering now', {
-      cluster: deps.clusterId,
+      log: deps.logId,
       from: state.active,
       to: schema,
     });
-    return { adopted: deps.clusterId, from: state.active, to: schema, generation: next.generation };
+    return { adopted: deps.logId, from: state.active, to: schema, generation: next.generation };
   });
 }
 
@@ -149,7 +151,7 @@ async function clusterOfSchema(config: PlatformConfig, schema: string): Promise<
  * live projectors fill it; the one before the active is dropped.
  */
 async function freshSchema(
-  { config, clusterId }: RebuildDeps,
+  { config, logId }: RebuildDeps,
   state: ControlState,
   { deferIndexes } = { deferIndexes: true },
 ): Promise<{ schema: string; deferredIndexes: string[] }> {
@@ -162,7 +164,7 @@ async function freshSchema(
     }
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(target)} CASCADE`);
     await migrate(pool, target);
-    await bindToCluster(pool, clusterId);
+    await bindToCluster(pool, logId);
     return { schema: target, deferredIndexes: deferIndexes ? await dropSecondaryIndexes(pool, target) : [] };
   } finally {
     await pool.end();

@@ -102,8 +102,9 @@ ${parts.map(({ nodes, result }) => renderPart(nodes, result)).join('\n')}
 - A broker coming back with empty storage (another cluster) and a topic made again are not faults to
   recover from but to stop at: test/e2e/cluster-swap.int.test.ts and test/e2e/log-swap.int.test.ts show
   the services stopping, saying so in their readiness, and \`./chat rebuild --new-log\` adopting the new log.
-  A topic made again is known by its offsets (lower than what was read or written), not by Kafka's topic
-  ids: kafkajs 2.2.4 asks for metadata at a version that has none.
+  A topic made again is known by its topic id (test/e2e/topic-remade.int.test.ts, with the new topic
+  filled past the old offsets), checked every CLUSTER_CHECK_INTERVAL_MS; and, before every append and
+  batch, by its offsets when they are lower than what was read or written.
 `;
 }
 
