@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { createPgPool, loadConfig, quoteIdent, waitFor } from '@chat/platform';
-import type { DomainEvent } from '@chat/schemas';
 import { migrate } from '../src/adapters/migrate.ts';
 import { projectBatch, type DecodedRecord } from '../src/adapters/pg-projection.ts';
+import { messageSent, roomCreated } from './room-events.ts';
 
 // Two projectors handed the same never-projected partition at once (a rebalance: the old
 // member still finishing its batch while the new one starts), against the real Postgres. With
@@ -19,34 +19,7 @@ const config = { ...loadConfig(), pgSchema: schema };
 const ROOM = crypto.randomUUID();
 let pool: pg.Pool;
 
-const events: DomainEvent[] = [
-  {
-    type: 'RoomCreated',
-    topic: null,
-    visibility: 'PUBLIC',
-    kind: 'GROUP',
-    eventId: crypto.randomUUID(),
-    occurredAt: 1,
-    actorId: 'a',
-    commandId: null,
-    roomId: ROOM,
-    revision: 1,
-    name: 'r',
-  },
-  ...[1, 2, 3].map((i): DomainEvent => ({
-    type: 'MessageSent',
-    format: 'PLAIN',
-    replyTo: null,
-    eventId: crypto.randomUUID(),
-    occurredAt: 1000 + i,
-    actorId: 'a',
-    commandId: `c${i}`,
-    roomId: ROOM,
-    revision: i + 1,
-    messageId: crypto.randomUUID(),
-    body: `m${i}`,
-  })),
-];
+const events = [roomCreated(ROOM), ...[1, 2, 3].map((i) => messageSent(ROOM, i))];
 const batch: DecodedRecord[] = events.map((event, i) => ({ offset: String(i), event }));
 
 beforeAll(async () => {

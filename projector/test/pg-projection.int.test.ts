@@ -4,6 +4,7 @@ import { createPgPool, loadConfig, quoteIdent } from '@chat/platform';
 import { PROJECTION_CHANNEL, type DomainEvent, type ProjectionProgress } from '@chat/schemas';
 import { bindToCluster } from '../src/adapters/cluster-guard.ts';
 import { migrate } from '../src/adapters/migrate.ts';
+import { messageSent, roomCreated } from './room-events.ts';
 import { applyRoomEvents, isDataError, projectBatch, projectBatches, type DecodedRecord } from '../src/adapters/pg-projection.ts';
 
 // Exactly-once in effect, against the real Postgres: a batch delivered again, or overlapping
@@ -15,33 +16,8 @@ const config = { ...loadConfig(), pgSchema: schema };
 const ROOM = crypto.randomUUID();
 let pool: pg.Pool;
 
-const created: DomainEvent = {
-  type: 'RoomCreated',
-  topic: null,
-  visibility: 'PUBLIC',
-  kind: 'GROUP',
-  eventId: crypto.randomUUID(),
-  occurredAt: 1,
-  actorId: 'a',
-  commandId: null,
-  roomId: ROOM,
-  revision: 1,
-  name: 'r',
-};
-// Message i is the room's revision i + 1 (the room itself is revision 1).
-const message = (i: number, body = `m${i}`): DomainEvent => ({
-  type: 'MessageSent',
-  format: 'PLAIN',
-  replyTo: null,
-  eventId: crypto.randomUUID(),
-  occurredAt: 1000 + i,
-  actorId: 'a',
-  commandId: `c${i}`,
-  roomId: ROOM,
-  revision: i + 1,
-  messageId: crypto.randomUUID(),
-  body,
-});
+const created = roomCreated(ROOM);
+const message = (i: number, body?: string) => messageSent(ROOM, i, body);
 const log: DecodedRecord[] = [created, message(1), message(2), message(3), message(4)].map((event, i) => ({ offset: String(i), event }));
 
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { signUp } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
 import { readinessCheck } from '../src/readiness.ts';
 import { readRoomLog } from '../src/room-log.ts';
+import { remakeTopic } from '../src/kafka.ts';
 
 // The event log swapped under a running command service: the room topic deleted and made again
 // (as a broker that came back with empty storage on the same address looks, or a fail-over to
@@ -43,17 +44,8 @@ describe('a swapped event log', () => {
     await admin.connect();
     const topic = topicName(stack.config.topicPrefix, 'roomEvents');
     try {
-      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-      await admin.deleteTopics({ topics: [topic] });
-      await expect.poll(async () => (await admin.listTopics()).includes(topic), { timeout: 30_000 }).toBe(false);
       // Made again at once, as a broker with empty storage would auto-create or an operator would.
-      for (;;) {
-        const created = await admin
-          .createTopics({ topics: [{ topic, numPartitions: metadata!.partitions.length }], waitForLeaders: true })
-          .catch(() => false);
-        if (created) break;
-        await sleep(500); // the deletion may still be finishing on the broker
-      }
+      await remakeTopic(admin, topic);
     } finally {
       await admin.disconnect();
     }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, sleep, topicName } from '@chat/platform';
+import { createKafka, topicName } from '@chat/platform';
 import { startStack, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { gql } from '../src/graphql.ts';
-import { topicSize } from '../src/kafka.ts';
+import { remakeTopic, topicSize } from '../src/kafka.ts';
 import { readinessCheck } from '../src/readiness.ts';
 
 // The room topic deleted and made again under running services, then filled by another writer
@@ -45,27 +45,21 @@ describe('an event topic made again and filled past the old offsets', () => {
     const producer = kafka.producer();
     await Promise.all([admin.connect(), producer.connect()]);
     const topic = topicName(stack.config.topicPrefix, 'roomEvents');
-    const partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
-    try {
-      await admin.deleteTopics({ topics: [topic] });
-      await expect.poll(async () => (await admin.listTopics()).includes(topic), { timeout: 30_000 }).toBe(false);
-      for (;;) {
-        const created = await admin
-          .createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
-          .catch(() => false);
-        if (created) break;
-        await sleep(500); // the deletion may still be finishing on the broker
+    const partitions = await (async () => {
+      try {
+        const made = await remakeTopic(admin, topic);
+        // Another writer fills every partition past what the old log held (a few records each).
+        for (let partition = 0; partition < made; partition++) {
+          await producer.send({
+            topic,
+            messages: Array.from({ length: FILLER_PER_PARTITION }, (_, i) => ({ partition, value: `filler ${i}` })),
+          });
+        }
+        return made;
+      } finally {
+        await Promise.all([admin.disconnect(), producer.disconnect()]);
       }
-      // Another writer fills every partition past what the old log held (a few records each).
-      for (let partition = 0; partition < partitions; partition++) {
-        await producer.send({
-          topic,
-          messages: Array.from({ length: FILLER_PER_PARTITION }, (_, i) => ({ partition, value: `filler ${i}` })),
-        });
-      }
-    } finally {
-      await Promise.all([admin.disconnect(), producer.disconnect()]);
-    }
+    })();
 
     for (const service of ['command-service', 'projector'] as const) {
       await expect.poll(() => readinessCheck(stack.instance(service), 'event-log'), { timeout: 30_000 }).toBe('down');

@@ -1,4 +1,5 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { sleep } from '@chat/platform';
 
 /** The sum of a topic's end offsets: how many records it holds, to prove nothing was appended. */
 export async function topicSize(kafka: Kafka, topic: string): Promise<bigint> {
@@ -32,5 +33,20 @@ export async function readRecord(kafka: Kafka, topic: string, partition: number,
     });
   } finally {
     await consumer.disconnect();
+  }
+}
+
+/**
+ * Deletes `topic` and makes it again under the same name with as many partitions, as an operator
+ * would (or a broker with empty storage, auto-creating it): a new topic id, offsets from zero.
+ * Resolves with its partition count.
+ */
+export async function remakeTopic(admin: Admin, topic: string): Promise<number> {
+  const partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
+  await admin.deleteTopics({ topics: [topic] });
+  for (;;) {
+    const created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch(() => false);
+    if (created) return partitions;
+    await sleep(500); // the deletion may still be finishing on the broker
   }
 }
