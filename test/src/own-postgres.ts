@@ -3,6 +3,7 @@ import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@chat/infra';
+import { atExit } from './on-exit.ts';
 
 // A PostgreSQL server of the test's own, in a temporary folder on a free port, from the
 // machine's Debian binaries: a test may stop and start it at will without touching the server
@@ -12,6 +13,7 @@ export class OwnPostgres {
   readonly dir: string;
   readonly port: number;
   private readonly bin: string;
+  private forgetAtExit: () => void = () => undefined;
 
   private constructor(dir: string, port: number, bin: string) {
     this.dir = dir;
@@ -27,6 +29,8 @@ export class OwnPostgres {
     if (process.getuid?.() === 0)
       chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
     server.run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
+    // pg_ctl leaves the server running on its own: stopped at exit if the run ends without remove().
+    server.forgetAtExit = atExit(() => server.remove());
     await server.start();
     return server;
   }
@@ -45,6 +49,7 @@ export class OwnPostgres {
   }
 
   remove(): void {
+    this.forgetAtExit();
     try {
       this.stop();
     } catch {

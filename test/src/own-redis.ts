@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { freePort } from '@chat/infra';
 import { waitFor } from '@chat/platform';
+import { killAtExit } from './on-exit.ts';
 
 // A Redis server of the test's own on a free port, from the machine's redis-server: a test may
 // kill and start it at will without touching the server every other test shares. As deployed:
@@ -31,6 +32,7 @@ export class OwnRedis {
     this.server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });
+    killAtExit(this.server);
     await waitFor(
       'the test Redis server',
       async () => {

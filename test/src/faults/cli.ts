@@ -41,6 +41,14 @@ const options = {
   log: (line: string) => console.log(`${new Date().toISOString()} ${line}`),
 };
 
+// Interrupted or crashed, the run still exits through 'exit', where the servers it started
+// for itself are stopped (see on-exit.ts); Node's default for these signals skips that.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(1));
+process.once('unhandledRejection', (error) => {
+  console.error('the fault run failed:', error);
+  process.exit(1);
+});
+
 await infraUp();
 const started = Date.now();
 const results: { nodes: 1 | 3; result: SuiteResult }[] = [];

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerJavaArgs, brokerPropertiesTemplate, freePort, newClusterId } from '@chat/infra';
 import { createKafka, loadConfig, waitFor } from '@chat/platform';
+import { atExit, killAtExit } from '../on-exit.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 
 // A Kafka cluster of the test's own (the project's broker build and settings, in a temporary
@@ -58,6 +59,7 @@ export class OwnKafka {
   private readonly dir: string;
   private clusterId = newClusterId();
   private readonly nodes: Node[] = [];
+  private forgetAtExit: () => void = () => undefined;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -65,6 +67,7 @@ export class OwnKafka {
 
   static async create({ nodes = 1, clients = [] }: OwnKafkaOptions = {}): Promise<OwnKafka> {
     const kafka = new OwnKafka(mkdtempSync(join(tmpdir(), 'chat-own-kafka-')));
+    kafka.forgetAtExit = atExit(() => rmSync(kafka.dir, { recursive: true, force: true }));
     const names = [DEFAULT_CLIENT, ...clients];
     const ports = [];
     for (let i = 0; i < nodes; i++) ports.push({ internal: await freePort(), controller: await freePort() });
@@ -132,6 +135,7 @@ export class OwnKafka {
       const log = openSync(join(node.dir, 'broker.log'), 'a');
       const logDir = join(node.dir, 'logs');
       node.process = spawn('java', brokerJavaArgs(node.properties, logDir, '512m', this.clusterId), { stdio: ['ignore', log, log] });
+      killAtExit(node.process);
     }
     const running = this.nodes.filter((node) => node.process).length;
     await Promise.all(
@@ -204,6 +208,7 @@ export class OwnKafka {
     await this.kill();
     await Promise.all(this.nodes.flatMap((node) => [...node.proxies.values()].map((proxy) => proxy.close())));
     rmSync(this.dir, { recursive: true, force: true });
+    this.forgetAtExit();
   }
 
   private chosen(ids: number[]): Node[] {

@@ -1,4 +1,4 @@
-import { startStack, type Instance, type Stack } from '@chat/infra';
+import { SERVICES, startStack, type Instance, type ServiceName, type Stack } from '@chat/infra';
 import { loadConfig, sleep, topicName } from '@chat/platform';
 import { readRoomLog, roomLogFindings } from '../room-log.ts';
 import { OwnPostgres } from '../own-postgres.ts';
@@ -88,8 +88,7 @@ export interface SuiteResult {
   durationMs: number;
 }
 
-const SERVICES = ['command-service', 'projector', 'query-service'] as const;
-type Service = (typeof SERVICES)[number];
+const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 /** The services that talk to Kafka (the query service reads Postgres and Redis only). */
 const KAFKA_CLIENTS = ['command-service', 'projector'] as const;
 
@@ -97,7 +96,7 @@ interface Environment {
   stack: Stack;
   postgres: OwnPostgres;
   /** One per service, and `test` for the suite's own connections: each can be cut alone. */
-  postgresProxies: Map<Service | 'test', TcpProxy>;
+  postgresProxies: Map<ServiceName | 'test', TcpProxy>;
   redis: OwnRedis;
   kafka: OwnKafka;
   /** Between every service and the registry the tests share: cut, never restarted, so other tests keep theirs. */
@@ -111,19 +110,19 @@ interface Fault {
 
 function nemesis(env: Environment, name: FaultName): Fault {
   const { stack, postgres, postgresProxies, redis, kafka, registryProxy } = env;
-  const killed = (service: Service): Fault => ({
+  const killed = (service: ServiceName): Fault => ({
     inject: () => stack.stopService(service, 'SIGKILL'),
     heal: () => stack.startService(service),
   });
-  const frozen = (service: Service): Fault => ({
+  const frozen = (service: ServiceName): Fault => ({
     inject: async () => stack.instance(service).signal('SIGSTOP'),
     heal: async () => stack.instance(service).signal('SIGCONT'),
   });
-  const cutFromPostgres = (services: readonly (Service | 'test')[]): Fault => ({
+  const cutFromPostgres = (services: readonly (ServiceName | 'test')[]): Fault => ({
     inject: async () => services.forEach((service) => postgresProxies.get(service)!.cut()),
     heal: async () => services.forEach((service) => postgresProxies.get(service)!.heal()),
   });
-  const cutFromKafka = (service?: Service): Fault => ({
+  const cutFromKafka = (service?: ServiceName): Fault => ({
     inject: async () => kafka.cut(service),
     heal: async () => kafka.heal(service),
   });
@@ -256,9 +255,9 @@ async function setUp(kafkaNodes: 1 | 3): Promise<Environment & { tearDown(): Pro
   const registry = new URL(loadConfig().schemaRegistryUrl);
   const registryProxy = await TcpProxy.create(Number(registry.port || 80));
   const postgres = await OwnPostgres.create();
-  const postgresProxies = new Map<Service | 'test', TcpProxy>();
-  for (const client of ['test', ...SERVICES] as const) postgresProxies.set(client, await TcpProxy.create(postgres.port));
-  const databaseUrl = (client: Service | 'test') => `postgres://postgres@127.0.0.1:${postgresProxies.get(client)!.port}/postgres`;
+  const postgresProxies = new Map<ServiceName | 'test', TcpProxy>();
+  for (const client of ['test' as const, ...SERVICE_NAMES]) postgresProxies.set(client, await TcpProxy.create(postgres.port));
+  const databaseUrl = (client: ServiceName | 'test') => `postgres://postgres@127.0.0.1:${postgresProxies.get(client)!.port}/postgres`;
   const redis = await OwnRedis.create();
   const kafka = await OwnKafka.create({ nodes: kafkaNodes, clients: KAFKA_CLIENTS });
   process.env.DATABASE_URL = databaseUrl('test');
@@ -266,7 +265,7 @@ async function setUp(kafkaNodes: 1 | 3): Promise<Environment & { tearDown(): Pro
   process.env.KAFKA_BROKERS = kafka.brokers;
   process.env.SCHEMA_REGISTRY_URL = `${registry.protocol}//127.0.0.1:${registryProxy.port}${registry.pathname.replace(/\/$/, '')}`;
   const ownRoutes = Object.fromEntries(
-    SERVICES.map((service) => [
+    SERVICE_NAMES.map((service) => [
       service,
       {
         DATABASE_URL: databaseUrl(service),
