@@ -170,6 +170,9 @@ export const ENV_SCHEMA = z
   })
   .partial();
 
+/** Every variable checked, in the schema's order: the README's configuration table lists these (a test holds it to that). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(ENV_SCHEMA.shape);
+
 /** Variables that must be set when another one is. */
 const NEEDED_WITH: Record<string, string> = { OIDC_CLIENT_ID: 'OIDC_ISSUER' };
 

@@ -13,7 +13,7 @@ export * from './instance-auth.ts';
 export * from './instance-http.ts';
 export * from './sign-on-paths.ts';
 export * from './readiness.ts';
-export { environmentProblems } from './env-schema.ts';
+export { ENV_VARIABLES, environmentProblems } from './env-schema.ts';
 export * from './service.ts';
 export * from './playground.ts';
 export * from './cors.ts';
