@@ -9,6 +9,14 @@ import { waitFor } from './wait.ts';
 // Thin factories: one place that knows how each client is configured, so services and tests
 // talk to the infrastructure the same way.
 
+/**
+ * kafkajs warnings that do not apply to how this project uses it, dropped so that the log's
+ * warnings mean something. Bounded retries on an idempotent producer: ours are transactional
+ * (see kafka-appender.ts), and a send that gives up aborts its transaction, so its records are
+ * neither committed twice nor half; the commands are answered UNAVAILABLE and retried.
+ */
+const HARMLESS_KAFKAJS_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
 export function createKafka(config: PlatformConfig, clientId: string, log?: Logger): Kafka {
   return new Kafka({
     clientId,
@@ -19,6 +27,7 @@ export function createKafka(config: PlatformConfig, clientId: string, log?: Logg
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
+      if (HARMLESS_KAFKAJS_WARNINGS.has(message)) return;
       log?.warn(`kafkajs: ${message}`, { namespace: entry.namespace, ...rest });
     },
   });

@@ -42,7 +42,7 @@ export class RedisPublisher {
     for (const n of notifications) this.queue.push(this.traced(n)); // a spread of a backlog's worth would overflow the stack
     if (this.queue.length > MAX_QUEUED) {
       const excess = this.queue.length - MAX_QUEUED;
-      for (const n of this.queue.splice(0, excess)) this.sent(n, 'dropped while Redis was away');
+      for (const n of this.queue.splice(0, excess)) this.sent(n, 'dropped: the publish queue was full');
       this.dropped += excess;
     }
     this.draining ??= outsideTraces(() => this.drain()).finally(() => {
@@ -79,7 +79,14 @@ export class RedisPublisher {
         for (const n of batch) this.sent(n);
         attempt = 1;
         if (this.dropped > 0) {
-          this.log.warn('live notifications dropped while Redis was away; subscribers catch up from history', { count: this.dropped });
+          // Not only while Redis is away: a projector catching up on a backlog projects faster
+          // than it publishes. Either way the query side's sweep finds what they missed.
+          this.log.warn(
+            'live notifications dropped: more waited for Redis than the queue holds (Redis away, or a backlog projected faster than it is published); subscribers catch up from history',
+            {
+              count: this.dropped,
+            },
+          );
           this.dropped = 0;
         }
       } catch (error) {
