@@ -5,7 +5,9 @@
 #     /usr/bin/chromium), with Debian's colour emoji font so reactions in the screenshots are
 #     not empty boxes;
 #   - Prometheus, which a test runs to scrape every service (PROMETHEUS_PATH, else
-#     /usr/bin/prometheus).
+#     /usr/bin/prometheus);
+#   - python3-websockets, for the README's Python subscriber (examples/subscribe.py), which the
+#     quickstart test runs with /usr/bin/python3.
 # What is missing is installed when we are root with apt-get (its output kept in a log, shown
 # only when the install fails); a package list too old to know them gets one apt-get update.
 # Still missing: stop here with what to do, rather than failing those tests one by one.
@@ -15,6 +17,7 @@ _packages=()
 [ -x "$_chromium" ] || _packages+=(chromium)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || _packages+=(fonts-noto-color-emoji)
 [ -x "$_prometheus" ] || _packages+=(prometheus)
+/usr/bin/python3 -c 'import websockets' 2>/dev/null || _packages+=(python3-websockets)
 if [ ${#_packages[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   _log="$_root/.data/logs/apt-test-tools.log"

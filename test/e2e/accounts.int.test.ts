@@ -111,7 +111,11 @@ function sessionOf(token: string): { sub: string; sid: string } {
 }
 
 /** Opens a raw graphql-ws socket, sends connection_init with `token` (none: null), and resolves with the first close (code, reason) or 'ack'. */
-function connectSocket(token: string | null): {
+/** `raw`: the authorization value as given, without "Bearer ". */
+function connectSocket(
+  token: string | null,
+  { raw = false } = {},
+): {
   ws: WebSocket;
   first: Promise<'ack' | { code: number; reason: string }>;
   closed: Promise<{ code: number; reason: string }>;
@@ -122,7 +126,9 @@ function connectSocket(token: string | null): {
   );
   const first = new Promise<'ack' | { code: number; reason: string }>((resolve) => {
     ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'connection_init', payload: token === null ? {} : { authorization: `Bearer ${token}` } })),
+      ws.send(
+        JSON.stringify({ type: 'connection_init', payload: token === null ? {} : { authorization: raw ? token : `Bearer ${token}` } }),
+      ),
     );
     ws.on('message', (data) => {
       if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') resolve('ack');
@@ -303,9 +309,14 @@ describe('accounts and sessions', () => {
     }
   });
 
-  it('closes a socket with Forbidden for a bad token, when its session ends, and with 4419 when its token expires', async () => {
+  it('closes a socket with Forbidden and why for a bad token, when its session ends, and with 4419 when its token expires', async () => {
     const frank = await signUp(stack.commandUrl, 'frank');
-    expect(await connectSocket('garbage').first).toMatchObject({ code: 4403 });
+    expect(await connectSocket('garbage').first).toEqual({ code: 4403, reason: 'Forbidden: the access token is not valid' });
+    // A token without "Bearer ": the reason says what to send.
+    expect(await connectSocket(frank.accessToken, { raw: true }).first).toEqual({
+      code: 4403,
+      reason: 'Forbidden: send Authorization: Bearer <access token>',
+    });
 
     const open = connectSocket(frank.accessToken);
     expect(await open.first).toBe('ack');

@@ -7,7 +7,7 @@ import type { NoCaller } from '../graphql/builder.ts';
 import type { CommandCredentials } from '../graphql/commands.ts';
 import type { SubscriptionCaps } from '../app/subscription-caps.ts';
 import { framesTo } from './live-frames.ts';
-import type { SocketSessions } from './socket-sessions.ts';
+import { FORBIDDEN_CLOSE, type SocketSessions } from './socket-sessions.ts';
 import type { SubscribeRateLimit } from './subscribe-rate-limit.ts';
 
 // graphql-ws on the same path as HTTP GraphQL, executed through Yoga's envelop so both
@@ -126,13 +126,17 @@ export function serveGraphqlWs({ server, yoga, callerOf, sockets, caps, subscrib
   const cleanup = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       // A token in connection_init (`authorization: "Bearer …"`) authenticates the socket; a bad
-      // one is refused with Forbidden (4403). A socket opened without one (GraphiQL does this)
-      // must carry the token in an operation's extensions.headers before its deadline.
+      // one is refused with Forbidden (4403) and why, as the close reason (graphql-ws's own close
+      // says only "Forbidden"). A socket opened without one (GraphiQL does this) must carry the
+      // token in an operation's extensions.headers before its deadline.
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         if (authorization === undefined) return true;
         const caller = await callerOf(authorization);
-        if ('code' in caller) return false;
+        if ('code' in caller) {
+          ctx.extra.socket.close(FORBIDDEN_CLOSE, closeReason(`Forbidden: ${caller.message}`));
+          return false;
+        }
         Object.assign(ctx.extra, { caller, authorization: String(authorization) });
         authenticated.add(ctx.extra.socket);
         sockets.add(ctx.extra.socket, caller);
@@ -223,4 +227,11 @@ function operationHeaders(extensions: unknown): Record<string, unknown> | undefi
   const headers = (extensions as { headers?: unknown } | undefined)?.headers;
   if (typeof headers !== 'object' || headers === null) return undefined;
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/** A WebSocket close reason is at most 123 bytes of UTF-8. */
+function closeReason(text: string): string {
+  let reason = text;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
 }
