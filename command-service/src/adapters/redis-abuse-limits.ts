@@ -91,6 +91,10 @@ export class RedisAbuseLimits implements AbuseLimits {
     return consume(this.signUps, addressKey(address), 'too many sign-ups from your address');
   }
 
+  async signUpWasLogIn(address: string): Promise<void> {
+    await this.signUps.reward(addressKey(address), 1);
+  }
+
   signOnStart(address: string): Promise<CommandError | undefined> {
     return consume(this.signOnStarts, addressKey(address), 'too many sign-ons started from your address');
   }

@@ -93,7 +93,10 @@ export interface TokenIssuer {
 }
 
 export interface AbuseLimits {
+  /** Before a valid sign-up from `address`: RATE_LIMITED past the address's sign-ups an hour. */
   signUp(address: string): Promise<CommandError | undefined>;
+  /** The sign-up opened an account that was there (a retry): it counted as a log-in, not as a sign-up. */
+  signUpWasLogIn(address: string): Promise<void>;
   /** Before a password check of `usernameKey` from `address`: RATE_LIMITED while that pair (or the address) must wait. */
   logIn(usernameKey: string, address: string): Promise<CommandError | undefined>;
   /** The check passed: the pair's failures are forgotten. */
@@ -145,12 +148,13 @@ export class Accounts {
     input: { username: string; password: string; displayName: string | null; commandId: string | null },
     address: string,
   ): Promise<SessionTokens | CommandError> {
-    const limited = await this.deps.limits.signUp(address);
-    if (limited) return limited;
+    // Checked before counting: a request refused as invalid costs nothing and makes nothing.
     const password = checkPassword(input.password);
     if (typeof password !== 'string') return password;
     const event = decideSignUp({ ...input, userId: crypto.randomUUID() }, Date.now());
     if ('code' in event) return event;
+    const limited = await this.deps.limits.signUp(address);
+    if (limited) return limited;
     const key = usernameKey(event.username);
     const passwordHash = await hashPassword(password);
     const inserted = await this.deps.accounts.insert({
@@ -169,6 +173,7 @@ export class Accounts {
         return commandError('USERNAME_TAKEN', 'that username is taken');
       }
       await this.deps.limits.loggedIn(key, address);
+      await this.deps.limits.signUpWasLogIn(address);
       return this.openSession(existing);
     }
     const account = await this.deps.accounts.byUsernameKey(key);
