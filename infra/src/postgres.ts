@@ -6,17 +6,44 @@ import { commandExists, run } from './processes.ts';
 // The machine's PostgreSQL: used as it is when it answers, started (or installed) from
 // Debian's packages when it does not.
 
+/**
+ * Whether a Postgres answers at DATABASE_URL. One that answers but will not let us in (it asks
+ * for a password, or has no such role) throws, saying what to change: waiting, or starting
+ * another server on the same port, would not help.
+ */
 export async function postgresAnswers(config: PlatformConfig): Promise<boolean> {
   const client = new pg.Client({ connectionString: maintenanceUrl(config), connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
     await client.query('SELECT 1');
     return true;
-  } catch {
+  } catch (error) {
+    if (refusesUs(error)) throw new PostgresRefusal(refusalAdvice(config, error as Error));
     return false;
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** A Postgres that answers and will not let us in. */
+export class PostgresRefusal extends Error {}
+
+/** Refused by the server itself (class 28: authentication; no such database), or asked for a password we have not got. */
+function refusesUs(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (code.startsWith('28') || code === '3D000')) return true;
+  return typeof message === 'string' && /client password must be a string|password authentication/.test(message);
+}
+
+function refusalAdvice(config: PlatformConfig, error: Error): string {
+  const url = new URL(config.databaseUrl);
+  const user = decodeURIComponent(url.username) || 'postgres';
+  return (
+    `Postgres at ${url.host} answers but refuses the connection as ${user}: ${error.message}. ` +
+    `./chat connects as DATABASE_URL says (${redact(config.databaseUrl)}), without a password unless it gives one: ` +
+    `either let that role in from 127.0.0.1 (a first line \`host all all 127.0.0.1/32 trust\` in pg_hba.conf, then reload Postgres), ` +
+    `or set DATABASE_URL to a role and password it accepts (postgres://user:password@host:port/chat).`
+  );
 }
 
 export function startLocalPostgres(): void {
@@ -46,6 +73,7 @@ function trustLoopback(): void {
 export async function waitForPostgres(config: PlatformConfig, timeoutMs = 60_000): Promise<void> {
   await waitFor(`Postgres at ${redact(config.databaseUrl)}`, async () => ((await postgresAnswers(config)) ? true : undefined), {
     timeoutMs,
+    giveUpOn: (error) => error instanceof PostgresRefusal,
   });
 }
 

@@ -5,7 +5,12 @@
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  { timeoutMs = 60_000, intervalMs = 250, signal }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
+  {
+    timeoutMs = 60_000,
+    intervalMs = 250,
+    signal,
+    giveUpOn = () => false,
+  }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal; giveUpOn?: (error: unknown) => boolean } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -15,6 +20,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (giveUpOn(error)) throw error; // waiting would not change it
       lastError = error;
     }
     if (Date.now() > deadline) {
