@@ -34,7 +34,7 @@ export async function serveRebuildMetrics(log: Logger, env = process.env): Promi
     record: (p) => {
       rebuildEventsDone.set(p.done);
       rebuildEventsTotal.set(p.total);
-      rebuildEventsPerSecond.set(p.eventsPerSecond);
+      rebuildEventsPerSecond.set(p.eventsPerSecond ?? 0);
       rebuildStage.reset();
       rebuildStage.set({ stage: p.stage }, 1);
     },

@@ -1,6 +1,6 @@
 import { ReadModelControl, commandArgs, connectKafkaAdmin, createKafka, createLogger, loadConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
-import { adoptNewLog, rebuildReadModels, type Progress } from './app/rebuild.ts';
+import { adoptNewLog, rebuildReadModels, type FoundInLog, type Progress } from './app/rebuild.ts';
 import { projectionsFor } from './projections.ts';
 import { serveRebuildMetrics } from './rebuild-metrics.ts';
 
@@ -72,7 +72,21 @@ async function rebuild(): Promise<number> {
     for (const d of outcome.differs)
       console.log(`  ${d.table}: ${d.active.rows} rows (${d.active.hash}) active, ${d.rebuilt.rows} rows (${d.rebuilt.hash}) rebuilt`);
   }
+  if (!values.json) {
+    const found = describeFoundInLog(outcome.foundInLog);
+    if (found) console.log(found);
+  }
   return outcome.switched ? 0 : 1;
+}
+
+/** Records of the log that cannot be projected, said apart from the rebuild's own outcome. */
+function describeFoundInLog({ deadLettered, faults }: FoundInLog): string | undefined {
+  if (deadLettered === 0 && faults === 0) return undefined;
+  const parts = [
+    ...(deadLettered > 0 ? [`${deadLettered} records set aside as dead letters (\`./chat dead-letters list\`)`] : []),
+    ...(faults > 0 ? [`${faults} revision faults (the projection_faults table)`] : []),
+  ];
+  return `met in the log, as the live projectors meet them: ${parts.join(', ')}. They do not fail a rebuild (row hashes decide the switch); README "What is normal" says what each means.`;
 }
 
 async function adopt(): Promise<number> {
@@ -93,7 +107,8 @@ function progressPrinter(): (progress: Progress) => void {
   return (p) => {
     const share = p.total > 0 ? Math.min(1, p.done / p.total) : 1;
     const left = p.secondsLeft === null ? '' : `, ${Math.ceil(p.secondsLeft)} s left`;
-    const text = `${p.stage}: ${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} events, ${p.eventsPerSecond.toLocaleString('en')} events/s${left}`;
+    const rate = p.eventsPerSecond === null ? 'rate not measured yet' : `${p.eventsPerSecond.toLocaleString('en')} events/s${left}`;
+    const text = `${p.stage}: ${p.done.toLocaleString('en')} / ${p.total.toLocaleString('en')} events, ${rate}`;
     if (process.stderr.isTTY) {
       const width = 30;
       const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');

@@ -43,6 +43,11 @@ export interface ProjectorDeps {
    * `resumeCapped` finds it raised.
    */
   cap?: (topic: string, partition: number) => bigint | undefined;
+  /**
+   * Told of records set aside and revision faults. By default they are logged as errors, as the
+   * live projector finds them; a rebuild meets the same old ones again and counts them instead.
+   */
+  onProblems?: (found: { deadLettered: number; faults: number }) => void;
   /** The consumer group, as the records' spans name it. */
   group?: string;
 }
@@ -71,7 +76,7 @@ export interface RunningProjector {
 export type Projections = Record<string, Applier>;
 
 export async function runProjector(
-  { consumer, pool, codec, publisher, deadLetters, log, live = true, cap, group = 'projector' }: ProjectorDeps,
+  { consumer, pool, codec, publisher, deadLetters, log, live = true, cap, group = 'projector', onProblems }: ProjectorDeps,
   projections: Projections,
 ): Promise<RunningProjector> {
   const spans = live ? new ProjectionSpans(group) : undefined;
@@ -132,8 +137,13 @@ export async function runProjector(
     const result = await (spans ? spans.write(batches, () => project(batches)) : project(batches));
     // Never awaited: Redis trouble must not hold up projection (see RedisPublisher).
     publisher.enqueue(result.notifications);
-    if (result.deadLettered > 0) log.error('records set aside as dead letters (./chat dead-letters list)', { count: result.deadLettered });
-    if (result.faults > 0) log.error('revision faults recorded in projection_faults', { count: result.faults });
+    if (onProblems) {
+      if (result.deadLettered > 0 || result.faults > 0) onProblems(result);
+    } else {
+      if (result.deadLettered > 0)
+        log.error('records set aside as dead letters (./chat dead-letters list)', { count: result.deadLettered });
+      if (result.faults > 0) log.error('revision faults recorded in projection_faults', { count: result.faults });
+    }
     for (const { topic, partition, offset, roomId, detail } of result.halted) {
       halted.add(`${topic}:${partition}`);
       pauseIfRunning(consumer, [{ topic, partitions: [partition] }]);

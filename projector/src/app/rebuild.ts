@@ -45,7 +45,8 @@ export interface Progress {
   stage: 'catching up' | 'creating indexes' | 'paused: last events' | 'comparing';
   done: number;
   total: number;
-  eventsPerSecond: number;
+  /** Null until it is measured (over two seconds of progress). */
+  eventsPerSecond: number | null;
   secondsLeft: number | null;
 }
 
@@ -61,8 +62,24 @@ export type RebuildOutcome =
       pause: { projectorsMs: number; lastEventsMs: number; compareMs: number };
       events: number;
       seconds: number;
+      foundInLog: FoundInLog;
     }
-  | { switched: false; from: string; to: string; differs: { table: string; active: TableHash; rebuilt: TableHash }[] };
+  | {
+      switched: false;
+      from: string;
+      to: string;
+      differs: { table: string; active: TableHash; rebuilt: TableHash }[];
+      foundInLog: FoundInLog;
+    };
+
+/**
+ * Records of the log that the rebuild could not project, as the live projectors cannot: set
+ * aside as dead letters, or revision faults. They do not fail it: row hashes decide the switch.
+ */
+export interface FoundInLog {
+  deadLettered: number;
+  faults: number;
+}
 
 /** The deployment follows `adopted`'s log now; the read models in `to` fill from its first offset. */
 export interface AdoptOutcome {
@@ -198,6 +215,7 @@ async function walkTowards(
   });
   let paused = false;
   let running: RunningProjector | undefined;
+  const foundInLog: FoundInLog = { deadLettered: 0, faults: 0 };
   try {
     await consumer.connect();
     const projector = await runProjector(
@@ -210,6 +228,10 @@ async function walkTowards(
         log,
         live: false,
         cap,
+        onProblems: (found) => {
+          foundInLog.deadLettered += found.deadLettered;
+          foundInLog.faults += found.faults;
+        },
       },
       projections,
     );
@@ -233,7 +255,7 @@ async function walkTowards(
         done: now.done,
         total: now.total,
         eventsPerSecond: rate,
-        secondsLeft: rate > 0 ? now.behind / rate : null,
+        secondsLeft: rate ? now.behind / rate : null,
       });
       if (now.behind <= PAUSE_WITHIN && deferredIndexes.length === 0) break;
       if (now.behind <= PAUSE_WITHIN) {
@@ -283,7 +305,7 @@ async function walkTowards(
     pauseTook.compareMs = Math.round(performance.now() - pausedAt) - pauseTook.projectorsMs - pauseTook.lastEventsMs;
     if (!sameCheckpoints(frozen, await checkpoints(active)))
       throw new Error('the active read models moved while the projectors were paused');
-    if (differs.length > 0) return { switched: false, from: state.active, to: target, differs };
+    if (differs.length > 0) return { switched: false, from: state.active, to: target, differs, foundInLog };
 
     const next: ControlState = { active: target, previous: state.active, phase: 'serving', generation: state.generation + 1 };
     await control.set(next);
@@ -303,6 +325,7 @@ async function walkTowards(
       pause: pauseTook,
       events: sum(frozen),
       seconds: Math.round((performance.now() - started) / 100) / 10,
+      foundInLog,
     };
   } finally {
     if (paused)
@@ -348,13 +371,17 @@ async function waitForProjectors(
 }
 
 /** Events per second over the last few seconds. */
-function rateMeter(): (done: number) => number {
+function rateMeter(): (done: number) => number | null {
   const samples: { at: number; done: number }[] = [];
   return (done) => {
     const at = performance.now();
     samples.push({ at, done });
     while (samples.length > 2 && at - samples[0]!.at > 5000) samples.shift();
     const first = samples[0]!;
-    return at - first.at > 0 ? Math.round(((done - first.done) * 1000) / (at - first.at)) : 0;
+    // Not before two seconds of progress: the first seconds are the consumer joining its
+    // group and the first fetches, and a rate taken from them promised hours.
+    if (at - first.at < MEASURED_OVER_MS || done === first.done) return null;
+    return Math.round(((done - first.done) * 1000) / (at - first.at));
   };
 }
+const MEASURED_OVER_MS = 2000;
