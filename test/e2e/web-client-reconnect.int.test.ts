@@ -46,7 +46,8 @@ beforeAll(async () => {
 
 async function expectEachOnce(expected: string[]) {
   for (const p of [alice, bob]) {
-    for (const body of expected) await expect.poll(() => message(p.page, body).count(), { timeout: 30_000 }).toBe(1);
+    for (const body of expected)
+      await expect.poll(() => message(p.page, body).count(), { timeout: 30_000, message: `${p.name} sees "${body}" once` }).toBe(1);
   }
   const seenByAlice = await bodies(alice.page);
   expect(await bodies(bob.page)).toEqual(seenByAlice);

@@ -230,7 +230,8 @@ describe('web client in Chromium', () => {
     bob.link.restore();
     const expected = [...fromAlice, 'Written offline', 'Also written offline'];
     for (const p of [alice, bob]) {
-      for (const body of expected) await expect.poll(() => message(p.page, body).count(), { timeout: 30_000 }).toBe(1);
+      for (const body of expected)
+        await expect.poll(() => message(p.page, body).count(), { timeout: 30_000, message: `${p.name} sees "${body}" once` }).toBe(1);
     }
     await expect.poll(() => bob.page.getByTestId('pending-message').count(), { timeout: 15_000 }).toBe(0);
     await expect.poll(() => offlineBanner(bob.page).count()).toBe(0);
@@ -257,8 +258,12 @@ describe('web client in Chromium', () => {
     await bob.context.setOffline(false);
     bob.link.restore();
     // Both tabs try to send it when the link is back; its idempotency key makes that one message.
-    for (const page of [bob.page, second, alice.page])
-      await expect.poll(() => message(page, 'Queued in one tab').count(), { timeout: 30_000 }).toBe(1);
+    for (const [who, page] of [
+      ['Bob', bob.page],
+      ["Bob's second tab", second],
+      ['Alice', alice.page],
+    ] as const)
+      await expect.poll(() => message(page, 'Queued in one tab').count(), { timeout: 30_000, message: `${who} sees it once` }).toBe(1);
     expect((await serverHistory(stack.queryUrl, alice, roomName)).filter((b) => b === 'Queued in one tab')).toHaveLength(1);
     await second.close();
   });

@@ -23,7 +23,11 @@ export interface Person {
   page: Page;
   /** What the page reported as broken: script errors, console errors other than a cut network's. */
   errors: string[];
+  /** The page's last console lines of every kind, timed: printed when a test fails. */
+  console: string[];
 }
+
+const CONSOLE_KEPT = 60;
 
 export async function person(
   browser: Browser,
@@ -38,7 +42,12 @@ export async function person(
   const errors: string[] = [];
   page.on('dialog', (dialog) => void dialog.accept());
   page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (line) => {
+  const consoleLines: string[] = [];
+  // Every tab of the person's browser, the ones a test opens later too.
+  context.on('console', (line) => {
+    const tab = line.page() === page ? '' : ` (tab ${context.pages().indexOf(line.page()!) + 1})`;
+    consoleLines.push(`${new Date().toISOString().slice(11, 23)}${tab} ${line.type()} ${line.text().slice(0, 300)}`);
+    if (consoleLines.length > CONSOLE_KEPT) consoleLines.shift();
     // Chromium's own lines while the network or the server is down (failed loads, a refused
     // WebSocket, a ping on a dead socket) are expected.
     const networkGone = /net::ERR_|WebSocket is already in CLOSING or CLOSED state|WebSocket connection to .* failed/.test(line.text());
@@ -48,7 +57,7 @@ export async function person(
       errors.push(`${line.text()} ${JSON.stringify(values).slice(0, 500)}`),
     );
   });
-  return { name, username: `${name.toLowerCase()}_${suffix}`, link, context, page, errors };
+  return { name, username: `${name.toLowerCase()}_${suffix}`, link, context, page, errors, console: consoleLines };
 }
 
 export async function signUpOnPage(p: Person): Promise<void> {
@@ -100,6 +109,23 @@ export function offlineBanner(page: Page) {
 export async function keepPictures(label: string, people: (Person | undefined)[]): Promise<void> {
   const name = label.replace(/\W+/g, '-').slice(0, 40);
   for (const p of people) await p?.page.screenshot({ path: join(tmpdir(), `web-${name}-${p.name}.png`) }).catch(() => undefined);
+  for (const p of people) if (p) console.error(await pageReport(p));
+}
+
+/** What a failed test's page showed and did: the banner, the messages, the queue, its last console lines (a CI log keeps it). */
+async function pageReport(p: Person): Promise<string> {
+  const shown = await p.page
+    .evaluate(() => ({
+      url: location.href,
+      banners: [...document.querySelectorAll('.banner')].map((b) => b.textContent),
+      messages: [...document.querySelectorAll('[data-testid="message"] [data-testid="body"]')].map((b) => b.textContent).slice(-15),
+      pending: [...document.querySelectorAll('[data-testid="pending-message"]')].map((b) => b.textContent),
+      outboxes: Object.keys(localStorage)
+        .filter((key) => key.startsWith('chat.outbox.'))
+        .map((key) => localStorage.getItem(key)),
+    }))
+    .catch((error: unknown) => ({ unreadable: String(error) }));
+  return [`--- ${p.name}'s page when the test failed: ${JSON.stringify(shown)}`, ...p.console].join('\n  ');
 }
 
 /** The session the person's page holds (what the web client keeps in localStorage). */
