@@ -17,6 +17,18 @@ import { waitFor } from './wait.ts';
  */
 const HARMLESS_KAFKAJS_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
 
+/**
+ * kafkajs warnings of what happens in the normal course, logged at info: a consumer group
+ * rebalancing when a member joins or leaves (a heartbeat answered REBALANCE_IN_PROGRESS, then
+ * the rejoin), and a transactional producer initialised while the broker still ends the
+ * transaction of the one it fences (CONCURRENT_TRANSACTIONS, retried by kafkajs).
+ */
+const ROUTINE_KAFKAJS_ERRORS = new Set([
+  'The group is rebalancing, so a rejoin is needed',
+  'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+]);
+const ROUTINE_KAFKAJS_MESSAGES = new Set(['The group is rebalancing, re-joining']);
+
 export function createKafka(config: PlatformConfig, clientId: string, log?: Logger): Kafka {
   return new Kafka({
     clientId,
@@ -28,7 +40,8 @@ export function createKafka(config: PlatformConfig, clientId: string, log?: Logg
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
       if (HARMLESS_KAFKAJS_WARNINGS.has(message)) return;
-      log?.warn(`kafkajs: ${message}`, { namespace: entry.namespace, ...rest });
+      const routine = ROUTINE_KAFKAJS_MESSAGES.has(message) || ROUTINE_KAFKAJS_ERRORS.has(String(rest.error));
+      log?.[routine ? 'info' : 'warn'](`kafkajs: ${message}`, { namespace: entry.namespace, ...rest });
     },
   });
 }

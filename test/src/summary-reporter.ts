@@ -49,7 +49,6 @@ export default class SummaryReporter implements Reporter {
       }
       for (const line of text.split('\n')) {
         if (!line.includes('"level":"warn"') && !line.includes('"level":"error"')) continue;
-        if (line.includes('switched default partitioner')) continue;
         lines.push({ t: /"t":"([^"]+)"/.exec(line)?.[1] ?? '', text: `${file}: ${line.slice(0, 600)}` });
       }
     }

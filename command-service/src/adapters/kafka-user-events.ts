@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import { currentTrace, endSpan, startRecordSpan } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { UserEventLog } from '../app/accounts.ts';
@@ -17,7 +18,8 @@ export class KafkaUserEvents implements UserEventLog {
   private connected: Promise<void> | undefined;
 
   constructor(kafka: Kafka, codec: EventCodec, topic: string) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // Named, though it is kafkajs 2's default (Java's murmur2 by key), so kafkajs does not warn at each start that the default changed in 2.0.
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     this.codec = codec;
     this.topic = topic;
   }

@@ -1,5 +1,6 @@
 import { deadLetters } from '@chat/platform';
 import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 
 // The dead-letter topic: every record the projector set aside, with its original key and
 // bytes, and where it came from and why in headers, for tools and people outside Postgres.
@@ -24,7 +25,8 @@ export class DeadLetterTopic {
   private readonly topic: string;
 
   constructor(kafka: Kafka, topic: string) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // Named, though it is kafkajs 2's default (Java's murmur2 by key), so kafkajs does not warn at each start that the default changed in 2.0.
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     this.topic = topic;
   }
 
