@@ -37,6 +37,7 @@ try {
         const state = l.resolvedAt ? `resolved ${l.resolvedAt.toISOString()}` : `retries ${l.retries}`;
         console.log(`${l.topic}:${l.partition}:${l.offset}  ${l.recordedAt.toISOString()}  ${state}  ${l.lastRetryError ?? l.error}`);
       }
+      console.log('what each reason means, and when a retry helps: README, "What is normal, what to do"');
     }
   } else {
     const positions = values.all ? 'all' : targets.map(parsePosition);
