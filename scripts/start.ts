@@ -1,10 +1,26 @@
 import { loadConfig, newInternalSecret, serviceInternalPort, servicePort } from '@chat/platform';
-import { infraUp, redact, startService, stopService, withSignOnDefaults, type RunningService, type ServiceName } from '@chat/infra';
+import {
+  infraUp,
+  recordSelf,
+  redact,
+  runningPid,
+  startService,
+  stopService,
+  withSignOnDefaults,
+  type RunningService,
+  type ServiceName,
+} from '@chat/infra';
 
 // `./chat up`: the infrastructure, then the three services, then the addresses to use, the web
 // client's first (the `chat` script built it; the query service serves it at the one origin).
-// Ctrl-C stops the services; `./chat infra:down` stops the infrastructure too.
+// Ctrl-C stops the services; `./chat down`, from anywhere, stops them and the infrastructure.
 
+const already = runningPid('up');
+if (already !== undefined) {
+  console.error(`chat: the platform is already up (pid ${already}); \`./chat down\` stops it`);
+  process.exit(1);
+}
+recordSelf('up');
 const started = Date.now();
 const config = loadConfig();
 const running: RunningService[] = [];
@@ -53,7 +69,7 @@ chat platform is up (${((Date.now() - started) / 1000).toFixed(1)} s)
   Sign up (logIn takes the same arguments), then send "Authorization: Bearer <accessToken>":
   ${signUpCommand(port('query-service'))}
 
-  Ctrl-C stops the services.
+  Ctrl-C stops the services (or \`./chat down\` from another shell, which stops the infrastructure too).
 `);
 
 let stopping = false;

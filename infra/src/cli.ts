@@ -2,8 +2,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { newInternalSecret } from '@chat/platform';
 import { buildLocalImages } from './docker-images.ts';
 import { infraDown, infraStatus, infraUp } from './index.ts';
+import { stopStarted } from './processes.ts';
 
-// npm run infra:up | infra:down | infra:status | docker:images [--rebuild]
+// npm run infra:up | infra:down | infra:status | docker:images [--rebuild]; `./chat down` is `stop`
 // node infra/src/cli.ts secret FILE: writes a fresh internal secret to FILE unless it has one
 // (the compose stacks' init does this once per volume; the services read INTERNAL_SECRET_FILE).
 
@@ -14,7 +15,12 @@ try {
     await infraUp();
     console.log(`infra: ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (const line of await infraStatus()) console.log(line);
-  } else if (command === 'down') {
+  } else if (command === 'down' || command === 'stop') {
+    // stop: `./chat down`, a `./chat up` running elsewhere first (it stops its services), then the infrastructure.
+    if (command === 'stop') {
+      const wasUp = await stopStarted('up', 60_000, { group: false });
+      console.log(wasUp ? 'chat: stopped the services of `./chat up`' : 'chat: no `./chat up` is running');
+    }
     const stopped = await infraDown();
     console.log(stopped.length ? `infra: stopped ${stopped.join(', ')}` : 'infra: nothing started by infra:up is running');
   } else if (command === 'status') {
@@ -27,7 +33,7 @@ try {
     const file = process.argv[3];
     if (!existsSync(file)) writeFileSync(file, newInternalSecret(), { mode: 0o600 });
   } else {
-    console.error('usage: node infra/src/cli.ts up|down|status|images [--rebuild]|secret FILE');
+    console.error('usage: node infra/src/cli.ts up|down|stop|status|images [--rebuild]|secret FILE');
     process.exitCode = 2;
   }
 } catch (error) {

@@ -151,6 +151,7 @@ export { ROOT } from './paths.ts';
 export { buildLocalImages, imageAtHand, LOCAL_IMAGES } from './docker-images.ts';
 export { compose, composeUpAndWait, containerState, dockerEngineAnswers, type ComposeProject } from './docker.ts';
 export { redact } from './postgres.ts';
+export { recordSelf, runningPid, stopStarted } from './processes.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 export { freePort, serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
 export { withSignOnDefaults } from './sign-on-env.ts';

@@ -46,16 +46,30 @@ export function runningPid(name: string): number | undefined {
   return undefined;
 }
 
-/** Stops a process this launcher started: SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopStarted(name: string, graceMs = 20_000): Promise<boolean> {
+/**
+ * Stops a process this launcher started: SIGTERM, then SIGKILL after `graceMs`; to its whole
+ * process group unless `group` is false (a process that was not started detached, as
+ * `./chat up` itself, may share its group with the shell that ran it).
+ */
+export async function stopStarted(name: string, graceMs = 20_000, { group = true } = {}): Promise<boolean> {
   const pid = runningPid(name);
   if (pid === undefined) return false;
-  signalGroup(pid, 'SIGTERM');
+  const signal = group ? signalGroup : signalOne;
+  signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(200);
-  if (isAlive(pid)) signalGroup(pid, 'SIGKILL');
+  if (isAlive(pid)) signal(pid, 'SIGKILL');
   rmSync(pidFile(name), { force: true });
   return true;
+}
+
+/** Records this process as the running `name`, until it exits (so another command can find and stop it). */
+export function recordSelf(name: string): void {
+  mkdirSync(RUN, { recursive: true });
+  writeFileSync(pidFile(name), String(process.pid));
+  process.once('exit', () => {
+    if (runningPid(name) === process.pid) rmSync(pidFile(name), { force: true });
+  });
 }
 
 /** Runs a command to completion; throws with its output when it fails. */
@@ -83,6 +97,14 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function signalOne(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
   }
 }
 
