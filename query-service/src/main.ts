@@ -180,7 +180,7 @@ interface SocketContext {
 // GraphQL (and GraphiQL on GET) stays on its endpoint.
 const dist = webDist();
 const webClient = serveWebClient(dist);
-if (!isBuilt(dist)) log.warn('the web client is not built; / answers 503 until it is', { dist, build: 'npm run build -w @chat/web' });
+if (!isBuilt(dist)) log.warn('the web client is not built; / answers 503 until it is', { dist, build: './chat build -w @chat/web' });
 const signOn = signOnProxy(commandServiceUrl(), instanceAuth, log);
 
 const server = await startHttpServer({

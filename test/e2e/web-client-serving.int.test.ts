@@ -119,7 +119,7 @@ describe('the web client at the one origin', () => {
     const response = await fetch(`${unbuilt.baseUrl}/`);
     expect(response.status).toBe(503);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(await response.text()).toContain('npm run build -w @chat/web');
+    expect(await response.text()).toContain('./chat build -w @chat/web');
     expect(await gql(unbuilt.url, '{ __typename }')).toEqual({ __typename: 'Query' });
   });
 

@@ -22,7 +22,7 @@ const SECURITY_HEADERS = {
 };
 // Vite names everything under assets/ by its content hash: a changed file is a new URL.
 const IMMUTABLE = 'public, max-age=31536000, immutable';
-const NOT_BUILT = 'The web client is not built: run `npm run build -w @chat/web` (./chat up does it), then reload.\n';
+const NOT_BUILT = 'The web client is not built: run `./chat build -w @chat/web` (./chat up does it), then reload.\n';
 
 /** Where the built client is: WEB_DIST, else web/dist beside this service in the repository (or the image). */
 export function webDist(env: NodeJS.ProcessEnv = process.env): string {
