@@ -20,6 +20,7 @@ import { PgWriterClaims } from '../src/adapters/pg-writer-claims.ts';
 import { Owners } from '../src/app/owners.ts';
 import { PartitionOwner, type PartitionRestorer } from '../src/app/partition-owner.ts';
 import { TransactionPump, type Appended, type Appender } from '../src/app/transaction-pump.ts';
+import { removeAfterAll } from '../../test/src/leftovers.ts';
 
 // A partition assigned while this instance's producer moves to a new generation (after a failed
 // transaction) is claimed with whichever generation's id the appender names at that moment. The
@@ -28,11 +29,9 @@ import { TransactionPump, type Appended, type Appender } from '../src/app/transa
 // old id and the new producer could still commit there. Real Kafka, registry and Postgres; the
 // appender's open() is held until the test lets it go, so the assignment lands mid-recovery.
 
-const config = {
-  ...loadConfig(),
-  pgSchema: `t_recovery_${Date.now().toString(36)}`,
-  topicPrefix: `t_recovery_${Date.now().toString(36)}.`,
-};
+const name = `t_recovery_${Date.now().toString(36)}`;
+const config = { ...loadConfig(), pgSchema: name, topicPrefix: `${name}.` };
+removeAfterAll(name);
 const topic = topicName(config.topicPrefix, 'roomEvents');
 const log = createLogger('recovery-claims-test', 'warn');
 const kafka = createKafka(config, 'recovery-claims-test');

@@ -5,6 +5,7 @@ import { EventCodec, type RoomDomainEvent } from '@chat/schemas';
 import { KafkaAppender } from '../src/adapters/kafka-appender.ts';
 import { KafkaOwnership } from '../src/adapters/kafka-ownership.ts';
 import { PartitionState } from '../src/app/partition-state.ts';
+import { removeAfterAll } from '../../test/src/leftovers.ts';
 
 // Two tail reads of one partition at once, on the real broker: an owner released while it
 // restored (its partition moved away and back) reads late, after the new owner began its own
@@ -14,6 +15,7 @@ import { PartitionState } from '../src/app/partition-state.ts';
 // folds the whole tail.
 
 const prefix = `t_tails_${Date.now().toString(36)}.`;
+removeAfterAll(prefix);
 const config = { ...loadConfig(), topicPrefix: prefix };
 const topic = topicName(prefix, 'roomEvents');
 const log = createLogger('tail-reads-test', 'warn');

@@ -152,6 +152,7 @@ export { buildLocalImages, imageAtHand, LOCAL_IMAGES } from './docker-images.ts'
 export { compose, composeUpAndWait, containerState, dockerEngineAnswers, type ComposeProject } from './docker.ts';
 export { redact } from './postgres.ts';
 export { recordSelf, runningPid, stopStarted } from './processes.ts';
+export { countOf, findLeftovers, removeLeftovers, testNameOf, type Leftovers } from './test-leftovers.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
 export { freePort, serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
 export { withSignOnDefaults } from './sign-on-env.ts';

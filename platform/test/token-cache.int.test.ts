@@ -2,12 +2,14 @@ import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_TOKEN, AccessTokenVerifier, SessionRevocations, loadConfig } from '../src/index.ts';
+import { removeAfterAll } from '../../test/src/leftovers.ts';
 
 // The verifier remembers tokens it checked, so a client's repeated requests skip the signature
 // check; what it remembers must still expire on time and still lose to a revoked session.
 
 const settings = { issuer: 'urn:test:issuer', audience: 'urn:test:api' };
 const prefix = `t_token_cache_${Date.now().toString(36)}:`;
+removeAfterAll(prefix);
 let redis: Redis;
 let verifier: AccessTokenVerifier;
 let revocations: SessionRevocations;

@@ -2,11 +2,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger, createRedis, loadConfig } from '@chat/platform';
 import { RedisUserSlots } from '../src/adapters/redis-user-slots.ts';
 import { SubscriptionCaps } from '../src/app/subscription-caps.ts';
+import { removeAfterAll } from '../../test/src/leftovers.ts';
 
 // Two instances' caps over one real Redis: a user's operations count wherever they are open.
 
 const redis = createRedis(loadConfig());
 const prefix = `t_caps_${Date.now().toString(36)}:`;
+removeAfterAll(prefix);
 const log = createLogger('test', 'error');
 
 afterAll(() => {

@@ -2,12 +2,14 @@ import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, topicName } from '@chat/platform';
 import { EVENT_TOPIC, EventCodec, loadEventSchemas, subjectFor, type EventType } from '../src/index.ts';
+import { removeAfterAll } from '../../test/src/leftovers.ts';
 
 // Against the real registry (Apicurio's Confluent-compatible API): registration is
 // idempotent, subjects are BACKWARD, and an incompatible change is refused.
 
 const config = loadConfig();
 const prefix = `t_registry_${Date.now().toString(36)}.`;
+removeAfterAll(prefix);
 
 describe('schema registry', () => {
   it('registers every event once, under topic + record name, with BACKWARD compatibility', async () => {

@@ -5,6 +5,7 @@ import { KafkaAppender } from '../../command-service/src/adapters/kafka-appender
 import type { Appended } from '../../command-service/src/app/transaction-pump.ts';
 import { OwnKafka } from '../src/faults/own-kafka.ts';
 import { readRoomLog, repeated } from '../src/room-log.ts';
+import { removeAfterAll } from '../src/leftovers.ts';
 
 // The write path's Kafka client (kafkajs 2.2.4) through our appender, on three nodes, where one
 // transaction's records go to three leaders in three produce requests at once. kafkajs retries
@@ -21,10 +22,12 @@ let kafka: OwnKafka;
 let config: PlatformConfig;
 let appender: KafkaAppender;
 let partitions: number;
+// Its topics are on its own nodes; its subjects are in the shared registry.
+const prefix = `t_appender3_${Date.now().toString(36)}.`;
+removeAfterAll(prefix);
 
 beforeAll(async () => {
   kafka = await OwnKafka.create({ nodes: 3 });
-  const prefix = `t_appender3_${Date.now().toString(36)}.`;
   config = { ...loadConfig(), kafkaBrokers: kafka.brokers.split(','), topicPrefix: prefix };
   const admin = createKafka(config, 'appender-test').admin();
   await admin.connect();

@@ -1,9 +1,35 @@
-import { infraUp, stopStartedContainers } from '@chat/infra';
+import { countOf, findLeftovers, infraUp, removeLeftovers, stopStartedContainers, type Leftovers } from '@chat/infra';
 
 // Integration tests need the real infrastructure: bring it up (idempotent) before any file
 // runs, printing which path each component took (given, reused, testcontainers or native).
 // When it cannot come up, this throws and every integration test fails; none skips.
+//
+// Tests clean up after themselves (a stack removes its topics, groups, subjects, keys and
+// schemas when it stops): what a run left behind is counted after its last test, and fails
+// the run (then it is removed, so the next run starts clean). What older runs left, a day
+// old or more (a run killed halfway), is swept first.
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export default async function setup(): Promise<() => Promise<void>> {
-  await infraUp();
-  return stopStartedContainers;
+  const config = await infraUp();
+  const runStarted = Date.now();
+  const swept = await removeLeftovers(config, ({ madeAt }) => madeAt < runStarted - DAY_MS);
+  if (countOf(swept) > 0) console.log(`test leftovers older than a day removed: ${summary(swept)}`);
+  return async () => {
+    // A second's slack: names carry the time a test made them, in milliseconds, by its own clock read.
+    const ours = ({ madeAt }: { madeAt: number }) => madeAt >= runStarted - 1000;
+    const left = await findLeftovers(config, ours);
+    if (countOf(left) > 0) await removeLeftovers(config, ours);
+    await stopStartedContainers();
+    if (countOf(left) === 0) return;
+    throw new Error(`this run's tests left ${summary(left)} behind (removed now); each test must remove what it makes`);
+  };
+}
+
+function summary(left: Leftovers): string {
+  return Object.entries(left)
+    .filter(([, list]) => list.length > 0)
+    .map(([kind, list]: [string, string[]]) => `${list.length} ${kind} (${list.slice(0, 3).join(', ')}${list.length > 3 ? ', …' : ''})`)
+    .join('; ');
 }
