@@ -32,61 +32,135 @@ export function countOf(leftovers: Leftovers): number {
   return Object.values(leftovers).reduce((sum, list: string[]) => sum + list.length, 0);
 }
 
-/** The test resources on the servers `config` names that `wanted` picks. */
+/** One server's part: what it holds of the wanted names, and removing it. */
+interface Part {
+  find(picks: (resource: string) => boolean): Promise<Partial<Leftovers>>;
+  remove(found: Partial<Leftovers>): Promise<void>;
+}
+
+function parts(config: PlatformConfig): Part[] {
+  const kafka: Part = {
+    find: (picks) =>
+      withAdmin(config, async (admin) => ({
+        topics: (await admin.listTopics()).filter(picks),
+        groups: (await admin.listGroups()).groups.map((g) => g.groupId).filter(picks),
+      })),
+    remove: (found) =>
+      withAdmin(config, async (admin) => {
+        // Groups first (a group is deleted only once its members left), then their topics.
+        if (found.groups?.length) await admin.deleteGroups(found.groups).catch(() => undefined);
+        if (found.topics?.length) await admin.deleteTopics({ topics: found.topics });
+      }),
+  };
+  const registry: Part = {
+    find: async (picks) => ({ subjects: ((await (await fetch(`${config.schemaRegistryUrl}/subjects`)).json()) as string[]).filter(picks) }),
+    remove: async (found) => {
+      for (const subject of found.subjects ?? []) {
+        const url = `${config.schemaRegistryUrl}/subjects/${encodeURIComponent(subject)}`;
+        await fetch(url, { method: 'DELETE' });
+        await fetch(`${url}?permanent=true`, { method: 'DELETE' });
+      }
+    },
+  };
+  const redis: Part = {
+    find: (picks) =>
+      withRedis(config, async (client) => {
+        const redisKeys: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', 't_*', 'COUNT', 1000);
+          cursor = next;
+          redisKeys.push(...keys.filter(picks));
+        } while (cursor !== '0');
+        return { redisKeys };
+      }),
+    remove: (found) =>
+      withRedis(config, async (client) => {
+        const keys = found.redisKeys ?? [];
+        for (let i = 0; i < keys.length; i += 500) await client.unlink(...keys.slice(i, i + 500));
+      }),
+  };
+  const postgres: Part = {
+    find: (picks) =>
+      withDb(config, async (db) => {
+        const { rows } = await db.query<{ name: string }>("SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 't\\_%'");
+        return { schemas: rows.map((r) => r.name).filter(picks) };
+      }),
+    remove: (found) =>
+      withDb(config, async (db) => {
+        for (const schema of found.schemas ?? []) await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      }),
+  };
+  return [kafka, registry, redis, postgres];
+}
+
+/**
+ * The test resources on the servers `config` names that `wanted` picks. Each server is asked
+ * on its own: one that cannot be reached (a test's own broker, gone) fails only its part, and
+ * the error comes after the others answered.
+ */
 export async function findLeftovers(config: PlatformConfig, wanted: NameFilter): Promise<Leftovers> {
+  return (await eachPart(config, wanted, async (part, picks) => part.find(picks))).found;
+}
+
+/** Removes the test resources `wanted` picks, server by server; answers what it found. */
+export async function removeLeftovers(config: PlatformConfig, wanted: NameFilter): Promise<Leftovers> {
+  return (
+    await eachPart(config, wanted, async (part, picks) => {
+      const found = await part.find(picks);
+      await part.remove(found);
+      return found;
+    })
+  ).found;
+}
+
+async function eachPart(
+  config: PlatformConfig,
+  wanted: NameFilter,
+  work: (part: Part, picks: (resource: string) => boolean) => Promise<Partial<Leftovers>>,
+): Promise<{ found: Leftovers }> {
   const picks = (resource: string) => {
     const test = testNameOf(resource);
     return test !== undefined && wanted(test);
   };
+  const found: Leftovers = { topics: [], groups: [], subjects: [], redisKeys: [], schemas: [] };
+  const results = await Promise.allSettled(parts(config).map((part) => work(part, picks)));
+  const errors: unknown[] = [];
+  for (const result of results) {
+    if (result.status === 'rejected') errors.push(result.reason);
+    else Object.assign(found, result.value);
+  }
+  if (errors.length > 0) {
+    throw new Error(`test leftovers: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`, { cause: found });
+  }
+  return { found };
+}
+
+async function withAdmin<T>(config: PlatformConfig, use: (admin: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>) {
   const admin = createKafka(config, 'test-leftovers').admin();
   await admin.connect();
-  const redis = createRedis(config, 'test-leftovers');
-  const db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
   try {
-    const topics = (await admin.listTopics()).filter(picks);
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter(picks);
-    const subjects = ((await (await fetch(`${config.schemaRegistryUrl}/subjects`)).json()) as string[]).filter(picks);
-    const redisKeys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', 't_*', 'COUNT', 1000);
-      cursor = next;
-      redisKeys.push(...keys.filter(picks));
-    } while (cursor !== '0');
-    const { rows } = await db.query<{ name: string }>("SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 't\\_%'");
-    const schemas = rows.map((r) => r.name).filter(picks);
-    return { topics, groups, subjects, redisKeys, schemas };
+    return await use(admin);
   } finally {
     await admin.disconnect();
-    redis.disconnect();
-    await db.end();
   }
 }
 
-/** Removes the test resources `wanted` picks; answers what it found (and removed). */
-export async function removeLeftovers(config: PlatformConfig, wanted: NameFilter): Promise<Leftovers> {
-  const found = await findLeftovers(config, wanted);
-  const admin = createKafka(config, 'test-leftovers').admin();
-  await admin.connect();
+async function withRedis<T>(config: PlatformConfig, use: (redis: ReturnType<typeof createRedis>) => Promise<T>) {
   const redis = createRedis(config, 'test-leftovers');
+  try {
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function withDb<T>(config: PlatformConfig, use: (db: pg.Client) => Promise<T>) {
   const db = new pg.Client({ connectionString: config.databaseUrl });
   await db.connect();
   try {
-    // Groups first (a group may be deleted only once its members left), then their topics.
-    if (found.groups.length) await admin.deleteGroups(found.groups).catch(() => undefined);
-    if (found.topics.length) await admin.deleteTopics({ topics: found.topics });
-    for (const subject of found.subjects) {
-      const url = `${config.schemaRegistryUrl}/subjects/${encodeURIComponent(subject)}`;
-      await fetch(url, { method: 'DELETE' });
-      await fetch(`${url}?permanent=true`, { method: 'DELETE' });
-    }
-    for (let i = 0; i < found.redisKeys.length; i += 500) await redis.unlink(...found.redisKeys.slice(i, i + 500));
-    for (const schema of found.schemas) await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-    return found;
+    return await use(db);
   } finally {
-    await admin.disconnect();
-    redis.disconnect();
     await db.end();
   }
 }
