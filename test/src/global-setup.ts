@@ -6,8 +6,9 @@ import { countOf, findLeftovers, infraUp, removeLeftovers, stopStartedContainers
 //
 // Tests clean up after themselves (a stack removes its topics, groups, subjects, keys and
 // schemas when it stops): what a run left behind is counted after its last test, and fails
-// the run (then it is removed, so the next run starts clean). What older runs left, a day
-// old or more (a run killed halfway), is swept first.
+// the run. It is not removed then: it is told apart from this run's only by its time, and a
+// second run or a benchmark on the same servers meanwhile would lose its live resources.
+// What is a day old or more (a run killed halfway, a leak reported before) is swept first.
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -20,10 +21,12 @@ export default async function setup(): Promise<() => Promise<void>> {
     // A second's slack: names carry the time a test made them, in milliseconds, by its own clock read.
     const ours = ({ madeAt }: { madeAt: number }) => madeAt >= runStarted - 1000;
     const left = await findLeftovers(config, ours);
-    if (countOf(left) > 0) await removeLeftovers(config, ours);
     await stopStartedContainers();
     if (countOf(left) === 0) return;
-    throw new Error(`this run's tests left ${summary(left)} behind (removed now); each test must remove what it makes`);
+    throw new Error(
+      `this run's tests left ${summary(left)} behind; each test must remove what it makes ` +
+        '(or another test run or benchmark used these servers meanwhile, and these are its own)',
+    );
   };
 }
 
