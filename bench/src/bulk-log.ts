@@ -74,6 +74,7 @@ export async function writeMessageLog(
       body: `bulk message ${i}`,
       replyTo: null,
       format: 'PLAIN',
+      attachments: [],
     };
   };
   const total = messages + rooms;

@@ -10,6 +10,7 @@ import { runOpenLoop, waitFor } from './open-loop.ts';
 import { cpuBetween, cpuFigures, memoryMiB, sampleCpu, type CpuSample } from './proc.ts';
 import { measureRawLimits } from './raw-limits.ts';
 import { createRooms, DESCRIBE_SEND_TO, messageSender, sendToFromEnv, type SendTo } from './sender.ts';
+import { stackEnvFromEnv } from './stack-env.ts';
 import { summarize, Tally } from './stats.ts';
 
 // Live delivery under a fixed offered load (open loop): the platform on the real stack, then
@@ -30,7 +31,15 @@ import { summarize, Tally } from './stats.ts';
 // and after (memory per idle subscription; IDLE=0 leaves it out).
 //
 // Usage: ./chat bench:fanout   (env: ROOMS, SUBSCRIBERS, RATE, DURATION, WARMUP, IDLE, SEND_TO,
-//                               TARGETS=platform,socketio)
+//                               TARGETS=platform,socketio, SENDER_CONNECTIONS, STACK_ENV)
+
+/**
+ * The sender's keep-alive connections: an open loop needs its offered rate × answer time in
+ * flight at once, or sends queue in the load generator. 64 held 1,000 msg/s only while answers
+ * took under 64 ms; past that the generator's own queue grew to seconds. Clients sending 1,000
+ * messages a second between them would hold far more connections than that.
+ */
+const SENDER_CONNECTIONS = intFromEnv(process.env, 'SENDER_CONNECTIONS', 256);
 
 export interface FanoutOptions {
   rooms: number;
@@ -68,12 +77,13 @@ async function platformTarget(o: FanoutOptions): Promise<Target> {
   // Connections besides the sockets: each subscriber's sign-up and joins leave a kept-alive
   // connection for a few seconds (10 × 100 exceeded a cap of sockets alone, and every socket past
   // it was reset), and the sender holds its own pool.
-  const connections = String(sockets + o.subscribers + 64);
+  const connections = String(sockets + o.subscribers + SENDER_CONNECTIONS);
   const stack = await startStack('bench-fanout', {
     SUBSCRIPTIONS_PER_USER: String(o.idle + o.rooms * o.subscribers),
     WS_MAX_SOCKETS: String(sockets),
     HTTP_MAX_CONNECTIONS: connections,
     HTTP_CONNECTIONS_PER_ADDRESS: connections,
+    ...stackEnvFromEnv(),
   });
   const owner = (await signUp(stack.queryUrl, 'fanbench')).accessToken;
   const rooms = await createRooms(stack, owner, o.rooms);
@@ -84,7 +94,7 @@ async function platformTarget(o: FanoutOptions): Promise<Target> {
       return token;
     }),
   );
-  const sender = messageSender(stack, o.sendTo, owner);
+  const sender = messageSender(stack, o.sendTo, owner, SENDER_CONNECTIONS);
   const query = stack.instance('query-service');
   return {
     pids: Object.fromEntries((['command-service', 'projector', 'query-service'] as const).map((s) => [s, stack.instance(s).pid])),

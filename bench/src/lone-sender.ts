@@ -6,12 +6,13 @@ import { signUp } from '@chat/test/accounts';
 import { gql } from '@chat/test/graphql';
 import { instanceHeaders } from './instance-headers.ts';
 import { cpuMs } from './proc.ts';
+import { stackEnvFromEnv } from './stack-env.ts';
 import { summarize } from './stats.ts';
 
 // The floor of one message's latency: sendMessage straight to the command service at a fixed
 // offered RATE (open loop, from the scheduled time) over ROOMS rooms, without the raw-limit
 // measurements or the CPU of the rest of the box that bench:cpu adds. Prints answer latency
-// and each service's CPU per command; the services' logs (with EXTRA_ENV, e.g.
+// and each service's CPU per command; the services' logs (with STACK_ENV, e.g.
 // LOG_LEVEL=debug, passed to them) are named at the end for a closer look.
 //
 // Usage: RATE=100 ROOMS=100 DURATION=15 node bench/src/lone-sender.ts
@@ -20,12 +21,7 @@ const RATE = intFromEnv(process.env, 'RATE', 100);
 const ROOMS = intFromEnv(process.env, 'ROOMS', 100);
 const DURATION = intFromEnv(process.env, 'DURATION', 15);
 const WARMUP = intFromEnv(process.env, 'WARMUP', 3);
-const extraEnv = Object.fromEntries(
-  (process.env.EXTRA_ENV ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+const extraEnv = stackEnvFromEnv();
 
 const CREATE = `mutation($key: ID!) { createRoom(name: "bench", commandId: $key) { ... on RoomAccepted { roomId } ... on CommandError { code message } } }`;
 const SEND = `mutation($roomId: ID!, $body: String!, $id: ID!) { sendMessage(roomId: $roomId, body: $body, clientMessageId: $id) {

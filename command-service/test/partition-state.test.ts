@@ -32,6 +32,7 @@ const sent: RoomEvent = {
   ...base,
   type: 'MessageSent',
   format: 'PLAIN',
+  attachments: [],
   replyTo: null,
   eventId: 'e3',
   occurredAt: 3_000,

@@ -38,7 +38,7 @@ const commands: RoomCommand[] = [
   { type: 'InviteMember', userId: carol, ...base(alice, 'invite') },
   { type: 'JoinRoom', ...base(bob, 'join') },
   { type: 'SetMemberRole', userId: bob, role: 'ADMIN', ...base(alice, 'role') },
-  { type: 'SendMessage', messageId: MESSAGE, body: 'hi 👋', replyTo: null, format: 'PLAIN', ...base(bob, 'send') },
+  { type: 'SendMessage', messageId: MESSAGE, body: 'hi 👋', replyTo: null, format: 'PLAIN', attachments: [], ...base(bob, 'send') },
   { type: 'EditMessage', messageId: MESSAGE, body: 'hello 👋', ...base(bob, 'edit') },
   { type: 'AddReaction', messageId: MESSAGE, emoji: '👍', ...base(alice, 'react') },
   { type: 'RemoveReaction', messageId: MESSAGE, emoji: '👍', ...base(alice, 'unreact') },

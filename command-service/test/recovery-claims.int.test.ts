@@ -154,7 +154,8 @@ describe('a partition assigned while the producer recovers', () => {
       );
 
     owners.assigned([0]);
-    await waitFor('partition 0 to serve', async () => owners.allServing, { timeoutMs: 30_000, intervalMs: 50 });
+    // waitFor goes on until its probe gives something other than undefined: false would end it at once.
+    await waitFor('partition 0 to serve', async () => owners.allServing || undefined, { timeoutMs: 30_000, intervalMs: 50 });
     const first = appender.transactionalId;
     expect(await claimed()).toEqual({ 0: first });
 
@@ -163,10 +164,10 @@ describe('a partition assigned while the producer recovers', () => {
     const recovery = pump.recover();
     // Meanwhile the group hands this instance partition 1 as well.
     owners.assigned([0, 1]);
-    await waitFor('partition 1 to be claimed', async () => (await claimed())[1] !== undefined, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor('partition 1 to be claimed', async () => (await claimed())[1], { timeoutMs: 30_000, intervalMs: 50 });
     appender.release();
     await recovery;
-    await waitFor('both partitions to serve', async () => owners.allServing, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor('both partitions to serve', async () => owners.allServing || undefined, { timeoutMs: 30_000, intervalMs: 50 });
 
     const writing = appender.transactionalId;
     expect(writing).not.toBe(first);

@@ -97,7 +97,14 @@ describe('room membership', () => {
     expect(code(as(OWEN, { type: 'LeaveRoom' }), direct)).toBe('FORBIDDEN');
     expect(code(as(OWEN, { type: 'OpenDirect', peerId: OWEN }), initialRoomState)).toBe('INVALID_INPUT');
     const message = {
-      ...as(ADA, { type: 'SendMessage', messageId: '0b6f0d5e-5d5b-4f59-8a38-3f7c1d9a2b10', body: 'hi', replyTo: null, format: 'PLAIN' }),
+      ...as(ADA, {
+        type: 'SendMessage',
+        messageId: '0b6f0d5e-5d5b-4f59-8a38-3f7c1d9a2b10',
+        body: 'hi',
+        replyTo: null,
+        format: 'PLAIN',
+        attachments: [],
+      }),
       commandId: 'k1',
     };
     expect(code(message, direct)).toBe('MessageSent');

@@ -54,6 +54,7 @@ describe('messages belong to their room', () => {
       body: 'mine now',
       replyTo: null,
       format: 'PLAIN',
+      attachments: [],
     });
     expect(code(decide(forged, roomM, null, alicesFact))).toBe('INVALID_INPUT');
     expect(code(decide(forged, roomM, null, { ...alicesFact, roomId: ROOM_M, author: MALLORY }))).toBe('INVALID_INPUT');
@@ -68,7 +69,14 @@ describe('messages belong to their room', () => {
     expect(elsewhere({ type: 'DeleteMessage', messageId: ALICES_MESSAGE })).toBe('MESSAGE_NOT_FOUND');
     expect(elsewhere({ type: 'AddReaction', messageId: ALICES_MESSAGE, emoji: '👍' })).toBe('MESSAGE_NOT_FOUND');
     expect(elsewhere({ type: 'RemoveReaction', messageId: ALICES_MESSAGE, emoji: '👍' })).toBe('MESSAGE_NOT_FOUND');
-    const reply = { type: 'SendMessage', messageId: crypto.randomUUID(), body: 're', replyTo: ALICES_MESSAGE, format: 'PLAIN' } as const;
+    const reply = {
+      type: 'SendMessage' as const,
+      messageId: crypto.randomUUID(),
+      body: 're',
+      replyTo: ALICES_MESSAGE,
+      format: 'PLAIN' as const,
+      attachments: [],
+    };
     expect(elsewhere(reply)).toBe('MESSAGE_NOT_FOUND');
   });
 
@@ -80,6 +88,7 @@ describe('messages belong to their room', () => {
       body: 'x',
       replyTo: null,
       format: 'PLAIN',
+      attachments: [],
       eventId: crypto.randomUUID(),
       occurredAt: 10,
       actorId,
@@ -139,7 +148,10 @@ describe('caps on what one message gathers', () => {
   it(`refuses a message or an edit that mentions more than ${MESSAGE_CAPS.mentionsPerMessage} users, counting each name once`, () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `@user${i}`).join(' ');
     const send = (body: string) =>
-      decide(as(ALICE, ROOM_A, { type: 'SendMessage', messageId: crypto.randomUUID(), body, replyTo: null, format: 'PLAIN' }), roomA);
+      decide(
+        as(ALICE, ROOM_A, { type: 'SendMessage', messageId: crypto.randomUUID(), body, replyTo: null, format: 'PLAIN', attachments: [] }),
+        roomA,
+      );
     expect(send(names(MESSAGE_CAPS.mentionsPerMessage + 1))).toMatchObject({ ok: false, error: { code: 'LIMIT_REACHED' } });
     expect(code(send(names(MESSAGE_CAPS.mentionsPerMessage)))).toBe('MessageSent');
     expect(code(send(`${names(MESSAGE_CAPS.mentionsPerMessage)} ${names(MESSAGE_CAPS.mentionsPerMessage)}`))).toBe('MessageSent');

@@ -60,6 +60,7 @@ describe('message rules', () => {
       body: 'yes',
       replyTo: MESSAGE,
       format: 'MARKDOWN',
+      attachments: [],
     });
     expect(outcome(reply, fact())).toBe('MessageSent');
     expect(outcome(reply, null)).toBe('MESSAGE_NOT_FOUND');
@@ -97,7 +98,15 @@ describe('message rules', () => {
     expect(outcome(as(STRANGER, { type: 'MarkRead', upTo: 5 }), null)).toBe('NOT_A_MEMBER');
     expect(outcome(as(OTHER, { type: 'MarkRead', upTo: -1 }), null)).toBe('INVALID_INPUT');
     const base = { roomId: ROOM, eventId: 'e', occurredAt: 1, commandId: null, revision: 9, messageId: MESSAGE } as const;
-    let f = evolveMessage(undefined, { ...base, type: 'MessageSent', actorId: AUTHOR, body: 'hi', replyTo: null, format: 'PLAIN' });
+    let f = evolveMessage(undefined, {
+      ...base,
+      type: 'MessageSent',
+      actorId: AUTHOR,
+      body: 'hi',
+      replyTo: null,
+      format: 'PLAIN',
+      attachments: [],
+    });
     f = evolveMessage(f, { ...base, type: 'ReactionAdded', actorId: OTHER, emoji: '👍' });
     expect(f?.reactions.has(reactionKey(OTHER, '👍'))).toBe(true);
     f = evolveMessage(f, { ...base, type: 'MessageDeleted', actorId: OWNER });

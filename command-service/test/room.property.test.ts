@@ -1,3 +1,4 @@
+import type { Attachment } from '@chat/schemas';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -74,6 +75,7 @@ const command: fc.Arbitrary<RoomCommand> = fc.oneof(
       body: text,
       replyTo: fc.option(message, { nil: null }),
       format: fc.constantFrom('PLAIN' as const, 'MARKDOWN' as const),
+      attachments: fc.constant<Attachment[]>([]),
     }),
     weight: 5,
   },

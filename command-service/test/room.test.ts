@@ -33,6 +33,7 @@ const send = (actorId: string, body = 'hi', commandId: string | null = 'c1'): Ro
   body,
   replyTo: null,
   format: 'PLAIN',
+  attachments: [],
 });
 
 describe('room decider', () => {

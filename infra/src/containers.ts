@@ -7,6 +7,8 @@ import { brokerEnv, KAFKA_LOG_DIR } from './kafka.ts';
 import { DATA } from './paths.ts';
 import { hostPort } from './probes.ts';
 import { registryEnv } from './registry.ts';
+import { OBJECTSTORE_DATA, s3proxyVariables } from './objectstore.ts';
+import { LOCAL_OBJECT_STORE_CREDENTIAL } from '@chat/platform';
 
 // Missing components start with testcontainers where a Docker engine answers and the image is
 // at hand (here: the local stand-ins of ./chat docker:images). Each container shares
@@ -26,6 +28,8 @@ export interface ContainerSpec {
   command?: string[];
   /** Where the store keeps its data: a host folder, mounted at `container`. */
   data?: { host: string; container: string };
+  /** Host files the container reads (a credential), mounted read-only. */
+  files?: { host: string; container: string }[];
 }
 
 /** `dataRoot`: where stores keep their data on the host (.data/ but for tests). */
@@ -54,6 +58,15 @@ export const CONTAINER_SPECS: Record<string, Spec> = {
     env: { POSTGRES_HOST_AUTH_METHOD: 'trust' },
     command: ['postgres', '-c', `port=${new URL(config.databaseUrl).port || '5432'}`, '-c', 'listen_addresses=127.0.0.1'],
     data: { host: join(dataRoot, 'postgres'), container: '/var/lib/postgresql/data' },
+  }),
+  // S3Proxy's settings as the image's S3PROXY_* and JCLOUDS_* variables; the credential file is
+  // the host's own (.data/objectstore/credential), read by the image's entrypoint, so the secret
+  // is in no container's environment.
+  objectstore: (config, dataRoot = DATA) => ({
+    image: imageOf('OBJECTSTORE_IMAGE'),
+    env: { ...s3proxyVariables(config.objectStore, '/data'), S3PROXY_CREDENTIAL_FILE: '/run/chat-s3/credential' },
+    data: { host: dataRoot === DATA ? OBJECTSTORE_DATA : join(dataRoot, 'objectstore', 'data'), container: '/data' },
+    files: [{ host: LOCAL_OBJECT_STORE_CREDENTIAL, container: '/run/chat-s3/credential' }],
   }),
   redis: (config) => ({
     image: imageOf('REDIS_IMAGE'),
@@ -85,10 +98,12 @@ export async function startContainer(component: string, spec: ContainerSpec): Pr
   spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
   let container = new GenericContainer(spec.image).withName(name).withNetworkMode('host').withEnvironment(spec.env);
   if (spec.command) container = container.withCommand(spec.command);
-  if (spec.data) {
-    mkdirSync(spec.data.host, { recursive: true });
-    container = container.withBindMounts([{ source: spec.data.host, target: spec.data.container, mode: 'rw' }]);
-  }
+  if (spec.data) mkdirSync(spec.data.host, { recursive: true });
+  const mounts = [
+    ...(spec.data ? [{ source: spec.data.host, target: spec.data.container, mode: 'rw' as const }] : []),
+    ...(spec.files ?? []).map((file) => ({ source: file.host, target: file.container, mode: 'ro' as const })),
+  ];
+  if (mounts.length) container = container.withBindMounts(mounts);
   const started = await container.start();
   return { name, image: spec.image, stop: async () => void (await started.stop({ timeout: 10_000 })) };
 }

@@ -5,6 +5,7 @@ import { APICURIO_HOME, APICURIO_VERSION, ensureApicurio } from './registry.ts';
 import { DATA, INFRA, ROOT } from './paths.ts';
 import { commandExists, run } from './processes.ts';
 import { KAFKA_POM, kafkaVersion } from './kafka.ts';
+import { ensureS3Proxy, s3proxyJar, S3PROXY_VERSION } from './objectstore.ts';
 
 // Local equivalents of the official images docker-compose.yml names, for machines whose Docker
 // engine reaches no image registry: a Debian base made with debootstrap and `docker import`,
@@ -21,6 +22,7 @@ export const LOCAL_IMAGES = {
   REGISTRY_IMAGE: `chat-local/apicurio-registry:${APICURIO_VERSION}`,
   POSTGRES_IMAGE: 'chat-local/postgres:15',
   REDIS_IMAGE: 'chat-local/redis:7',
+  OBJECTSTORE_IMAGE: `chat-local/s3proxy:${S3PROXY_VERSION}`,
   PROMETHEUS_IMAGE: 'chat-local/prometheus:debian',
   BALANCER_IMAGE: 'chat-local/nginx:debian',
   NODE_IMAGE: 'chat-local/node:24',
@@ -39,6 +41,7 @@ export function buildLocalImages(options: { rebuild?: boolean } = {}): Record<st
     ['REGISTRY_IMAGE', 'registry', registryPayload],
     ['POSTGRES_IMAGE', 'postgres', () => {}],
     ['REDIS_IMAGE', 'redis', () => {}],
+    ['OBJECTSTORE_IMAGE', 'objectstore', objectstorePayload],
     ['PROMETHEUS_IMAGE', 'prometheus', () => {}],
     ['BALANCER_IMAGE', 'balancer', () => {}],
     ['NODE_IMAGE', 'node', nodePayload],
@@ -124,6 +127,12 @@ function kafkaPayload(context: string): void {
 function registryPayload(context: string): void {
   ensureApicurio();
   cpSync(APICURIO_HOME, join(context, 'apicurio'), { recursive: true, filter: (source) => !source.endsWith('.tar.gz') });
+}
+
+/** S3Proxy's runnable jar, as the native launcher fetches it. */
+function objectstorePayload(context: string): void {
+  ensureS3Proxy();
+  cpSync(s3proxyJar(), join(context, 's3proxy.jar'));
 }
 
 /** The Node 24 binary this project runs on, and the npm that runs with it here. */

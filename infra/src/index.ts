@@ -8,6 +8,14 @@ import { stopStarted, runningPid } from './processes.ts';
 import { ensureDatabases, postgresAnswers, redact, startLocalPostgres, waitForPostgres } from './postgres.ts';
 import { redisAnswers, startLocalRedis, waitForRedis } from './redis.ts';
 import { APICURIO_VERSION, ensureApicurio, registryAnswers, startApicurio, waitForRegistry } from './registry.ts';
+import {
+  ensureLocalCredential,
+  ensureS3Proxy,
+  objectStoreAnswersHere,
+  S3PROXY_VERSION,
+  startS3Proxy,
+  waitForObjectStore,
+} from './objectstore.ts';
 
 // DESIGN.md's order for every component: a URL from the environment is used as given (and
 // must answer); otherwise a server already answering on the default address is reused;
@@ -41,6 +49,17 @@ const COMPONENTS: Component[] = [
     answers: redisAnswers,
     startNative: startLocalRedis,
     waitReady: waitForRedis,
+  },
+  {
+    name: 'objectstore',
+    envVar: 'S3_ENDPOINT',
+    answers: objectStoreAnswersHere,
+    startNative: (config) => {
+      ensureS3Proxy();
+      startS3Proxy(config);
+    },
+    // Then the bucket, made when missing (on a store given by S3_ENDPOINT too).
+    waitReady: (config) => waitForObjectStore(config, waitBudget('S3_ENDPOINT', 60_000)),
   },
   {
     name: 'kafka',
@@ -81,13 +100,15 @@ const startedContainers: StartedContainer[] = [];
  * (infra:down removes it), a test run stops it at the end (stopStartedContainers).
  */
 export async function infraUp(env: Env = process.env): Promise<PlatformConfig> {
+  // The local object store's credential, made on first start (before the configuration, which reads it).
+  ensureLocalCredential(env);
   const config = loadConfig(env);
   let docker: boolean | undefined;
-  // Postgres and Redis first: the registry keeps its schemas in Postgres.
-  const [stores, streams] = [COMPONENTS.slice(0, 2), COMPONENTS.slice(2)];
+  // The stores (Postgres, Redis, the object store) first: the registry keeps its schemas in Postgres.
+  const [stores, streams] = [COMPONENTS.slice(0, 3), COMPONENTS.slice(3)];
   for (const group of [stores, streams]) {
     for (const component of group) {
-      const label = `infra: ${component.name.padEnd(8)}`;
+      const label = `infra: ${component.name.padEnd(11)}`;
       if (env[component.envVar]) {
         console.log(`${label} given by ${component.envVar}`);
         continue;
@@ -123,7 +144,7 @@ export async function stopStartedContainers(): Promise<void> {
 export async function infraDown(): Promise<string[]> {
   const stopped: string[] = [];
   // The registry first: it is a client of Postgres, and Kafka's clients may still be draining.
-  for (const name of ['registry', 'kafka', 'redis']) {
+  for (const name of ['registry', 'kafka', 'objectstore', 'redis']) {
     if (await stopStarted(name)) stopped.push(name);
   }
   return [...stopped, ...removeInfraContainers().map((name) => `${name} (container)`)];
@@ -136,13 +157,14 @@ export async function infraStatus(env: Env = process.env): Promise<string[]> {
     redis: config.redisUrl,
     kafka: `${config.kafkaBrokers.join(',')} (Apache Kafka ${kafkaVersion()} when native)`,
     registry: `${config.schemaRegistryUrl} (Apicurio Registry ${APICURIO_VERSION} when native)`,
+    objectstore: `${config.objectStore.endpoint}, bucket ${config.objectStore.bucket} (S3Proxy ${S3PROXY_VERSION} when native)`,
   };
   return Promise.all(
     COMPONENTS.map(async (c) => {
       const up = await c.answers(config);
       const pid = runningPid(c.name);
       const owner = pid ? `started by infra:up, pid ${pid}` : up ? 'not started by infra:up' : '';
-      return `${c.name.padEnd(9)} ${up ? 'up  ' : 'DOWN'} ${where[c.name]}${owner ? `  [${owner}]` : ''}`;
+      return `${c.name.padEnd(12)} ${up ? 'up  ' : 'DOWN'} ${where[c.name]}${owner ? `  [${owner}]` : ''}`;
     }),
   );
 }

@@ -12,9 +12,9 @@ import { SERVICES, startService, stopService, type RunningService, type ServiceN
 import { withSignOnDefaults } from './sign-on-env.ts';
 import { removeLeftovers } from './test-leftovers.ts';
 
-// Starts the three services as real processes against the real infrastructure, isolated by
-// a fresh topic prefix, Postgres schema and Redis prefix, so test files and benchmarks run
-// side by side without seeing each other's data.
+// Starts the three services as real processes against the real infrastructure, isolated by a
+// fresh topic prefix, Postgres schema, Redis prefix and object key prefix, so test files and
+// benchmarks run side by side without seeing each other's data.
 
 /** One running process of a service, with its own port. */
 export interface Instance extends RunningService {
@@ -59,6 +59,13 @@ export function serviceEnv(config: PlatformConfig): NodeJS.ProcessEnv {
     TOPIC_PREFIX: config.topicPrefix,
     PG_SCHEMA: config.pgSchema,
     REDIS_PREFIX: config.redisPrefix,
+    // The store's secret is not passed on: a service finds it as this process did (loadConfig).
+    S3_ENDPOINT: config.objectStore.endpoint,
+    S3_PUBLIC_ENDPOINT: config.objectStore.publicEndpoint,
+    S3_REGION: config.objectStore.region,
+    S3_BUCKET: config.objectStore.bucket,
+    S3_ACCESS_KEY_ID: config.objectStore.accessKeyId,
+    OBJECT_PREFIX: config.objectPrefix,
   };
 }
 
@@ -67,8 +74,8 @@ function uniqueName(label: string): string {
 }
 
 /**
- * Starts the three services on their own topics, schema and key prefix. `extraEnv` is given to
- * every service, `ownEnv` to one service on top (say, its own route to a store, for a test
+ * Starts the three services on their own topics, schema, key prefix and object prefix. `extraEnv`
+ * is given to every service, `ownEnv` to one service on top (say, its own route to a store, for a test
  * that cuts one service off); extra instances get their service's too.
  */
 export async function startStack(
@@ -77,7 +84,13 @@ export async function startStack(
   ownEnv: Partial<Record<ServiceName, NodeJS.ProcessEnv>> = {},
 ): Promise<Stack> {
   const name = uniqueName(label);
-  const config: PlatformConfig = { ...loadConfig(), topicPrefix: `${name}.`, pgSchema: name, redisPrefix: `${name}:` };
+  const config: PlatformConfig = {
+    ...loadConfig(),
+    topicPrefix: `${name}.`,
+    pgSchema: name,
+    redisPrefix: `${name}:`,
+    objectPrefix: `${name}/`,
+  };
   const admin = createKafka(config, 'test').admin();
   await admin.connect();
   await ensureTopics(admin, config.topicPrefix);
@@ -159,7 +172,8 @@ export async function startStack(
     stop: async () => {
       await Promise.all([...running.keys()].map((service) => stop(service)));
       await Promise.all(extras.map((extra) => extra.stop()));
-      // Its topics, groups, subjects, keys and schemas (with a rebuild's <schema>_rm<n>): nothing left behind.
+      // Its topics, groups, subjects, keys, schemas (with a rebuild's <schema>_rm<n>) and objects:
+      // nothing left behind.
       // A server a test has already taken away (its own Kafka, say) keeps what it held: the run's
       // final count (test/src/global-setup.ts) reports whatever that leaves on the shared ones.
       await removeLeftovers(config, (test) => test.name === name).catch((error: unknown) =>
@@ -191,15 +205,31 @@ function instanceOf(service: RunningService, port: number, internalPort: number)
 // (port 0) comes from that range, which every outgoing connection on the machine also takes
 // its local port from, so a port picked there could be taken by a client socket (a Kafka or
 // Postgres connection of a parallel test) before the service binds it. Below it, only another
-// picker can collide: a random choice among 12,000 ports, checked free, makes that rare.
+// picker can collide, and neither does: a port checked free is not bound until its service
+// starts, so this process never hands the same one out twice, and each vitest worker picks
+// from a slice of its own.
 const PICK_FROM = 20_000;
 const PICK_BELOW = 32_768;
+const WORKER_SLICES = 8;
+const handedOut = new Set<number>();
 
-/** A port nothing listens on now, for a service or a test server to take. */
+function pickRange(): { from: number; size: number } {
+  const worker = Number(process.env.VITEST_POOL_ID);
+  if (!Number.isInteger(worker) || worker < 1) return { from: PICK_FROM, size: PICK_BELOW - PICK_FROM };
+  const size = Math.floor((PICK_BELOW - PICK_FROM) / WORKER_SLICES);
+  return { from: PICK_FROM + ((worker - 1) % WORKER_SLICES) * size, size };
+}
+
+/** A port nothing listens on now, and not handed out before by this process, for a service or a test server to take. */
 export async function freePort(): Promise<number> {
+  const { from, size } = pickRange();
+  if (handedOut.size >= size / 2) handedOut.clear(); // a long run: the oldest picks are long bound or released
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = PICK_FROM + Math.floor(Math.random() * (PICK_BELOW - PICK_FROM));
-    if (await canListen(port)) return port;
+    const port = from + Math.floor(Math.random() * size);
+    if (!handedOut.has(port) && (await canListen(port))) {
+      handedOut.add(port);
+      return port;
+    }
   }
   return osPort();
 }

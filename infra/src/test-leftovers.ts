@@ -1,13 +1,15 @@
 import pg from 'pg';
-import { createKafka, createRedis, quoteIdent, type PlatformConfig } from '@chat/platform';
+import type { Admin } from 'kafkajs';
+import { createKafka, createRedis, deleteKeys, listKeysUnder, quoteIdent, sleep, type PlatformConfig } from '@chat/platform';
 
 // What tests and benchmarks leave on the shared servers: each names what it makes `t_<label>_
 // <base-36 start time>[_<random>]` (topics and consumer groups `<name>.…`, registry subjects
-// `<name>.…`, Redis keys `<name>:…`, Postgres schemas `<name>` and `<name>_rm<n>`). A stack
-// removes its own when it stops (stack.ts); `./chat test` sweeps what is older than a day
-// before it starts, and after its last test counts what this run left (global-setup.ts).
+// `<name>.…`, Redis keys `<name>:…`, Postgres schemas `<name>` and `<name>_rm<n>`, object keys
+// `<name>/…` in the object store's bucket). A stack removes its own when it stops (stack.ts);
+// `./chat test` sweeps what is older than a day before it starts, and after its last test counts
+// what this run left (global-setup.ts).
 
-const NAME = /^(t_[A-Za-z0-9_-]+?_([0-9a-z]{8})(?:_[0-9a-z]{1,4})?)(?=$|[.:]|_rm\d+$)/;
+const NAME = /^(t_[A-Za-z0-9_-]+?_([0-9a-z]{8})(?:_[0-9a-z]{1,4})?)(?=$|[.:/]|_rm\d+$)/;
 
 /** The test resource's name (`t_<label>_<time>[_<random>]`) and when it was made, or undefined for anything else. */
 export function testNameOf(resource: string): { name: string; madeAt: number } | undefined {
@@ -23,6 +25,7 @@ export interface Leftovers {
   subjects: string[];
   redisKeys: string[];
   schemas: string[];
+  objects: string[];
 }
 
 /** Whether a test name's resources are wanted here (this stack's own, or made before a time). */
@@ -38,6 +41,26 @@ interface Part {
   remove(found: Partial<Leftovers>): Promise<void>;
 }
 
+/** A member killed without leaving (SIGKILL) holds its group until its session times out: 10 s by default. */
+const GROUP_SESSION_PATIENCE_MS = 15_000;
+const NON_EMPTY_GROUP = 68;
+
+/** Deletes the groups, waiting out the sessions of members that died without leaving; gives up on other errors. */
+async function deleteGroups(admin: Admin, groups: string[]): Promise<void> {
+  const deadline = Date.now() + GROUP_SESSION_PATIENCE_MS;
+  let left = groups;
+  for (;;) {
+    const error = await admin.deleteGroups(left).then(
+      () => undefined,
+      (failure: unknown) => failure as { groups?: { groupId: string; errorCode: number }[] },
+    );
+    const waiting = error?.groups?.filter((g) => g.errorCode === NON_EMPTY_GROUP).map((g) => g.groupId) ?? [];
+    if (waiting.length === 0 || Date.now() > deadline) return;
+    left = waiting;
+    await sleep(500);
+  }
+}
+
 function parts(config: PlatformConfig): Part[] {
   const kafka: Part = {
     find: (picks) =>
@@ -48,7 +71,7 @@ function parts(config: PlatformConfig): Part[] {
     remove: (found) =>
       withAdmin(config, async (admin) => {
         // Groups first (a group is deleted only once its members left), then their topics.
-        if (found.groups?.length) await admin.deleteGroups(found.groups).catch(() => undefined);
+        if (found.groups?.length) await deleteGroups(admin, found.groups);
         if (found.topics?.length) await admin.deleteTopics({ topics: found.topics });
       }),
   };
@@ -91,7 +114,11 @@ function parts(config: PlatformConfig): Part[] {
         for (const schema of found.schemas ?? []) await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       }),
   };
-  return [kafka, registry, redis, postgres];
+  const objects: Part = {
+    find: async (picks) => ({ objects: (await listKeysUnder(config.objectStore, 't_')).filter(picks) }),
+    remove: (found) => deleteKeys(config.objectStore, found.objects ?? []),
+  };
+  return [kafka, registry, redis, postgres, objects];
 }
 
 /**
@@ -123,7 +150,7 @@ async function eachPart(
     const test = testNameOf(resource);
     return test !== undefined && wanted(test);
   };
-  const found: Leftovers = { topics: [], groups: [], subjects: [], redisKeys: [], schemas: [] };
+  const found: Leftovers = { topics: [], groups: [], subjects: [], redisKeys: [], schemas: [], objects: [] };
   const results = await Promise.allSettled(parts(config).map((part) => work(part, picks)));
   const errors: unknown[] = [];
   for (const result of results) {

@@ -15,6 +15,7 @@ describe('a test resource name', () => {
       `${name}.projector`,
       `${name}.chat.room-events-chat.events.MessageSent`,
       `${name}:limit:command:user:3d5d8e4d`,
+      `${name}/uploads/0f6c2a9e-4b1d-4c7e-9a51-2d0c3b8e7f10`,
       name,
       `${name}_rm3`,
     ])

@@ -45,6 +45,17 @@ export const ENV_SCHEMA = z
     SCHEMA_REGISTRY_URL: httpUrl,
     DATABASE_URL: url('postgres', 'postgresql'),
     REDIS_URL: url('redis', 'rediss'),
+    // The object store (platform/src/config.ts).
+    S3_ENDPOINT: httpUrl,
+    S3_PUBLIC_ENDPOINT: httpUrl,
+    S3_REGION: z.string().min(1),
+    S3_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name (3-63 lower-case letters, digits, dots, hyphens)'),
+    S3_ACCESS_KEY_ID: z.string().min(1),
+    S3_SECRET_ACCESS_KEY: z.string().min(1),
+    S3_SECRET_ACCESS_KEY_FILE: z.string().min(1),
+    OBJECT_PREFIX: z.string(),
     COMMAND_PORT: port,
     QUERY_PORT: port,
     PROJECTOR_PORT: port,
@@ -121,6 +132,15 @@ export const ENV_SCHEMA = z
     SUBSCRIPTIONS_PER_SOCKET: positive,
     SUBSCRIPTIONS_PER_USER: positive,
     ROOMS_PER_USER: positive,
+    // Attachments (command-service/src/app/attachments.ts).
+    ATTACHMENT_MAX_BYTES: positive,
+    ATTACHMENTS_PER_MESSAGE: positive,
+    UPLOADS_PER_USER_PER_DAY: positive,
+    UPLOAD_BYTES_PER_USER_PER_DAY: positive,
+    UPLOAD_URL_TTL_SECONDS: positive,
+    UPLOAD_GRACE_MS: positive,
+    UPLOAD_SWEEP_INTERVAL_MS: positive,
+    ATTACHMENT_CHECKS_AT_ONCE: positive,
     TEST_PUBLISH_HOLD_MS: nonNegative,
     SHUTDOWN_TIMEOUT_MS: positive,
     GRAPHQL_INTROSPECTION: oneOf('on', 'off'),

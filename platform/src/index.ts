@@ -33,3 +33,4 @@ export * from './rooms-per-user.ts';
 export * from './open-counts.ts';
 export * from './cluster-watch.ts';
 export * from './cli-args.ts';
+export * from './object-store.ts';

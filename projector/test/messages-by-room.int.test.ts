@@ -38,7 +38,7 @@ async function project(...events: DomainEvent[]) {
 const room = (roomId: string, actorId: string) =>
   event({ type: 'RoomCreated', roomId, actorId, name: 'r', topic: null, visibility: 'PRIVATE', kind: 'GROUP' });
 const sent = (roomId: string, actorId: string, messageId: string, body: string) =>
-  event({ type: 'MessageSent', roomId, actorId, messageId, body, replyTo: null, format: 'PLAIN' });
+  event({ type: 'MessageSent', roomId, actorId, messageId, body, replyTo: null, format: 'PLAIN', attachments: [] });
 
 async function messageRow(messageId: string) {
   const { rows } = await pool.query(

@@ -40,7 +40,7 @@ describe('batch plan, messages by room', () => {
   it('drops from the batch what a message deleted in it said, and never stores an edit’s text in room_events', () => {
     const plan = planBatch(
       at(
-        { ...envelope(A, 'alice'), type: 'MessageSent', messageId: X, body: 'hi @bobby', replyTo: null, format: 'PLAIN' },
+        { ...envelope(A, 'alice'), type: 'MessageSent', messageId: X, body: 'hi @bobby', replyTo: null, format: 'PLAIN', attachments: [] },
         { ...envelope(A, 'alice'), type: 'MessageEdited', messageId: X, body: 'second thoughts' },
         { ...envelope(A, 'bob'), type: 'ReactionAdded', messageId: X, emoji: '👍' },
         { ...envelope(A, 'alice'), type: 'MessageDeleted', messageId: X },

@@ -8,6 +8,7 @@ let n = 0;
 const sent = (roomId: string, actorId: string, commandId: string, revision = 0): RoomDomainEvent => ({
   type: 'MessageSent',
   format: 'PLAIN',
+  attachments: [],
   replyTo: null,
   eventId: `e${++n}`,
   occurredAt: 1000 + n,

@@ -23,6 +23,7 @@ export function messageSent(roomId: string, i: number, body = `m${i}`): DomainEv
   return {
     type: 'MessageSent',
     format: 'PLAIN',
+    attachments: [],
     replyTo: null,
     eventId: crypto.randomUUID(),
     occurredAt: 1000 + i,

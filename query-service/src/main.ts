@@ -31,6 +31,7 @@ import {
   readBody,
   handBody,
   type Caller,
+  createS3Client,
 } from '@chat/platform';
 import { RoomFanout } from './adapters/fanout.ts';
 import { LostNotificationSweep } from './app/lost-notification-sweep.ts';
@@ -45,6 +46,7 @@ import { SocketSessions } from './adapters/socket-sessions.ts';
 import { Presence } from './adapters/presence.ts';
 import { TypingStore } from './adapters/typing.ts';
 import { isBuilt, isWebClientRequest, serveWebClient, webDist } from './adapters/web-client.ts';
+import { ATTACHMENT_FETCH_COST, isAttachmentRequest, serveAttachmentFiles } from './adapters/attachment-files.ts';
 import { signOnProxy } from './adapters/sign-on-proxy.ts';
 import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
 import { commandMutationFields, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
@@ -179,9 +181,21 @@ interface SocketContext {
 // The browser client at this same origin, with single sign-on passed to the command service;
 // GraphQL (and GraphiQL on GET) stays on its endpoint.
 const dist = webDist();
-const webClient = serveWebClient(dist);
+const webClient = serveWebClient(dist, new URL(config.objectStore.publicEndpoint).origin);
 if (!isBuilt(dist)) log.warn('the web client is not built; / answers 503 until it is', { dist, build: './chat build -w @chat/web' });
 const signOn = signOnProxy(commandServiceUrl(), instanceAuth, log);
+const attachmentFiles = serveAttachmentFiles({
+  callerOf,
+  admit: async (userId) => {
+    const refused = await queryLimit.admit({ userId }, ATTACHMENT_FETCH_COST);
+    return refused ? { retryAfterSeconds: Number(refused.extensions.retryAfterSeconds ?? 1) } : undefined;
+  },
+  readModels: readModelPool.pool,
+  store: createS3Client(config.objectStore),
+  bucket: config.objectStore.bucket,
+  keyPrefix: config.objectPrefix,
+  log,
+});
 
 const server = await startHttpServer({
   port,
@@ -195,6 +209,7 @@ const server = await startHttpServer({
   },
   handler: (req, res) => {
     if (req.url?.startsWith('/auth/')) return signOn(req, res);
+    if (isAttachmentRequest(req)) return attachmentFiles(req, res);
     if (isWebClientRequest(req, yoga.graphqlEndpoint)) return webClient(req, res);
     if (req.method !== 'POST') return yoga(req, res);
     void readBody(req, GRAPHQL_LIMITS.bytes).then(

@@ -19,6 +19,7 @@ const msg = (sequence: number): MessageView => ({
   editedAt: null,
   deleted: false,
   format: 'PLAIN',
+  attachments: [],
 });
 
 /** The notification the projector publishes for a message. */

@@ -79,6 +79,7 @@ beforeAll(async () => {
         ...envelope(i, USERS[i % USERS.length]!),
         type: 'MessageSent',
         format: 'PLAIN',
+        attachments: [],
         revision: events.length + 1,
         messageId,
         body: `message ${i}`,

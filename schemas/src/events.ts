@@ -1,5 +1,5 @@
 import type { TopicKey } from '@chat/platform';
-import { EVENT_TYPES, type EventPayloads } from './generated/events.ts';
+import { EVENT_TYPES, type EventPayloads, type MessageSent } from './generated/events.ts';
 
 export type * from './generated/events.ts';
 export { EVENT_TYPES };
@@ -10,6 +10,9 @@ export type EventType = keyof EventPayloads;
 export type DomainEvent = { [T in EventType]: { type: T } & EventPayloads[T] }[EventType];
 
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+
+/** A file attached to a message, as MessageSent records it (and the read models keep it). */
+export type Attachment = MessageSent['attachments'][number];
 
 /** Which topic each event type lives in, and so which aggregate id is its Kafka key. */
 export const EVENT_TOPIC: Record<EventType, TopicKey> = {

@@ -4,3 +4,4 @@ export { loadEventSchemas, type AvroRecord } from './avro-files.ts';
 export * from './live.ts';
 export { backwardProblems, releasedSchemas } from './compatibility.ts';
 export { mentionedNames } from './mentions.ts';
+export * from './attachments.ts';

@@ -1,6 +1,8 @@
 // What the projector publishes on Redis after each commit, and what the query service reads:
 // the one contract between them besides the Postgres tables.
 
+import type { Attachment } from './events.ts';
+
 export interface MessageView {
   roomId: string;
   sequence: number;
@@ -18,6 +20,8 @@ export interface MessageView {
   deleted: boolean;
   /** How the body is meant to be shown: PLAIN or MARKDOWN. */
   format: string;
+  /** Files attached, as MessageSent records them; none once deleted. */
+  attachments: Attachment[];
 }
 
 /**

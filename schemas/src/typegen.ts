@@ -24,7 +24,15 @@ export function generateTypes(records: AvroRecord[]): string {
 
 function tsType(type: unknown, where: string): string {
   if (Array.isArray(type)) return type.map((t) => tsType(t, where)).join(' | ');
-  if (typeof type === 'object' && type !== null && 'type' in type) return tsType(type.type, where);
+  if (typeof type === 'object' && type !== null && 'type' in type) {
+    const shape = type as { type: unknown; items?: unknown; fields?: { name: string; type: unknown }[] };
+    // An array of anything mapped here; a record nested in an event, as an inline object type.
+    if (shape.type === 'array') return `Array<${tsType(shape.items, `${where}[]`)}>`;
+    if (shape.type === 'record' && shape.fields) {
+      return `{ ${shape.fields.map((f) => `${f.name}: ${tsType(f.type, `${where}.${f.name}`)};`).join(' ')} }`;
+    }
+    return tsType(shape.type, where);
+  }
   switch (type) {
     case 'null':
       return 'null';

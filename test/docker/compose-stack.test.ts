@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@chat/platform';
 import { signUp } from '../src/accounts.ts';
@@ -6,11 +7,24 @@ import { collect, gql, wsClient } from '../src/graphql.ts';
 
 // docker-compose.yml as a user runs it, here with the local stand-ins of the official images:
 // every component and service in its container, one message sent through the query service's
-// endpoint, projected into history, delivered live, and Prometheus scraping all three services.
+// endpoint, projected into history, delivered live, an image uploaded to the object store with a
+// presigned URL (on the store's published port) and served back to its room through the
+// endpoint, and Prometheus scraping all three services.
 
-const SERVICES = ['postgres', 'redis', 'kafka', 'registry', 'init', 'command-service', 'projector', 'query-service', 'prometheus'];
+const SERVICES = [
+  'postgres',
+  'redis',
+  'kafka',
+  'registry',
+  'objectstore',
+  'init',
+  'command-service',
+  'projector',
+  'query-service',
+  'prometheus',
+];
 const PORTS = ['KAFKA_HOST_PORT', 'POSTGRES_HOST_PORT', 'REDIS_HOST_PORT', 'REGISTRY_HOST_PORT', 'COMMAND_HOST_PORT'];
-const MORE_PORTS = ['QUERY_HOST_PORT', 'PROJECTOR_HOST_PORT', 'PROMETHEUS_HOST_PORT'];
+const MORE_PORTS = ['QUERY_HOST_PORT', 'PROJECTOR_HOST_PORT', 'PROMETHEUS_HOST_PORT', 'S3_HOST_PORT'];
 
 let stack: ComposeStack;
 const url = (variable: string) => `http://127.0.0.1:${stack.ports[variable]}`;
@@ -59,6 +73,50 @@ describe('docker compose up', () => {
       alice.accessToken,
     );
     expect(history.messages.edges.map((e: any) => e.node.body)).toEqual(['hello from compose']);
+  });
+
+  it('takes an image through the object store and serves its thumbnail', async () => {
+    const endpoint = `${url('QUERY_HOST_PORT')}/graphql`;
+    const bob = await signUp(endpoint, 'bob');
+    const { createRoom } = await gql(
+      endpoint,
+      `mutation { createRoom(name: "pictures") { ... on RoomAccepted { roomId } } }`,
+      {},
+      bob.accessToken,
+    );
+    const image = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#36a' } })
+      .png()
+      .toBuffer();
+    const { requestUpload: ticket } = await gql(
+      endpoint,
+      `mutation($n: Int!) { requestUpload(name: "a.png", size: $n, contentType: "image/png") { ... on UploadTicket { uploadId url } } }`,
+      { n: image.length },
+      bob.accessToken,
+    );
+    // Presigned for the store's published address (S3_PUBLIC_ENDPOINT), as a browser would use it.
+    expect(new URL(ticket.url).port).toBe(String(stack.ports.S3_HOST_PORT));
+    const put = await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(image), headers: { 'content-type': 'image/png' } });
+    expect(put.status).toBe(200);
+    const sent = await gql(
+      endpoint,
+      `mutation($r: ID!, $f: [ID!]) { sendMessage(roomId: $r, body: "", clientMessageId: "p1", attachments: $f) { __typename } }`,
+      { r: createRoom.roomId, f: [ticket.uploadId] },
+      bob.accessToken,
+    );
+    expect(sent.sendMessage.__typename).toBe('MessageAccepted');
+    const history = await gql(
+      endpoint,
+      `query($id: ID!) { messages(roomId: $id, last: 1) { edges { node { attachments { width thumbnailUrl } } } } }`,
+      { id: createRoom.roomId },
+      bob.accessToken,
+    );
+    const [attachment] = history.messages.edges[0].node.attachments;
+    expect(attachment.width).toBe(640);
+    const thumbnail = await fetch(`${url('QUERY_HOST_PORT')}${attachment.thumbnailUrl}`, {
+      headers: { authorization: `Bearer ${bob.accessToken}` },
+    });
+    expect(thumbnail.status).toBe(200);
+    expect((await sharp(Buffer.from(await thumbnail.arrayBuffer())).metadata()).width).toBe(320);
   });
 
   it('is scraped by Prometheus', async () => {

@@ -16,6 +16,7 @@ const SERVICES = [
   'postgres',
   'redis',
   'registry',
+  'objectstore',
   'init',
   'command-service-1',
   'command-service-2',
@@ -40,6 +41,7 @@ beforeAll(async () => {
     'QUERY_HOST_PORT',
     'COMMAND_HOST_PORT',
     'PROMETHEUS_HOST_PORT',
+    'S3_HOST_PORT',
   ]);
   try {
     await stack.up(SERVICES);
@@ -72,7 +74,10 @@ async function sendUntilAccepted(user: TestUser, roomId: string, body: string, f
   while (Date.now() < deadline) {
     tries++;
     // A failed request (the connection died, the balancer had no instance, the instance timed out) is tried again.
-    const answer = await gql(endpoint, SEND, { r: roomId, b: body, k: body }, user.accessToken).then(
+    // So is one unanswered for long, as a client gives up on it: a request in flight to an instance
+    // killed with SIGKILL gets no reset from the vanished container, and the balancer would wait
+    // out its read timeout (an hour, for WebSockets) before answering.
+    const answer = await gql(endpoint, SEND, { r: roomId, b: body, k: body }, user.accessToken, {}, AbortSignal.timeout(15_000)).then(
       (data) => data.sendMessage as { __typename: string; code?: string },
       () => undefined,
     );
@@ -89,6 +94,8 @@ async function history(user: TestUser, roomId: string): Promise<string[]> {
     `query($id: ID!) { messages(roomId: $id, last: 200) { edges { node { body } } } }`,
     { id: roomId },
     user.accessToken,
+    {},
+    AbortSignal.timeout(15_000),
   );
   return messages.edges.map((e: any) => e.node.body);
 }

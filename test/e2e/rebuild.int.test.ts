@@ -217,6 +217,7 @@ describe('./chat rebuild', () => {
       body: '**written by v2**',
       replyTo: null,
       format: 'MARKDOWN',
+      attachments: [],
     };
     const producer = createKafka(stack.config, 'test-versions').producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();

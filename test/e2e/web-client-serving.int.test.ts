@@ -11,8 +11,9 @@ import { rawGet } from '../src/raw-http.ts';
 // The query service serves the built browser client at its own origin: a made-up build here
 // (web/dist may or may not be built when this runs), pointed at with WEB_DIST.
 
-const CSP =
-  "default-src 'self'; connect-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+// Connections to this origin and to the object store (uploads go straight there); images from blobs too (attachments).
+const csp = () =>
+  `default-src 'self'; connect-src 'self' ${new URL(stack.config.objectStore.publicEndpoint).origin}; img-src 'self' https: data: blob:; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`;
 // In the folder above the build: what a path escaping the build would reach first.
 const SECRET = 'not-for-the-browser-7f3a';
 const REPO_PACKAGE = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
@@ -60,7 +61,7 @@ describe('the web client at the one origin', () => {
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
       expect(response.headers.get('cache-control')).toBe('no-cache');
-      expect(response.headers.get('content-security-policy')).toBe(CSP);
+      expect(response.headers.get('content-security-policy')).toBe(csp());
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
       expect(await response.text()).toBe(INDEX_HTML);
@@ -68,7 +69,7 @@ describe('the web client at the one origin', () => {
     // HEAD answers the same headers with no body.
     const head = await fetch(`${web.baseUrl}/`, { method: 'HEAD' });
     expect(head.status).toBe(200);
-    expect(head.headers.get('content-security-policy')).toBe(CSP);
+    expect(head.headers.get('content-security-policy')).toBe(csp());
   });
 
   it('serves hashed assets as immutable for a year, and a missing one as 404, never index.html', async () => {
@@ -76,7 +77,7 @@ describe('the web client at the one origin', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    expect(asset.headers.get('content-security-policy')).toBe(CSP);
+    expect(asset.headers.get('content-security-policy')).toBe(csp());
     expect(await asset.text()).toBe(APP_JS);
     for (const path of ['/assets/app-000000.js', '/assets/gone', '/favicon.ico']) {
       const missing = await fetch(`${web.baseUrl}${path}`);

@@ -4,8 +4,8 @@ import { countOf, findLeftovers, infraUp, removeLeftovers, stopStartedContainers
 // runs, printing which path each component took (given, reused, testcontainers or native).
 // When it cannot come up, this throws and every integration test fails; none skips.
 //
-// Tests clean up after themselves (a stack removes its topics, groups, subjects, keys and
-// schemas when it stops): what a run left behind is counted after its last test, and fails
+// Tests clean up after themselves (a stack removes its topics, groups, subjects, keys, schemas
+// and objects when it stops): what a run left behind is counted after its last test, and fails
 // the run. It is not removed then: it is told apart from this run's only by its time, and a
 // second run or a benchmark on the same servers meanwhile would lose its live resources.
 // What is a day old or more (a run killed halfway, a leak reported before) is swept first.

@@ -4,7 +4,7 @@ import { removeLeftovers, testNameOf } from '@chat/infra';
 
 /**
  * After the file's tests, removes what they made on the shared servers under the test name
- * that `prefix` starts with (topics, groups, subjects, Redis keys, schemas): a file that names
+ * that `prefix` starts with (topics, groups, subjects, Redis keys, schemas, objects): a file that names
  * its own resources, rather than starting a stack (which removes its own), cleans up with this.
  */
 export function removeAfterAll(prefix: string): void {

@@ -18,6 +18,12 @@ export const ERROR_CODES = [
   /** A documented cap on a list (reactions, mentions) would be exceeded; see MESSAGE_CAPS. */
   'LIMIT_REACHED',
   'IDEMPOTENCY_KEY_REUSED',
+  /** An attachment names no upload of the caller's, or its bytes never reached the store (the upload URL expired unused). */
+  'UPLOAD_NOT_FOUND',
+  /** An upload's bytes are not what may be attached: a refused type (an executable), or not the image it claimed to be. */
+  'UPLOAD_REFUSED',
+  /** An upload already belongs to another message. */
+  'UPLOAD_IN_USE',
   'CONFLICT',
   'UNAVAILABLE',
 ] as const;

@@ -1,4 +1,4 @@
-import { mentionedNames, type EventOf } from '@chat/schemas';
+import { mentionedNames, type Attachment, type EventOf } from '@chat/schemas';
 import { commandError, type CommandError } from './errors.ts';
 import { createdRoomId, directRoomId } from './room-ids.ts';
 import { LIMITS, checkId, checkText, isUuid } from './validation.ts';
@@ -86,7 +86,15 @@ export type RoomCommand =
   | ({ type: 'RemoveMember'; userId: string } & CommandBase)
   | ({ type: 'LeaveRoom' } & CommandBase)
   | ({ type: 'SetMemberRole'; userId: string; role: Role } & CommandBase)
-  | ({ type: 'SendMessage'; messageId: string; body: string; replyTo: string | null; format: MessageFormat } & CommandBase)
+  | ({
+      type: 'SendMessage';
+      messageId: string;
+      body: string;
+      replyTo: string | null;
+      format: MessageFormat;
+      /** Uploads checked at the door (their bytes sniffed, images scaled): see app/attachments.ts. */
+      attachments: Attachment[];
+    } & CommandBase)
   | ({ type: 'EditMessage'; messageId: string; body: string } & CommandBase)
   | ({ type: 'DeleteMessage'; messageId: string } & CommandBase)
   | ({ type: 'AddReaction'; messageId: string; emoji: string } & CommandBase)
@@ -208,7 +216,9 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
       if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
       if (command.replyTo !== null && !isUuid(command.replyTo)) return commandError('INVALID_INPUT', 'replyTo must be a message id');
       if (!MESSAGE_FORMATS.includes(command.format)) return commandError('INVALID_INPUT', 'format must be PLAIN or MARKDOWN');
-      return checkBody(command.body);
+      if (command.attachments.some((a) => !isUuid(a.attachmentId))) return commandError('INVALID_INPUT', 'an attachment id must be a UUID');
+      // Files alone make a message: its text may then be empty.
+      return command.body === '' && command.attachments.length > 0 ? undefined : checkBody(command.body);
     case 'EditMessage':
       if (!isUuid(command.messageId)) return commandError('INVALID_INPUT', 'messageId must be a UUID');
       return checkBody(command.body);
@@ -335,6 +345,7 @@ export function decide(
         body: command.body,
         replyTo: command.replyTo,
         format: command.format,
+        attachments: command.attachments,
       });
     case 'EditMessage':
     case 'DeleteMessage':

@@ -3,6 +3,7 @@ import { ERROR_CODES, commandError, type CommandError } from '../domain/errors.t
 import type { Caller, Logger } from '@chat/platform';
 import type { PgMemberships } from '../adapters/pg-memberships.ts';
 import type { Accounts } from '../app/accounts.ts';
+import type { Attachments } from '../app/attachments.ts';
 import type { Arrival, CommandHandler } from '../app/command-handler.ts';
 import { isCaller } from '../app/identity.ts';
 import type { Accepted, Outcome, Position } from '../app/outcome.ts';
@@ -21,6 +22,7 @@ export interface Context {
   /** Commands per user, counted where they arrive. */
   commandLimit: (userId: string) => Promise<CommandError | undefined>;
   accounts: Accounts;
+  attachments: Attachments;
   /** The rooms-per-user cap, checked where a command would make its caller (or a peer) a member of one more room. */
   memberships: PgMemberships;
   log: Logger;

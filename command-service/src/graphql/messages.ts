@@ -2,7 +2,9 @@ import { readRoomCursor } from '@chat/platform';
 import { randomUUID } from 'node:crypto';
 import type { Accepted } from '../app/outcome.ts';
 import { commandError } from '../domain/errors.ts';
-import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand } from './builder.ts';
+import { ReceiptRef, builder, expectedRevisionArg, resultUnion, runCommand, type Context } from './builder.ts';
+import { isCaller } from '../app/identity.ts';
+import { checkCommand, type RoomCommand } from '../domain/room.ts';
 
 // Messages: send (optionally as a reply), edit, delete, react. Who may do what to which
 // message is the room decider's to say.
@@ -35,18 +37,28 @@ builder.mutationFields((t) => ({
       replyTo: t.arg.id({ description: 'The message this one answers.' }),
       format: t.arg({ type: MessageFormatRef, defaultValue: 'PLAIN', description: 'PLAIN unless said otherwise.' }),
       expectedRevision: t.arg.int(expectedRevisionArg),
+      attachments: t.arg.idList({
+        description: 'Uploads (requestUpload, then PUT) to attach, in order; with any, body may be empty.',
+      }),
     },
-    resolve: (_root, args, ctx) =>
-      runCommand(ctx, {
+    resolve: async (_root, args, ctx) => {
+      const roomId = args.roomId.toString();
+      const key = args.clientMessageId.toString();
+      const uploadIds = (args.attachments ?? []).map(String);
+      const command: SendCommand = {
         type: 'SendMessage',
-        roomId: args.roomId.toString(),
-        commandId: args.clientMessageId.toString(),
+        roomId,
+        commandId: key,
         messageId: randomUUID(),
         body: args.body,
         replyTo: args.replyTo?.toString() ?? null,
         format: args.format ?? 'PLAIN',
         expectedRevision: args.expectedRevision,
-      }),
+        attachments: [],
+      };
+      if (uploadIds.length === 0) return runCommand(ctx, command);
+      return withAttachments(ctx, command, key, uploadIds);
+    },
   }),
   editMessage: t.field({
     type: MessageResult,
@@ -130,3 +142,29 @@ builder.mutationFields((t) => ({
       }),
   }),
 }));
+
+type SendCommand = Omit<Extract<RoomCommand, { type: 'SendMessage' }>, 'actorId'>;
+
+/**
+ * A send with files: the command is checked as it is first (junk claims no upload), then its
+ * uploads are claimed and checked, then it runs; its outcome settles the uploads.
+ */
+async function withAttachments(ctx: Context, command: SendCommand, key: string, uploadIds: string[]) {
+  if (!isCaller(ctx.caller)) return ctx.caller;
+  const userId = ctx.caller.userId;
+  const invalid = checkCommand({ ...command, body: command.body === '' ? '-' : command.body, actorId: userId });
+  if (invalid) return invalid;
+  let attachments;
+  try {
+    attachments = await ctx.attachments.prepare(userId, command.roomId, key, uploadIds);
+  } catch (error) {
+    ctx.log.warn('cannot check attachments', { error });
+    return commandError('UNAVAILABLE', 'attachments cannot be checked right now; retry with the same clientMessageId');
+  }
+  if ('code' in attachments) return attachments;
+  const result = await runCommand(ctx, { ...command, attachments });
+  await ctx.attachments
+    .settle(command.roomId, key, uploadIds, result)
+    .catch((error: unknown) => ctx.log.warn('cannot settle uploads (the sweeper will)', { error }));
+  return result;
+}

@@ -477,10 +477,12 @@ function writePlan(flight: QueryFlight, plan: BatchPlan): void {
     // One JSON document for the rows (a row per event, so the busiest statement): serialised
     // natively and parsed by Postgres, where a text array per column cost the projector more.
     flight.send(
-      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to, format)
-       SELECT "roomId", sequence, "messageId", "senderId", "clientMessageId", body, ${fromEpochMs('"sentAt"')}, "eventId", revision, "replyTo", format
+      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to, format, attachments)
+       SELECT "roomId", sequence, "messageId", "senderId", "clientMessageId", body, ${fromEpochMs('"sentAt"')}, "eventId", revision, "replyTo", format,
+              attachments
          FROM json_to_recordset($1::json) AS v("roomId" uuid, sequence bigint, "messageId" uuid, "senderId" text, "clientMessageId" text,
-                                               body text, "sentAt" bigint, "eventId" uuid, revision bigint, "replyTo" uuid, format text)`,
+                                               body text, "sentAt" bigint, "eventId" uuid, revision bigint, "replyTo" uuid, format text,
+                                               attachments jsonb)`,
       [JSON.stringify(plan.messages)],
     );
   }
@@ -600,7 +602,7 @@ function writeDeletes(flight: QueryFlight, plan: BatchPlan): void {
   const keys = [col(deletes, 'roomId'), col(deletes, 'messageId')];
   // A tombstone: the place in history stays.
   flight.send(
-    `UPDATE messages SET body = '', deleted_at = v.deleted_at
+    `UPDATE messages SET body = '', attachments = '[]', deleted_at = v.deleted_at
        FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS v(room_id, message_id, deleted_at)
       WHERE messages.room_id = v.room_id AND messages.message_id = v.message_id`,
     [...keys, deletes.map((d) => new Date(d.at))],

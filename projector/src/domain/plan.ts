@@ -277,6 +277,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
           editedAt: null,
           deleted: false,
           format: event.format,
+          attachments: event.attachments,
           eventId: event.eventId,
           revision: event.revision,
         };
@@ -361,7 +362,9 @@ function roomEventView(event: RoomDomainEvent, message: MessageView | undefined,
   const { type, roomId, revision, actorId, occurredAt, eventId: _id, commandId: _key, ...fields } = event;
   const data: Record<string, unknown> = fields;
   if (type === 'MessageSent') {
+    // Like the body, its files are the message's: in messages, which a deletion empties.
     delete data.body;
+    delete data.attachments;
     // Members named in it (whether or not they are still members is the reader's to check).
     if (mentioned.length) data.mentions = mentioned;
   }

@@ -39,7 +39,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const MESSAGE_COLUMNS = `room_id AS "roomId", sequence::int AS sequence, message_id AS "messageId", sender_id AS "senderId",
   client_message_id AS "clientMessageId", body, (extract(epoch FROM sent_at) * 1000)::float8 AS "sentAt",
-  reply_to AS "replyTo", (extract(epoch FROM edited_at) * 1000)::float8 AS "editedAt", deleted_at IS NOT NULL AS deleted, format`;
+  reply_to AS "replyTo", (extract(epoch FROM edited_at) * 1000)::float8 AS "editedAt", deleted_at IS NOT NULL AS deleted, format, attachments`;
 
 export interface ReactionView {
   emoji: string;

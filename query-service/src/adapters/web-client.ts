@@ -13,13 +13,15 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 // Scripts and styles only from here (Vite emits no inline script); avatars may come from any
 // https host. 'self' in connect-src covers ws: to this same origin (CSP Level 3; the test opens
-// one under this policy in Chromium).
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; connect-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
+// one under this policy in Chromium). Uploads go straight to the object store (`storeOrigin`,
+// S3_PUBLIC_ENDPOINT's), and attachments, fetched with the access token, are shown from blob: URLs.
+function securityHeaders(storeOrigin: string): Record<string, string> {
+  return {
+    'content-security-policy': `default-src 'self'; connect-src 'self' ${storeOrigin}; img-src 'self' https: data: blob:; style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
+}
 // Vite names everything under assets/ by its content hash: a changed file is a new URL.
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const NOT_BUILT = 'The web client is not built: run `./chat build -w @chat/web` (./chat up does it), then reload.\n';
@@ -44,7 +46,8 @@ export function isWebClientRequest(req: IncomingMessage, graphqlEndpoint: string
   return path !== graphqlEndpoint && !path.startsWith('/auth/');
 }
 
-export function serveWebClient(dist: string): Handler {
+export function serveWebClient(dist: string, storeOrigin: string): Handler {
+  const headers = securityHeaders(storeOrigin);
   const files = sirv(dist, {
     // Looked up on disk per request instead of listed once at start-up: a rebuild while the
     // service runs (new hashed names, a longer index.html) is served at once, never a stale
@@ -57,7 +60,7 @@ export function serveWebClient(dist: string): Handler {
     setHeaders: (res, pathname) => res.setHeader('cache-control', pathname.startsWith('/assets/') ? IMMUTABLE : 'no-cache'),
   });
   return (req, res) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     if (!isBuilt(dist)) return text(res, 503, NOT_BUILT);
     // Dot segments and dotfiles are never part of the client; sirv's dev mode would serve a dotfile.
     if (hasDotSegment(req.url ?? '/')) return text(res, 404, 'not found\n');

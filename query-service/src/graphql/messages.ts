@@ -6,6 +6,7 @@ import { RoomRef } from './rooms.ts';
 import { reactionsKey, type ReactionView } from '../adapters/read-models.ts';
 import { UUID, builder, clientError, cursorIn, passThrough, requireMember, requireUser, type Context } from './builder.ts';
 import { MessageRef, messageIn } from './message-ref.ts';
+import { AttachmentRef, attachmentsOf } from './attachments.ts';
 import { PER_VIEWER, SHARES_EXECUTION } from './shared-execution.ts';
 import { UserRef } from './users.ts';
 
@@ -55,6 +56,11 @@ MessageRef.implement({
       type: [ReactionRef],
       description: 'Reactions by emoji, in the order first used.',
       resolve: (m, _args, ctx) => (m.deleted ? [] : ctx.loaders.reactions.load(reactionsKey(m.roomId, m.messageId))),
+    }),
+    attachments: t.field({
+      type: [AttachmentRef],
+      description: 'Files attached, in the order sent (at most ATTACHMENTS_PER_MESSAGE); none once deleted.',
+      resolve: attachmentsOf,
     }),
     room: t.field({ type: RoomRef, nullable: true, resolve: (m, _args, ctx) => ctx.loaders.rooms.load(m.roomId) }),
   }),

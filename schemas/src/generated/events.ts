@@ -154,6 +154,8 @@ export interface MessageSent {
   replyTo: null | string;
   /** How the body is meant to be shown: PLAIN or MARKDOWN. Added in the second version of this event: events written before read as PLAIN. */
   format: string;
+  /** Files attached to the message. Added in the third version of this event: events written before read as none. */
+  attachments: Array<{ attachmentId: string; name: string; contentType: string; size: number; image: null | { width: number; height: number; placeholder: string; }; }>;
 }
 
 /** A user changed their profile. Carries the whole profile after the change, so the last event of a user is its profile. */

@@ -11,6 +11,8 @@ export interface Outgoing {
   roomId: string;
   body: string;
   replyTo: string | null;
+  /** Files already in the store (uploads/), in order: sent with the message, by their upload ids. */
+  attachments?: { uploadId: string; name: string }[];
   queuedAt: string;
   /** Set when the server refused it for good; shown with the reason. */
   refused?: string;

@@ -21,6 +21,10 @@
       "RoomLeftEvent",
       "UnreadChangedEvent"
     ],
+    "RequestUploadResult": [
+      "CommandError",
+      "UploadTicket"
+    ],
     "RoomEvent": [
       "MemberInvitedEvent",
       "MemberJoinedEvent",
@@ -72,6 +76,10 @@
       "RoomJoinedEvent",
       "RoomLeftEvent",
       "UnreadChangedEvent"
+    ],
+    "RequestUploadResult": [
+      "CommandError",
+      "UploadTicket"
     ],
     "RoomEvent": [
       "MemberInvitedEvent",

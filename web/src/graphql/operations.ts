@@ -105,6 +105,22 @@ export const UPDATE_PROFILE = graphql(`
   }
 `);
 
+export const ATTACHMENT_FIELDS = graphql(`
+  fragment AttachmentFields on Attachment {
+    id
+    name
+    contentType
+    size
+    kind
+    width
+    height
+    placeholder
+    url
+    previewUrl
+    thumbnailUrl
+  }
+`);
+
 export const MESSAGE_FIELDS = graphql(`
   fragment MessageFields on Message {
     id
@@ -120,6 +136,9 @@ export const MESSAGE_FIELDS = graphql(`
     sender {
       ...UserFields
     }
+    attachments {
+      ...AttachmentFields
+    }
     reactions {
       emoji
       count
@@ -132,6 +151,10 @@ export const MESSAGE_FIELDS = graphql(`
       sender {
         id
         displayName
+      }
+      attachments {
+        id
+        name
       }
     }
   }
@@ -156,6 +179,10 @@ export const ROOM_SUMMARY = graphql(`
       sender {
         id
         displayName
+      }
+      attachments {
+        id
+        name
       }
     }
   }
@@ -379,6 +406,10 @@ export const MY_EVENTS = graphql(`
               id
               displayName
             }
+            attachments {
+              id
+              name
+            }
           }
         }
       }
@@ -433,9 +464,29 @@ export const SEARCH_MESSAGES = graphql(`
   }
 `);
 
+export const REQUEST_UPLOAD = graphql(`
+  mutation RequestUpload($name: String!, $size: Int!, $contentType: String!) {
+    requestUpload(name: $name, size: $size, contentType: $contentType) {
+      __typename
+      ... on UploadTicket {
+        uploadId
+        url
+        method
+        contentType
+        expiresAt
+      }
+      ... on CommandError {
+        code
+        message
+        retryAfterSeconds
+      }
+    }
+  }
+`);
+
 export const SEND_MESSAGE = graphql(`
-  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: ID!, $replyTo: ID) {
-    sendMessage(roomId: $roomId, body: $body, clientMessageId: $clientMessageId, replyTo: $replyTo) {
+  mutation SendMessage($roomId: ID!, $body: String!, $clientMessageId: ID!, $replyTo: ID, $attachments: [ID!]) {
+    sendMessage(roomId: $roomId, body: $body, clientMessageId: $clientMessageId, replyTo: $replyTo, attachments: $attachments) {
       __typename
       ... on MessageAccepted {
         messageId

@@ -2,6 +2,7 @@ import { useMutation } from '@apollo/client/react';
 import { useState, type KeyboardEvent } from 'react';
 import type { Outgoing } from '../client/outbox.ts';
 import { ADD_REACTION, DELETE_MESSAGE, EDIT_MESSAGE, REMOVE_REACTION } from '../graphql/operations.ts';
+import { AttachmentList, attachmentSummary } from './Attachments.tsx';
 import { Avatar } from './Avatar.tsx';
 import { EmojiPicker } from './EmojiPicker.tsx';
 import { describeRefusal } from './hooks.ts';
@@ -61,7 +62,7 @@ export function MessageItem(props: {
         {message.replyTo && (
           <blockquote className="reply-quote" data-testid="reply-quote">
             <span className="muted">Reply to {message.replyTo.sender?.displayName ?? 'someone'}:</span>{' '}
-            {message.replyTo.deleted ? <em>deleted message</em> : message.replyTo.body}
+            {message.replyTo.deleted ? <em>deleted message</em> : message.replyTo.body || attachmentSummary(message.replyTo.attachments)}
           </blockquote>
         )}
         {message.deleted ? (
@@ -71,9 +72,14 @@ export function MessageItem(props: {
         ) : editing ? (
           <EditBox roomId={roomId} message={message} onDone={() => setEditing(false)} />
         ) : (
-          <p className="body" data-testid="body">
-            {message.body}
-          </p>
+          <>
+            {message.body && (
+              <p className="body" data-testid="body">
+                {message.body}
+              </p>
+            )}
+            <AttachmentList attachments={message.attachments} />
+          </>
         )}
         {message.reactions.length > 0 && (
           <div className="reactions">
@@ -95,7 +101,11 @@ export function MessageItem(props: {
       </div>
       {!message.deleted && !editing && (
         <div className="message-actions">
-          <button type="button" className="small" onClick={() => onReply({ id: message.id, senderName: sender, body: message.body })}>
+          <button
+            type="button"
+            className="small"
+            onClick={() => onReply({ id: message.id, senderName: sender, body: message.body || attachmentSummary(message.attachments) })}
+          >
             Reply
           </button>
           <button type="button" className="small" aria-expanded={picking} onClick={() => setPicking(!picking)}>
@@ -166,7 +176,12 @@ export function PendingItem({ message, offline, onDiscard }: { message: Outgoing
   return (
     <li className="message pending" data-testid="pending-message">
       <div className="message-main">
-        <p className="body">{message.body}</p>
+        {message.body && <p className="body">{message.body}</p>}
+        {message.attachments?.map((file) => (
+          <p key={file.uploadId} className="muted small-text">
+            📎 {file.name}
+          </p>
+        ))}
         <p className="muted small-text">
           {message.refused ? (
             <>

@@ -1,6 +1,7 @@
 import { useMutation } from '@apollo/client/react';
 import type { MyRoomsQuery } from '../generated/graphql.ts';
 import { JOIN_ROOM } from '../graphql/operations.ts';
+import { attachmentSummary } from './Attachments.tsx';
 import { go, useChat } from './hooks.ts';
 
 type RoomNode = MyRoomsQuery['myRooms']['edges'][number]['node'];
@@ -120,7 +121,9 @@ function RoomGroup({
                     </span>
                   )}
                   <span className="room-last muted">
-                    {last ? `${last.sender?.displayName ?? ''}: ${last.deleted ? 'message deleted' : last.body}` : (room.topic ?? '')}
+                    {last
+                      ? `${last.sender?.displayName ?? ''}: ${last.deleted ? 'message deleted' : last.body || attachmentSummary(last.attachments)}`
+                      : (room.topic ?? '')}
                   </span>
                 </a>
               </li>

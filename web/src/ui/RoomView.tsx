@@ -1,6 +1,6 @@
 import type { ApolloCache, Reference } from '@apollo/client';
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
-import { useState } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import type { RoomEventsSubscription } from '../generated/graphql.ts';
 import { LEAVE_ROOM, MESSAGE_FIELDS, ROOM_HISTORY, ROOM_EVENTS, ROOM_MEMBERS, TYPING } from '../graphql/operations.ts';
 import { describeRefusal, go, useChat } from './hooks.ts';
@@ -18,7 +18,7 @@ export const PAGE_SIZE = 50;
  * the two; after a lost connection it resumes from the last event received (ResumingWsLink).
  */
 export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => void }) {
-  const { session, client } = useChat();
+  const { session, client, uploads } = useChat();
   const history = useQuery(ROOM_HISTORY, { variables: { roomId, last: PAGE_SIZE }, notifyOnNetworkStatusChange: true });
   const members = useQuery(ROOM_MEMBERS, { variables: { roomId, first: 100 }, pollInterval: 30_000 });
   const [showMembers, setShowMembers] = useState(false);
@@ -50,6 +50,7 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
     },
   });
   const typing = useSubscription(TYPING, { variables: { roomId } });
+  const drop = useFileDrop(Boolean(room?.myRole), (files) => uploads.add(roomId, files));
 
   if (history.error && !room) return <p className="pad problem">This room cannot be shown right now.</p>;
   if (!history.data) return <p className="pad muted">Loading…</p>;
@@ -69,7 +70,7 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
   }
 
   return (
-    <div className="room" data-members={showMembers ? 'open' : 'closed'}>
+    <div className="room" data-members={showMembers ? 'open' : 'closed'} {...drop.handlers}>
       <header className="room-header">
         <button type="button" className="back small" onClick={() => go({ view: 'home' })} aria-label="Back to rooms">
           ←
@@ -127,11 +128,68 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
       ) : (
         <p className="pad muted">You are not a member of this room.</p>
       )}
+      {drop.dragging && (
+        <div className="drop-zone" aria-hidden="true">
+          Drop files to attach them
+        </div>
+      )}
       {showMembers && (
         <MembersPanel roomId={roomId} myRole={room.myRole ?? null} members={memberList} onChanged={() => void members.refetch()} />
       )}
     </div>
   );
+}
+
+const hasFiles = (event: { dataTransfer: DataTransfer | null }) => event.dataTransfer?.types.includes('Files') ?? false;
+
+/**
+ * Files dragged from the desktop onto the room (timeline or composer) are attached to the
+ * message being written, for members. A file dropped anywhere else on the page is ignored
+ * rather than opened by the browser in place of the chat.
+ */
+function useFileDrop(enabled: boolean, onFiles: (files: File[]) => void) {
+  const [dragging, setDragging] = useState(false);
+  // dragenter and dragleave come for every child crossed: the drag is over the room until as many leaves as enters.
+  const depth = useRef(0);
+  useEffect(() => {
+    const ignore = (event: globalThis.DragEvent) => hasFiles(event) && event.preventDefault();
+    window.addEventListener('dragover', ignore);
+    window.addEventListener('drop', ignore);
+    return () => {
+      window.removeEventListener('dragover', ignore);
+      window.removeEventListener('drop', ignore);
+    };
+  }, []);
+  if (!enabled) return { dragging: false, handlers: {} };
+  return {
+    dragging,
+    handlers: {
+      onDragEnter: (event: DragEvent) => {
+        if (!hasFiles(event)) return;
+        event.preventDefault();
+        depth.current += 1;
+        setDragging(true);
+      },
+      onDragOver: (event: DragEvent) => {
+        if (!hasFiles(event)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = 'copy';
+        setDragging(true);
+      },
+      onDragLeave: (event: DragEvent) => {
+        if (!hasFiles(event)) return;
+        depth.current = Math.max(0, depth.current - 1);
+        if (depth.current === 0) setDragging(false);
+      },
+      onDrop: (event: DragEvent) => {
+        if (!hasFiles(event)) return;
+        event.preventDefault();
+        depth.current = 0;
+        setDragging(false);
+        if (event.dataTransfer.files.length > 0) onFiles(Array.from(event.dataTransfer.files));
+      },
+    },
+  };
 }
 
 type RoomEvent = RoomEventsSubscription['roomEvents'];

@@ -1,11 +1,15 @@
 import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { ChatClient } from '../client/apollo.ts';
 import type { Outbox } from '../client/outbox.ts';
+import type { AttachmentFiles } from '../client/attachment-files.ts';
+import type { Uploads } from '../client/uploads.ts';
 import { parseSession, sessions, type Session } from '../client/session.ts';
 
 export interface Chat {
   client: ChatClient;
   outbox: Outbox;
+  uploads: Uploads;
+  files: AttachmentFiles;
   session: Session;
 }
 

@@ -5,6 +5,10 @@ export function describeRefusal(error: { code: string | null; message: string | 
   if (error.code === 'RATE_LIMITED') return `Too many attempts; try again in ${error.retryAfterSeconds ?? 'a few'} s.`;
   // The command names the limit (reactions, different emojis or mentions on a message; rooms); this says it is one.
   if (error.code === 'LIMIT_REACHED') return `That goes over a limit: ${error.message ?? 'too many reactions, mentions or rooms'}.`;
+  // A file named in a send: never arrived (or is gone), refused for what it is, or already sent.
+  if (error.code === 'UPLOAD_NOT_FOUND') return 'A file did not reach the server (or is no longer there): attach it again.';
+  if (error.code === 'UPLOAD_REFUSED') return `That file cannot be sent: ${error.message ?? 'its type is not allowed'}.`;
+  if (error.code === 'UPLOAD_IN_USE') return 'A file was already sent with another message: attach it again.';
   return error.message ?? 'That did not work.';
 }
 
