@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, createS3Client, sleep, topicName, waitFor } from '@chat/platform';
 import { objectKeys } from '@chat/schemas';
-import { ROOT, serviceEnv, startStack, type Stack } from '@chat/infra';
+import { startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
+import { runRebuild } from '../src/rebuild-cli.ts';
 import { topicSize } from '../src/kafka.ts';
 
 // Attachments end to end, against the real local object store (S3Proxy): an upload asked for,
@@ -301,14 +301,7 @@ describe('attachments', () => {
   });
 });
 
-function rebuild(): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['projector/src/rebuild.ts', '--json'], { cwd: ROOT, env: serviceEnv(stack.config) });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, out: code === 0 ? out : `${out}\n${err}` }));
-  });
+async function rebuild(): Promise<{ code: number | null; out: string }> {
+  const { code, stdout, stderr } = await runRebuild(stack, ['--json']);
+  return { code, out: code === 0 ? stdout : `${stdout}\n${stderr}` };
 }

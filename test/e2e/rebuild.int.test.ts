@@ -1,13 +1,13 @@
-import { spawn } from 'node:child_process';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, quoteIdent, topicName } from '@chat/platform';
 import { EventCodec, releasedSchemas, subjectFor, type DomainEvent } from '@chat/schemas';
-import { ROOT, freePort, serviceEnv, startStack, type Stack } from '@chat/infra';
+import { freePort, startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
+import { runRebuild } from '../src/rebuild-cli.ts';
 
 // ./chat rebuild while messages keep flowing and a subscriber stays connected: the read models
 // are rebuilt from offset zero into a new schema, checked row for row against the live ones,
@@ -43,19 +43,9 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string; err
   return cliWith({}, ...args);
 }
 
-function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['projector/src/rebuild.ts', '--json', ...args], {
-      cwd: ROOT,
-      env: { ...serviceEnv(stack.config), ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, out: code === 0 || out ? out : err, err }));
-  });
+async function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const { code, stdout, stderr } = await runRebuild(stack, ['--json', ...args], env);
+  return { code, out: code === 0 || stdout ? stdout : stderr, err: stderr };
 }
 
 /** Every /metrics answer until `running` settles (connection refusals before it listens are skipped). */
