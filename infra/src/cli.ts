@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { newInternalSecret } from '@chat/platform';
+import { ensureLocalMasterKeys } from './content-master-keys.ts';
 import { buildLocalImages } from './docker-images.ts';
 import { infraDown, infraStatus, infraUp } from './index.ts';
 import { stopStarted } from './processes.ts';
@@ -7,6 +8,8 @@ import { stopStarted } from './processes.ts';
 // npm run infra:up | infra:down | infra:status | docker:images [--rebuild]; `./chat down` is `stop`
 // node infra/src/cli.ts secret FILE: writes a fresh internal secret to FILE unless it has one
 // (the compose stacks' init does this once per volume; the services read INTERNAL_SECRET_FILE).
+// node infra/src/cli.ts master-keys FILE: writes a content master key to FILE unless it has one
+// (init again; the command service and the projector read CONTENT_MASTER_KEYS_FILE).
 
 const command = process.argv[2];
 try {
@@ -32,8 +35,10 @@ try {
   } else if (command === 'secret' && process.argv[3]) {
     const file = process.argv[3];
     if (!existsSync(file)) writeFileSync(file, newInternalSecret(), { mode: 0o600 });
+  } else if (command === 'master-keys' && process.argv[3]) {
+    ensureLocalMasterKeys({}, process.argv[3]);
   } else {
-    console.error('usage: node infra/src/cli.ts up|down|stop|status|images [--rebuild]|secret FILE');
+    console.error('usage: node infra/src/cli.ts up|down|stop|status|images [--rebuild]|secret FILE|master-keys FILE');
     process.exitCode = 2;
   }
 } catch (error) {

@@ -1,4 +1,5 @@
 import { intFromEnv, loadConfig, type PlatformConfig } from '@chat/platform';
+import { ensureLocalMasterKeys } from './content-master-keys.ts';
 import { CONTAINER_SPECS, removeInfraContainers, startContainer, type StartedContainer } from './containers.ts';
 import { dockerEngineAnswers } from './docker.ts';
 import { imageAtHand } from './docker-images.ts';
@@ -102,6 +103,8 @@ const startedContainers: StartedContainer[] = [];
 export async function infraUp(env: Env = process.env): Promise<PlatformConfig> {
   // The local object store's credential, made on first start (before the configuration, which reads it).
   ensureLocalCredential(env);
+  // So is the master key message content is sealed under (see content-master-keys.ts).
+  ensureLocalMasterKeys(env);
   const config = loadConfig(env);
   let docker: boolean | undefined;
   // The stores (Postgres, Redis, the object store) first: the registry keeps its schemas in Postgres.
@@ -176,6 +179,7 @@ export { redact } from './postgres.ts';
 export { recordSelf, runningPid, stopStarted } from './processes.ts';
 export { countOf, findLeftovers, removeLeftovers, testNameOf, type Leftovers } from './test-leftovers.ts';
 export { SERVICES, startService, stopService, type RunningService, type ServiceName } from './services.ts';
+export { ensureLocalMasterKeys } from './content-master-keys.ts';
 export { freePort, serviceEnv, startStack, type Instance, type Stack } from './stack.ts';
 export { withSignOnDefaults } from './sign-on-env.ts';
 export { brokerJavaArgs, brokerPropertiesTemplate, newClusterId } from './kafka.ts';

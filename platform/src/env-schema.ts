@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseMasterKeys } from './content-keys/master-keys.ts';
 import { REDACTED, redactText } from './redact.ts';
 import { trustProxyProblem } from './client-address.ts';
 
@@ -56,6 +57,11 @@ export const ENV_SCHEMA = z
     S3_SECRET_ACCESS_KEY: z.string().min(1),
     S3_SECRET_ACCESS_KEY_FILE: z.string().min(1),
     OBJECT_PREFIX: z.string(),
+    // Never echoed back in a problem line (see environmentProblems).
+    CONTENT_MASTER_KEYS: z
+      .string()
+      .refine(validMasterKeys, 'must be id:base64 entries of 32-byte keys, comma-separated, the first current'),
+    CONTENT_MASTER_KEYS_FILE: z.string().min(1),
     COMMAND_PORT: port,
     QUERY_PORT: port,
     PROJECTOR_PORT: port,
@@ -190,6 +196,15 @@ export const ENV_SCHEMA = z
   })
   .partial();
 
+function validMasterKeys(spec: string): boolean {
+  try {
+    parseMasterKeys(spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every variable checked, in the schema's order: the README's configuration table lists these (a test holds it to that). */
 export const ENV_VARIABLES: readonly string[] = Object.keys(ENV_SCHEMA.shape);
 
@@ -216,7 +231,7 @@ export function environmentProblems(env: NodeJS.ProcessEnv): string[] {
  * no URL (a connection string missing its "//", say) only what follows the last "@".
  */
 function shownValue(name: string, value: string): string {
-  if (/SECRET|PASSWORD|TOKEN|HEADERS/.test(name)) return 'value not shown';
+  if (/SECRET|PASSWORD|TOKEN|HEADERS|MASTER_KEYS/.test(name)) return 'value not shown';
   let shown = redactText(value);
   if (shown.includes('@') && !shown.includes(`${REDACTED}@`)) shown = `…${shown.slice(shown.lastIndexOf('@'))}`;
   return `got "${shown.slice(0, 80)}"`;

@@ -34,3 +34,4 @@ export * from './open-counts.ts';
 export * from './cluster-watch.ts';
 export * from './cli-args.ts';
 export * from './object-store.ts';
+export * from './content-keys/index.ts';

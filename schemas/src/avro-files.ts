@@ -8,6 +8,8 @@ export interface AvroField {
   type: unknown;
   doc?: string;
   default?: unknown;
+  /** Ours, beside Avro's: writers may leave the field out (it has a default). */
+  optional?: boolean;
 }
 
 export interface AvroRecord {

@@ -2,6 +2,8 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { sleep, topicName } from '@chat/platform';
 import { loadEventSchemas, type AvroRecord } from './avro-files.ts';
+import { ContentIntegrityError } from '@chat/platform';
+import { isSealable, openContent, type ContentOpener } from './content.ts';
 import { EVENT_NAMESPACE, EVENT_TOPIC, isEventType, type DomainEvent, type EventType } from './events.ts';
 
 // Encodes events as Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro
@@ -42,6 +44,8 @@ export class EventCodec {
   private readonly resolutions = new Map<number, { reader: avro.Type; resolver: avro.Resolver | undefined }>();
 
   private readonly registryUrl: string;
+  /** The keys sealed content opens with, for readers that need it (openSealed). */
+  private opener: ContentOpener | undefined;
 
   constructor(registryUrl: string, topicPrefix: string) {
     this.registry = new SchemaRegistry({ host: registryUrl, clientId: 'chat' });
@@ -65,6 +69,22 @@ export class EventCodec {
       this.ids.set(record.name, id);
       this.typeById.set(id, record.name);
     }
+  }
+
+  /** Lets openSealed open content with these keys (the projector's PgContentKeys). */
+  openWith(opener: ContentOpener): this {
+    this.opener = opener;
+    return this;
+  }
+
+  /**
+   * Decoded events with their sealed content opened (schemas/src/content.ts), a batch at a time:
+   * one read of the key tables. Throws ContentIntegrityError for content no key here opens.
+   */
+  async openSealed(events: readonly DomainEvent[]): Promise<DomainEvent[]> {
+    if (!events.some((event) => isSealable(event) && event.sealed)) return [...events];
+    if (!this.opener) throw new ContentIntegrityError('sealed content to open, and no content keys to open it with');
+    return openContent(events, this.opener);
   }
 
   async encode(event: DomainEvent): Promise<Buffer> {

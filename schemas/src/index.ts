@@ -5,3 +5,4 @@ export * from './live.ts';
 export { backwardProblems, releasedSchemas } from './compatibility.ts';
 export { mentionedNames } from './mentions.ts';
 export * from './attachments.ts';
+export * from './content.ts';

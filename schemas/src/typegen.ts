@@ -10,7 +10,8 @@ export function generateTypes(records: AvroRecord[]): string {
     lines.push(`export interface ${record.name} {`);
     for (const field of record.fields) {
       if (field.doc) lines.push(`  /** ${field.doc} */`);
-      lines.push(`  ${field.name}: ${tsType(field.type, `${record.name}.${field.name}`)};`);
+      // `optional`: a field later versions added that writers may leave out (Avro writes its default).
+      lines.push(`  ${field.name}${field.optional ? '?' : ''}: ${tsType(field.type, `${record.name}.${field.name}`)};`);
     }
     lines.push('}', '');
   }
@@ -40,6 +41,8 @@ function tsType(type: unknown, where: string): string {
       return 'string';
     case 'boolean':
       return 'boolean';
+    case 'bytes':
+      return 'Buffer';
     case 'int':
     case 'long':
     case 'float':

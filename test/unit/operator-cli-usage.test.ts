@@ -10,7 +10,7 @@ function run(command: string, args: string[]) {
 }
 
 describe('operator commands', () => {
-  for (const script of ['projector/src/rebuild.ts', 'projector/src/dead-letters.ts']) {
+  for (const script of ['projector/src/rebuild.ts', 'projector/src/dead-letters.ts', 'command-service/src/content-keys.ts']) {
     it(`${script} prints its usage on --help and refuses an unknown option without a stack trace`, () => {
       const help = run(process.execPath, [script, '--help']);
       expect(help.status).toBe(0);

@@ -130,6 +130,8 @@ export interface MessageEdited {
   messageId: string;
   /** The new body. */
   body: string;
+  /** The message's content (body and attachments of MessageSent; the new body of MessageEdited), AES-256-GCM encrypted under the message's content key, kept outside the log: erasing the key leaves this unreadable. When set, body is empty and attachments is empty. Added in the fourth version of MessageSent and the second of MessageEdited: events written before carry their content in the clear and read as not sealed. */
+  sealed?: null | { dataKeyId: string; shareId: string; ciphertext: Buffer; };
 }
 
 /** A member sent a message to a room. commandId carries the client's clientMessageId. */
@@ -156,6 +158,8 @@ export interface MessageSent {
   format: string;
   /** Files attached to the message. Added in the third version of this event: events written before read as none. */
   attachments: Array<{ attachmentId: string; name: string; contentType: string; size: number; image: null | { width: number; height: number; placeholder: string; }; }>;
+  /** The message's content (body and attachments of MessageSent; the new body of MessageEdited), AES-256-GCM encrypted under the message's content key, kept outside the log: erasing the key leaves this unreadable. When set, body is empty and attachments is empty. Added in the fourth version of MessageSent and the second of MessageEdited: events written before carry their content in the clear and read as not sealed. */
+  sealed?: null | { dataKeyId: string; shareId: string; ciphertext: Buffer; };
 }
 
 /** A user changed their profile. Carries the whole profile after the change, so the last event of a user is its profile. */

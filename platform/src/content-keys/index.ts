@@ -1,0 +1,4 @@
+export * from './sealing.ts';
+export * from './master-keys.ts';
+export * from './pg-content-keys.ts';
+export * from './boot.ts';
