@@ -18,6 +18,7 @@ import {
   connectKafkaAdmin,
   createKafka,
   createPgPool,
+  bootContentKeys,
   followReadModels,
   graphqlLimits,
   GRAPHQL_LIMITS,
@@ -111,7 +112,9 @@ const ownership = new KafkaOwnership(kafka, codec, {
   sessionTimeoutMs: env('COMMAND_SESSION_TIMEOUT_MS', 10_000),
   log,
 });
-const appender = new KafkaAppender(kafka, codec, topic, log);
+// Message content is sealed under keys in Postgres, wrapped by the master keys (CONTENT_MASTER_KEYS).
+const contentKeys = await bootContentKeys(pool, config, log);
+const appender = new KafkaAppender(kafka, codec, topic, log, contentKeys);
 await waitFor('a transactional producer', async () => (await appender.open(), true), { timeoutMs: 120_000, intervalMs: 1000 });
 const claims = new PgWriterClaims(pool, topic);
 // Facts of old messages come from the read models, wherever a rebuild has put them.

@@ -1,4 +1,4 @@
-import { commandArgs, createLogger, createPgPool, createRedis, loadConfig } from '@chat/platform';
+import { bootContentKeys, commandArgs, createLogger, createPgPool, createRedis, loadConfig } from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { RedisPublisher } from './adapters/redis-publisher.ts';
 import { listLetters, redrive, type Position } from './app/redrive.ts';
@@ -43,8 +43,9 @@ try {
     const positions = values.all ? 'all' : targets.map(parsePosition);
     if (positions !== 'all' && positions.length === 0) throw new UsageError(USAGE);
     const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
+    codec.openWith(await bootContentKeys(pool, config, createLogger('dead-letters', process.env.LOG_LEVEL ?? 'warn')));
     const deadline = Date.now() + REGISTRY_WAIT_MS;
-    const report = await redrive(pool, codec, projectionsFor(config.topicPrefix), positions, async () => Date.now() < deadline);
+    const report = await redrive(pool, codec, projectionsFor(config), positions, async () => Date.now() < deadline);
     await announce(report.notifications);
     if (values.json) console.log(JSON.stringify({ resolved: report.resolved, failed: report.failed }, null, 2));
     else {

@@ -3,10 +3,13 @@ import {
   ReadModelControl,
   clusterCheckIntervalMs,
   bootService,
+  bootContentKeys,
   closeServer,
+  createPgPool,
   connectKafkaAdmin,
   createKafka,
   createRedis,
+  createS3Client,
   intFromEnv,
   onShutdown,
   recordsBehind,
@@ -19,6 +22,7 @@ import { EventCodec } from '@chat/schemas';
 import { DeadLetterTopic } from './adapters/dead-letter-topic.ts';
 import { RedisPublisher } from './adapters/redis-publisher.ts';
 import { LiveProjector } from './app/live-projector.ts';
+import { ObjectEraser } from './app/object-erasure.ts';
 import { projectionsFor } from './projections.ts';
 
 const { config, log, port, host, internalPort, internalHost } = bootService('projector');
@@ -33,6 +37,9 @@ await deadLetters.connect();
 const publisher = new RedisPublisher(redis, config.redisPrefix, log, intFromEnv(process.env, 'TEST_PUBLISH_HOLD_MS', 0));
 const control = new ReadModelControl(config);
 await control.ensure();
+// Message content arrives sealed: opened with the keys the command side keeps (platform/src/content-keys).
+const keyPool = createPgPool(config, 2);
+codec.openWith(await bootContentKeys(keyPool, config, log));
 const projector = new LiveProjector({
   kafka,
   config,
@@ -41,11 +48,21 @@ const projector = new LiveProjector({
   deadLetters: deadLetters.send,
   control,
   logId,
-  projections: projectionsFor(config.topicPrefix),
+  projections: projectionsFor(config),
   sessionTimeoutMs: intFromEnv(process.env, 'PROJECTOR_SESSION_TIMEOUT_MS', 10_000),
   log,
 });
 const stopFollowing = await projector.follow();
+// Deleted messages' files leave the object store once their deletion is committed.
+const s3 = createS3Client(config.objectStore);
+const objectEraser = new ObjectEraser({
+  pool: () => projector.activePool,
+  store: config.objectStore,
+  prefix: config.objectPrefix,
+  s3,
+  log,
+});
+objectEraser.start();
 // Another log answering on the brokers' addresses (another cluster, a topic made again) stops all projection.
 const clusterWatch = new ClusterWatch(admin, config.topicPrefix, logId, log, () => projector.haltAll());
 clusterWatch.start(clusterCheckIntervalMs());
@@ -81,6 +98,7 @@ onShutdown(log, async () => {
   clearInterval(logEndWatch);
   await closeServer(server);
   await closeServer(internalServer);
+  await objectEraser.stop();
   await stopFollowing();
   await deadLetters.disconnect();
   await admin.disconnect();
@@ -88,4 +106,6 @@ onShutdown(log, async () => {
   await Promise.race([publisher.flushed(), sleep(2000)]);
   redis.disconnect();
   await control.close();
+  await keyPool.end();
+  s3.destroy();
 });

@@ -1,4 +1,13 @@
-import { ReadModelControl, commandArgs, connectKafkaAdmin, createKafka, createLogger, loadConfig } from '@chat/platform';
+import {
+  ReadModelControl,
+  bootContentKeys,
+  commandArgs,
+  connectKafkaAdmin,
+  createKafka,
+  createLogger,
+  createPgPool,
+  loadConfig,
+} from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { adoptNewLog, rebuildReadModels, type FoundInLog, type Progress } from './app/rebuild.ts';
 import { projectionsFor } from './projections.ts';
@@ -34,6 +43,9 @@ const { admin, logId } = await connectKafkaAdmin(kafka, config.topicPrefix);
 await admin.disconnect();
 const control = new ReadModelControl(config);
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
+// Sealed content is opened as the live projector opens it: erased content reads as erased.
+const keyPool = createPgPool(config, 2);
+codec.openWith(await bootContentKeys(keyPool, config, log));
 const metrics = await serveRebuildMetrics(log);
 const printProgress = progressPrinter();
 
@@ -43,7 +55,7 @@ const deps = {
   codec,
   control,
   logId,
-  projections: projectionsFor(config.topicPrefix),
+  projections: projectionsFor(config),
   log,
   onProgress: (p: Progress) => (metrics.record(p), printProgress(p)),
 };
@@ -55,6 +67,7 @@ try {
   process.exitCode = 1;
 } finally {
   await control.close();
+  await keyPool.end();
   await metrics.close();
 }
 

@@ -31,8 +31,11 @@ describe('batch plan, messages by room', () => {
       ),
       known,
     );
-    expect([...plan.edits.values()]).toEqual([{ roomId: A, messageId: X, body: 'alice’s', editedAt: 1 }]);
-    expect(plan.editTexts).toEqual([{ roomId: A, messageId: X, revision: 1, body: 'alice’s' }]);
+    expect([...plan.edits.values()]).toEqual([
+      { roomId: A, messageId: X, body: 'alice’s', editedAt: 1 },
+      { roomId: M, messageId: X, body: '', editedAt: 2 },
+    ]);
+    expect(plan.editTexts).toEqual([{ roomId: A, messageId: X, revision: 1, body: 'alice’s', contentShare: null }]);
     expect([...plan.deletes.values()]).toEqual([{ roomId: M, messageId: X, at: 4 }]);
     expect(plan.reactions.size).toBe(0);
   });
@@ -50,7 +53,8 @@ describe('batch plan, messages by room', () => {
     expect(plan.editTexts).toEqual([]);
     expect(plan.mentions).toEqual([]);
     expect(plan.reactions.size).toBe(0);
-    expect(plan.edits.size).toBe(0);
+    // The edit's time is kept (as when the delete comes in a later batch), never its text.
+    expect([...plan.edits.values()]).toEqual([{ roomId: A, messageId: X, body: '', editedAt: expect.any(Number) }]);
     const edited = plan.roomEvents.find((e) => e.type === 'MessageEdited')!;
     expect(edited.data).toMatchObject({ body: 'second thoughts' }); // the live view, once, as it happens
     expect(storedRoomEvent(edited).data).toEqual({ messageId: X });

@@ -40,7 +40,14 @@ describe('a revision written twice', () => {
     // A rival event at the same revision, in the same partition, as an unfenced old owner would append it.
     const codec = new EventCodec(stack.config.schemaRegistryUrl, stack.config.topicPrefix);
     await codec.registerAll();
-    const rival = { ...two.event, eventId: crypto.randomUUID(), messageId: crypto.randomUUID(), commandId: 'rival', body: 'rival' };
+    const rival = {
+      ...two.event,
+      eventId: crypto.randomUUID(),
+      messageId: crypto.randomUUID(),
+      commandId: 'rival',
+      body: 'rival',
+      sealed: null,
+    };
     const producer = createKafka(stack.config, 'revision-conflict-test').producer();
     await producer.connect();
     await producer.send({

@@ -162,8 +162,11 @@ describe('walking skeleton', () => {
       actorId: await id('carol'),
       commandId: 'k-1',
       messageId: sent.sendMessage.messageId,
-      body: 'on the record',
+      // Its content sealed (crypto-shredding): ciphertext for any reader without the keys.
+      body: '',
+      sealed: { dataKeyId: expect.any(String), shareId: expect.any(String) },
     });
+    expect(value.includes(Buffer.from('on the record'))).toBe(false);
     expect(typeof decoded.occurredAt).toBe('number');
     expect(record.headers?.['event-type']?.toString()).toBe('MessageSent');
     // The caller's trace travels with the event: its trace id, with the span that sent the record as parent.

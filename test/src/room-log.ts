@@ -1,10 +1,12 @@
 import type { Kafka } from 'kafkajs';
-import { createKafka, topicName, type PlatformConfig } from '@chat/platform';
-import { EventCodec, isRoomEvent, type RoomDomainEvent } from '@chat/schemas';
+import pg from 'pg';
+import { LocalKeyProvider, PgContentKeys, createKafka, masterKeysFrom, topicName, type PlatformConfig } from '@chat/platform';
+import { EventCodec, isRoomEvent, type DomainEvent, type RoomDomainEvent } from '@chat/schemas';
 
 // The room-events topic as any read-committed reader sees it: every committed record from the
 // beginning up to the end offsets taken when the read starts, decoded with the project's
-// codec. Tests assert on the log itself (revisions, idempotency keys, fencing) with it.
+// codec, message content opened with the stack's content keys as the projector opens it (erased
+// content as erased). Tests assert on the log itself (revisions, idempotency keys, fencing) with it.
 
 export interface LoggedEvent {
   partition: number;
@@ -80,16 +82,35 @@ export async function readRoomLog(config: PlatformConfig, { timeoutMs = 60_000 }
   }
 
   raw.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
-  const events: LoggedEvent[] = [];
+  const decoded: DomainEvent[] = [];
   for (const record of raw) {
     if (!record.value) throw new Error(`record ${topic}/${record.partition}@${record.offset} has no value`);
     const event = await codec.decode(record.value).catch((error: unknown) => {
       throw new Error(`record ${topic}/${record.partition}@${record.offset} does not decode: ${String(error)}`);
     });
     if (!isRoomEvent(event)) throw new Error(`record ${topic}/${record.partition}@${record.offset} is a ${event.type}, not a room event`);
-    events.push({ partition: record.partition, offset: record.offset, key: record.key, event });
+    decoded.push(event);
   }
-  return events;
+  const opened = await openedContent(config, codec, decoded);
+  return raw.map((record, i) => ({
+    partition: record.partition,
+    offset: record.offset,
+    key: record.key,
+    event: opened[i] as RoomDomainEvent,
+  }));
+}
+
+/** The events with their sealed content opened, with the keys in the stack's Postgres and this machine's master keys. */
+async function openedContent(config: PlatformConfig, codec: EventCodec, events: DomainEvent[]): Promise<DomainEvent[]> {
+  if (!events.some((e) => 'sealed' in e && e.sealed)) return events;
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
+  try {
+    return await codec
+      .openWith(new PgContentKeys(pool, config.pgSchema, new LocalKeyProvider(masterKeysFrom(process.env)!)))
+      .openSealed(events);
+  } finally {
+    await pool.end();
+  }
 }
 
 /** Events grouped by room id, each room's in log order. */

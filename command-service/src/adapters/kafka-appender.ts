@@ -1,6 +1,6 @@
 import type { Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { endSpan, startRecordSpan, type Logger } from '@chat/platform';
-import type { EventCodec } from '@chat/schemas';
+import { sealContent, type ContentSealer, type EventCodec } from '@chat/schemas';
 import { LogMismatch } from '../app/partition-owner.ts';
 import type { Appended, Appender } from '../app/transaction-pump.ts';
 
@@ -13,6 +13,9 @@ import type { Appended, Appender } from '../app/transaction-pump.ts';
 // aborts that producer's open transaction and makes its next one fail with
 // INVALID_PRODUCER_EPOCH. A fenced generation is never opened again by its instance: after
 // any failure the instance moves to a new generation. Consumers read committed records only.
+//
+// Message content (bodies, edits, attachments) is sealed here, as each record is encoded, under
+// keys kept outside the log (schemas/src/content.ts): the log holds its ciphertext only.
 //
 // Each record gets a span of its own in its command's trace, from the send to the commit, and
 // carries it in its headers (traceparent), so the projection continues that trace; one
@@ -29,9 +32,12 @@ export class KafkaAppender implements Appender {
   private producer: Producer | undefined;
   private generation = 0;
   private readonly fenced = new Set<string>();
+  private readonly sealer: ContentSealer | undefined;
 
-  constructor(kafka: Kafka, codec: EventCodec, topic: string, log: Logger) {
+  /** Without a sealer, content goes in the clear (as events written before sealing): tests of the log alone. */
+  constructor(kafka: Kafka, codec: EventCodec, topic: string, log: Logger, sealer?: ContentSealer) {
     this.kafka = kafka;
+    this.sealer = sealer;
     this.codec = codec;
     this.topic = topic;
     this.instanceId = crypto.randomUUID();
@@ -72,7 +78,7 @@ export class KafkaAppender implements Appender {
       const messages = await Promise.all(
         records.map(async ({ event, partition }, i) => ({
           key: event.roomId,
-          value: await this.codec.encode(event),
+          value: await this.codec.encode(this.sealer ? await sealContent(event, this.sealer) : event),
           partition,
           headers: { 'event-type': event.type, 'event-id': event.eventId, ...traced[i]!.headers },
         })),

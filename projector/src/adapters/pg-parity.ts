@@ -3,9 +3,10 @@ import { quoteIdent } from '@chat/platform';
 
 // Row hashes of the read-model tables, to tell whether two schemas hold the same read models:
 // per table, the row count and the sum of every row's 64-bit hash. Bookkeeping
-// that differs by nature (when something was recorded, what was set aside and retried) is left out.
+// that differs by nature (when something was recorded, what was set aside and retried, what is
+// still to be removed from the object store) is left out.
 
-const NOT_COMPARED = new Set(['read_model_migrations', 'projection_meta', 'projection_faults', 'dead_letters']);
+const NOT_COMPARED = new Set(['read_model_migrations', 'projection_meta', 'projection_faults', 'dead_letters', 'object_erasures']);
 const VOLATILE_COLUMNS: Record<string, string[]> = { projection_checkpoints: ['updated_at'] };
 
 export interface TableHash {

@@ -112,6 +112,11 @@ export interface Applied {
 
 export interface ApplyOptions {
   /**
+   * The command side's schema (quoted): deleted messages erase their content shares in it, and
+   * the names their uploads were given.
+   */
+  commandSchema?: string;
+  /**
    * Re-driving a dead letter: its room has moved past its revision since (the log went on
    * without it), so that is expected, not a replay to skip.
    */
@@ -363,7 +368,7 @@ export async function applyRoomEvents(
     const { offset, roomId, detail } = plan.conflict;
     throw new RevisionConflict({ topic, partition: partitionOf.get(roomId)!, offset, roomId, detail });
   }
-  writePlan(flight, plan);
+  writePlan(flight, plan, options.commandSchema);
   if (plan.faults.length > 0) {
     const f = plan.faults;
     flight.send(
@@ -451,7 +456,7 @@ async function eventIdsPassed(flight: QueryFlight, records: readonly PlannedReco
   return new Map(rows.map((r) => [revisionKey(r.room_id, Number(r.revision)), r.event_id]));
 }
 
-function writePlan(flight: QueryFlight, plan: BatchPlan): void {
+function writePlan(flight: QueryFlight, plan: BatchPlan, commandSchema: string | undefined): void {
   if (plan.rooms.length > 0) {
     const r = plan.rooms;
     flight.send(
@@ -477,12 +482,13 @@ function writePlan(flight: QueryFlight, plan: BatchPlan): void {
     // One JSON document for the rows (a row per event, so the busiest statement): serialised
     // natively and parsed by Postgres, where a text array per column cost the projector more.
     flight.send(
-      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to, format, attachments)
+      `INSERT INTO messages (room_id, sequence, message_id, sender_id, client_message_id, body, sent_at, event_id, revision, reply_to, format, attachments,
+                             content_share)
        SELECT "roomId", sequence, "messageId", "senderId", "clientMessageId", body, ${fromEpochMs('"sentAt"')}, "eventId", revision, "replyTo", format,
-              attachments
+              attachments, "contentShare"
          FROM json_to_recordset($1::json) AS v("roomId" uuid, sequence bigint, "messageId" uuid, "senderId" text, "clientMessageId" text,
                                                body text, "sentAt" bigint, "eventId" uuid, revision bigint, "replyTo" uuid, format text,
-                                               attachments jsonb)`,
+                                               attachments jsonb, "contentShare" uuid)`,
       [JSON.stringify(plan.messages)],
     );
   }
@@ -519,7 +525,7 @@ function writePlan(flight: QueryFlight, plan: BatchPlan): void {
       [JSON.stringify(rows)],
     );
   }
-  writeDeletes(flight, plan);
+  writeDeletes(flight, plan, commandSchema);
 }
 
 /** Read markers (forward only, never past the room's end) and mentions of members. After rooms and members are written. */
@@ -563,11 +569,11 @@ function writeMessageChanges(flight: QueryFlight, plan: BatchPlan): void {
   if (texts.length > 0) {
     // Kept only for a message of that room that is still there, as the edit itself applies.
     flight.send(
-      `INSERT INTO message_edits (room_id, message_id, revision, body)
-       SELECT v.* FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS v(room_id, message_id, revision, body)
+      `INSERT INTO message_edits (room_id, message_id, revision, body, content_share)
+       SELECT v.* FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::uuid[]) AS v(room_id, message_id, revision, body, content_share)
         WHERE EXISTS (SELECT 1 FROM messages m WHERE m.room_id = v.room_id AND m.message_id = v.message_id AND m.deleted_at IS NULL)
        ON CONFLICT DO NOTHING`,
-      [col(texts, 'roomId'), col(texts, 'messageId'), col(texts, 'revision'), col(texts, 'body')],
+      [col(texts, 'roomId'), col(texts, 'messageId'), col(texts, 'revision'), col(texts, 'body'), col(texts, 'contentShare')],
     );
   }
   const reactions = [...plan.reactions.values()];
@@ -591,15 +597,47 @@ function writeMessageChanges(flight: QueryFlight, plan: BatchPlan): void {
 }
 
 /**
- * Deleted messages take what they said with them, in this transaction: the body (and with it
- * the search index entry, an expression over the body), every edit's text, the reactions, the
+ * Deleted messages take what they said with them, in this transaction: the keys of their
+ * sealed content, the body (and with it the search index entry, an expression over the body),
+ * every edit's text, the attachments (their objects queued for removal), the reactions, the
  * mentions, and the mentions their MessageSent event kept in room_events. Last, so that
  * whatever the batch wrote before about those messages goes too.
  */
-function writeDeletes(flight: QueryFlight, plan: BatchPlan): void {
+function writeDeletes(flight: QueryFlight, plan: BatchPlan, commandSchema: string | undefined): void {
   if (plan.deletes.size === 0) return;
   const deletes = [...plan.deletes.values()];
   const keys = [col(deletes, 'roomId'), col(deletes, 'messageId')];
+  // Crypto-shredding: the shares of the message and of its edits, first, while their rows still
+  // name them. Erased, not removed: an erased share opens as erased, a missing one is a fault.
+  if (commandSchema) {
+    flight.send(
+      `UPDATE ${commandSchema}.content_shares s SET share = NULL, erased_at = now()
+         FROM (SELECT m.content_share FROM messages m JOIN unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id) USING (room_id, message_id)
+               UNION ALL
+               SELECT e.content_share FROM message_edits e JOIN unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id) USING (room_id, message_id)
+               UNION ALL
+               SELECT unnest($3::uuid[])) AS x(share_id)
+        WHERE s.share_id = x.share_id AND s.share IS NOT NULL`,
+      [...keys, plan.erasedShares],
+    );
+    // What the sender named their files, kept with the uploads they claimed.
+    flight.send(
+      `UPDATE ${commandSchema}.command_uploads u SET name = '', attachment = NULL
+         FROM messages m JOIN unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id) USING (room_id, message_id),
+              jsonb_array_elements(m.attachments) a
+        WHERE u.upload_id = (a->>'attachmentId')::uuid`,
+      keys,
+    );
+  }
+  // Their files leave the object store after this commits (the queue is read by object-erasure.ts).
+  flight.send(
+    `INSERT INTO object_erasures (attachment_id)
+     SELECT (a->>'attachmentId')::uuid
+       FROM messages m JOIN unnest($1::uuid[], $2::uuid[]) AS v(room_id, message_id) USING (room_id, message_id),
+            jsonb_array_elements(m.attachments) a
+     ON CONFLICT DO NOTHING`,
+    keys,
+  );
   // A tombstone: the place in history stays.
   flight.send(
     `UPDATE messages SET body = '', attachments = '[]', deleted_at = v.deleted_at

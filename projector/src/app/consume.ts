@@ -2,7 +2,8 @@ import { consumerLag, projectorBatchRecords, projectorEvents } from '@chat/platf
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type pg from 'pg';
 import { keepWaitingWhileRunning, retryThroughOutage, sleep, type Logger } from '@chat/platform';
-import type { EventCodec } from '@chat/schemas';
+import { ContentIntegrityError } from '@chat/platform';
+import type { DomainEvent, EventCodec } from '@chat/schemas';
 import { projectBatches, type Applier, type DecodedRecord, type PartitionBatch } from '../adapters/pg-projection.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
 import type { DeadLetterSink } from '../adapters/dead-letter-topic.ts';
@@ -203,7 +204,7 @@ export async function runProjector(
       // The high watermark counts a partition's records and commit markers: never below what was read.
       const end = BigInt(payload.batch.highWatermark);
       if (end < (reached.get(k) ?? 0n)) return haltShrunk(topic, partition, end, reached.get(k)!);
-      let records = await decodeBatch(payload, codec);
+      let records = await decodeBatch(payload, codec, log);
       spans?.start(topic, partition, payload.batch.messages, records);
       const limit = cap?.(topic, partition);
       if (limit !== undefined && records.some((r) => BigInt(r.offset) >= limit)) {
@@ -275,7 +276,7 @@ async function checkpointOf(pool: pg.Pool, topic: string, partition: number): Pr
   return BigInt(rows[0]?.next_offset ?? '0');
 }
 
-async function decodeBatch(payload: EachBatchPayload, codec: EventCodec): Promise<DecodedRecord[]> {
+async function decodeBatch(payload: EachBatchPayload, codec: EventCodec, log: Logger): Promise<DecodedRecord[]> {
   const { batch } = payload;
   const records: DecodedRecord[] = [];
   // While the registry is unreachable, wait for it rather than dead-letter good events.
@@ -289,7 +290,31 @@ async function decodeBatch(payload: EachBatchPayload, codec: EventCodec): Promis
         : { offset: message.offset, poison: { error: outcome.undecodable, ...raw } },
     );
   }
-  return records;
+  return openSealed(payload, codec, log, records);
+}
+
+/**
+ * The batch's sealed content opened, erased content as erased. Keys read while Postgres is away
+ * are waited for; content no key opens (a wrong master key, a lost key, altered bytes) stops the
+ * partition here, retried and logged as an error, rather than projecting text that is not what
+ * was sent or dropping a message that was.
+ */
+async function openSealed(payload: EachBatchPayload, codec: EventCodec, log: Logger, records: DecodedRecord[]): Promise<DecodedRecord[]> {
+  const decoded = records.filter((r): r is Extract<DecodedRecord, { event: DomainEvent }> => 'event' in r);
+  const opened = await retryThroughOutage(() => codec.openSealed(decoded.map((r) => r.event)), {
+    keepGoing: payload.isRunning,
+    onFailure: async (error, attempt) => {
+      if (error instanceof ContentIntegrityError) log.error('sealed content cannot be opened; the partition waits', { attempt, error });
+      else log.warn('reading content keys failed; retrying', { attempt, error });
+      await payload.heartbeat().catch(() => undefined);
+    },
+  });
+  if (!opened) throw new Error('stopped while opening sealed content');
+  const byRecord = new Map<DecodedRecord, DomainEvent>(decoded.map((r, i) => [r, opened[i]!]));
+  return records.map((r) => {
+    const event = byRecord.get(r);
+    return event ? { ...r, event } : r;
+  });
 }
 
 /** Retries Postgres work through an outage, keeping the group session alive meanwhile. */

@@ -65,6 +65,11 @@ export class LiveProjector {
     this.running?.projector?.haltAll();
   }
 
+  /** The pool of the read models being projected into; none while paused or stopped. */
+  get activePool(): pg.Pool | undefined {
+    return this.running?.pool;
+  }
+
   /** Projecting (joined its group), or paused on purpose. */
   get ready(): boolean {
     return this.phase === 'paused' || this.running?.joined === true;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { QueryFlight, inTransaction } from '@chat/platform';
+import { ContentIntegrityError, QueryFlight, inTransaction } from '@chat/platform';
 import type { EventCodec } from '@chat/schemas';
 import type { LiveNotification } from '@chat/schemas';
 import { isDataError } from '../adapters/pg-projection.ts';
@@ -90,10 +90,15 @@ async function redriveOne(
   if (!applier) return failed(`no projection reads ${topic}`);
   const decoded = await codec.decodeRecord(letter.value, keepWaiting);
   if ('undecodable' in decoded) return failed(`undecodable: ${decoded.undecodable}`);
+  const [event] = await codec.openSealed([decoded.event]).catch((error: unknown) => {
+    if (error instanceof ContentIntegrityError) return [undefined];
+    throw error;
+  });
+  if (!event) return failed('sealed content cannot be opened (see the projector log)');
   await client.query('SAVEPOINT redrive');
   try {
     const flight = new QueryFlight(client);
-    const applied = await applier(flight, topic, [{ partition, offset, event: decoded.event, ...letter }], { redrive: true });
+    const applied = await applier(flight, topic, [{ partition, offset, event, ...letter }], { redrive: true });
     await flight.landed();
     await client.query(`UPDATE dead_letters SET resolved_at = now(), retries = retries + 1 WHERE ${where}`, [topic, partition, offset]);
     return { notifications: applied.notifications };

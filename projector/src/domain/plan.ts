@@ -43,6 +43,8 @@ export interface RoomUpdate {
 export interface MessageRow extends MessageView {
   eventId: string;
   revision: number;
+  /** The share its content was sealed with (schemas/src/content.ts): erased with the message. */
+  contentShare: string | null;
 }
 
 export interface PlannedRecord {
@@ -146,6 +148,8 @@ export interface MessageKey {
 export interface EditText extends MessageKey {
   revision: number;
   body: string;
+  /** The share the edit was sealed with: erased with its message. */
+  contentShare: string | null;
 }
 
 export interface BatchPlan {
@@ -161,6 +165,11 @@ export interface BatchPlan {
   editTexts: EditText[];
   /** Messages deleted in the batch, and when, by `messageKey`. */
   deletes: Map<string, MessageKey & { at: number }>;
+  /**
+   * Content shares to erase beside those the read model holds for the deleted messages: those
+   * of edits the batch both made and deleted, which never reach message_edits.
+   */
+  erasedShares: string[];
   reactions: Map<string, Reaction>;
   /** Each member's read marker after the batch (the highest seen), by room and user. */
   readMarkers: Map<string, { roomId: string; userId: string; upTo: number }>;
@@ -191,6 +200,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     messages: [],
     edits: new Map(),
     editTexts: [],
+    erasedShares: [],
     deletes: new Map(),
     reactions: new Map(),
     readMarkers: new Map(),
@@ -280,6 +290,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
           attachments: event.attachments,
           eventId: event.eventId,
           revision: event.revision,
+          contentShare: event.sealed?.shareId ?? null,
         };
         plan.messages.push(message);
         plan.lastActivity.set(roomId, event.occurredAt);
@@ -292,14 +303,15 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
             mentioned.push(userId);
           }
         }
-        const { eventId: _eventId, revision: _revision, ...view } = message;
+        const { eventId: _eventId, revision: _revision, contentShare: _share, ...view } = message;
         announced = view;
         break;
       }
       case 'MessageEdited': {
         const { messageId, body } = event;
         plan.edits.set(messageKey(roomId, messageId), { roomId, messageId, body, editedAt: event.occurredAt });
-        if (event.revision > 0) plan.editTexts.push({ roomId, messageId, revision: event.revision, body });
+        const contentShare = event.sealed?.shareId ?? null;
+        if (event.revision > 0) plan.editTexts.push({ roomId, messageId, revision: event.revision, body, contentShare });
         break;
       }
       case 'MessageDeleted': {
@@ -307,7 +319,10 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
         const k = messageKey(roomId, messageId);
         const same = (m: MessageKey) => m.roomId === roomId && m.messageId === messageId;
         plan.deletes.set(k, { roomId, messageId, at: event.occurredAt });
-        plan.edits.delete(k);
+        // The edit's time stays (as when the delete comes in a later batch); its text goes.
+        const edit = plan.edits.get(k);
+        if (edit) plan.edits.set(k, { ...edit, body: '' });
+        for (const e of plan.editTexts) if (same(e) && e.contentShare) plan.erasedShares.push(e.contentShare);
         plan.editTexts = plan.editTexts.filter((e) => !same(e));
         plan.mentions = plan.mentions.filter((m) => !same(m));
         for (const [rk, reaction] of plan.reactions) if (same(reaction)) plan.reactions.delete(rk);
@@ -361,6 +376,8 @@ export function messageKey(roomId: string, messageId: string): string {
 function roomEventView(event: RoomDomainEvent, message: MessageView | undefined, mentioned: string[]): RoomEventView {
   const { type, roomId, revision, actorId, occurredAt, eventId: _id, commandId: _key, ...fields } = event;
   const data: Record<string, unknown> = fields;
+  // Sealed content is opened into the fields above; its ciphertext and key ids are the log's alone.
+  delete data.sealed;
   if (type === 'MessageSent') {
     // Like the body, its files are the message's: in messages, which a deletion empties.
     delete data.body;

@@ -1,0 +1,195 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, listKeysUnder, quoteIdent, topicName, waitFor } from '@chat/platform';
+import { EventCodec, type DomainEvent } from '@chat/schemas';
+import { startStack, type Stack } from '@chat/infra';
+import { TestUsers } from '../src/accounts.ts';
+import { gql } from '../src/graphql.ts';
+import { runRebuild } from '../src/rebuild-cli.ts';
+import { readRecord } from '../src/kafka.ts';
+import { readRoomLog } from '../src/room-log.ts';
+
+// Crypto-shredding against the real stack: message content enters the log sealed, so a strict
+// decoder of the topic sees ciphertext and never text; deleting a message erases its keys in the
+// transaction that empties its read-model rows, after which nothing in Postgres holds what it
+// said, its files are removed from the object store, and its records in the log open as erased;
+// a rebuild from the log then has parity.
+
+let stack: Stack;
+let endpoint: string;
+let users: TestUsers;
+let db: pg.Pool;
+
+const ACCEPTED = `... on MessageAccepted { messageId receipt { position { partition offset } } } ... on CommandError { code message }`;
+const SEND = `mutation($roomId: ID!, $body: String!, $key: ID!, $files: [ID!]) {
+  sendMessage(roomId: $roomId, body: $body, clientMessageId: $key, attachments: $files) { ${ACCEPTED} } }`;
+const REQUEST_UPLOAD = `mutation($name: String!, $size: Int!) {
+  requestUpload(name: $name, size: $size, contentType: "text/plain") { ... on UploadTicket { uploadId url contentType } } }`;
+const EDIT = `mutation($roomId: ID!, $messageId: ID!, $body: String!) { editMessage(roomId: $roomId, messageId: $messageId, body: $body) { ${ACCEPTED} } }`;
+const DELETE = `mutation($roomId: ID!, $messageId: ID!) { deleteMessage(roomId: $roomId, messageId: $messageId) { ${ACCEPTED} } }`;
+const CREATE = `mutation { createRoom(name: "erasure") { ... on RoomAccepted { roomId } } }`;
+const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename } }`;
+const ATTACHMENTS = `query($roomId: ID!) { messages(roomId: $roomId, first: 1) { edges { node { attachments { id name } } } } }`;
+const HISTORY = `query($roomId: ID!) { messages(roomId: $roomId, last: 50) { edges { node { id body deleted editedAt } } } }`;
+
+beforeAll(async () => {
+  stack = await startStack('erasure');
+  endpoint = stack.queryUrl;
+  users = new TestUsers(stack.commandUrl);
+  db = new pg.Pool({ connectionString: stack.config.databaseUrl, max: 2 });
+});
+
+afterAll(async () => {
+  await db?.end();
+  await stack?.stop();
+});
+
+interface Position {
+  partition: number;
+  offset: string;
+}
+
+async function command(
+  user: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<{ messageId: string; position: Position }> {
+  const data = await gql(endpoint, query, variables, await users.token(user));
+  const result = Object.values(data)[0] as { messageId?: string; receipt?: { position: Position }; code?: string; message?: string };
+  if (!result.receipt) throw new Error(`refused: ${result.code} ${result.message}`);
+  return { messageId: result.messageId!, position: result.receipt.position };
+}
+
+async function history(user: string, roomId: string): Promise<{ id: string; body: string; deleted: boolean; editedAt: string | null }[]> {
+  return (await gql(endpoint, HISTORY, { roomId }, await users.token(user))).messages.edges.map((e: { node: unknown }) => e.node);
+}
+
+const kafka = () => createKafka(stack.config, 'test-erasure-reader');
+const roomTopic = () => topicName(stack.config.topicPrefix, 'roomEvents');
+
+/** The record as any client of the topic reads it: its raw bytes, and the event as our schemas decode it without keys. */
+async function recordAt({ partition, offset }: Position): Promise<{ raw: Buffer; event: DomainEvent }> {
+  const message = await readRecord(kafka(), roomTopic(), partition, offset);
+  const codec = new EventCodec(stack.config.schemaRegistryUrl, stack.config.topicPrefix);
+  return { raw: message.value!, event: await codec.decode(message.value!) };
+}
+
+/** Uploads a file as a browser does (a presigned PUT); resolves with the upload id. */
+async function upload(user: string, name: string, text: string): Promise<string> {
+  const bytes = Buffer.from(text);
+  const ticket = (await gql(endpoint, REQUEST_UPLOAD, { name, size: bytes.length }, await users.token(user))).requestUpload;
+  const put = await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(bytes), headers: { 'content-type': ticket.contentType } });
+  expect(put.status).toBe(200);
+  return ticket.uploadId;
+}
+
+/** The object keys the store holds for an attachment (original and any other variant). */
+const objectsOf = (attachmentId: string) =>
+  listKeysUnder(stack.config.objectStore, `${stack.config.objectPrefix}attachments/${attachmentId}/`);
+
+/** Every row of every table of the stack's schemas (the command side's and the read models') whose text holds `text`. */
+async function rowsHolding(text: string): Promise<string[]> {
+  const { rows: tables } = await db.query<{ table_schema: string; table_name: string }>(
+    `SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND (table_schema = $1 OR table_schema LIKE $1 || '\\_rm%')`,
+    [stack.config.pgSchema],
+  );
+  const found: string[] = [];
+  for (const { table_schema, table_name } of tables) {
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM ${quoteIdent(table_schema)}.${quoteIdent(table_name)} t WHERE t::text LIKE $1`,
+      [`%${text}%`],
+    );
+    if (rows[0].n > 0) found.push(`${table_schema}.${table_name}`);
+  }
+  return found;
+}
+
+describe('erasure', () => {
+  let roomId: string;
+  const secret = `whispered ${crypto.randomUUID()}`;
+  const edited = `corrected ${crypto.randomUUID()}`;
+  const kept = `kept ${crypto.randomUUID()}`;
+  const fileName = `plans-${crypto.randomUUID()}.txt`;
+  let attachmentId: string;
+  let sent: { messageId: string; position: Position };
+  let edit: { messageId: string; position: Position };
+
+  it('writes message content to the log sealed: ciphertext for any decoder, the text for members', async () => {
+    roomId = (await gql(endpoint, CREATE, {}, await users.token('ada1'))).createRoom.roomId;
+    await gql(endpoint, JOIN, { roomId }, await users.token('bob1'));
+    const file = await upload('ada1', fileName, `the plans: ${secret}`);
+    sent = await command('ada1', SEND, { roomId, body: secret, key: 'erase-1', files: [file] });
+    edit = await command('ada1', EDIT, { roomId, messageId: sent.messageId, body: edited });
+    await command('ada1', SEND, { roomId, body: kept, key: 'keep-1' });
+
+    for (const [position, text] of [
+      [sent.position, secret],
+      [edit.position, edited],
+    ] as const) {
+      const { raw, event } = await recordAt(position);
+      expect(raw.includes(Buffer.from(text))).toBe(false);
+      expect(raw.includes(Buffer.from(text.split(' ')[1]!))).toBe(false);
+      expect(raw.includes(Buffer.from(fileName))).toBe(false);
+      expect(event).toMatchObject({ body: '', sealed: { dataKeyId: expect.any(String), shareId: expect.any(String) } });
+      expect((event as { sealed: { ciphertext: Buffer } }).sealed.ciphertext.length).toBeGreaterThan(text.length);
+    }
+    await waitFor('the edit in history', async () => (await history('bob1', roomId)).some((m) => m.body === edited), { timeoutMs: 10_000 });
+    const messages = await history('bob1', roomId);
+    expect(messages.map((m) => m.body)).toEqual([edited, kept]);
+    attachmentId = (await gql(endpoint, ATTACHMENTS, { roomId }, await users.token('bob1'))).messages.edges[0].node.attachments[0].id;
+    expect(await objectsOf(attachmentId)).not.toEqual([]);
+  });
+
+  it('deletes a message with its keys: nothing in Postgres holds what it said, and the log opens it as erased', async () => {
+    expect(await rowsHolding(edited)).not.toEqual([]); // the check finds text where it is
+    await command('ada1', DELETE, { roomId, messageId: sent.messageId });
+    await waitFor('the deletion in history', async () => (await history('bob1', roomId))[0]?.deleted === true, { timeoutMs: 10_000 });
+
+    expect(await rowsHolding(secret)).toEqual([]);
+    expect(await rowsHolding(edited)).toEqual([]);
+    expect(await rowsHolding(fileName)).toEqual([]);
+    expect(await rowsHolding(kept)).not.toEqual([]);
+    await waitFor('its file removed from the object store', async () => (await objectsOf(attachmentId)).length === 0, {
+      timeoutMs: 15_000,
+    });
+
+    const shares = [(await recordAt(sent.position)).event, (await recordAt(edit.position)).event].map(
+      (event) => (event as { sealed: { shareId: string } }).sealed.shareId,
+    );
+    const { rows } = await db.query(
+      `SELECT share IS NULL AS erased, erased_at IS NOT NULL AS stamped FROM ${quoteIdent(stack.config.pgSchema)}.content_shares WHERE share_id = ANY($1::uuid[])`,
+      [shares],
+    );
+    expect(rows).toEqual([
+      { erased: true, stamped: true },
+      { erased: true, stamped: true },
+    ]);
+    // Read with the keys, as the projector reads it: the message and its edit open as erased, the other as sent.
+    const logged = (await readRoomLog(stack.config)).filter((e) => e.event.roomId === roomId && 'body' in e.event);
+    expect(logged.map((e) => [e.event.type, (e.event as { body: string }).body])).toEqual([
+      ['MessageSent', ''],
+      ['MessageEdited', ''],
+      ['MessageSent', kept],
+    ]);
+    expect(logged[0]!.event).toMatchObject({ attachments: [] });
+    expect((await history('bob1', roomId)).map((m) => ({ body: m.body, deleted: m.deleted }))).toEqual([
+      { body: '', deleted: true },
+      { body: kept, deleted: false },
+    ]);
+  });
+
+  it('rebuilds from the log after the erasure with parity: erased content stays erased', async () => {
+    const before = await history('bob1', roomId);
+    const rebuilt = await rebuild();
+    expect(rebuilt.code, rebuilt.out).toBe(0);
+    expect(JSON.parse(rebuilt.out)).toMatchObject({ switched: true });
+    expect(await history('bob1', roomId)).toEqual(before);
+    expect(await rowsHolding(secret)).toEqual([]);
+    expect(await rowsHolding(edited)).toEqual([]);
+  });
+});
+
+async function rebuild(): Promise<{ code: number | null; out: string }> {
+  const { code, stdout, stderr } = await runRebuild(stack, ['--json']);
+  return { code, out: code === 0 ? stdout : `${stdout}\n${stderr}` };
+}
