@@ -1,13 +1,29 @@
 import { performance } from 'node:perf_hooks';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import pg from 'pg';
-import { TOPICS, createKafka, ensureTopics, loadConfig, quoteIdent, topicName, type PlatformConfig, type TopicKey } from '@chat/platform';
-import { EventCodec, type RoomDomainEvent } from '@chat/schemas';
+import {
+  LocalKeyProvider,
+  PgContentKeys,
+  TOPICS,
+  createKafka,
+  createPgPool,
+  ensureTopics,
+  loadConfig,
+  masterKeysFrom,
+  migrate,
+  quoteIdent,
+  topicName,
+  type PlatformConfig,
+  type TopicKey,
+} from '@chat/platform';
+import { EventCodec, sealContent, type RoomDomainEvent } from '@chat/schemas';
 
 // A long room log written straight into a topic with a plain bulk producer: ROOMS rooms, a
 // RoomCreated each, then MESSAGES MessageSent spread over them round-robin, each with its
 // room's next revision, `ageMs` old. For benchmarks that need history without the platform
-// writing it one command at a time.
+// writing it one command at a time. `sealed`: message content sealed as the command service seals
+// it, with keys in the run's schema under this machine's master keys (so the services the
+// benchmark starts open it); otherwise in the clear, as events written before sealing.
 
 const BATCH = 5000;
 
@@ -48,10 +64,17 @@ export async function writeMessageLog(
   kafka: Kafka,
   config: PlatformConfig,
   topic: string,
-  { messages, rooms, ageMs }: { messages: number; rooms: number; ageMs: number },
+  { messages, rooms, ageMs, sealed = false }: { messages: number; rooms: number; ageMs: number; sealed?: boolean },
 ): Promise<number> {
   const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
   await codec.registerAll();
+  const keyPool = sealed ? createPgPool(config, 2) : undefined;
+  if (keyPool)
+    await migrate(keyPool, config.pgSchema, {
+      dir: new URL('../../command-service/migrations/', import.meta.url),
+      ledger: 'command_migrations',
+    });
+  const keys = keyPool && new PgContentKeys(keyPool, config.pgSchema, new LocalKeyProvider(masterKeysFrom(process.env)!));
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const since = Date.now() - ageMs;
@@ -81,12 +104,15 @@ export async function writeMessageLog(
   try {
     for (let from = 0; from < total; from += BATCH) {
       const events = Array.from({ length: Math.min(BATCH, total - from) }, (_, k) => event(from + k));
-      const values = await Promise.all(events.map(async (e) => ({ key: e.roomId, value: await codec.encode(e) })));
+      const values = await Promise.all(
+        events.map(async (e) => ({ key: e.roomId, value: await codec.encode(keys ? await sealContent(e, keys) : e) })),
+      );
       await producer.send({ topic, acks: 1, messages: values });
       records += values.length;
     }
   } finally {
     await producer.disconnect();
+    await keyPool?.end();
   }
   console.error(`bulk write: ${records} records in ${Math.round((performance.now() - started) / 1000)} s`);
   return records;

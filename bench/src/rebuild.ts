@@ -2,7 +2,17 @@ import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
-import { ReadModelControl, createLogger, intFromEnv, quoteIdent, readLogId, sleep, type PlatformConfig } from '@chat/platform';
+import {
+  ReadModelControl,
+  bootContentKeys,
+  createLogger,
+  createPgPool,
+  intFromEnv,
+  quoteIdent,
+  readLogId,
+  sleep,
+  type PlatformConfig,
+} from '@chat/platform';
 import { EventCodec } from '@chat/schemas';
 import { rebuildReadModels, type Progress } from '../../projector/src/app/rebuild.ts';
 import { projectionsFor } from '../../projector/src/projections.ts';
@@ -18,17 +28,22 @@ import { measureRawLimits } from './raw-limits.ts';
 // over the same log into a new schema, timing the catch-up stage, the pause and the parity
 // check. Then the raw limits of Kafka, Postgres and Redis in the same run.
 //
-// Usage: ./chat bench:rebuild   (env: MESSAGES, ROOMS)
+// SEALED=1 (the default) writes message content sealed, as the platform writes it, so every
+// projection opens it (one read of the key tables per batch); SEALED=0 in the clear, to compare.
+//
+// Usage: ./chat bench:rebuild   (env: MESSAGES, ROOMS, SEALED)
 
 const MESSAGES = intFromEnv(process.env, 'MESSAGES', 1_000_000);
 const ROOMS = intFromEnv(process.env, 'ROOMS', 1000);
+const SEALED = intFromEnv(process.env, 'SEALED', 1) === 1;
 
 await infraUp();
 const { label, config, kafka, admin, topic, cleanUp } = await isolatedRun('rebuild');
 const db = new pg.Client({ connectionString: config.databaseUrl });
 await db.connect();
+const keyPool = createPgPool(config, 2);
 try {
-  const records = await writeMessageLog(kafka, config, topic, { messages: MESSAGES, rooms: ROOMS, ageMs: 3600_000 });
+  const records = await writeMessageLog(kafka, config, topic, { messages: MESSAGES, rooms: ROOMS, ageMs: 3600_000, sealed: SEALED });
 
   const readOnly = await readAndDecode(kafka, config, topic, records);
   console.error(`read and decode only: ${readOnly.eventsPerSecond} events/s`);
@@ -71,10 +86,12 @@ try {
     {
       kafka,
       config,
-      codec: new EventCodec(config.schemaRegistryUrl, config.topicPrefix),
+      codec: new EventCodec(config.schemaRegistryUrl, config.topicPrefix).openWith(
+        await bootContentKeys(keyPool, config, createLogger('bench-rebuild', 'warn')),
+      ),
       control: new ReadModelControl(config),
       logId: await readLogId(admin, config.topicPrefix),
-      projections: projectionsFor(config.topicPrefix),
+      projections: projectionsFor(config),
       log: createLogger('bench-rebuild', process.env.LOG_LEVEL ?? 'warn'),
       onProgress: (p) => progress.push({ ...p, at: performance.now() }),
     },
@@ -91,7 +108,7 @@ try {
   console.log(
     JSON.stringify(
       {
-        log: { messageEvents: MESSAGES, rooms: ROOMS, records },
+        log: { messageEvents: MESSAGES, rooms: ROOMS, records, sealed: SEALED },
         readAndDecodeOnly: readOnly,
         liveProjector: live,
         rebuild: {
@@ -116,6 +133,7 @@ try {
   );
 } finally {
   await db.end();
+  await keyPool.end();
   await cleanUp();
 }
 
