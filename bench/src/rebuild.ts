@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
-import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
+import { freePort, infraUp, serviceEnv, startService, stopService } from '@chat/infra';
 import {
   ReadModelControl,
   bootContentKeys,
@@ -61,7 +61,9 @@ try {
   // when startService resolves saw the log already projected (and printed 0 events/s).
   const starting = startService('projector', {
     ...serviceEnv(config),
-    PROJECTOR_PORT: String(intFromEnv(process.env, 'BENCH_PORT', 4103)),
+    // Free ports, for both listeners: 4103, taken before, is the projector's own internal port.
+    PROJECTOR_PORT: String(await freePort()),
+    PROJECTOR_INTERNAL_PORT: String(await freePort()),
   });
   let first: { at: number; done: number } | undefined;
   for (;;) {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { infraUp, serviceEnv, startService, stopService } from '@chat/infra';
+import { freePort, infraUp, serviceEnv, startService, stopService } from '@chat/infra';
 import { intFromEnv, SERVICES } from '@chat/platform';
 import { isolatedRun, writeMessageLog } from './bulk-log.ts';
 import { memoryMiB } from './proc.ts';
@@ -24,7 +24,12 @@ const { label, config, kafka, admin, topic, cleanUp } = await isolatedRun('start
 try {
   const written = await writeMessageLog(kafka, config, topic, { messages: MESSAGES, rooms: ROOMS, ageMs: 30 * 24 * 3600_000 });
   const kafkaRead = await readAll();
-  const env = { ...serviceEnv(config), [SERVICES['command-service'].portVar]: String(intFromEnv(process.env, 'BENCH_PORT', 4101)) };
+  // Free ports for both listeners (4101, taken before, is the command service's own internal port).
+  const env = {
+    ...serviceEnv(config),
+    [SERVICES['command-service'].portVar]: String(await freePort()),
+    COMMAND_INTERNAL_PORT: String(await freePort()),
+  };
   const starts = [];
   for (const run of ['first start', 'second start']) {
     const spawned = performance.now();

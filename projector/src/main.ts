@@ -38,7 +38,8 @@ const publisher = new RedisPublisher(redis, config.redisPrefix, log, intFromEnv(
 const control = new ReadModelControl(config);
 await control.ensure();
 // Message content arrives sealed: opened with the keys the command side keeps (platform/src/content-keys).
-const keyPool = createPgPool(config, 2);
+// Each partition batch in hand reads its keys at once (up to 18 at a time): enough connections that they rarely queue.
+const keyPool = createPgPool(config, 6);
 codec.openWith(await bootContentKeys(keyPool, config, log));
 const projector = new LiveProjector({
   kafka,

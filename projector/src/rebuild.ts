@@ -44,7 +44,8 @@ await admin.disconnect();
 const control = new ReadModelControl(config);
 const codec = new EventCodec(config.schemaRegistryUrl, config.topicPrefix);
 // Sealed content is opened as the live projector opens it: erased content reads as erased.
-const keyPool = createPgPool(config, 2);
+// Each partition batch in hand reads its keys at once (up to 18 at a time): enough connections that they rarely queue.
+const keyPool = createPgPool(config, 6);
 codec.openWith(await bootContentKeys(keyPool, config, log));
 const metrics = await serveRebuildMetrics(log);
 const printProgress = progressPrinter();

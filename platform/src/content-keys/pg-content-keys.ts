@@ -67,29 +67,36 @@ export class PgContentKeys {
   async open(refs: readonly (ContentKeyRef & { messageId: string })[]): Promise<Map<string, OpenedKey>> {
     const opened = new Map<string, OpenedKey>();
     if (refs.length === 0) return opened;
-    const [data, shares] = await Promise.all([
-      this.pool.query<{ data_key_id: string; master_key_id: string | null; wrapped: Buffer | null }>(
-        `SELECT data_key_id::text, master_key_id, wrapped FROM ${this.dataKeys} WHERE data_key_id = ANY($1::uuid[])`,
-        [[...new Set(refs.map((r) => r.dataKeyId))]],
-      ),
-      this.pool.query<{ share_id: string; share: Buffer | null }>(
-        `SELECT share_id::text, share FROM ${this.shares} WHERE share_id = ANY($1::uuid[])`,
-        [[...new Set(refs.map((r) => r.shareId))]],
-      ),
-    ]);
-    const dataRows = new Map(data.rows.map((row) => [row.data_key_id, row]));
-    const shareRows = new Map(shares.rows.map((row) => [row.share_id, row.share]));
+    // One round trip for the batch: each distinct pair with its data key row and share row, if any.
+    const pairs = [...new Map(refs.map((r) => [refKey(r), r])).values()];
+    const { rows } = await this.pool.query<{
+      data_key_id: string;
+      share_id: string;
+      data_found: boolean;
+      master_key_id: string | null;
+      wrapped: Buffer | null;
+      share_found: boolean;
+      share: Buffer | null;
+    }>(
+      `SELECT r.data_key_id::text, r.share_id::text, d.data_key_id IS NOT NULL AS data_found, d.master_key_id, d.wrapped,
+              s.share_id IS NOT NULL AS share_found, s.share
+         FROM unnest($1::uuid[], $2::uuid[]) AS r(data_key_id, share_id)
+         LEFT JOIN ${this.dataKeys} d ON d.data_key_id = r.data_key_id
+         LEFT JOIN ${this.shares} s ON s.share_id = r.share_id`,
+      [pairs.map((p) => p.dataKeyId), pairs.map((p) => p.shareId)],
+    );
+    const found = new Map(rows.map((row) => [`${row.data_key_id}/${row.share_id}`, row]));
     for (const ref of refs) {
-      const dataRow = dataRows.get(ref.dataKeyId);
-      const share = shareRows.get(ref.shareId);
-      if (!dataRow) throw new ContentIntegrityError(`data key ${ref.dataKeyId} is not in ${this.dataKeys}: lost, or another database`);
-      if (share === undefined) throw new ContentIntegrityError(`share ${ref.shareId} is not in ${this.shares}: lost, or another database`);
-      if (dataRow.wrapped === null || share === null) {
+      const row = found.get(refKey(ref));
+      if (!row?.data_found)
+        throw new ContentIntegrityError(`data key ${ref.dataKeyId} is not in ${this.dataKeys}: lost, or another database`);
+      if (!row.share_found) throw new ContentIntegrityError(`share ${ref.shareId} is not in ${this.shares}: lost, or another database`);
+      if (row.wrapped === null || row.share === null) {
         opened.set(refKey(ref), { erased: true });
         continue;
       }
-      const dataKey = await this.unwrap(ref.dataKeyId, dataRow.master_key_id!, dataRow.wrapped);
-      opened.set(refKey(ref), { key: contentKey(dataKey, share, ref.messageId) });
+      const dataKey = await this.unwrap(ref.dataKeyId, row.master_key_id!, row.wrapped);
+      opened.set(refKey(ref), { key: contentKey(dataKey, row.share, ref.messageId) });
     }
     return opened;
   }
