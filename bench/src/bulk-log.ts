@@ -2,14 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import pg from 'pg';
 import {
-  LocalKeyProvider,
-  PgContentKeys,
   TOPICS,
+  contentKeysFrom,
   createKafka,
   createPgPool,
   ensureTopics,
   loadConfig,
-  masterKeysFrom,
   migrate,
   quoteIdent,
   topicName,
@@ -74,7 +72,7 @@ export async function writeMessageLog(
       dir: new URL('../../command-service/migrations/', import.meta.url),
       ledger: 'command_migrations',
     });
-  const keys = keyPool && new PgContentKeys(keyPool, config.pgSchema, new LocalKeyProvider(masterKeysFrom(process.env)!));
+  const keys = keyPool && contentKeysFrom(keyPool, config);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const since = Date.now() - ageMs;

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
-import { LocalKeyProvider, PgContentKeys, createKafka, masterKeysFrom, topicName, type PlatformConfig } from '@chat/platform';
+import { contentKeysFrom, createKafka, topicName, type PlatformConfig } from '@chat/platform';
 import { EventCodec, isRoomEvent, type DomainEvent, type RoomDomainEvent } from '@chat/schemas';
 
 // The room-events topic as any read-committed reader sees it: every committed record from the
@@ -105,9 +105,7 @@ async function openedContent(config: PlatformConfig, codec: EventCodec, events: 
   if (!events.some((e) => 'sealed' in e && e.sealed)) return events;
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
   try {
-    return await codec
-      .openWith(new PgContentKeys(pool, config.pgSchema, new LocalKeyProvider(masterKeysFrom(process.env)!)))
-      .openSealed(events);
+    return await codec.openWith(contentKeysFrom(pool, config)).openSealed(events);
   } finally {
     await pool.end();
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ContentIntegrityError, KEY_BYTES, open, seal } from './sealing.ts';
+import { ContentIntegrityError, KEY_BYTES, newKeyMaterial, open, seal } from './sealing.ts';
 
 /**
  * Wraps and unwraps data keys. The local provider below keeps master keys in configuration; a
@@ -77,5 +77,5 @@ export function masterKeysFrom(env: NodeJS.ProcessEnv): string | undefined {
 
 /** A new master key entry, for a first start or a rotation: `<id>:<32 random bytes, base64>`. */
 export function newMasterKeyEntry(id: string): string {
-  return `${id}:${crypto.getRandomValues(Buffer.alloc(KEY_BYTES)).toString('base64')}`;
+  return `${id}:${newKeyMaterial().toString('base64')}`;
 }

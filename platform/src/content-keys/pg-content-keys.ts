@@ -85,7 +85,7 @@ export class PgContentKeys {
          LEFT JOIN ${this.shares} s ON s.share_id = r.share_id`,
       [pairs.map((p) => p.dataKeyId), pairs.map((p) => p.shareId)],
     );
-    const found = new Map(rows.map((row) => [`${row.data_key_id}/${row.share_id}`, row]));
+    const found = new Map(rows.map((row) => [refKey({ dataKeyId: row.data_key_id, shareId: row.share_id }), row]));
     for (const ref of refs) {
       const row = found.get(refKey(ref));
       if (!row?.data_found)

@@ -1,8 +1,7 @@
 import { consumerLag, projectorBatchRecords, projectorEvents } from '@chat/platform';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type pg from 'pg';
-import { keepWaitingWhileRunning, retryThroughOutage, sleep, type Logger } from '@chat/platform';
-import { ContentIntegrityError } from '@chat/platform';
+import { ContentIntegrityError, keepWaitingWhileRunning, retryThroughOutage, sleep, type Logger } from '@chat/platform';
 import type { DomainEvent, EventCodec } from '@chat/schemas';
 import { projectBatches, type Applier, type DecodedRecord, type PartitionBatch } from '../adapters/pg-projection.ts';
 import type { RedisPublisher } from '../adapters/redis-publisher.ts';
@@ -310,11 +309,8 @@ async function openSealed(payload: EachBatchPayload, codec: EventCodec, log: Log
     },
   });
   if (!opened) throw new Error('stopped while opening sealed content');
-  const byRecord = new Map<DecodedRecord, DomainEvent>(decoded.map((r, i) => [r, opened[i]!]));
-  return records.map((r) => {
-    const event = byRecord.get(r);
-    return event ? { ...r, event } : r;
-  });
+  let next = 0;
+  return records.map((r) => ('event' in r ? { ...r, event: opened[next++]! } : r));
 }
 
 /** Retries Postgres work through an outage, keeping the group session alive meanwhile. */

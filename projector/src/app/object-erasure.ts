@@ -33,12 +33,13 @@ export class ObjectEraser {
   start(): void {
     this.timer = setInterval(() => {
       if (this.round) return; // the last round still runs
-      this.round = this.eraseQueued()
-        .catch(
-          (error: unknown) => void this.deps.log.warn('removing deleted attachments from the object store failed; retrying', { error }),
-        )
-        .finally(() => (this.round = undefined))
-        .then(() => undefined);
+      this.round = this.eraseQueued().then(
+        () => void (this.round = undefined),
+        (error: unknown) => {
+          this.round = undefined;
+          this.deps.log.warn('removing deleted attachments from the object store failed; retrying', { error });
+        },
+      );
     }, this.deps.intervalMs ?? 2_000);
   }
 
