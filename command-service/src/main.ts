@@ -53,6 +53,7 @@ import { DEFAULT_TRANSACTION_INTERVAL_MS, TransactionPump } from './app/transact
 import { schema } from './graphql/schema.ts';
 import type { Context } from './graphql/builder.ts';
 import { wireAccounts } from './wire-accounts.ts';
+import { AccountDeletion } from './app/account-deletion.ts';
 import { wireAttachments } from './wire-attachments.ts';
 
 const { config, log, port, host, internalPort, internalHost } = bootService('command-service');
@@ -93,6 +94,8 @@ const partitionOf = (roomId: string) => {
 };
 
 const redis = createRedis(config);
+// Message content and profiles are sealed under keys in Postgres, wrapped by the master keys (CONTENT_MASTER_KEYS).
+const contentKeys = await bootContentKeys(pool, config, log);
 const {
   accounts,
   limits,
@@ -100,7 +103,7 @@ const {
   signOn,
   authenticate,
   stop: stopAccounts,
-} = await wireAccounts({ config, pool, kafka, codec, redis, log, endpoint: `http://127.0.0.1:${port}` });
+} = await wireAccounts({ config, pool, kafka, codec, redis, log, contentKeys, endpoint: `http://127.0.0.1:${port}` });
 
 const watcher = new ProjectionWatcher(config, pool, topic, log);
 await watcher.start();
@@ -112,8 +115,6 @@ const ownership = new KafkaOwnership(kafka, codec, {
   sessionTimeoutMs: env('COMMAND_SESSION_TIMEOUT_MS', 10_000),
   log,
 });
-// Message content is sealed under keys in Postgres, wrapped by the master keys (CONTENT_MASTER_KEYS).
-const contentKeys = await bootContentKeys(pool, config, log);
 const appender = new KafkaAppender(kafka, codec, topic, log, contentKeys);
 await waitFor('a transactional producer', async () => (await appender.open(), true), { timeoutMs: 120_000, intervalMs: 1000 });
 const claims = new PgWriterClaims(pool, topic);
@@ -163,6 +164,8 @@ const handler = new CommandHandler(
   { appendTimeoutMs: env('APPEND_TIMEOUT_MS', 10_000), visibilityTimeoutMs: env('VISIBILITY_TIMEOUT_MS', 5_000) },
 );
 
+const accountDeletion = new AccountDeletion({ accounts, keys: contentKeys, rooms: memberships, handler });
+
 // No playground: only instances, which sign every request, can call this endpoint.
 const yoga = createYoga<{ req: IncomingMessage }>({
   schema,
@@ -189,6 +192,7 @@ const yoga = createYoga<{ req: IncomingMessage }>({
       handler,
       commandLimit: (userId) => limits.command(userId),
       accounts,
+      accountDeletion,
       attachments: attachments.attachments,
       memberships,
       log,

@@ -11,7 +11,7 @@ import {
   type Logger,
   type PlatformConfig,
 } from '@chat/platform';
-import type { EventCodec } from '@chat/schemas';
+import type { ContentSealer, EventCodec } from '@chat/schemas';
 import { KafkaUserEvents } from './adapters/kafka-user-events.ts';
 import { OidcSignOn, signOnSettings } from './adapters/oidc-sign-on.ts';
 import { PgAccounts, PgSessions } from './adapters/pg-accounts.ts';
@@ -43,10 +43,12 @@ export async function wireAccounts(deps: {
   codec: EventCodec;
   redis: Redis;
   log: Logger;
+  /** Profiles go into the log sealed under these keys. */
+  contentKeys: ContentSealer;
   /** This instance's own URL: the default base of the sign-on callback. */
   endpoint: string;
 }): Promise<AccountWiring> {
-  const { config, pool, kafka, codec, redis, log, endpoint } = deps;
+  const { config, pool, kafka, codec, redis, log, contentKeys, endpoint } = deps;
   const env = (name: string, fallback: number) => intFromEnv(process.env, name, fallback);
   const settings = accessTokenSettings();
   const keyRing = new KeyRing(
@@ -61,7 +63,7 @@ export async function wireAccounts(deps: {
   await keyRing.maintain();
   // Postgres is the record of ended sessions; Redis caches it (see SessionRevocations).
   const revocations = new SessionRevocations(redis, config.redisPrefix, postgresRevocationRecord(pool, config.pgSchema));
-  const events = new KafkaUserEvents(kafka, codec, topicName(config.topicPrefix, 'userEvents'));
+  const events = new KafkaUserEvents(kafka, codec, topicName(config.topicPrefix, 'userEvents'), contentKeys);
   const limits = new RedisAbuseLimits(redis, config.redisPrefix, {
     signUpsPerAddressPerHour: env('SIGN_UP_LIMIT_PER_ADDRESS', 20),
     signOnStartsPerAddressPer10Min: env('SIGN_ON_START_LIMIT_PER_ADDRESS', 30),
@@ -99,6 +101,7 @@ export async function wireAccounts(deps: {
     () => {
       keyRing.maintain().catch((error: unknown) => log.warn('signing key upkeep failed', { error }));
       accounts.finishRegistrations().catch((error: unknown) => log.warn('finishing registrations failed', { error }));
+      accounts.finishDeletions().catch((error: unknown) => log.warn('finishing account deletions failed', { error }));
       rebuildOnReconnect();
     },
     env('ACCOUNT_UPKEEP_INTERVAL_MS', 30_000),

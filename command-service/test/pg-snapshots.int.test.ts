@@ -48,6 +48,7 @@ const commands: RoomCommand[] = [
   { type: 'RemoveMember', userId: bob, ...base(alice, 'remove') },
   { type: 'JoinRoom', ...base(dave, 'join-dave') },
   { type: 'LeaveRoom', ...base(dave, 'leave') },
+  { type: 'EraseMember', erasedAt: 1_700_000_000_000, ...base(bob, 'erase') },
   { type: 'OpenDirect', peerId: bob, roomId: directRoomId(alice, bob), actorId: alice, commandId: 'direct' },
 ];
 

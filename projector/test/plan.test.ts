@@ -185,7 +185,7 @@ describe('re-driving a dead letter', () => {
 
   it('knows what overrides what: the same member, message or reaction later; never a message or a deletion', () => {
     const [created, joined, message] = aRoomsFirstEvents() as [RoomDomainEvent, RoomDomainEvent, RoomDomainEvent];
-    expect(overriddenBy(joined)).toEqual({ types: ['MemberJoined', 'MemberLeft', 'MemberRemoved'], userId: 'bob' });
+    expect(overriddenBy(joined)).toEqual({ types: ['MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberErased'], userId: 'bob' });
     expect(overriddenBy({ ...created, type: 'RoomRenamed', name: 'x' } as RoomDomainEvent)).toEqual({ types: ['RoomRenamed'] });
     expect(overriddenBy(created)).toBeUndefined();
     expect(overriddenBy(message)).toBeUndefined();

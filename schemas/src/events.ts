@@ -30,8 +30,10 @@ export const EVENT_TOPIC: Record<EventType, TopicKey> = {
   ReactionAdded: 'roomEvents',
   ReactionRemoved: 'roomEvents',
   ReadMarkerMoved: 'roomEvents',
+  MemberErased: 'roomEvents',
   UserRegistered: 'userEvents',
   ProfileUpdated: 'userEvents',
+  AccountDeleted: 'userEvents',
 };
 
 export const EVENT_NAMESPACE = 'chat.events';

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
-import { contentKeysFrom, createKafka, topicName, type PlatformConfig } from '@chat/platform';
+import { contentKeysFrom, createKafka, topicName, type PlatformConfig, type TopicKey } from '@chat/platform';
 import { EventCodec, isRoomEvent, type DomainEvent, type RoomDomainEvent } from '@chat/schemas';
 
 // The room-events topic as any read-committed reader sees it: every committed record from the
@@ -36,7 +36,20 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
  * `timeoutMs`, naming the partitions.
  */
 export async function readRoomLog(config: PlatformConfig, { timeoutMs = 60_000 } = {}): Promise<LoggedEvent[]> {
-  const topic = topicName(config.topicPrefix, 'roomEvents');
+  const logged = await readLog(config, 'roomEvents', { timeoutMs });
+  for (const { partition, offset, event } of logged) {
+    if (!isRoomEvent(event)) throw new Error(`record ${partition}@${offset} is a ${event.type}, not a room event`);
+  }
+  return logged as LoggedEvent[];
+}
+
+/** Any topic of the stack, read as readRoomLog reads the room topic: the user topic's events, say. */
+export async function readLog(
+  config: PlatformConfig,
+  topicKey: TopicKey,
+  { timeoutMs = 60_000 } = {},
+): Promise<(Omit<LoggedEvent, 'event'> & { event: DomainEvent })[]> {
+  const topic = topicName(config.topicPrefix, topicKey);
   const kafka = createKafka(config, 'test-room-log');
   const ends = await endOffsets(kafka, topic);
   const position = new Map<number, bigint>([...ends.keys()].map((p) => [p, 0n]));
@@ -61,7 +74,7 @@ export async function readRoomLog(config: PlatformConfig, { timeoutMs = 60_000 }
   await consumer.connect();
   const timer = setTimeout(() => {
     const behind = remaining().map(([p, end]) => `${p}: at ${position.get(p)} of ${end}`);
-    done.reject(new Error(`room log of ${topic} not read to its end in ${timeoutMs} ms (open transaction?); ${behind.join(', ')}`));
+    done.reject(new Error(`log of ${topic} not read to its end in ${timeoutMs} ms (open transaction?); ${behind.join(', ')}`));
   }, timeoutMs);
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -88,7 +101,6 @@ export async function readRoomLog(config: PlatformConfig, { timeoutMs = 60_000 }
     const event = await codec.decode(record.value).catch((error: unknown) => {
       throw new Error(`record ${topic}/${record.partition}@${record.offset} does not decode: ${String(error)}`);
     });
-    if (!isRoomEvent(event)) throw new Error(`record ${topic}/${record.partition}@${record.offset} is a ${event.type}, not a room event`);
     decoded.push(event);
   }
   const opened = await openedContent(config, codec, decoded);
@@ -96,7 +108,7 @@ export async function readRoomLog(config: PlatformConfig, { timeoutMs = 60_000 }
     partition: record.partition,
     offset: record.offset,
     key: record.key,
-    event: opened[i] as RoomDomainEvent,
+    event: opened[i]!,
   }));
 }
 

@@ -41,6 +41,7 @@ const STRING_FIELDS: Record<RoomCommand['type'], { required: string[]; nullable?
   AddReaction: { required: ['messageId', 'emoji'] },
   RemoveReaction: { required: ['messageId', 'emoji'] },
   MarkRead: { required: [] },
+  EraseMember: { required: [] },
 };
 
 export interface OwnerDirectory {

@@ -1,30 +1,33 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { currentTrace, endSpan, startRecordSpan } from '@chat/platform';
-import type { EventCodec } from '@chat/schemas';
+import { sealContent, type ContentSealer, type EventCodec } from '@chat/schemas';
 import type { UserEventLog } from '../app/accounts.ts';
-import type { ProfileUpdated, UserRegistered } from '../domain/account.ts';
+import type { UserEvent } from '../domain/account.ts';
 
 // Appends user events, keyed by user id, one record per send (see the write-side notes on why
 // several partitions in one idempotent send can be misreported). No transactions here: the
 // account row in Postgres decides, and an append repeated after an unclear failure is the same
 // event again, which the projector applies once. Each record carries its span (the sign-up's
-// trace) in its headers, as room events do.
+// trace) in its headers, as room events do. Profiles are sealed as they are encoded (schemas/src/content.ts),
+// so deleting an account (which erases the user's keys) leaves its profile unreadable in the log too.
 
 export class KafkaUserEvents implements UserEventLog {
   private readonly producer: Producer;
   private readonly codec: EventCodec;
   private readonly topic: string;
+  private readonly sealer: ContentSealer;
   private connected: Promise<void> | undefined;
 
-  constructor(kafka: Kafka, codec: EventCodec, topic: string) {
+  constructor(kafka: Kafka, codec: EventCodec, topic: string, sealer: ContentSealer) {
     // Named, though it is kafkajs 2's default (Java's murmur2 by key), so kafkajs does not warn at each start that the default changed in 2.0.
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     this.codec = codec;
     this.topic = topic;
+    this.sealer = sealer;
   }
 
-  async append(event: UserRegistered | ProfileUpdated): Promise<bigint> {
+  async append(event: UserEvent): Promise<bigint> {
     this.connected ??= this.producer.connect().catch((error: unknown) => {
       this.connected = undefined;
       throw error;
@@ -41,7 +44,7 @@ export class KafkaUserEvents implements UserEventLog {
         messages: [
           {
             key: event.userId,
-            value: await this.codec.encode(event),
+            value: await this.codec.encode(await sealContent(event, this.sealer)),
             headers: { 'event-type': event.type, 'event-id': event.eventId, ...headers },
           },
         ],

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from '@chat/platform';
 import type { AccountRecord, AccountStore, NewAccount, RefreshLookup, SessionStore } from '../app/accounts.ts';
-import type { Profile, UserRegistered } from '../domain/account.ts';
+import { accountDeleted, type AccountDeleted, type Profile, type UserRegistered } from '../domain/account.ts';
 import type { CommandError } from '../domain/errors.ts';
 
 // Accounts, sessions, refresh tokens and identity links in the auth_* tables (see
@@ -55,12 +55,18 @@ export class PgAccounts implements AccountStore {
   }
 
   async byUsernameKey(key: string): Promise<AccountRecord | undefined> {
-    const { rows } = await this.pool.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE username_key = $1`, [key]);
+    const { rows } = await this.pool.query<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE username_key = $1 AND deleted_at IS NULL`,
+      [key],
+    );
     return rows[0] && toAccount(rows[0]);
   }
 
   async byId(userId: string): Promise<AccountRecord | undefined> {
-    const { rows } = await this.pool.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE user_id = $1`, [userId]);
+    const { rows } = await this.pool.query<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts WHERE user_id = $1 AND deleted_at IS NULL`,
+      [userId],
+    );
     return rows[0] && toAccount(rows[0]);
   }
 
@@ -71,7 +77,7 @@ export class PgAccounts implements AccountStore {
   async unregistered(olderThanMs: number, limit: number): Promise<UserRegistered[]> {
     const { rows } = await this.pool.query<AccountRow>(
       `SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts
-        WHERE registered_offset IS NULL AND created_at < now() - make_interval(secs => $1)
+        WHERE registered_offset IS NULL AND deleted_at IS NULL AND created_at < now() - make_interval(secs => $1)
         ORDER BY created_at LIMIT $2`,
       [olderThanMs / 1000, limit],
     );
@@ -118,6 +124,44 @@ export class PgAccounts implements AccountStore {
       }
     }
     return clashes;
+  }
+
+  async startDeletion(userId: string, at: number): Promise<{ at: number; eventId: string }> {
+    const { rows } = await this.pool.query<{ deletion_started_at: Date; deletion_event_id: string }>(
+      `UPDATE auth_accounts SET deletion_started_at = COALESCE(deletion_started_at, $2), deletion_event_id = COALESCE(deletion_event_id, $3)
+        WHERE user_id = $1 RETURNING deletion_started_at, deletion_event_id`,
+      [userId, new Date(at), crypto.randomUUID()],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`account ${userId} vanished while being deleted`);
+    return { at: row.deletion_started_at.getTime(), eventId: row.deletion_event_id };
+  }
+
+  async empty(userId: string): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await client.query(
+        `UPDATE auth_accounts SET username = '', username_key = 'deleted:' || user_id, username_skeleton = 'deleted:' || user_id,
+                password_hash = NULL, display_name = '', avatar_url = NULL, bio = NULL, deleted_at = deletion_started_at
+          WHERE user_id = $1 AND deletion_started_at IS NOT NULL`,
+        [userId],
+      );
+      await client.query('DELETE FROM auth_identity_links WHERE user_id = $1', [userId]);
+      await client.query('DELETE FROM auth_refresh_tokens t USING auth_sessions s WHERE t.session_id = s.session_id AND s.user_id = $1', [
+        userId,
+      ]);
+    });
+  }
+
+  async markDeleted(userId: string, offset: bigint): Promise<void> {
+    await this.pool.query('UPDATE auth_accounts SET deleted_offset = $2 WHERE user_id = $1', [userId, offset.toString()]);
+  }
+
+  async undeleted(limit: number): Promise<AccountDeleted[]> {
+    const { rows } = await this.pool.query<{ user_id: string; deleted_at: Date; deletion_event_id: string }>(
+      `SELECT user_id, deleted_at, deletion_event_id FROM auth_accounts WHERE deleted_at IS NOT NULL AND deleted_offset IS NULL LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => accountDeleted(row.user_id, row.deletion_event_id, row.deleted_at.getTime()));
   }
 
   async linkedAccount(issuer: string, subject: string): Promise<string | undefined> {
@@ -202,6 +246,11 @@ export class PgSessions implements SessionStore {
       [sessionIds, reason],
     );
     return rows.map((r) => r.session_id);
+  }
+
+  async startedAt(sessionId: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ created_at: Date }>('SELECT created_at FROM auth_sessions WHERE session_id = $1', [sessionId]);
+    return rows[0]?.created_at.getTime();
   }
 
   async openSessionsOf(userId: string): Promise<string[]> {

@@ -25,4 +25,14 @@ export class PgMemberships {
     if ((rows[0]?.others ?? 0) < this.cap) return undefined;
     return commandError('LIMIT_REACHED', `${who === 'you' ? 'you are' : 'that user is'} in ${this.cap} rooms, the most one user may be in`);
   }
+
+  /** The rooms a user is in or wrote in (the read model): where deleting their account must reach. */
+  async roomsTouchedBy(userId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ room_id: string }>(
+      `SELECT room_id::text FROM room_members WHERE user_id = $1
+       UNION SELECT DISTINCT room_id::text FROM messages WHERE sender_id = $1`,
+      [userId],
+    );
+    return rows.map((row) => row.room_id);
+  }
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Caller, Logger, SessionRevocations } from '@chat/platform';
 import {
   ACCOUNT_LIMITS,
+  accountDeleted,
   checkDisplayName,
   checkPassword,
   checkUsername,
@@ -10,7 +11,8 @@ import {
   usernameKey,
   type Profile,
   type ProfileChange,
-  type ProfileUpdated,
+  type AccountDeleted,
+  type UserEvent,
   type UserRegistered,
 } from '../domain/account.ts';
 import { commandError, type CommandError } from '../domain/errors.ts';
@@ -56,6 +58,13 @@ export interface AccountStore {
    * exists, `linkedTo` when the identity was linked meanwhile (a concurrent first sign-on).
    */
   insertLinked(account: NewAccount, identity: { issuer: string; subject: string }): Promise<'created' | 'taken' | { linkedTo: string }>;
+  /** Marks the account as being deleted; answers when (the first call's time, on every retry) and its AccountDeleted event's id. */
+  startDeletion(userId: string, at: number): Promise<{ at: number; eventId: string }>;
+  /** Empties a deletion's account: name (freed), password, profile, linked identities, refresh tokens. */
+  empty(userId: string): Promise<void>;
+  markDeleted(userId: string, offset: bigint): Promise<void>;
+  /** AccountDeleted events of emptied accounts whose append never finished. */
+  undeleted(limit: number): Promise<AccountDeleted[]>;
 }
 
 /** A new account's row: its event and the keys that keep its name unique. */
@@ -75,6 +84,8 @@ export interface SessionStore {
   /** Ends sessions; answers the ones that were still open. */
   revoke(sessionIds: readonly string[], reason: string): Promise<string[]>;
   openSessionsOf(userId: string): Promise<string[]>;
+  /** When a session was opened (its log-in or sign-on); undefined for none. */
+  startedAt(sessionId: string): Promise<number | undefined>;
   addRefreshToken(sessionId: string, tokenHash: Buffer, expiresAt: number): Promise<void>;
   findRefreshToken(tokenHash: Buffer): Promise<RefreshLookup>;
   /** Marks a refresh token used; false when it was used already (a race with its thief, or a retry). */
@@ -85,7 +96,7 @@ export interface SessionStore {
 
 export interface UserEventLog {
   /** Appends a user event; resolves with its offset once Kafka has it. */
-  append(event: UserRegistered | ProfileUpdated): Promise<bigint>;
+  append(event: UserEvent): Promise<bigint>;
 }
 
 export interface TokenIssuer {
@@ -136,6 +147,8 @@ export interface AccountsDeps {
 }
 
 const BAD_CREDENTIALS = commandError('INVALID_CREDENTIALS', 'wrong username or password');
+/** How recent a sign-on proves its owner is there, for accounts without a password. */
+const REAUTH_WINDOW_MS = 10 * 60_000;
 
 export class Accounts {
   private readonly deps: AccountsDeps;
@@ -242,6 +255,56 @@ export class Accounts {
     await this.deps.accounts.setPasswordHash(account.userId, await hashPassword(next));
     await this.endSessions(await this.deps.sessions.openSessionsOf(account.userId), 'password changed');
     return this.openSession(account);
+  }
+
+  /**
+   * Proves the caller is the account's owner again, for an act that cannot be undone: the
+   * password (under the same limit as changePassword's check), or, for an account that only
+   * signs on through an identity provider, a session opened within the last REAUTH_WINDOW_MS.
+   */
+  async reauthenticate(caller: Caller, password: string | null): Promise<CommandError | undefined> {
+    const account = await this.deps.accounts.byId(caller.userId);
+    if (!account) return commandError('UNAUTHENTICATED', 'no such account');
+    if (!account.passwordHash) {
+      const started = await this.deps.sessions.startedAt(caller.sessionId);
+      if (started !== undefined && Date.now() - started <= REAUTH_WINDOW_MS) return undefined;
+      return commandError('REAUTHENTICATION_REQUIRED', 'sign on again, then retry within 10 minutes');
+    }
+    const limited = await this.deps.limits.passwordCheck(account.userId);
+    if (limited) return limited;
+    const checked = password === null ? null : checkPassword(password);
+    if (typeof checked !== 'string' || !(await verifyPassword(checked, account.passwordHash))) {
+      return commandError('INVALID_CREDENTIALS', 'the password is wrong');
+    }
+    await this.deps.limits.passwordChecked(account.userId);
+    return undefined;
+  }
+
+  /** The first step of deleting an account (app/account-deletion.ts): its time, the same on every retry. */
+  async startDeletion(userId: string): Promise<number> {
+    return (await this.deps.accounts.startDeletion(userId, Date.now())).at;
+  }
+
+  /**
+   * The last step of deleting an account: every session ended, the account emptied, and
+   * AccountDeleted appended (again by finishDeletions if this is cut short).
+   */
+  async finishDeletion(userId: string): Promise<void> {
+    const { at, eventId } = await this.deps.accounts.startDeletion(userId, Date.now());
+    await this.endSessions(await this.deps.sessions.openSessionsOf(userId), 'account deleted');
+    await this.deps.accounts.empty(userId);
+    await this.recordDeletion(accountDeleted(userId, eventId, at));
+  }
+
+  /** Appends AccountDeleted for emptied accounts whose append was cut short. */
+  async finishDeletions(): Promise<number> {
+    const pending = await this.deps.accounts.undeleted(100);
+    for (const event of pending) await this.recordDeletion(event);
+    return pending.length;
+  }
+
+  private async recordDeletion(event: AccountDeleted): Promise<void> {
+    await this.deps.accounts.markDeleted(event.userId, await this.deps.events.append(event));
   }
 
   async updateProfile(caller: Caller, change: ProfileChange): Promise<Profile | CommandError> {

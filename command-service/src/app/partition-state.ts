@@ -1,4 +1,13 @@
-import { evolve, evolveMessage, initialRoomState, type MessageFact, type Role, type RoomEvent, type RoomState } from '../domain/room.ts';
+import {
+  evolve,
+  evolveMessage,
+  initialRoomState,
+  reactionKeyPrefix,
+  type MessageFact,
+  type Role,
+  type RoomEvent,
+  type RoomState,
+} from '../domain/room.ts';
 
 // The command side's committed view of one partition of the room topic: every room's state,
 // the idempotency index and the facts of recently active messages (author, deleted,
@@ -76,6 +85,7 @@ export class PartitionState {
     if (offset < this.nextOffset) return;
     this.nextOffset = offset + 1n;
     this.rooms.set(event.roomId, evolve(this.room(event.roomId), event));
+    if (event.type === 'MemberErased') this.eraseFactsOf(event.roomId, event.userId);
     if ('messageId' in event && event.occurredAt >= this.keyHorizon) {
       const fact = evolveMessage(this.messages.get(event.messageId), event);
       this.messages.delete(event.messageId); // re-inserted at the back: most recently active last
@@ -92,6 +102,21 @@ export class PartitionState {
       messageId: 'messageId' in event ? event.messageId : null,
       occurredAt: event.occurredAt,
     });
+  }
+
+  /**
+   * A deleted account's messages in the room are deleted, and its reactions gone, as the read
+   * model will have them. Rare (one event per room of one account), so a pass over the window's facts.
+   */
+  private eraseFactsOf(roomId: string, userId: string): void {
+    const mine = reactionKeyPrefix(userId);
+    for (const [messageId, fact] of this.messages) {
+      if (fact.roomId !== roomId) continue;
+      if (fact.author === userId) this.messages.set(messageId, { ...fact, deleted: true, reactions: new Set() });
+      else if ([...fact.reactions].some((key) => key.startsWith(mine))) {
+        this.messages.set(messageId, { ...fact, reactions: new Set([...fact.reactions].filter((key) => !key.startsWith(mine))) });
+      }
+    }
   }
 
   /**

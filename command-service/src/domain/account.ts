@@ -19,6 +19,9 @@ export const ACCOUNT_LIMITS = {
 
 export type UserRegistered = EventOf<'UserRegistered'>;
 export type ProfileUpdated = EventOf<'ProfileUpdated'>;
+export type AccountDeleted = EventOf<'AccountDeleted'>;
+/** What the user topic records of an account. */
+export type UserEvent = UserRegistered | ProfileUpdated | AccountDeleted;
 
 export interface Profile {
   displayName: string;
@@ -151,6 +154,11 @@ export function decideProfileUpdate(
   if (invalid) return invalid;
   if (next.displayName === current.displayName && next.avatarUrl === current.avatarUrl && next.bio === current.bio) return null;
   return { type: 'ProfileUpdated', eventId: crypto.randomUUID(), occurredAt: now, actorId: userId, commandId: null, userId, ...next };
+}
+
+/** The event recording that an account was deleted, at the time its deletion started (its keys' erasure). */
+export function accountDeleted(userId: string, eventId: string, at: number): AccountDeleted {
+  return { type: 'AccountDeleted', eventId, occurredAt: at, actorId: userId, commandId: null, userId };
 }
 
 function tooLongPassword(field: string): CommandError {

@@ -4,6 +4,8 @@
 export const ERROR_CODES = [
   'UNAUTHENTICATED',
   'INVALID_CREDENTIALS',
+  /** An act that cannot be undone needs proof the owner is there: the password, or a fresh sign-on. */
+  'REAUTHENTICATION_REQUIRED',
   'FORBIDDEN',
   'RATE_LIMITED',
   'USERNAME_TAKEN',

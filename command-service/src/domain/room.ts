@@ -99,7 +99,12 @@ export type RoomCommand =
   | ({ type: 'DeleteMessage'; messageId: string } & CommandBase)
   | ({ type: 'AddReaction'; messageId: string; emoji: string } & CommandBase)
   | ({ type: 'RemoveReaction'; messageId: string; emoji: string } & CommandBase)
-  | ({ type: 'MarkRead'; upTo: number } & CommandBase);
+  | ({ type: 'MarkRead'; upTo: number } & CommandBase)
+  /**
+   * The actor, deleting their account, leaves the room with what they wrote. Issued by the
+   * account deletion (app/accounts.ts) with the time their keys were erased, never by a client.
+   */
+  | ({ type: 'EraseMember'; erasedAt: number } & CommandBase);
 
 /**
  * What the command side knows of one message: enough to decide replies, edits, deletes and
@@ -114,7 +119,12 @@ export interface MessageFact {
 }
 
 export function reactionKey(userId: string, emoji: string): string {
-  return `${userId}\u0000${emoji}`;
+  return `${reactionKeyPrefix(userId)}${emoji}`;
+}
+
+/** What every `reactionKey` of one user starts with. */
+export function reactionKeyPrefix(userId: string): string {
+  return `${userId}\u0000`;
 }
 
 type Envelope = 'eventId' | 'occurredAt' | 'actorId' | 'commandId';
@@ -134,7 +144,8 @@ export type RoomEvent =
   | EventOf<'MessageDeleted'>
   | EventOf<'ReactionAdded'>
   | EventOf<'ReactionRemoved'>
-  | EventOf<'ReadMarkerMoved'>;
+  | EventOf<'ReadMarkerMoved'>
+  | EventOf<'MemberErased'>;
 export type DecidedEvent = Unstamped<RoomEvent>;
 type Unnumbered = DecidedEvent extends infer E ? (E extends unknown ? Omit<E, 'revision'> : never) : never;
 
@@ -158,6 +169,7 @@ export const EVENT_OF_COMMAND = {
   AddReaction: 'ReactionAdded',
   RemoveReaction: 'ReactionRemoved',
   MarkRead: 'ReadMarkerMoved',
+  EraseMember: 'MemberErased',
 } as const satisfies Record<RoomCommand['type'], RoomEvent['type']>;
 
 export const ROOM_COMMAND_TYPES = Object.keys(EVENT_OF_COMMAND) as RoomCommand['type'][];
@@ -232,6 +244,10 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
       return Number.isSafeInteger(command.upTo) && command.upTo >= 0
         ? undefined
         : commandError('INVALID_INPUT', 'upTo must be a message sequence');
+    case 'EraseMember':
+      return Number.isSafeInteger(command.erasedAt) && command.erasedAt > 0
+        ? undefined
+        : commandError('INVALID_INPUT', 'erasedAt must be a time');
   }
 }
 
@@ -357,6 +373,8 @@ export function decide(
       // Sequences are the read model's numbering: it clamps the marker to the room's end and only moves it forward.
       if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
       return accept({ type: 'ReadMarkerMoved', roomId, upTo: command.upTo });
+    case 'EraseMember':
+      return accept(...memberErased(state, roomId, actorId, command.erasedAt));
     case 'LeaveRoom':
       if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
       if (direct) return forbidden('a direct room cannot be left');
@@ -396,6 +414,22 @@ export function decide(
       return accept({ type: 'MemberRoleChanged', roomId, userId: command.userId, role: command.role });
     }
   }
+}
+
+/**
+ * A deleted account leaves with what it wrote, member or not (a room they left still holds
+ * their messages). The room keeps an owner while it has members: when the last owner of a group
+ * goes, the longest-standing admin, else member, becomes one (members are kept in joining order).
+ */
+function memberErased(state: RoomState, roomId: string, userId: string, erasedAt: number): Unnumbered[] {
+  const events: Unnumbered[] = [{ type: 'MemberErased', roomId, userId, erasedAt }];
+  const remaining = [...state.members].filter(([member]) => member !== userId);
+  const lastOwner = state.members.get(userId) === 'OWNER' && !remaining.some(([, role]) => role === 'OWNER');
+  if (state.kind === 'GROUP' && lastOwner && remaining.length > 0) {
+    const [heir] = remaining.find(([, role]) => role === 'ADMIN') ?? remaining[0]!;
+    events.push({ type: 'MemberRoleChanged', roomId, userId: heir, role: 'OWNER' });
+  }
+  return events;
 }
 
 /** A role as the log has it; anything unknown (a newer writer's role) counts as the least. */
@@ -446,7 +480,7 @@ function decideOnMessage(
 
 /** Why one more reaction (new to this user and message) would pass a cap; undefined when it may be added. */
 function reactionCapReached(fact: MessageFact, userId: string, emoji: string): CommandError | undefined {
-  const mine = `${userId}\u0000`;
+  const mine = reactionKeyPrefix(userId);
   let byUser = 0;
   const emojis = new Set<string>();
   for (const key of fact.reactions) {
@@ -531,6 +565,7 @@ export function evolve(state: RoomState, event: RoomEvent): RoomState {
       return { ...state, ...withMember(state, event.userId, toRole(event.role)), revision };
     case 'MemberLeft':
     case 'MemberRemoved':
+    case 'MemberErased':
       return { ...state, ...withMember(state, event.userId, undefined), revision };
     case 'MemberRoleChanged':
       if (!state.members.has(event.userId)) return { ...state, revision };

@@ -1,3 +1,4 @@
+import type { DeletedAccount } from '../app/account-deletion.ts';
 import type { SessionTokens } from '../app/accounts.ts';
 import { isCaller } from '../app/identity.ts';
 import type { Profile } from '../domain/account.ts';
@@ -37,7 +38,17 @@ const LoggedOutRef = builder.objectRef<{ sessionId: string }>('LoggedOut').imple
   fields: (t) => ({ sessionId: t.exposeID('sessionId') }),
 });
 
+const DeletedAccountRef = builder.objectRef<DeletedAccount>('DeletedAccount').implement({
+  description:
+    'The account is gone: its sessions ended, its profile removed, its content keys erased (what it wrote reads as deleted everywhere, the event log included), and every room it was in shows it as a deleted user.',
+  fields: (t) => ({
+    userId: t.exposeID('userId'),
+    rooms: t.exposeInt('rooms', { description: 'How many rooms it left, with what it wrote in them.' }),
+  }),
+});
+
 const AuthResult = resultUnion('Auth', SessionRef);
+const DeleteAccountResult = resultUnion('DeleteAccount', DeletedAccountRef);
 const ProfileResult = resultUnion('UpdateProfile', ProfileRef);
 const LogOutResult = resultUnion('LogOut', LoggedOutRef);
 
@@ -118,6 +129,18 @@ builder.mutationFields((t) => ({
         if (!isCaller(caller)) return caller;
         const profile = await ctx.accounts.updateProfile(caller, args);
         return 'code' in profile ? profile : { ...profile, userId: caller.userId };
+      }),
+  }),
+  deleteAccount: t.field({
+    type: DeleteAccountResult,
+    description:
+      'Deletes your account for good: needs your password (or, without one, a sign-on within the last 10 minutes: REAUTHENTICATION_REQUIRED otherwise). Safe to retry until it answers DeletedAccount.',
+    args: { password: t.arg.string({ description: 'Your current password; omit it for an account that only signs on.' }) },
+    resolve: (_root, args, ctx) =>
+      guarded(ctx, 'deleteAccount', async () => {
+        const caller = ctx.caller;
+        if (!isCaller(caller)) return caller;
+        return ctx.accountDeletion.deleteAccount(caller, args.password ?? null, ctx.arrival);
       }),
   }),
 }));

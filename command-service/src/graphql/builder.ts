@@ -2,6 +2,7 @@ import SchemaBuilder, { type ObjectRef } from '@pothos/core';
 import { ERROR_CODES, commandError, type CommandError } from '../domain/errors.ts';
 import type { Caller, Logger } from '@chat/platform';
 import type { PgMemberships } from '../adapters/pg-memberships.ts';
+import type { AccountDeletion } from '../app/account-deletion.ts';
 import type { Accounts } from '../app/accounts.ts';
 import type { Attachments } from '../app/attachments.ts';
 import type { Arrival, CommandHandler } from '../app/command-handler.ts';
@@ -22,6 +23,7 @@ export interface Context {
   /** Commands per user, counted where they arrive. */
   commandLimit: (userId: string) => Promise<CommandError | undefined>;
   accounts: Accounts;
+  accountDeletion: AccountDeletion;
   attachments: Attachments;
   /** The rooms-per-user cap, checked where a command would make its caller (or a peer) a member of one more room. */
   memberships: PgMemberships;

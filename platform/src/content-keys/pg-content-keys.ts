@@ -38,6 +38,7 @@ export class PgContentKeys {
   private readonly provider: KeyProvider;
   readonly dataKeys: string;
   readonly shares: string;
+  private readonly erasedUsers: string;
   /** Unwrapped data keys by id and master key: unwrapping may be a KMS call. Never trusted for existence. */
   private readonly unwrapped = new Map<string, Buffer>();
   /** The write side's data keys by author, room and day. */
@@ -51,12 +52,39 @@ export class PgContentKeys {
     this.provider = provider;
     this.dataKeys = `${quoteIdent(schema)}.content_data_keys`;
     this.shares = `${quoteIdent(schema)}.content_shares`;
+    this.erasedUsers = `${quoteIdent(schema)}.content_erased_users`;
   }
 
-  /** For a new message or edit by `userId` in `roomId` at `at`: its key and the ids to record. */
-  async keyForNew(userId: string, roomId: string, at: number, messageId: string): Promise<{ ref: ContentKeyRef; key: Buffer }> {
+  /**
+   * Erases every data key of a user (a deleted account): their messages in every room and their
+   * profile, each a few rows whatever their number, and refuses them new keys from now on.
+   * Answers the rooms the user had keys in. Idempotent. Another instance may still hold one of
+   * these keys in its cache for a moment: what it seals then opens as erased (the row decides).
+   */
+  async eraseUser(userId: string, at: number): Promise<string[]> {
+    await this.pool.query(`INSERT INTO ${this.erasedUsers} (user_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      userId,
+      new Date(at),
+    ]);
+    await this.pool.query(
+      `UPDATE ${this.dataKeys} SET wrapped = NULL, master_key_id = NULL, erased_at = $2 WHERE user_id = $1 AND wrapped IS NOT NULL`,
+      [userId, new Date(at)],
+    );
+    for (const [scope] of this.current) if (scope.startsWith(`${userId}\u0000`)) this.current.delete(scope);
+    const { rows } = await this.pool.query<{ room_id: string }>(
+      `SELECT DISTINCT room_id FROM ${this.dataKeys} WHERE user_id = $1 AND room_id <> ''`,
+      [userId],
+    );
+    return rows.map((row) => row.room_id);
+  }
+
+  /**
+   * For new content of `userId` in `roomId` at `at` (a message or edit; a profile event has the
+   * scope PROFILE_SCOPE): its key, bound to `subjectId` (the message, or the event), and the ids to record.
+   */
+  async keyForNew(userId: string, roomId: string, at: number, subjectId: string): Promise<{ ref: ContentKeyRef; key: Buffer }> {
     const [data, share] = await Promise.all([this.dataKeyFor(userId, roomId, utcDay(at)), this.takeShare()]);
-    return { ref: { dataKeyId: data.dataKeyId, shareId: share.shareId }, key: contentKey(data.key, share.share, messageId) };
+    return { ref: { dataKeyId: data.dataKeyId, shareId: share.shareId }, key: contentKey(data.key, share.share, subjectId) };
   }
 
   /**
@@ -64,7 +92,7 @@ export class PgContentKeys {
    * by another transaction is never opened from a cache. A row that is not there at all throws:
    * a lost key, or a log read with the wrong database, is a fault, not an erasure.
    */
-  async open(refs: readonly (ContentKeyRef & { messageId: string })[]): Promise<Map<string, OpenedKey>> {
+  async open(refs: readonly (ContentKeyRef & { subjectId: string })[]): Promise<Map<string, OpenedKey>> {
     const opened = new Map<string, OpenedKey>();
     if (refs.length === 0) return opened;
     // One round trip for the batch: each distinct pair with its data key row and share row, if any.
@@ -96,7 +124,7 @@ export class PgContentKeys {
         continue;
       }
       const dataKey = await this.unwrap(ref.dataKeyId, row.master_key_id!, row.wrapped);
-      opened.set(refKey(ref), { key: contentKey(dataKey, row.share, ref.messageId) });
+      opened.set(refKey(ref), { key: contentKey(dataKey, row.share, ref.subjectId) });
     }
     return opened;
   }
@@ -176,8 +204,10 @@ export class PgContentKeys {
     if (cached) return cached;
     const dataKeyId = crypto.randomUUID();
     const { masterKeyId, wrapped } = await this.provider.wrap(newKeyMaterial(), dataKeyId);
+    // Never for an erased user: the insert checks under the same snapshot as eraseUser's mark.
     await this.pool.query(
-      `INSERT INTO ${this.dataKeys} (data_key_id, user_id, room_id, day, master_key_id, wrapped) VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO ${this.dataKeys} (data_key_id, user_id, room_id, day, master_key_id, wrapped)
+       SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM ${this.erasedUsers} WHERE user_id = $2)
        ON CONFLICT (user_id, room_id, day) DO NOTHING`,
       [dataKeyId, userId, roomId, day, masterKeyId, wrapped],
     );
@@ -186,7 +216,8 @@ export class PgContentKeys {
       `SELECT data_key_id::text, master_key_id, wrapped FROM ${this.dataKeys} WHERE user_id = $1 AND room_id = $2 AND day = $3`,
       [userId, roomId, day],
     );
-    const row = rows[0]!;
+    const row = rows[0];
+    if (!row) throw new ContentIntegrityError(`the content keys of ${userId} are erased (a deleted account)`);
     if (row.wrapped === null) throw new ContentIntegrityError(`the data key of ${userId} in ${roomId} on day ${day} is erased`);
     const entry = { dataKeyId: row.data_key_id, key: await this.unwrap(row.data_key_id, row.master_key_id!, row.wrapped) };
     remember(this.current, scope, entry);

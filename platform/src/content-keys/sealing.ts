@@ -45,8 +45,8 @@ export function open(key: Buffer, sealed: Buffer, associatedData: string): Buffe
  * are needed, so destroying either erases the message: the share for one message, the data
  * key for everything of one author in one room on one day.
  */
-export function contentKey(dataKey: Buffer, share: Buffer, messageId: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', dataKey, share, `chat content key ${messageId}`, KEY_BYTES));
+export function contentKey(dataKey: Buffer, share: Buffer, subjectId: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', dataKey, share, `chat content key ${subjectId}`, KEY_BYTES));
 }
 
 export function newKeyMaterial(): Buffer {

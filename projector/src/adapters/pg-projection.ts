@@ -16,6 +16,7 @@ import {
   storedRoomEvent,
   type BatchPlan,
   type Invitation,
+  type MessageKey,
   type Membership,
   type PlannedRecord,
   type RoomUpdate,
@@ -369,6 +370,7 @@ export async function applyRoomEvents(
     throw new RevisionConflict({ topic, partition: partitionOf.get(roomId)!, offset, roomId, detail });
   }
   writePlan(flight, plan, options.commandSchema);
+  if (plan.erasures.length > 0) await eraseMembers(flight, plan.erasures, options.commandSchema);
   if (plan.faults.length > 0) {
     const f = plan.faults;
     flight.send(
@@ -604,8 +606,37 @@ function writeMessageChanges(flight: QueryFlight, plan: BatchPlan): void {
  * whatever the batch wrote before about those messages goes too.
  */
 function writeDeletes(flight: QueryFlight, plan: BatchPlan, commandSchema: string | undefined): void {
-  if (plan.deletes.size === 0) return;
-  const deletes = [...plan.deletes.values()];
+  if (plan.deletes.size > 0) tombstone(flight, [...plan.deletes.values()], plan.erasedShares, commandSchema);
+}
+
+/**
+ * Members who deleted their account: every message they wrote in the room and had not deleted
+ * becomes a tombstone of the erasure's time, through the same path as a deletion (one read, for
+ * their messages, after the batch's own writes), and their reactions go (mentions of them go with AccountDeleted, pg-users.ts).
+ */
+async function eraseMembers(flight: QueryFlight, erasures: BatchPlan['erasures'], commandSchema: string | undefined): Promise<void> {
+  const members = [col(erasures, 'roomId'), col(erasures, 'userId')];
+  const { rows } = await flight.query<{ room_id: string; message_id: string; erased_at: string }>(
+    `SELECT m.room_id::text, m.message_id::text, v.erased_at FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS v(room_id, user_id, erased_at)
+       JOIN messages m ON m.room_id = v.room_id AND m.sender_id = v.user_id
+      WHERE m.deleted_at IS NULL`,
+    [...members, col(erasures, 'at')],
+  );
+  const messages = rows.map((r) => ({ roomId: r.room_id, messageId: r.message_id, at: Number(r.erased_at) }));
+  if (messages.length > 0) tombstone(flight, messages, [], commandSchema);
+  flight.send(
+    `DELETE FROM message_reactions t USING unnest($1::uuid[], $2::text[]) AS v(room_id, user_id) WHERE t.room_id = v.room_id AND t.user_id = v.user_id`,
+    members,
+  );
+}
+
+/** Empties deleted messages (see writeDeletes), whatever deleted them. */
+function tombstone(
+  flight: QueryFlight,
+  deletes: readonly (MessageKey & { at: number })[],
+  erasedShares: readonly string[],
+  commandSchema: string | undefined,
+): void {
   const keys = [col(deletes, 'roomId'), col(deletes, 'messageId')];
   // Crypto-shredding: the shares of the message and of its edits, first, while their rows still
   // name them. Erased, not removed: an erased share opens as erased, a missing one is a fault.
@@ -618,7 +649,7 @@ function writeDeletes(flight: QueryFlight, plan: BatchPlan, commandSchema: strin
                UNION ALL
                SELECT unnest($3::uuid[])) AS x(share_id)
         WHERE s.share_id = x.share_id AND s.share IS NOT NULL`,
-      [...keys, plan.erasedShares],
+      [...keys, erasedShares],
     );
     // What the sender named their files, kept with the uploads they claimed.
     flight.send(

@@ -100,7 +100,7 @@ export interface Overrides {
   actorId?: string;
 }
 
-const MEMBERSHIP = ['MemberJoined', 'MemberLeft', 'MemberRemoved'] as const;
+const MEMBERSHIP = ['MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberErased'] as const;
 
 /**
  * What overrides `event` when it is applied late (a dead letter re-driven after the room went
@@ -166,6 +166,11 @@ export interface BatchPlan {
   /** Messages deleted in the batch, and when, by `messageKey`. */
   deletes: Map<string, MessageKey & { at: number }>;
   /**
+   * Members who deleted their account (MemberErased), in log order: everything they wrote in
+   * the room becomes a tombstone of that time, after the rest of the batch is written.
+   */
+  erasures: { roomId: string; userId: string; at: number }[];
+  /**
    * Content shares to erase beside those the read model holds for the deleted messages: those
    * of edits the batch both made and deleted, which never reach message_edits.
    */
@@ -202,6 +207,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     editTexts: [],
     erasedShares: [],
     deletes: new Map(),
+    erasures: [],
     reactions: new Map(),
     readMarkers: new Map(),
     mentions: [],
@@ -260,6 +266,11 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
       case 'MemberLeft':
       case 'MemberRemoved':
         plan.memberships.set(key(roomId, event.userId), { roomId, userId: event.userId, change: 'gone' });
+        break;
+      case 'MemberErased':
+        plan.memberships.set(key(roomId, event.userId), { roomId, userId: event.userId, change: 'gone' });
+        plan.invitations.set(key(roomId, event.userId), { roomId, userId: event.userId, change: 'gone' });
+        plan.erasures.push({ roomId, userId: event.userId, at: event.erasedAt });
         break;
       case 'MemberRoleChanged': {
         const k = key(roomId, event.userId);

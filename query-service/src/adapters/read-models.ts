@@ -33,7 +33,11 @@ export interface UserView {
   displayName: string;
   avatarUrl: string | null;
   bio: string | null;
+  /** The account was deleted: only its id is left. */
+  deleted: boolean;
 }
+
+const USER_COLUMNS = `user_id AS id, username, display_name AS "displayName", avatar_url AS "avatarUrl", bio, deleted_at IS NOT NULL AS deleted`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -129,8 +133,7 @@ export class ReadModels {
   /** For DataLoader: users by id, in the order asked, undefined where missing. */
   async usersByIds(ids: readonly string[]): Promise<(UserView | undefined)[]> {
     const { rows } = await this.pool.query<UserView>(
-      `SELECT user_id AS id, username, display_name AS "displayName", avatar_url AS "avatarUrl", bio
-         FROM users WHERE user_id = ANY($1::uuid[])`,
+      `SELECT ${USER_COLUMNS} FROM users WHERE user_id = ANY($1::uuid[])`,
       // Ids from before accounts existed (plain names) are no user's: leave them out of the cast.
       [ids.filter((id) => UUID.test(id))],
     );
@@ -301,8 +304,8 @@ export class ReadModels {
   /** Users whose username or display name starts with `search`, ignoring case. */
   async searchUsers(search: string, limit: number): Promise<UserView[]> {
     const { rows } = await this.pool.query<UserView>(
-      `SELECT user_id AS id, username, display_name AS "displayName", avatar_url AS "avatarUrl", bio FROM users
-        WHERE lower(username) LIKE lower($1) || '%' OR lower(display_name) LIKE lower($1) || '%'
+      `SELECT ${USER_COLUMNS} FROM users
+        WHERE (lower(username) LIKE lower($1) || '%' OR lower(display_name) LIKE lower($1) || '%') AND deleted_at IS NULL
         ORDER BY lower(username) LIMIT $2`,
       [escapeLike(search), limit],
     );

@@ -91,5 +91,5 @@ export function liveMessages(
 
 /** Whether a room event takes `userId` out of the room. */
 export function leaves(event: RoomEventView, userId: string): boolean {
-  return (event.type === 'MemberLeft' || event.type === 'MemberRemoved') && event.data.userId === userId;
+  return (event.type === 'MemberLeft' || event.type === 'MemberRemoved' || event.type === 'MemberErased') && event.data.userId === userId;
 }

@@ -61,6 +61,8 @@ export function myEventsOf(event: RoomEventView, userId: string): MyEvent[] {
     }
     case 'MessageDeleted':
       return [{ kind: 'unread-changed', roomId }];
+    case 'MemberErased':
+      return mine ? [{ kind: 'left', roomId }] : [{ kind: 'unread-changed', roomId }];
     case 'ReadMarkerMoved':
       return by === userId ? [{ kind: 'unread-changed', roomId }] : [];
     // Joins come on the user's own channel (see Follower), which also covers rooms not followed yet.

@@ -62,6 +62,11 @@ const TYPES: Record<string, ReturnType<typeof eventType>> = {
   MemberJoined: eventType('MemberJoinedEvent', 'A user joined.', ['userId', 'role']),
   MemberLeft: eventType('MemberLeftEvent', 'A member left.', ['userId']),
   MemberRemoved: eventType('MemberRemovedEvent', 'A member was removed (by the actor).', ['userId']),
+  MemberErased: eventType(
+    'MemberErasedEvent',
+    'A user deleted their account: they left, every message they wrote here is now deleted (show them as tombstones), and their reactions are gone.',
+    ['userId'],
+  ),
   MemberRoleChanged: eventType('MemberRoleChangedEvent', "A member's role changed.", ['userId', 'role']),
   MessageSent: eventType('MessageSentEvent', 'A message was sent.', ['messageId']),
   MessageEdited: eventType(

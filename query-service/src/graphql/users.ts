@@ -18,8 +18,12 @@ export const UserRef = builder.objectRef<UserView>('User').implement({
   fields: (t) => ({
     presence: t.field({ type: PresenceRef, resolve: (user, _args, ctx) => ctx.loaders.presenceOf.load(user.id) }),
     id: t.exposeID('id'),
-    username: t.exposeString('username'),
-    displayName: t.exposeString('displayName'),
+    username: t.exposeString('username', { description: 'Empty for a deleted account.' }),
+    displayName: t.string({
+      description: '"Deleted user" for a deleted account.',
+      resolve: (user) => (user.deleted ? 'Deleted user' : user.displayName),
+    }),
+    deleted: t.exposeBoolean('deleted', { description: 'The account was deleted: its messages are tombstones, its profile gone.' }),
     avatarUrl: t.exposeString('avatarUrl', { nullable: true }),
     bio: t.exposeString('bio', { nullable: true }),
   }),

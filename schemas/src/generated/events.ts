@@ -1,5 +1,39 @@
 // Generated from schemas/avro/*.avsc by `npm run generate -w schemas`. Do not edit.
 
+/** A user deleted their account: their profile, sessions and linked identities are gone, and their content keys erased (profile events and messages sealed under them read as erased). Read models keep the user id as "deleted user". */
+export interface AccountDeleted {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user themself. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The user; also the Kafka key. */
+  userId: string;
+}
+
+/** A user deleting their account left the room and took what they wrote with them: their messages become tombstones ("message deleted"), their reactions and read marker go, and so do the mentions of them. Their content was sealed under keys the deletion erased, so the log itself no longer says what they wrote. */
+export interface MemberErased {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The user deleting their account (the same as userId). */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. */
+  revision: number;
+  /** The user whose account is being deleted. */
+  userId: string;
+  /** When the account's content keys were erased, epoch milliseconds: the deletion time of their messages, the same whether a reader meets this event or only erased content (a rebuild). */
+  erasedAt: number;
+}
+
 /** An owner or admin invited a user; the user may then join, even a private room. */
 export interface MemberInvited {
   /** Unique id of this event. */
@@ -180,6 +214,8 @@ export interface ProfileUpdated {
   avatarUrl: null | string;
   /** A short text about the user, if any. */
   bio: null | string;
+  /** The profile (displayName, avatarUrl and bio), AES-256-GCM encrypted under a key of the user's, kept outside the log: deleting the account erases it and leaves this unreadable. When set, the plain fields are empty (null where they may be). Added in the second version: events written before carry the profile in the clear and read as not sealed. */
+  sealed?: null | { dataKeyId: string; shareId: string; ciphertext: Buffer; };
 }
 
 /** A member reacted to a message with an emoji (once per member, message and emoji). */
@@ -316,11 +352,15 @@ export interface UserRegistered {
   username: string;
   /** The name shown to others. */
   displayName: string;
+  /** The profile (username and displayName), AES-256-GCM encrypted under a key of the user's, kept outside the log: deleting the account erases it and leaves this unreadable. When set, the plain fields are empty (null where they may be). Added in the second version: events written before carry the profile in the clear and read as not sealed. */
+  sealed?: null | { dataKeyId: string; shareId: string; ciphertext: Buffer; };
 }
 
-export const EVENT_TYPES = ['MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageDeleted', 'MessageEdited', 'MessageSent', 'ProfileUpdated', 'ReactionAdded', 'ReactionRemoved', 'ReadMarkerMoved', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
+export const EVENT_TYPES = ['AccountDeleted', 'MemberErased', 'MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageDeleted', 'MessageEdited', 'MessageSent', 'ProfileUpdated', 'ReactionAdded', 'ReactionRemoved', 'ReadMarkerMoved', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
 
 export interface EventPayloads {
+  AccountDeleted: AccountDeleted;
+  MemberErased: MemberErased;
   MemberInvited: MemberInvited;
   MemberJoined: MemberJoined;
   MemberLeft: MemberLeft;

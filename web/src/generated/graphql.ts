@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'MESSAGE_NOT_FOUND'
   | 'NOT_A_MEMBER'
   | 'RATE_LIMITED'
+  | 'REAUTHENTICATION_REQUIRED'
   | 'ROOM_ALREADY_EXISTS'
   | 'ROOM_NOT_FOUND'
   | 'UNAUTHENTICATED'
@@ -165,6 +166,7 @@ export type RoomEventsSubscriptionVariables = Exact<{
 
 
 export type RoomEventsSubscription = { roomEvents:
+    | { __typename: 'MemberErasedEvent' }
     | { __typename: 'MemberInvitedEvent', cursor: string, revision: number }
     | { __typename: 'MemberJoinedEvent', cursor: string, revision: number, userId: string }
     | { __typename: 'MemberLeftEvent', cursor: string, revision: number, userId: string }

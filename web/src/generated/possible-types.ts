@@ -5,6 +5,10 @@
       "CommandError",
       "Session"
     ],
+    "DeleteAccountResult": [
+      "CommandError",
+      "DeletedAccount"
+    ],
     "LogOutResult": [
       "CommandError",
       "LoggedOut"
@@ -26,6 +30,7 @@
       "UploadTicket"
     ],
     "RoomEvent": [
+      "MemberErasedEvent",
       "MemberInvitedEvent",
       "MemberJoinedEvent",
       "MemberLeftEvent",
@@ -61,6 +66,10 @@
       "CommandError",
       "Session"
     ],
+    "DeleteAccountResult": [
+      "CommandError",
+      "DeletedAccount"
+    ],
     "LogOutResult": [
       "CommandError",
       "LoggedOut"
@@ -82,6 +91,7 @@
       "UploadTicket"
     ],
     "RoomEvent": [
+      "MemberErasedEvent",
       "MemberInvitedEvent",
       "MemberJoinedEvent",
       "MemberLeftEvent",
