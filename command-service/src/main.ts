@@ -54,6 +54,8 @@ import { schema } from './graphql/schema.ts';
 import type { Context } from './graphql/builder.ts';
 import { wireAccounts } from './wire-accounts.ts';
 import { AccountDeletion } from './app/account-deletion.ts';
+import { RoomRetention } from './app/retention.ts';
+import { RETENTION_SWEEP_PATH, serveRetentionSweep } from './adapters/http-retention.ts';
 import { wireAttachments } from './wire-attachments.ts';
 
 const { config, log, port, host, internalPort, internalHost } = bootService('command-service');
@@ -165,6 +167,14 @@ const handler = new CommandHandler(
 );
 
 const accountDeletion = new AccountDeletion({ accounts, keys: contentKeys, rooms: memberships, handler });
+const retention = new RoomRetention({
+  rooms: function* () {
+    for (const owner of owners.all()) yield* owner.roomStates();
+  },
+  keys: contentKeys,
+  handler,
+  log,
+});
 
 // No playground: only instances, which sign every request, can call this endpoint.
 const yoga = createYoga<{ req: IncomingMessage }>({
@@ -233,6 +243,7 @@ const internalServer = await startInternalServer({
   handler: (req, res) => {
     const path = req.url?.split('?')[0];
     if (path === FORWARD_PATH) return void serveForwarded(handler, authenticate, instanceAuth, req, res);
+    if (path === RETENTION_SWEEP_PATH) return void serveRetentionSweep(retention, instanceAuth, req, res, log);
     if (path === '/partitions') {
       return void readInstanceCall(instanceAuth, req, 0).then((call) => {
         if (!call.ok) return refuseInstanceCall(res, call.status, call.message);
@@ -245,10 +256,15 @@ const internalServer = await startInternalServer({
 });
 await ownership.start(owners);
 const upkeep = setInterval(() => void owners.maintain(), env('SNAPSHOT_INTERVAL_MS', 30_000));
+const retentionSweeps = setInterval(
+  () => void retention.sweep(Date.now()).catch((error: unknown) => log.warn('retention sweep failed', { error })),
+  env('RETENTION_SWEEP_INTERVAL_MS', 10 * 60_000),
+);
 log.info('listening', { url: `${endpoint}${yoga.graphqlEndpoint}` });
 
 onShutdown(log, async () => {
   clearInterval(upkeep);
+  clearInterval(retentionSweeps);
   attachments.stop();
   clusterWatch.stop();
   await closeServer(server);

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { createPgPool, loadConfig, migrate, quoteIdent } from '@chat/platform';
 import { PgSnapshots } from '../src/adapters/pg-snapshots.ts';
 import { PartitionState } from '../src/app/partition-state.ts';
-import { decide, ROOM_COMMAND_TYPES, type RoomCommand, type RoomEvent } from '../src/domain/room.ts';
+import { decide, expiryCutoff, RETENTION_ACTOR, ROOM_COMMAND_TYPES, type RoomCommand, type RoomEvent } from '../src/domain/room.ts';
 import { createdRoomId, directRoomId } from '../src/domain/room-ids.ts';
 
 // Snapshots against the real Postgres: after every kind of command the partition state is
@@ -35,6 +35,15 @@ const commands: RoomCommand[] = [
   { type: 'CreateRoom', name: 'general', topic: null, visibility: 'PUBLIC', ...base(alice, 'create') },
   { type: 'RenameRoom', name: 'général', ...base(alice, 'rename') },
   { type: 'SetRoomTopic', topic: 'a topic', ...base(alice, 'topic') },
+  { type: 'SetRoomRetention', days: 30, ...base(alice, 'retention') },
+  {
+    type: 'ExpireHistory',
+    before: expiryCutoff(30, Date.now()),
+    erasedAt: Date.now(),
+    roomId: ROOM,
+    actorId: RETENTION_ACTOR,
+    commandId: null,
+  },
   { type: 'InviteMember', userId: carol, ...base(alice, 'invite') },
   { type: 'JoinRoom', ...base(bob, 'join') },
   { type: 'SetMemberRole', userId: bob, role: 'ADMIN', ...base(alice, 'role') },

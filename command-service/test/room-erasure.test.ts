@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { decide, evolve, initialRoomState, type RoomCommand, type RoomEvent, type RoomState } from '../src/domain/room.ts';
+import {
+  RETENTION_ACTOR,
+  decide,
+  evolve,
+  expiryCutoff,
+  initialRoomState,
+  type RoomCommand,
+  type RoomEvent,
+  type RoomState,
+} from '../src/domain/room.ts';
 import { createdRoomId, directRoomId } from '../src/domain/room-ids.ts';
 import { PartitionState } from '../src/app/partition-state.ts';
 
 // A deleted account leaves every room with what it wrote (EraseMember → MemberErased), and a
-// group room keeps an owner while it has members.
+// group room keeps an owner while it has members; a room's retention expires its history.
 
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
@@ -127,5 +136,52 @@ describe('EraseMember', () => {
     events.forEach((event, offset) => state.apply(event, BigInt(offset)));
     expect(state.fact(ROOM, 'm1')).toMatchObject({ deleted: true });
     expect(state.fact(ROOM, 'm2')).toMatchObject({ deleted: false, reactions: new Set() });
+  });
+});
+
+describe('a room’s retention', () => {
+  const DAY = 86_400_000;
+  const now = Date.UTC(2026, 11, 6, 15, 30);
+  const setRetention = (actorId: string, days: number | null): RoomCommand => ({
+    type: 'SetRoomRetention',
+    roomId: ROOM,
+    actorId,
+    commandId: null,
+    days,
+  });
+  const expire = (before: number, actorId = RETENTION_ACTOR): RoomCommand => ({
+    type: 'ExpireHistory',
+    roomId: ROOM,
+    actorId,
+    commandId: null,
+    before,
+    erasedAt: now,
+  });
+
+  it('is set by owners only, within a day and ten years, or lifted with null', () => {
+    const state = given(create, join(BOB));
+    expect(decide(setRetention(BOB, 7), state)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    for (const days of [0, 3651, 1.5]) {
+      expect(decide(setRetention(ALICE, days), state)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+    }
+    const set = given(create, setRetention(ALICE, 7));
+    expect(set.retentionDays).toBe(7);
+    expect(decide(setRetention(ALICE, 7), set)).toEqual({ ok: true, events: [] });
+    expect(given(create, setRetention(ALICE, 7), setRetention(ALICE, null)).retentionDays).toBeNull();
+  });
+
+  it('expires history from the start of the UTC day `days` days ago, by the sweep only, once', () => {
+    expect(expiryCutoff(7, now)).toBe(Date.UTC(2026, 10, 29));
+    const state = given(create, setRetention(ALICE, 7));
+    const cutoff = expiryCutoff(7, now);
+    expect(decide(expire(cutoff, ALICE), state)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    // Never past what the retention allows (it may have been lengthened since the sweep looked).
+    expect(decide(expire(cutoff + DAY), state)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(decide(expire(cutoff), given(create))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    const decision = decide(expire(cutoff), state);
+    expect(decision).toMatchObject({ ok: true, events: [{ type: 'RoomHistoryExpired', before: cutoff, erasedAt: now }] });
+    const after = stamp(decision, RETENTION_ACTOR).reduce(evolve, state);
+    expect(after.expiredBefore).toBe(cutoff);
+    expect(decide(expire(cutoff), after)).toEqual({ ok: true, events: [] });
   });
 });

@@ -31,6 +31,8 @@ export const EVENT_TOPIC: Record<EventType, TopicKey> = {
   ReactionRemoved: 'roomEvents',
   ReadMarkerMoved: 'roomEvents',
   MemberErased: 'roomEvents',
+  RoomRetentionSet: 'roomEvents',
+  RoomHistoryExpired: 'roomEvents',
   UserRegistered: 'userEvents',
   ProfileUpdated: 'userEvents',
   AccountDeleted: 'userEvents',

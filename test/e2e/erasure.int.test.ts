@@ -4,7 +4,7 @@ import { createKafka, listKeysUnder, quoteIdent, topicName, waitFor } from '@cha
 import { EventCodec, type DomainEvent } from '@chat/schemas';
 import { startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
-import { gql } from '../src/graphql.ts';
+import { collect, gql, instanceFetch, wsClient } from '../src/graphql.ts';
 import { runRebuild } from '../src/rebuild-cli.ts';
 import { readRecord } from '../src/kafka.ts';
 import { readRoomLog } from '../src/room-log.ts';
@@ -13,7 +13,8 @@ import { readRoomLog } from '../src/room-log.ts';
 // decoder of the topic sees ciphertext and never text; deleting a message erases its keys in the
 // transaction that empties its read-model rows, after which nothing in Postgres holds what it
 // said, its files are removed from the object store, and its records in the log open as erased;
-// a rebuild from the log then has parity.
+// a rebuild from the log then has parity. A room's retention passing (a clock the test moves)
+// does the same for everything sent before its window.
 
 let stack: Stack;
 let endpoint: string;
@@ -31,6 +32,10 @@ const CREATE = `mutation { createRoom(name: "erasure") { ... on RoomAccepted { r
 const JOIN = `mutation($roomId: ID!) { joinRoom(roomId: $roomId) { __typename } }`;
 const ATTACHMENTS = `query($roomId: ID!) { messages(roomId: $roomId, first: 1) { edges { node { attachments { id name } } } } }`;
 const HISTORY = `query($roomId: ID!) { messages(roomId: $roomId, last: 50) { edges { node { id body deleted editedAt } } } }`;
+const RETENTION = `mutation($roomId: ID!, $days: Int) { setRoomRetention(roomId: $roomId, days: $days) { __typename ... on CommandError { code } } }`;
+const ROOM = `query($roomId: ID!) { room(id: $roomId) { retentionDays } }`;
+const ROOM_EVENTS = `subscription($roomId: ID!, $after: String) { roomEvents(roomId: $roomId, after: $after) {
+  __typename ... on RoomHistoryExpiredEvent { before } } }`;
 
 beforeAll(async () => {
   stack = await startStack('erasure');
@@ -133,7 +138,9 @@ describe('erasure', () => {
       expect(event).toMatchObject({ body: '', sealed: { dataKeyId: expect.any(String), shareId: expect.any(String) } });
       expect((event as { sealed: { ciphertext: Buffer } }).sealed.ciphertext.length).toBeGreaterThan(text.length);
     }
-    await waitFor('the edit in history', async () => (await history('bob1', roomId)).some((m) => m.body === edited), { timeoutMs: 10_000 });
+    await waitFor('the edit in history', async () => (await history('bob1', roomId)).some((m) => m.body === edited) || undefined, {
+      timeoutMs: 10_000,
+    });
     const messages = await history('bob1', roomId);
     expect(messages.map((m) => m.body)).toEqual([edited, kept]);
     attachmentId = (await gql(endpoint, ATTACHMENTS, { roomId }, await users.token('bob1'))).messages.edges[0].node.attachments[0].id;
@@ -143,13 +150,13 @@ describe('erasure', () => {
   it('deletes a message with its keys: nothing in Postgres holds what it said, and the log opens it as erased', async () => {
     expect(await rowsHolding(edited)).not.toEqual([]); // the check finds text where it is
     await command('ada1', DELETE, { roomId, messageId: sent.messageId });
-    await waitFor('the deletion in history', async () => (await history('bob1', roomId))[0]?.deleted === true, { timeoutMs: 10_000 });
+    await waitFor('the deletion in history', async () => (await history('bob1', roomId))[0]?.deleted || undefined, { timeoutMs: 10_000 });
 
     expect(await rowsHolding(secret)).toEqual([]);
     expect(await rowsHolding(edited)).toEqual([]);
     expect(await rowsHolding(fileName)).toEqual([]);
     expect(await rowsHolding(kept)).not.toEqual([]);
-    await waitFor('its file removed from the object store', async () => (await objectsOf(attachmentId)).length === 0, {
+    await waitFor('its file removed from the object store', async () => (await objectsOf(attachmentId)).length === 0 || undefined, {
       timeoutMs: 15_000,
     });
 
@@ -178,14 +185,93 @@ describe('erasure', () => {
     ]);
   });
 
+  // A room keeping a day of history, and the clock moved two days on by the test (the sweep's
+  // time comes with the request on the internal listener): everything sent today has expired.
+  let retained: string;
+  let other: string;
+  const old = `old news ${crypto.randomUUID()}`;
+  const oldReply = `old reply ${crypto.randomUUID()}`;
+  const stays = `stays ${crypto.randomUUID()}`;
+  const oldFile = `minutes-${crypto.randomUUID()}.txt`;
+
+  it('lets owners alone set how long a room keeps its history', async () => {
+    retained = (await gql(endpoint, CREATE, {}, await users.token('ada1'))).createRoom.roomId;
+    other = (await gql(endpoint, CREATE, {}, await users.token('ada1'))).createRoom.roomId;
+    await gql(endpoint, JOIN, { roomId: retained }, await users.token('bob1'));
+    const byMember = await gql(endpoint, RETENTION, { roomId: retained, days: 1 }, await users.token('bob1'));
+    expect(byMember.setRoomRetention).toMatchObject({ code: 'FORBIDDEN' });
+    for (const days of [0, 3651]) {
+      const invalid = await gql(endpoint, RETENTION, { roomId: retained, days }, await users.token('ada1'));
+      expect(invalid.setRoomRetention).toMatchObject({ code: 'INVALID_INPUT' });
+    }
+    expect((await gql(endpoint, RETENTION, { roomId: retained, days: 1 }, await users.token('ada1'))).setRoomRetention).toMatchObject({
+      __typename: 'RoomAccepted',
+    });
+    expect((await gql(endpoint, ROOM, { roomId: retained }, await users.token('bob1'))).room.retentionDays).toBe(1);
+  });
+
+  it('expires a room’s history past its retention: keys erased, tombstones live, files removed, other rooms kept', async () => {
+    const file = await upload('ada1', oldFile, `the minutes: ${old}`);
+    await command('ada1', SEND, { roomId: retained, body: old, key: 'old-1', files: [file] });
+    await command('bob1', SEND, { roomId: retained, body: oldReply, key: 'old-2' });
+    await command('ada1', SEND, { roomId: other, body: stays, key: 'stays-1' });
+    const fileId = (await gql(endpoint, ATTACHMENTS, { roomId: retained }, await users.token('bob1'))).messages.edges[0].node.attachments[0]
+      .id;
+    expect(await rowsHolding(old)).not.toEqual([]);
+
+    const client = wsClient(stack.queryWsUrl, await users.token('bob1'));
+    try {
+      const live = collect<{ roomEvents: { __typename: string; before?: string } }>(
+        client,
+        ROOM_EVENTS,
+        { roomId: retained, after: '0' },
+        100,
+      );
+      const twoDaysOn = Date.now() + 2 * 86_400_000;
+      const response = await instanceFetch(`${stack.instance('command-service').internalUrl}/retention/sweep`, {
+        method: 'POST',
+        body: JSON.stringify({ now: twoDaysOn }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ rooms: 1, keys: 2 }); // ada's and bob's keys of today
+      const expired = () => live.items.find((e) => e.roomEvents.__typename === 'RoomHistoryExpiredEvent');
+      await waitFor('RoomHistoryExpired live', async () => expired(), { timeoutMs: 10_000 });
+      expect(Date.parse(expired()!.roomEvents.before!)).toBe((Math.floor(twoDaysOn / 86_400_000) - 1) * 86_400_000);
+      live.unsubscribe();
+    } finally {
+      await client.dispose();
+    }
+
+    expect((await history('bob1', retained)).map((m) => ({ body: m.body, deleted: m.deleted }))).toEqual([
+      { body: '', deleted: true },
+      { body: '', deleted: true },
+    ]);
+    expect((await history('ada1', other)).map((m) => m.body)).toEqual([stays]);
+    for (const text of [old, oldReply, oldFile]) expect(await rowsHolding(text), text).toEqual([]);
+    await waitFor('its file removed from the object store', async () => (await objectsOf(fileId)).length === 0 || undefined, {
+      timeoutMs: 15_000,
+    });
+    const logged = (await readRoomLog(stack.config)).filter((e) => e.event.roomId === retained && e.event.type === 'MessageSent');
+    expect(logged.map((e) => (e.event as { body: string }).body)).toEqual(['', '']);
+    // A second sweep at the same time finds nothing more to do.
+    const again = await instanceFetch(`${stack.instance('command-service').internalUrl}/retention/sweep`, {
+      method: 'POST',
+      body: JSON.stringify({ now: Date.now() + 2 * 86_400_000 }),
+    });
+    expect(await again.json()).toEqual({ rooms: 0, keys: 0 });
+    // The sweep's route is for instances only.
+    expect((await fetch(`${stack.instance('command-service').internalUrl}/retention/sweep`, { method: 'POST', body: '{}' })).status).toBe(
+      401,
+    );
+  });
+
   it('rebuilds from the log after the erasure with parity: erased content stays erased', async () => {
-    const before = await history('bob1', roomId);
+    const before = [await history('bob1', roomId), await history('bob1', retained), await history('ada1', other)];
     const rebuilt = await rebuild();
     expect(rebuilt.code, rebuilt.out).toBe(0);
     expect(JSON.parse(rebuilt.out)).toMatchObject({ switched: true });
-    expect(await history('bob1', roomId)).toEqual(before);
-    expect(await rowsHolding(secret)).toEqual([]);
-    expect(await rowsHolding(edited)).toEqual([]);
+    expect([await history('bob1', roomId), await history('bob1', retained), await history('ada1', other)]).toEqual(before);
+    for (const text of [secret, edited, old, oldReply, oldFile]) expect(await rowsHolding(text), text).toEqual([]);
   });
 });
 

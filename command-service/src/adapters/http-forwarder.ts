@@ -42,6 +42,8 @@ const STRING_FIELDS: Record<RoomCommand['type'], { required: string[]; nullable?
   RemoveReaction: { required: ['messageId', 'emoji'] },
   MarkRead: { required: [] },
   EraseMember: { required: [] },
+  SetRoomRetention: { required: [] },
+  ExpireHistory: { required: [] },
 };
 
 export interface OwnerDirectory {

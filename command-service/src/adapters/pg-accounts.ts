@@ -146,6 +146,8 @@ export class PgAccounts implements AccountStore {
         [userId],
       );
       await client.query('DELETE FROM auth_identity_links WHERE user_id = $1', [userId]);
+      // What they named files they uploaded and never sent (sent ones are blanked with their messages).
+      await client.query("UPDATE command_uploads SET name = '' WHERE owner_id = $1 AND sent_at IS NULL", [userId]);
       await client.query('DELETE FROM auth_refresh_tokens t USING auth_sessions s WHERE t.session_id = s.session_id AND s.user_id = $1', [
         userId,
       ]);

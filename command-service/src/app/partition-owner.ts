@@ -197,6 +197,11 @@ export class PartitionOwner {
     this.sinceSnapshot += this.committedState.expireKeys(this.now() - this.options.idempotencyWindowMs);
   }
 
+  /** The rooms of the partition as the log has them (the retention sweep reads their retention). */
+  roomStates(): ReadonlyMap<string, RoomState> {
+    return this.committedState.rooms;
+  }
+
   async submit(command: RoomCommand, waitMs: number): Promise<Outcome> {
     for (;;) {
       while (this.status !== 'serving') {

@@ -39,9 +39,10 @@ export function idempotencyScope(roomId: string, actorId: string, commandId: str
 /**
  * Bumped whenever the shape below, or what it means, changes: a snapshot of another format is
  * ignored, and the log folded instead. 4: facts folded with messages belonging to their room
- * (a snapshot of 3 may hold a fact another room's forged event overwrote).
+ * (a snapshot of 3 may hold a fact another room's forged event overwrote). 5: rooms keep their
+ * retention and how far their history has expired.
  */
-export const SNAPSHOT_FORMAT = 4;
+export const SNAPSHOT_FORMAT = 5;
 
 /** A message fact and when its message was last active (sent, edited, deleted, reacted to). */
 export type TimedFact = MessageFact & { at: number };

@@ -52,8 +52,25 @@ export interface RoomState {
   members: ReadonlyMap<string, Role>;
   /** Users invited and not yet joined. */
   invited: ReadonlySet<string>;
+  /** Days of history the room keeps (RETENTION_DAYS); null keeps everything. */
+  retentionDays: number | null;
+  /** Messages sent before this (epoch ms) have expired already; 0 when none have. */
+  expiredBefore: number;
   /** Revision of the last event applied; 0 for a room that does not exist yet. */
   revision: number;
+}
+
+/** How long a room may keep its history: a day to ten years. */
+export const RETENTION_DAYS = { min: 1, max: 3650 } as const;
+
+/** Who expires a room's history: the retention sweep of the room's owner instance, never a user (user ids are UUIDs). */
+export const RETENTION_ACTOR = 'retention';
+
+const DAY_MS = 86_400_000;
+
+/** Where a room's retention of `days` days puts the expiry at `now`: the start of the UTC day `days` days ago. */
+export function expiryCutoff(days: number, now: number): number {
+  return (Math.floor(now / DAY_MS) - days) * DAY_MS;
 }
 
 export const initialRoomState: RoomState = {
@@ -64,6 +81,8 @@ export const initialRoomState: RoomState = {
   topic: null,
   members: new Map(),
   invited: new Set(),
+  retentionDays: null,
+  expiredBefore: 0,
   revision: 0,
 };
 
@@ -104,7 +123,10 @@ export type RoomCommand =
    * The actor, deleting their account, leaves the room with what they wrote. Issued by the
    * account deletion (app/accounts.ts) with the time their keys were erased, never by a client.
    */
-  | ({ type: 'EraseMember'; erasedAt: number } & CommandBase);
+  | ({ type: 'EraseMember'; erasedAt: number } & CommandBase)
+  | ({ type: 'SetRoomRetention'; days: number | null } & CommandBase)
+  /** Issued by the retention sweep (app/retention.ts) once the keys of what it expires are erased; never by a client. */
+  | ({ type: 'ExpireHistory'; before: number; erasedAt: number } & CommandBase);
 
 /**
  * What the command side knows of one message: enough to decide replies, edits, deletes and
@@ -145,7 +167,9 @@ export type RoomEvent =
   | EventOf<'ReactionAdded'>
   | EventOf<'ReactionRemoved'>
   | EventOf<'ReadMarkerMoved'>
-  | EventOf<'MemberErased'>;
+  | EventOf<'MemberErased'>
+  | EventOf<'RoomRetentionSet'>
+  | EventOf<'RoomHistoryExpired'>;
 export type DecidedEvent = Unstamped<RoomEvent>;
 type Unnumbered = DecidedEvent extends infer E ? (E extends unknown ? Omit<E, 'revision'> : never) : never;
 
@@ -170,6 +194,8 @@ export const EVENT_OF_COMMAND = {
   RemoveReaction: 'ReactionRemoved',
   MarkRead: 'ReadMarkerMoved',
   EraseMember: 'MemberErased',
+  SetRoomRetention: 'RoomRetentionSet',
+  ExpireHistory: 'RoomHistoryExpired',
 } as const satisfies Record<RoomCommand['type'], RoomEvent['type']>;
 
 export const ROOM_COMMAND_TYPES = Object.keys(EVENT_OF_COMMAND) as RoomCommand['type'][];
@@ -245,10 +271,21 @@ export function checkCommand(command: RoomCommand): CommandError | undefined {
         ? undefined
         : commandError('INVALID_INPUT', 'upTo must be a message sequence');
     case 'EraseMember':
-      return Number.isSafeInteger(command.erasedAt) && command.erasedAt > 0
+      return isTime(command.erasedAt) ? undefined : commandError('INVALID_INPUT', 'erasedAt must be a time');
+    case 'SetRoomRetention': {
+      const { days } = command;
+      if (days === null || (Number.isSafeInteger(days) && days >= RETENTION_DAYS.min && days <= RETENTION_DAYS.max)) return undefined;
+      return commandError('INVALID_INPUT', `days must be ${RETENTION_DAYS.min} to ${RETENTION_DAYS.max}, or null to keep everything`);
+    }
+    case 'ExpireHistory':
+      return isTime(command.before) && isTime(command.erasedAt)
         ? undefined
-        : commandError('INVALID_INPUT', 'erasedAt must be a time');
+        : commandError('INVALID_INPUT', 'before and erasedAt must be times');
   }
+}
+
+function isTime(value: number): boolean {
+  return Number.isSafeInteger(value) && value > 0;
 }
 
 // One RGI emoji: a single emoji, a skin-tone or ZWJ sequence, a flag, a keycap. Nothing else.
@@ -375,6 +412,14 @@ export function decide(
       return accept({ type: 'ReadMarkerMoved', roomId, upTo: command.upTo });
     case 'EraseMember':
       return accept(...memberErased(state, roomId, actorId, command.erasedAt));
+    case 'ExpireHistory': {
+      if (actorId !== RETENTION_ACTOR) return forbidden('history expires by the room’s retention only');
+      // Never past what the room's retention allows at that time (it may have been lengthened since the sweep looked).
+      const allowed = state.retentionDays === null ? 0 : expiryCutoff(state.retentionDays, command.erasedAt);
+      if (command.before > allowed) return forbidden('the room’s retention keeps that history');
+      if (command.before <= state.expiredBefore) return accept();
+      return accept({ type: 'RoomHistoryExpired', roomId, before: command.before, erasedAt: command.erasedAt });
+    }
     case 'LeaveRoom':
       if (!role) return reject(commandError('NOT_A_MEMBER', 'you are not a member of this room'));
       if (direct) return forbidden('a direct room cannot be left');
@@ -405,6 +450,9 @@ export function decide(
       if (role === 'ADMIN' && target !== 'MEMBER') return forbidden('admins can remove members only');
       return accept({ type: 'MemberRemoved', roomId, userId: command.userId });
     }
+    case 'SetRoomRetention':
+      if (role !== 'OWNER') return forbidden('only owners can set how long the room keeps its history');
+      return command.days === state.retentionDays ? accept() : accept({ type: 'RoomRetentionSet', roomId, days: command.days });
     case 'SetMemberRole': {
       if (role !== 'OWNER') return forbidden('only owners can change roles');
       const target = state.members.get(command.userId);
@@ -552,12 +600,18 @@ export function evolve(state: RoomState, event: RoomEvent): RoomState {
         topic: event.topic,
         members: new Map([[event.actorId, 'OWNER']]),
         invited: new Set(),
+        retentionDays: null,
+        expiredBefore: 0,
         revision,
       };
     case 'RoomRenamed':
       return { ...state, name: event.name, revision };
     case 'RoomTopicChanged':
       return { ...state, topic: event.topic, revision };
+    case 'RoomRetentionSet':
+      return { ...state, retentionDays: event.days, revision };
+    case 'RoomHistoryExpired':
+      return { ...state, expiredBefore: Math.max(state.expiredBefore, event.before), revision };
     case 'MemberInvited':
       return { ...state, invited: new Set([...state.invited, event.userId]), revision };
     case 'MemberJoined':

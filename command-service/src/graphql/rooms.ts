@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isCaller } from '../app/identity.ts';
 import type { Accepted } from '../app/outcome.ts';
 import { commandError } from '../domain/errors.ts';
-import { ROLES, VISIBILITIES } from '../domain/room.ts';
+import { RETENTION_DAYS, ROLES, VISIBILITIES } from '../domain/room.ts';
 import { createdRoomId, directRoomId } from '../domain/room-ids.ts';
 import { ReceiptRef, builder, expectedRevisionArg, resultUnion, roomsPerUserCheck, runCommand, type Context } from './builder.ts';
 
@@ -111,6 +111,24 @@ builder.mutationFields((t) => ({
         type: 'SetRoomTopic',
         roomId: args.roomId.toString(),
         topic: args.topic ?? null,
+        commandId: args.commandId?.toString() ?? null,
+        expectedRevision: args.expectedRevision,
+      }),
+  }),
+  setRoomRetention: t.field({
+    type: RoomResult,
+    description: `Owners only: how many days of history the room keeps (${RETENTION_DAYS.min} to ${RETENTION_DAYS.max}), or null to keep everything. Messages sent before the start of the UTC day that many days ago expire: their content keys are erased (unreadable everywhere, the event log included) and they become tombstones, within RETENTION_SWEEP_INTERVAL_MS (10 minutes by default) of the day passing.`,
+    args: {
+      roomId: t.arg.id({ required: true }),
+      days: t.arg.int(),
+      commandId: t.arg.id(commandIdArg),
+      expectedRevision: t.arg.int(expectedRevisionArg),
+    },
+    resolve: (_root, args, ctx) =>
+      runCommand(ctx, {
+        type: 'SetRoomRetention',
+        roomId: args.roomId.toString(),
+        days: args.days ?? null,
         commandId: args.commandId?.toString() ?? null,
         expectedRevision: args.expectedRevision,
       }),

@@ -56,6 +56,23 @@ export class PgContentKeys {
   }
 
   /**
+   * Erases the data keys of a room's days before `before` (epoch ms, the start of a UTC day):
+   * a room's retention passing. Answers how many keys it erased. Idempotent.
+   */
+  async eraseRoomBefore(roomId: string, before: number, at: number): Promise<number> {
+    const beforeDay = utcDay(before);
+    const { rowCount } = await this.pool.query(
+      `UPDATE ${this.dataKeys} SET wrapped = NULL, master_key_id = NULL, erased_at = $3 WHERE room_id = $1 AND day < $2 AND wrapped IS NOT NULL`,
+      [roomId, beforeDay, new Date(at)],
+    );
+    for (const [scope] of this.current) {
+      const [, room, day] = scope.split('\u0000');
+      if (room === roomId && Number(day) < beforeDay) this.current.delete(scope);
+    }
+    return rowCount ?? 0;
+  }
+
+  /**
    * Erases every data key of a user (a deleted account): their messages in every room and their
    * profile, each a few rows whatever their number, and refuses them new keys from now on.
    * Answers the rooms the user had keys in. Idempotent. Another instance may still hold one of

@@ -371,6 +371,7 @@ export async function applyRoomEvents(
   }
   writePlan(flight, plan, options.commandSchema);
   if (plan.erasures.length > 0) await eraseMembers(flight, plan.erasures, options.commandSchema);
+  if (plan.expiries.length > 0) await expireHistory(flight, plan.expiries, options.commandSchema);
   if (plan.faults.length > 0) {
     const f = plan.faults;
     flight.send(
@@ -622,12 +623,35 @@ async function eraseMembers(flight: QueryFlight, erasures: BatchPlan['erasures']
       WHERE m.deleted_at IS NULL`,
     [...members, col(erasures, 'at')],
   );
-  const messages = rows.map((r) => ({ roomId: r.room_id, messageId: r.message_id, at: Number(r.erased_at) }));
-  if (messages.length > 0) tombstone(flight, messages, [], commandSchema);
+  tombstoneFound(flight, rows, commandSchema);
   flight.send(
     `DELETE FROM message_reactions t USING unnest($1::uuid[], $2::text[]) AS v(room_id, user_id) WHERE t.room_id = v.room_id AND t.user_id = v.user_id`,
     members,
   );
+}
+
+/**
+ * Rooms whose retention passed: every message sent before the cutoff and not deleted yet becomes
+ * a tombstone of the expiry's time (their keys are erased already), through the deletion's path.
+ */
+async function expireHistory(flight: QueryFlight, expiries: BatchPlan['expiries'], commandSchema: string | undefined): Promise<void> {
+  const { rows } = await flight.query<{ room_id: string; message_id: string; erased_at: string }>(
+    `SELECT m.room_id::text, m.message_id::text, v.erased_at FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS v(room_id, before, erased_at)
+       JOIN messages m ON m.room_id = v.room_id AND m.sent_at < ${fromEpochMs('v.before')}
+      WHERE m.deleted_at IS NULL`,
+    [col(expiries, 'roomId'), col(expiries, 'before'), col(expiries, 'at')],
+  );
+  tombstoneFound(flight, rows, commandSchema);
+}
+
+/** Tombstones for the messages an erasure or an expiry found, each at its `erased_at` (epoch ms). */
+function tombstoneFound(
+  flight: QueryFlight,
+  rows: readonly { room_id: string; message_id: string; erased_at: string }[],
+  commandSchema: string | undefined,
+): void {
+  const messages = rows.map((r) => ({ roomId: r.room_id, messageId: r.message_id, at: Number(r.erased_at) }));
+  if (messages.length > 0) tombstone(flight, messages, [], commandSchema);
 }
 
 /** Empties deleted messages (see writeDeletes), whatever deleted them. */
@@ -743,10 +767,18 @@ function writeRoomUpdates(flight: QueryFlight, updates: ReadonlyMap<string, Room
   if (updates.size === 0) return;
   const rows = [...updates];
   flight.send(
-    `UPDATE rooms SET name = COALESCE(v.name, rooms.name), topic = CASE WHEN v.topic_set THEN v.topic ELSE rooms.topic END
-       FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::text[]) AS v(room_id, name, topic_set, topic)
+    `UPDATE rooms SET name = COALESCE(v.name, rooms.name), topic = CASE WHEN v.topic_set THEN v.topic ELSE rooms.topic END,
+                      retention_days = CASE WHEN v.retention_set THEN v.retention_days ELSE rooms.retention_days END
+       FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::text[], $5::bool[], $6::int[]) AS v(room_id, name, topic_set, topic, retention_set, retention_days)
       WHERE rooms.room_id = v.room_id`,
-    [rows.map(([id]) => id), rows.map(([, u]) => u.name ?? null), rows.map(([, u]) => 'topic' in u), rows.map(([, u]) => u.topic ?? null)],
+    [
+      rows.map(([id]) => id),
+      rows.map(([, u]) => u.name ?? null),
+      rows.map(([, u]) => 'topic' in u),
+      rows.map(([, u]) => u.topic ?? null),
+      rows.map(([, u]) => 'retentionDays' in u),
+      rows.map(([, u]) => u.retentionDays ?? null),
+    ],
   );
 }
 

@@ -38,6 +38,7 @@ export type Invitation =
 export interface RoomUpdate {
   name?: string;
   topic?: string | null;
+  retentionDays?: number | null;
 }
 
 export interface MessageRow extends MessageView {
@@ -114,6 +115,7 @@ export function overriddenBy(event: RoomDomainEvent): Overrides | undefined {
   switch (event.type) {
     case 'RoomRenamed':
     case 'RoomTopicChanged':
+    case 'RoomRetentionSet':
       return { types: [event.type] };
     case 'MemberJoined':
     case 'MemberLeft':
@@ -170,6 +172,8 @@ export interface BatchPlan {
    * the room becomes a tombstone of that time, after the rest of the batch is written.
    */
   erasures: { roomId: string; userId: string; at: number }[];
+  /** Rooms whose retention passed (RoomHistoryExpired), in log order: messages sent before `before` become tombstones of `at`. */
+  expiries: { roomId: string; before: number; at: number }[];
   /**
    * Content shares to erase beside those the read model holds for the deleted messages: those
    * of edits the batch both made and deleted, which never reach message_edits.
@@ -208,6 +212,7 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
     erasedShares: [],
     deletes: new Map(),
     erasures: [],
+    expiries: [],
     reactions: new Map(),
     readMarkers: new Map(),
     mentions: [],
@@ -250,6 +255,12 @@ export function planBatch(records: readonly PlannedRecord[], known: KnownState):
         break;
       case 'RoomTopicChanged':
         plan.roomUpdates.set(roomId, { ...plan.roomUpdates.get(roomId), topic: event.topic });
+        break;
+      case 'RoomRetentionSet':
+        plan.roomUpdates.set(roomId, { ...plan.roomUpdates.get(roomId), retentionDays: event.days });
+        break;
+      case 'RoomHistoryExpired':
+        plan.expiries.push({ roomId, before: event.before, at: event.erasedAt });
         break;
       case 'MemberInvited':
         plan.invitations.set(key(roomId, event.userId), {

@@ -7,6 +7,8 @@ export interface RoomView {
   id: string;
   name: string;
   topic: string | null;
+  /** Days of history the room keeps; null keeps everything. */
+  retentionDays: number | null;
   visibility: 'PUBLIC' | 'PRIVATE';
   kind: 'GROUP' | 'DIRECT';
   createdBy: string;
@@ -23,7 +25,7 @@ export interface MemberView {
   joinedAt: number;
 }
 
-const ROOM_COLUMNS = `room_id AS id, name, topic, visibility, kind, created_by AS "createdBy",
+const ROOM_COLUMNS = `room_id AS id, name, topic, retention_days AS "retentionDays", visibility, kind, created_by AS "createdBy",
   (extract(epoch FROM created_at) * 1000)::float8 AS "createdAt", last_sequence::int AS "lastSequence",
   revision::int AS revision`;
 

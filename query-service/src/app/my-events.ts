@@ -60,6 +60,7 @@ export function myEventsOf(event: RoomEventView, userId: string): MyEvent[] {
       ];
     }
     case 'MessageDeleted':
+    case 'RoomHistoryExpired':
       return [{ kind: 'unread-changed', roomId }];
     case 'MemberErased':
       return mine ? [{ kind: 'left', roomId }] : [{ kind: 'unread-changed', roomId }];

@@ -10,7 +10,7 @@ import { UserRef } from './users.ts';
 // renames, topics, read markers) as one subscription, a union by event type, with the room
 // revision as its cursor: everything after the cursor first, then live, no gap, no duplicate.
 
-type Field = 'messageId' | 'userId' | 'role' | 'name' | 'topic' | 'emoji' | 'body' | 'visibility' | 'kind' | 'upTo';
+type Field = 'messageId' | 'userId' | 'role' | 'name' | 'topic' | 'emoji' | 'body' | 'visibility' | 'kind' | 'upTo' | 'days' | 'before';
 const text = (event: RoomEventView, field: Field) => (event.data[field] ?? null) as string | null;
 
 /** One GraphQL type per event type: the common fields, and the event's own. */
@@ -32,9 +32,13 @@ function eventType(name: string, description: string, fields: Field[]) {
           field,
           field === 'upTo'
             ? t.string({ description: 'A message cursor.', resolve: (e) => roomCursor('message', e.roomId, Number(e.data.upTo)) })
-            : field === 'messageId' || field === 'userId'
-              ? t.id({ resolve: (e) => text(e, field)! })
-              : t.string({ nullable: true, resolve: (e) => text(e, field) }),
+            : field === 'days'
+              ? t.int({ nullable: true, resolve: (e) => (e.data.days ?? null) as number | null })
+              : field === 'before'
+                ? t.string({ description: 'ISO 8601.', resolve: (e) => new Date(Number(e.data.before)).toISOString() })
+                : field === 'messageId' || field === 'userId'
+                  ? t.id({ resolve: (e) => text(e, field)! })
+                  : t.string({ nullable: true, resolve: (e) => text(e, field) }),
         ]),
       ),
       ...(fields.includes('userId')
@@ -77,6 +81,14 @@ const TYPES: Record<string, ReturnType<typeof eventType>> = {
   MessageDeleted: eventType('MessageDeletedEvent', 'A message was deleted.', ['messageId']),
   ReactionAdded: eventType('ReactionAddedEvent', 'The actor reacted to a message.', ['messageId', 'emoji']),
   ReactionRemoved: eventType('ReactionRemovedEvent', 'The actor took back a reaction.', ['messageId', 'emoji']),
+  RoomRetentionSet: eventType('RoomRetentionSetEvent', 'An owner set how many days of history the room keeps (null: everything).', [
+    'days',
+  ]),
+  RoomHistoryExpired: eventType(
+    'RoomHistoryExpiredEvent',
+    'The room’s retention passed: every message sent before `before` is now deleted (show them as tombstones).',
+    ['before'],
+  ),
   ReadMarkerMoved: eventType('ReadMarkerMovedEvent', 'The actor read up to a message sequence.', ['upTo']),
 };
 

@@ -56,6 +56,10 @@ export const RoomRef = builder.objectRef<RoomView>('Room').implement({
     id: t.exposeID('id'),
     name: t.exposeString('name', { description: 'Empty for a direct room: show the other member instead.' }),
     topic: t.exposeString('topic', { nullable: true }),
+    retentionDays: t.exposeInt('retentionDays', {
+      nullable: true,
+      description: 'Days of history the room keeps (its owners set it); older messages are erased. Null keeps everything.',
+    }),
     visibility: t.field({ type: VisibilityEnum, resolve: (room) => room.visibility }),
     kind: t.field({ type: RoomKindEnum, resolve: (room) => room.kind }),
     createdBy: t.exposeID('createdBy'),

@@ -300,6 +300,26 @@ export interface RoomCreated {
   kind: string;
 }
 
+/** The room's retention passed: the content keys of every message sent before `before` were erased (their content in the log reads as erased), and read models turn those messages into tombstones. */
+export interface RoomHistoryExpired {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The retention sweep ("retention"), not a user. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. */
+  revision: number;
+  /** Messages sent before this (the start of a UTC day) expired. */
+  before: number;
+  /** When their keys were erased: the deletion time of the messages. */
+  erasedAt: number;
+}
+
 /** An owner or admin renamed a room. */
 export interface RoomRenamed {
   /** Unique id of this event. */
@@ -316,6 +336,24 @@ export interface RoomRenamed {
   revision: number;
   /** The new name. */
   name: string;
+}
+
+/** An owner set how long the room keeps its messages: those sent before the start of the UTC day `days` days ago expire (RoomHistoryExpired), or none when days is null. */
+export interface RoomRetentionSet {
+  /** Unique id of this event. */
+  eventId: string;
+  /** When the command was accepted, epoch milliseconds. */
+  occurredAt: number;
+  /** The owner who set it. */
+  actorId: string;
+  /** The client idempotency key of the command, where there is one. */
+  commandId: null | string;
+  /** The room (aggregate) the event belongs to; also the Kafka key. */
+  roomId: string;
+  /** The room's revision after this event: 1, 2, 3… per room with no gaps, over all its event types. */
+  revision: number;
+  /** Days of history kept, 1 to 3650; null keeps everything. */
+  days: null | number;
 }
 
 /** An owner or admin set or cleared a room's topic. */
@@ -356,7 +394,7 @@ export interface UserRegistered {
   sealed?: null | { dataKeyId: string; shareId: string; ciphertext: Buffer; };
 }
 
-export const EVENT_TYPES = ['AccountDeleted', 'MemberErased', 'MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageDeleted', 'MessageEdited', 'MessageSent', 'ProfileUpdated', 'ReactionAdded', 'ReactionRemoved', 'ReadMarkerMoved', 'RoomCreated', 'RoomRenamed', 'RoomTopicChanged', 'UserRegistered'] as const;
+export const EVENT_TYPES = ['AccountDeleted', 'MemberErased', 'MemberInvited', 'MemberJoined', 'MemberLeft', 'MemberRemoved', 'MemberRoleChanged', 'MessageDeleted', 'MessageEdited', 'MessageSent', 'ProfileUpdated', 'ReactionAdded', 'ReactionRemoved', 'ReadMarkerMoved', 'RoomCreated', 'RoomHistoryExpired', 'RoomRenamed', 'RoomRetentionSet', 'RoomTopicChanged', 'UserRegistered'] as const;
 
 export interface EventPayloads {
   AccountDeleted: AccountDeleted;
@@ -374,7 +412,9 @@ export interface EventPayloads {
   ReactionRemoved: ReactionRemoved;
   ReadMarkerMoved: ReadMarkerMoved;
   RoomCreated: RoomCreated;
+  RoomHistoryExpired: RoomHistoryExpired;
   RoomRenamed: RoomRenamed;
+  RoomRetentionSet: RoomRetentionSet;
   RoomTopicChanged: RoomTopicChanged;
   UserRegistered: UserRegistered;
 }

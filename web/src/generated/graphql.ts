@@ -179,7 +179,9 @@ export type RoomEventsSubscription = { roomEvents:
     | { __typename: 'ReactionRemovedEvent', cursor: string, revision: number, message: { __typename: 'Message', id: string, reactions: Array<{ __typename: 'Reaction', emoji: string, count: number, me: boolean }> } | null }
     | { __typename: 'ReadMarkerMovedEvent', cursor: string, revision: number }
     | { __typename: 'RoomCreatedEvent', cursor: string, revision: number }
+    | { __typename: 'RoomHistoryExpiredEvent' }
     | { __typename: 'RoomRenamedEvent', cursor: string, revision: number, name: string | null }
+    | { __typename: 'RoomRetentionSetEvent' }
     | { __typename: 'RoomTopicChangedEvent', cursor: string, revision: number, topic: string | null }
    };
 

@@ -43,7 +43,9 @@
       "ReactionRemovedEvent",
       "ReadMarkerMovedEvent",
       "RoomCreatedEvent",
+      "RoomHistoryExpiredEvent",
       "RoomRenamedEvent",
+      "RoomRetentionSetEvent",
       "RoomTopicChangedEvent"
     ],
     "RoomResult": [
@@ -104,7 +106,9 @@
       "ReactionRemovedEvent",
       "ReadMarkerMovedEvent",
       "RoomCreatedEvent",
+      "RoomHistoryExpiredEvent",
       "RoomRenamedEvent",
+      "RoomRetentionSetEvent",
       "RoomTopicChangedEvent"
     ],
     "RoomResult": [
