@@ -55,6 +55,7 @@ import type { Context } from './graphql/builder.ts';
 import { wireAccounts } from './wire-accounts.ts';
 import { AccountDeletion } from './app/account-deletion.ts';
 import { RoomRetention } from './app/retention.ts';
+import { dataExportRemover } from './adapters/data-exports.ts';
 import { RETENTION_SWEEP_PATH, serveRetentionSweep } from './adapters/http-retention.ts';
 import { wireAttachments } from './wire-attachments.ts';
 
@@ -166,7 +167,13 @@ const handler = new CommandHandler(
   { appendTimeoutMs: env('APPEND_TIMEOUT_MS', 10_000), visibilityTimeoutMs: env('VISIBILITY_TIMEOUT_MS', 5_000) },
 );
 
-const accountDeletion = new AccountDeletion({ accounts, keys: contentKeys, rooms: memberships, handler });
+const accountDeletion = new AccountDeletion({
+  accounts,
+  keys: contentKeys,
+  rooms: memberships,
+  handler,
+  exports: dataExportRemover(redis, config.redisPrefix, config.objectStore, config.objectPrefix),
+});
 const retention = new RoomRetention({
   rooms: function* () {
     for (const owner of owners.all()) yield* owner.roomStates();

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  RETENTION_ACTOR,
-  decide,
-  evolve,
-  expiryCutoff,
-  initialRoomState,
-  type RoomCommand,
-  type RoomEvent,
-  type RoomState,
-} from '../src/domain/room.ts';
+import { RETENTION_ACTOR, decide, evolve, expiryCutoff, initialRoomState, type RoomCommand, type RoomEvent } from '../src/domain/room.ts';
+import { given, stamp } from './decider.ts';
 import { createdRoomId, directRoomId } from '../src/domain/room-ids.ts';
 import { PartitionState } from '../src/app/partition-state.ts';
 
@@ -19,15 +11,6 @@ const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
 const CAROL = '00000000-0000-4000-8000-00000000000c';
 const ROOM = createdRoomId(ALICE, 'create-general');
-
-function stamp(decision: ReturnType<typeof decide>, actorId: string): RoomEvent[] {
-  if (!decision.ok) throw new Error(decision.error.message);
-  return decision.events.map((e, i) => ({ ...e, eventId: `e${i}`, occurredAt: 1, actorId, commandId: null }) as RoomEvent);
-}
-
-function given(...commands: RoomCommand[]): RoomState {
-  return commands.reduce((state, command) => stamp(decide(command, state), command.actorId).reduce(evolve, state), initialRoomState);
-}
 
 const create: RoomCommand = {
   type: 'CreateRoom',

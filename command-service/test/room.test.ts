@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decide, evolve, initialRoomState, type RoomCommand, type RoomEvent, type RoomState } from '../src/domain/room.ts';
+import { decide, evolve, initialRoomState, type RoomCommand } from '../src/domain/room.ts';
+import { given, stamp } from './decider.ts';
 import { createdRoomId } from '../src/domain/room-ids.ts';
 
 // The id the server derives for Alice's createRoom with this key (the decider checks it).
 const ROOM = createdRoomId('alice', 'create-general');
-
-function stamp(events: ReturnType<typeof decide>, actorId: string): RoomEvent[] {
-  if (!events.ok) throw new Error(events.error.message);
-  return events.events.map((e, i) => ({ ...e, eventId: `e${i}`, occurredAt: 1, actorId, commandId: null }) as RoomEvent);
-}
-
-function given(...commands: RoomCommand[]): RoomState {
-  return commands.reduce((state, command) => stamp(decide(command, state), command.actorId).reduce(evolve, state), initialRoomState);
-}
 
 const create: RoomCommand = {
   type: 'CreateRoom',

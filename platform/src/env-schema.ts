@@ -99,6 +99,7 @@ export const ENV_SCHEMA = z
     MAX_PENDING_PER_PARTITION: positive,
     MAX_PENDING_PER_ROOM: positive,
     SNAPSHOT_INTERVAL_MS: positive,
+    RETENTION_SWEEP_INTERVAL_MS: positive,
     SNAPSHOT_AFTER_RECORDS: positive,
     CLUSTER_CHECK_INTERVAL_MS: positive,
     TRANSACTION_INTERVAL_MS: nonNegative,

@@ -47,6 +47,9 @@ import { Presence } from './adapters/presence.ts';
 import { TypingStore } from './adapters/typing.ts';
 import { isBuilt, isWebClientRequest, serveWebClient, webDist } from './adapters/web-client.ts';
 import { ATTACHMENT_FETCH_COST, isAttachmentRequest, serveAttachmentFiles } from './adapters/attachment-files.ts';
+import { isExportRequest, serveExportFiles } from './adapters/export-files.ts';
+import { S3ExportArchive } from './adapters/s3-export-archive.ts';
+import { DataExports, EXPORT_TTL_MS } from './app/data-export.ts';
 import { signOnProxy } from './adapters/sign-on-proxy.ts';
 import { clearLoaders, createContext, type Context, type NoCaller, type Services } from './graphql/builder.ts';
 import { commandMutationFields, withCommandMutations, type CommandCredentials } from './graphql/commands.ts';
@@ -93,10 +96,20 @@ await presence.start();
 const sockets = new SocketSessions(presence, log);
 // Typing signals: a few per second per user are plenty; more is someone flooding a room.
 const typingLimiter = new RateLimiterMemory({ points: 5, duration: 1 });
+const objectStore = createS3Client(config.objectStore);
+const exportArchive = new S3ExportArchive(objectStore, config.objectStore.bucket, config.objectPrefix);
 const services: Services = {
   readModels,
   fanout,
   presence,
+  exports: new DataExports({
+    pool: readModelPool.pool,
+    redis,
+    prefix: config.redisPrefix,
+    archive: exportArchive,
+    keyPrefix: config.objectPrefix,
+    log,
+  }),
   typing: {
     store: new TypingStore(redis, config.redisPrefix),
     allow: (userId) =>
@@ -184,14 +197,24 @@ const dist = webDist();
 const webClient = serveWebClient(dist, new URL(config.objectStore.publicEndpoint).origin);
 if (!isBuilt(dist)) log.warn('the web client is not built; / answers 503 until it is', { dist, build: './chat build -w @chat/web' });
 const signOn = signOnProxy(commandServiceUrl(), instanceAuth, log);
+const admitFile = async (userId: string) => {
+  const refused = await queryLimit.admit({ userId }, ATTACHMENT_FETCH_COST);
+  return refused ? { retryAfterSeconds: Number(refused.extensions.retryAfterSeconds ?? 1) } : undefined;
+};
+const exportFiles = serveExportFiles({ callerOf, admit: admitFile, exports: services.exports, log });
+// Archives are served for a day, then removed (the Redis job that names one expires with it).
+const exportSweep = setInterval(
+  () =>
+    void exportArchive
+      .removeOlderThan(Date.now() - EXPORT_TTL_MS)
+      .catch((error: unknown) => log.warn('removing old exports failed', { error })),
+  3600_000,
+);
 const attachmentFiles = serveAttachmentFiles({
   callerOf,
-  admit: async (userId) => {
-    const refused = await queryLimit.admit({ userId }, ATTACHMENT_FETCH_COST);
-    return refused ? { retryAfterSeconds: Number(refused.extensions.retryAfterSeconds ?? 1) } : undefined;
-  },
+  admit: admitFile,
   readModels: readModelPool.pool,
-  store: createS3Client(config.objectStore),
+  store: objectStore,
   bucket: config.objectStore.bucket,
   keyPrefix: config.objectPrefix,
   log,
@@ -210,6 +233,7 @@ const server = await startHttpServer({
   handler: (req, res) => {
     if (req.url?.startsWith('/auth/')) return signOn(req, res);
     if (isAttachmentRequest(req)) return attachmentFiles(req, res);
+    if (isExportRequest(req)) return exportFiles(req, res);
     if (isWebClientRequest(req, yoga.graphqlEndpoint)) return webClient(req, res);
     if (req.method !== 'POST') return yoga(req, res);
     void readBody(req, GRAPHQL_LIMITS.bytes).then(
@@ -255,6 +279,7 @@ const graphqlWs = serveGraphqlWs({
 log.info('listening', { url: `http://127.0.0.1:${port}${yoga.graphqlEndpoint}`, ws: `ws://127.0.0.1:${port}${yoga.graphqlEndpoint}` });
 
 onShutdown(log, async () => {
+  clearInterval(exportSweep);
   await graphqlWs.dispose();
   await userSlots.stop();
   await sweep.stop();

@@ -1,7 +1,7 @@
 import { graphql } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgPool, createRedis, createLogger, loadConfig, quoteIdent } from '@chat/platform';
+import { createPgPool, createRedis, createLogger, createS3Client, loadConfig, quoteIdent } from '@chat/platform';
 import type { DomainEvent } from '@chat/schemas';
 import { migrate } from '../../projector/src/adapters/migrate.ts';
 import { projectBatch, type DecodedRecord } from '../../projector/src/adapters/pg-projection.ts';
@@ -9,6 +9,8 @@ import { applyUserEvents } from '../../projector/src/adapters/pg-users.ts';
 import { RoomFanout } from '../src/adapters/fanout.ts';
 import { Presence } from '../src/adapters/presence.ts';
 import { TypingStore } from '../src/adapters/typing.ts';
+import { S3ExportArchive } from '../src/adapters/s3-export-archive.ts';
+import { DataExports } from '../src/app/data-export.ts';
 import { ReadModels } from '../src/adapters/read-models.ts';
 import { createContext } from '../src/graphql/builder.ts';
 import { schema } from '../src/graphql/schema.ts';
@@ -119,10 +121,19 @@ async function statementsFor(last: number): Promise<{ statements: number; nodes:
     const fanout = new RoomFanout(redis, config.redisPrefix, createLogger('test', 'error'));
     const presence = new Presence(redis, config.redisPrefix, createLogger('test', 'error'));
     const typing = { store: new TypingStore(redis, config.redisPrefix), allow: async () => true };
+    const archive = new S3ExportArchive(createS3Client(config.objectStore), config.objectStore.bucket, config.objectPrefix);
+    const exports = new DataExports({
+      pool: counting,
+      redis,
+      prefix: config.redisPrefix,
+      archive,
+      keyPrefix: config.objectPrefix,
+      log: createLogger('test', 'error'),
+    });
     const context = createContext(
       caller,
       { authorization: undefined, clientAddress: '127.0.0.1' },
-      { readModels, fanout, presence, typing },
+      { readModels, fanout, presence, typing, exports },
     );
     counting.statements = 0;
     const result = await graphql({ schema, source: HISTORY, variableValues: { roomId: ROOM, last }, contextValue: context });

@@ -6,3 +6,4 @@ export { backwardProblems, releasedSchemas } from './compatibility.ts';
 export { mentionedNames } from './mentions.ts';
 export * from './attachments.ts';
 export * from './content.ts';
+export * from './data-exports.ts';

@@ -1,10 +1,12 @@
+import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, quoteIdent, topicName, waitFor } from '@chat/platform';
-import { EventCodec, type DomainEvent } from '@chat/schemas';
+import { createKafka, listKeysUnder, quoteIdent, topicName, waitFor } from '@chat/platform';
+import { EventCodec, exportKeys, type DomainEvent } from '@chat/schemas';
 import { startStack, type Stack } from '@chat/infra';
 import { LOG_IN, TEST_PASSWORD, TestUsers } from '../src/accounts.ts';
 import { collect, gql, wsClient } from '../src/graphql.ts';
+import { rowsHolding as plaintextRows } from '../src/plaintext.ts';
 import { runRebuild } from '../src/rebuild-cli.ts';
 import { readLog, readRoomLog } from '../src/room-log.ts';
 
@@ -12,7 +14,8 @@ import { readLog, readRoomLog } from '../src/room-log.ts';
 // (its messages and profile read as erased in the log, for every reader), each room it was in
 // or wrote in gets a MemberErased event (live, for the members following it), its messages are
 // tombstones, its reactions gone, its profile, sessions and name gone; nothing in Postgres holds
-// what it wrote or who it was; a rebuild from the log afterwards has parity.
+// what it wrote or who it was; a rebuild from the log afterwards has parity. Before, she exports
+// what the platform holds about her.
 
 let stack: Stack;
 let endpoint: string;
@@ -32,6 +35,9 @@ const HISTORY = `query($roomId: ID!) { messages(roomId: $roomId, last: 50) { edg
 const MEMBERS = `query($roomId: ID!) { room(id: $roomId) { members(first: 50) { edges { node { userId role } } } } }`;
 const USER = `query($id: ID!) { user(id: $id) { id username displayName bio deleted } }`;
 const SEARCH = `query($search: String!) { users(search: $search) { id } }`;
+const EXPORT_FIELDS = `id status done total url`;
+const EXPORT = `mutation { exportMyData { ${EXPORT_FIELDS} } }`;
+const MY_EXPORT = `query { myDataExport { ${EXPORT_FIELDS} } }`;
 const ROOM_EVENTS = `subscription($roomId: ID!, $after: String) { roomEvents(roomId: $roomId, after: $after) {
   __typename ... on MemberErasedEvent { userId } ... on MessageSentEvent { revision } } }`;
 
@@ -72,22 +78,12 @@ async function members(user: string, roomId: string): Promise<{ userId: string; 
   return (await as(user, MEMBERS, { roomId })).room.members.edges.map((e: { node: unknown }) => e.node);
 }
 
-/** Every table of the stack's schemas (the command side's and the read models') with a row whose text holds `text`. */
-async function rowsHolding(text: string): Promise<string[]> {
-  const { rows: tables } = await db.query<{ table_schema: string; table_name: string }>(
-    `SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND (table_schema = $1 OR table_schema LIKE $1 || '\\_rm%')`,
-    [stack.config.pgSchema],
-  );
-  const found: string[] = [];
-  for (const { table_schema, table_name } of tables) {
-    const { rows } = await db.query(
-      `SELECT count(*)::int AS n FROM ${quoteIdent(table_schema)}.${quoteIdent(table_name)} t WHERE t::text LIKE $1`,
-      [`%${text}%`],
-    );
-    if (rows[0].n > 0) found.push(`${table_schema}.${table_name}`);
-  }
-  return found;
-}
+/** Every table of the stack's schemas holding `text`. */
+const rowsHolding = (text: string) => plaintextRows(db, stack.config.pgSchema, text);
+
+/** Dora's data export archives in the object store. */
+const archivesOfDora = async () =>
+  listKeysUnder(stack.config.objectStore, exportKeys.archivesOf(stack.config.objectPrefix, await users.id('dora')));
 
 /** The raw records of the user topic: what a strict decoder in another language reads. */
 async function rawUserRecords(): Promise<Buffer[]> {
@@ -159,6 +155,44 @@ describe('deleting an account', () => {
     expect(await rowsHolding(secret)).not.toEqual([]); // the check finds text where it is
   });
 
+  it('exports her data first, as a job with progress: profile, rooms, messages with rooms and times, reactions', async () => {
+    const started = (await as('dora', EXPORT)).exportMyData;
+    expect(started).toMatchObject({ id: expect.any(String), status: expect.stringMatching(/RUNNING|READY/) });
+    const ready = await waitFor(
+      'the export ready',
+      async () => {
+        const job = (await as('dora', MY_EXPORT)).myDataExport;
+        return job?.status === 'READY' ? job : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(ready).toMatchObject({ id: started.id, url: `/exports/${started.id}` });
+    expect(ready.done).toBe(ready.total);
+    // Asked again within the hour: the same export.
+    expect((await as('dora', EXPORT)).exportMyData.id).toBe(started.id);
+
+    const origin = new URL(endpoint).origin;
+    const download = await fetch(origin + ready.url, { headers: { authorization: `Bearer ${await users.token('dora')}` } });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toMatch(/attachment/);
+    const archive = JSON.parse(gunzipSync(Buffer.from(await download.arrayBuffer())).toString('utf8'));
+    expect(archive.profile).toMatchObject({ userId: doraId, username, displayName: shownName, bio });
+    expect(archive.memberships.map((m: { roomId: string }) => m.roomId).sort()).toEqual([shared, owned].sort());
+    expect(archive.messages.map((m: { body: string; roomId: string }) => [m.roomId, m.body]).sort()).toEqual(
+      [
+        [shared, secret],
+        [owned, other],
+      ].sort(),
+    );
+    expect(archive.messages[0]).toMatchObject({ roomName: expect.any(String), sentAt: expect.any(String), messageId: expect.any(String) });
+    expect(archive.reactions).toEqual([expect.objectContaining({ emoji: '🎉', roomId: shared })]);
+    // Only hers: anyone else, or no token, gets nothing.
+    const byEve = await fetch(origin + ready.url, { headers: { authorization: `Bearer ${await users.token('eve')}` } });
+    expect(byEve.status).toBe(404);
+    expect((await fetch(origin + ready.url)).status).toBe(401);
+    expect(await archivesOfDora()).toHaveLength(1);
+  });
+
   it('asks for the password again, and a wrong or missing one changes nothing', async () => {
     for (const password of ['not my password', null]) {
       const answer = (await as('dora', DELETE_ACCOUNT, { password })).deleteAccount;
@@ -228,6 +262,7 @@ describe('deleting an account', () => {
 
     for (const text of [secret, other, shownName, bio]) expect(await rowsHolding(text), text).toEqual([]);
     expect(await rowsHolding(kept)).not.toEqual([]);
+    expect(await archivesOfDora()).toEqual([]); // her export went with her
     // Her name: nowhere but in the text of Eve's message that mentions it (Eve's words, not hers).
     expect((await rowsHolding(username)).every((table) => /messages$/.test(table))).toBe(true);
     const { rows } = await db.query(

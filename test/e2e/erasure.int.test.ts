@@ -5,6 +5,7 @@ import { EventCodec, type DomainEvent } from '@chat/schemas';
 import { startStack, type Stack } from '@chat/infra';
 import { TestUsers } from '../src/accounts.ts';
 import { collect, gql, instanceFetch, wsClient } from '../src/graphql.ts';
+import { rowsHolding as plaintextRows } from '../src/plaintext.ts';
 import { runRebuild } from '../src/rebuild-cli.ts';
 import { readRecord } from '../src/kafka.ts';
 import { readRoomLog } from '../src/room-log.ts';
@@ -92,22 +93,8 @@ async function upload(user: string, name: string, text: string): Promise<string>
 const objectsOf = (attachmentId: string) =>
   listKeysUnder(stack.config.objectStore, `${stack.config.objectPrefix}attachments/${attachmentId}/`);
 
-/** Every row of every table of the stack's schemas (the command side's and the read models') whose text holds `text`. */
-async function rowsHolding(text: string): Promise<string[]> {
-  const { rows: tables } = await db.query<{ table_schema: string; table_name: string }>(
-    `SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND (table_schema = $1 OR table_schema LIKE $1 || '\\_rm%')`,
-    [stack.config.pgSchema],
-  );
-  const found: string[] = [];
-  for (const { table_schema, table_name } of tables) {
-    const { rows } = await db.query(
-      `SELECT count(*)::int AS n FROM ${quoteIdent(table_schema)}.${quoteIdent(table_name)} t WHERE t::text LIKE $1`,
-      [`%${text}%`],
-    );
-    if (rows[0].n > 0) found.push(`${table_schema}.${table_name}`);
-  }
-  return found;
-}
+/** Every table of the stack's schemas holding `text`. */
+const rowsHolding = (text: string) => plaintextRows(db, stack.config.pgSchema, text);
 
 describe('erasure', () => {
   let roomId: string;

@@ -9,7 +9,8 @@ import type { Arrival, CommandHandler } from './command-handler.ts';
 // are unreadable everywhere from here on, the log included; (4) each room they are in or wrote in
 // gets a MemberErased event, as their own command, through the room's owner like any other:
 // they leave, and the read models turn what they wrote into tombstones, live; (5) their sessions
-// end, the account is emptied and AccountDeleted appended. Cut short anywhere before (5), the
+// end, the account is emptied and AccountDeleted appended; (6) their data exports are removed.
+// Cut short anywhere before (5), the
 // caller's session still works and the same call carries on where it stopped; after (5), the
 // account upkeep appends AccountDeleted if it was not.
 
@@ -22,6 +23,11 @@ export interface TouchedRooms {
   roomsTouchedBy(userId: string): Promise<string[]>;
 }
 
+export interface ExportRemover {
+  /** Removes the user's data exports (exportMyData), made or under way. */
+  removeOf(userId: string): Promise<void>;
+}
+
 export interface DeletedAccount {
   userId: string;
   /** The rooms that now show the user as deleted. */
@@ -29,14 +35,14 @@ export interface DeletedAccount {
 }
 
 export class AccountDeletion {
-  private readonly deps: { accounts: Accounts; keys: ErasableKeys; rooms: TouchedRooms; handler: CommandHandler };
+  private readonly deps: { accounts: Accounts; keys: ErasableKeys; rooms: TouchedRooms; handler: CommandHandler; exports: ExportRemover };
 
-  constructor(deps: { accounts: Accounts; keys: ErasableKeys; rooms: TouchedRooms; handler: CommandHandler }) {
+  constructor(deps: AccountDeletion['deps']) {
     this.deps = deps;
   }
 
   async deleteAccount(caller: Caller, password: string | null, arrival: Arrival): Promise<DeletedAccount | CommandError> {
-    const { accounts, keys, rooms, handler } = this.deps;
+    const { accounts, keys, rooms, handler, exports } = this.deps;
     const refused = await accounts.reauthenticate(caller, password);
     if (refused) return refused;
     const userId = caller.userId;
@@ -49,6 +55,7 @@ export class AccountDeletion {
       if (!outcome.ok && outcome.error.code !== 'ROOM_NOT_FOUND') return outcome.error;
     }
     await accounts.finishDeletion(userId);
+    await exports.removeOf(userId);
     return { userId, rooms: touched.length };
   }
 }

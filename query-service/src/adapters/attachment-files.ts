@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Logger } from '@chat/platform';
 import { ATTACHMENT_VARIANTS, IMAGE_TYPES, SCALED_IMAGE_TYPE, objectKeys, type Attachment, type AttachmentVariant } from '@chat/schemas';
 import { ATTACHMENTS_PATH } from '../graphql/attachments.ts';
+import { admitFileCaller, refuse, type FileCaller } from './file-requests.ts';
 
 // GET /attachments/<room>/<message>/<attachment>/<variant>: an attachment's bytes, to a member
 // of its room only, checked on every request (a member removed since gets nothing more), and
@@ -12,11 +13,7 @@ import { ATTACHMENTS_PATH } from '../graphql/attachments.ts';
 // browser runs them: only raster images inline, everything else (SVG and HTML included) as a
 // download, never sniffed, in a sandbox.
 
-export interface AttachmentFileDeps {
-  /** The caller of an Authorization header value, or why there is none. */
-  callerOf(authorization: string | undefined): Promise<{ userId: string } | { code: string; message: string }>;
-  /** Counts one fetch against the caller's query rate; a message to answer 429 with when over. */
-  admit(userId: string): Promise<{ retryAfterSeconds: number } | undefined>;
+export interface AttachmentFileDeps extends FileCaller {
   readModels: Pick<pg.Pool, 'query'>;
   store: S3Client;
   bucket: string;
@@ -50,19 +47,14 @@ async function serve(deps: AttachmentFileDeps, req: IncomingMessage, res: Server
   if (rest.length > 0 || ![roomId, messageId, attachmentId].every((id) => UUID.test(id ?? '')) || !isVariant(variant)) {
     return refuse(res, 404, 'NOT_FOUND', 'no such file');
   }
-  const caller = await deps.callerOf(req.headers.authorization);
-  if ('code' in caller) return refuse(res, caller.code === 'UNAVAILABLE' ? 503 : 401, caller.code, caller.message);
-  const limited = await deps.admit(caller.userId);
-  if (limited) {
-    res.setHeader('retry-after', String(limited.retryAfterSeconds));
-    return refuse(res, 429, 'RATE_LIMITED', `too many requests; retry in ${limited.retryAfterSeconds} s`);
-  }
+  const userId = await admitFileCaller(deps, req, res);
+  if (userId === undefined) return;
   // One statement: the message is there, not deleted, and the caller is a member of its room now.
   const { rows } = await deps.readModels.query<{ attachments: Attachment[] }>(
     `SELECT m.attachments FROM messages m
       WHERE m.room_id = $1 AND m.message_id = $2 AND m.deleted_at IS NULL
         AND EXISTS (SELECT 1 FROM room_members r WHERE r.room_id = $1 AND r.user_id = $3)`,
-    [roomId, messageId, caller.userId],
+    [roomId, messageId, userId],
   );
   const attachment = rows[0]?.attachments.find((a) => a.attachmentId === attachmentId);
   // The same answer for a file that is not there and one the caller may not see.
@@ -106,9 +98,4 @@ function isVariant(value: string | undefined): value is AttachmentVariant {
 export function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
   const fallback = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `${kind}; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-function refuse(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
-  res.end(JSON.stringify({ error: { code, message } }));
 }

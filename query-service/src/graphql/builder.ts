@@ -7,6 +7,7 @@ import { ATTACH_LANE, acceptsLane } from '../app/live-queue.ts';
 import type { RoomFanout } from '../adapters/fanout.ts';
 import type { Presence, PresenceView } from '../adapters/presence.ts';
 import type { TypingStore } from '../adapters/typing.ts';
+import type { DataExports } from '../app/data-export.ts';
 import type { MessageView } from '@chat/schemas';
 import type { MemberView, ReactionView, ReadModels, RoomView, UserView } from '../adapters/read-models.ts';
 
@@ -22,6 +23,7 @@ export interface Services {
   fanout: RoomFanout;
   typing: { store: TypingStore; allow(userId: string): Promise<boolean> };
   presence: Presence;
+  exports: DataExports;
 }
 
 export interface Context extends Services {

@@ -5,5 +5,6 @@ import './users.ts';
 import './room-events.ts';
 import './my-events.ts';
 import './typing.ts';
+import './data-export.ts';
 
 export const schema = builder.toSchema();
