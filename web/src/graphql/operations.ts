@@ -355,6 +355,16 @@ export const ROOM_EVENTS = graphql(`
         revision
         userId
       }
+      ... on MemberErasedEvent {
+        cursor
+        revision
+        userId
+      }
+      ... on RoomHistoryExpiredEvent {
+        cursor
+        revision
+        before
+      }
       ... on MemberInvitedEvent {
         cursor
         revision

@@ -47,6 +47,8 @@ export function RoomView({ roomId, onLeft }: { roomId: string; onLeft: () => voi
         return;
       }
       if (event.__typename.startsWith('Member')) void members.refetch();
+      // Many messages became tombstones at once (a deleted account's, or the room's expired history).
+      if (event.__typename === 'MemberErasedEvent' || event.__typename === 'RoomHistoryExpiredEvent') void history.refetch();
     },
   });
   const typing = useSubscription(TYPING, { variables: { roomId } });
