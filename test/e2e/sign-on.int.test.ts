@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteIdent } from '@chat/platform';
 import { freePort, startStack, type Instance, type Stack } from '@chat/infra';
 import { signUp } from '../src/accounts.ts';
 import { buildWebClient, launchChromium } from '../src/browser.ts';
@@ -16,6 +18,7 @@ import { browse, cookieHeader, keepCookies, newJar, providerForm, startTestProvi
 // test/security/sign-on-binding.int.test.ts shows that the binding holds.
 
 const ME = `query { me { id username displayName } }`;
+const DELETE_ACCOUNT = `mutation { deleteAccount { __typename ... on DeletedAccount { userId } ... on CommandError { code } } }`;
 
 let stack: Stack;
 let provider: Server;
@@ -111,6 +114,36 @@ describe('single sign-on through an OpenID Connect provider', () => {
     const { body: second } = await complete(again.body.signOnCode, again.jar);
     expect(second).toMatchObject({ userId: session.userId, username: 'olivia' });
     expect(second.accessToken).not.toBe(session.accessToken);
+  });
+
+  it('deletes an account that only signs on after a recent sign-on, and then the same person gets a new account', async () => {
+    const first = await signOnAs('sam');
+    const { body: session } = await complete(first.body.signOnCode, first.jar);
+    // The session as if opened 11 minutes ago: no password to ask, and no recent proof either.
+    const db = new pg.Client({ connectionString: stack.config.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `UPDATE ${quoteIdent(stack.config.pgSchema)}.auth_sessions SET created_at = now() - interval '11 minutes' WHERE user_id = $1`,
+        [session.userId],
+      );
+    } finally {
+      await db.end();
+    }
+    expect((await gql(stack.queryUrl, DELETE_ACCOUNT, {}, session.accessToken)).deleteAccount).toMatchObject({
+      code: 'REAUTHENTICATION_REQUIRED',
+    });
+    const fresh = await signOnAs('sam');
+    const { body: recent } = await complete(fresh.body.signOnCode, fresh.jar);
+    expect(recent.userId).toBe(session.userId);
+    expect((await gql(stack.queryUrl, DELETE_ACCOUNT, {}, recent.accessToken)).deleteAccount).toEqual({
+      __typename: 'DeletedAccount',
+      userId: session.userId,
+    });
+    // Its link to the provider went with it: signing on again makes another account.
+    const after = await signOnAs('sam');
+    const { body: another } = await complete(after.body.signOnCode, after.jar);
+    expect(another.userId).not.toBe(session.userId);
   });
 
   it("links by the provider's subject, never by name: a taken username gets a suffix and its own account", async () => {
