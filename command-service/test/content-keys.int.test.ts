@@ -140,4 +140,20 @@ describe('content keys in Postgres', () => {
     expect(((await openContent([after], keysWith(K2)))[0] as EventOf<'MessageSent'>).body).toBe('after rotation');
     await expect(openContent([before], keysWith(K1))).rejects.toThrow(ContentIntegrityError);
   });
+
+  it('seals what an erased author sends after the erasure under a key nobody keeps: it opens as erased, and sealing never fails', async () => {
+    const writer = keysWith(K1);
+    const erin = crypto.randomUUID();
+    const by = (event: EventOf<'MessageSent'>) => ({ ...event, actorId: erin });
+    const before = await sealed(writer, by(sent('before')));
+    await writer.eraseUser(erin, Date.now());
+    // Today's key was cached, and a new day has none yet: both seal, neither is readable.
+    const [cachedDay, newDay] = [await sealed(writer, by(sent('racing'))), await sealed(writer, by(sent('tomorrow', Date.now() + DAY)))];
+    const opened = (await openContent([before, cachedDay, newDay], keysWith(K1))) as EventOf<'MessageSent'>[];
+    expect(opened.map((e) => e.body)).toEqual(['', '', '']);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${writer.dataKeys} WHERE user_id = $1 AND wrapped IS NOT NULL`, [
+      erin,
+    ]);
+    expect(rows[0].n).toBe(0);
+  });
 });

@@ -77,7 +77,7 @@ export class PgAccounts implements AccountStore {
   async unregistered(olderThanMs: number, limit: number): Promise<UserRegistered[]> {
     const { rows } = await this.pool.query<AccountRow>(
       `SELECT ${ACCOUNT_COLUMNS} FROM auth_accounts
-        WHERE registered_offset IS NULL AND deleted_at IS NULL AND created_at < now() - make_interval(secs => $1)
+        WHERE registered_offset IS NULL AND deletion_started_at IS NULL AND created_at < now() - make_interval(secs => $1)
         ORDER BY created_at LIMIT $2`,
       [olderThanMs / 1000, limit],
     );

@@ -9,8 +9,8 @@ import type { Arrival, CommandHandler } from './command-handler.ts';
 // are unreadable everywhere from here on, the log included; (4) each room they are in or wrote in
 // gets a MemberErased event, as their own command, through the room's owner like any other:
 // they leave, and the read models turn what they wrote into tombstones, live; (5) their sessions
-// end, the account is emptied and AccountDeleted appended; (6) their data exports are removed.
-// Cut short anywhere before (5), the
+// end (their data exports removed just before), the account is emptied and AccountDeleted
+// appended, and their keys erased once more. Cut short anywhere before (5), the
 // caller's session still works and the same call carries on where it stopped; after (5), the
 // account upkeep appends AccountDeleted if it was not.
 
@@ -50,12 +50,16 @@ export class AccountDeletion {
     const keyRooms = await keys.eraseUser(userId, erasedAt);
     const touched = [...new Set([...keyRooms, ...(await rooms.roomsTouchedBy(userId))])];
     for (const roomId of touched) {
-      const outcome = await handler.handle({ type: 'EraseMember', roomId, actorId: userId, commandId: null, erasedAt }, arrival);
+      // One key per account and room: a retry after an unclear answer meets the first append, not a second one.
+      const commandId = `erase:${userId}`;
+      const outcome = await handler.handle({ type: 'EraseMember', roomId, actorId: userId, commandId, erasedAt }, arrival);
       // A room the key table names but the log never got (its first message's append failed) has nothing to erase.
       if (!outcome.ok && outcome.error.code !== 'ROOM_NOT_FOUND') return outcome.error;
     }
-    await accounts.finishDeletion(userId);
     await exports.removeOf(userId);
+    await accounts.finishDeletion(userId);
+    // Again, now that no session can send: a key made by a send racing the first erasure goes too.
+    await keys.eraseUser(userId, erasedAt);
     return { userId, rooms: touched.length };
   }
 }

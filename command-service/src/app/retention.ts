@@ -3,11 +3,12 @@ import { RETENTION_ACTOR, expiryCutoff, type RoomState } from '../domain/room.ts
 import type { CommandHandler } from './command-handler.ts';
 
 // Rooms' retention, run by each instance for the rooms of the partitions it owns: for a room
-// keeping `days` days, once a UTC day passes out of its window, the data keys of that day (and
-// any before) are erased first, so its messages are unreadable in the log from then on, and then
-// the room records RoomHistoryExpired, which the read models turn into tombstones (live, and
-// alike on a rebuild). Erasing keys twice changes nothing, and the decider records an expiry
-// once, so a sweep cut short is simply run again. The clock is the caller's: the schedule passes
+// keeping `days` days, once a UTC day passes out of its window, the room records
+// RoomHistoryExpired (decided by the room, in order with any change of its retention, so a
+// lengthened retention is never overtaken), which the read models turn into tombstones, live and
+// alike on a rebuild; then the data keys of the days before it are erased, so the log's copy is
+// unreadable from then on. Every pass erases again up to where each room has expired (nothing,
+// when nothing is left), so a sweep cut short between the two steps is finished by the next. The clock is the caller's: the schedule passes
 // the time of day, an operator or a test any time (the internal /retention/sweep route).
 
 export interface RetentionKeys {
@@ -46,21 +47,23 @@ export class RoomRetention {
   private async pass(now: number): Promise<SweepResult> {
     const result: SweepResult = { rooms: 0, keys: 0 };
     for (const [roomId, state] of [...this.deps.rooms()]) {
-      if (state.retentionDays === null) continue;
-      const before = expiryCutoff(state.retentionDays, now);
-      if (before <= state.expiredBefore) continue;
-      result.keys += await this.deps.keys.eraseRoomBefore(roomId, before, now);
-      const outcome = await this.deps.handler.handleOwned({
-        type: 'ExpireHistory',
-        roomId,
-        actorId: RETENTION_ACTOR,
-        commandId: null,
-        before,
-        erasedAt: now,
-      });
-      if (outcome.ok) result.rooms++;
-      // Its keys are erased already; the next sweep records the expiry.
-      else this.deps.log.warn('expiring a room’s history failed; the next sweep retries', { roomId, error: outcome.error });
+      let expired = state.expiredBefore;
+      const before = state.retentionDays === null ? 0 : expiryCutoff(state.retentionDays, now);
+      if (before > expired) {
+        const outcome = await this.deps.handler.handleOwned({
+          type: 'ExpireHistory',
+          roomId,
+          actorId: RETENTION_ACTOR,
+          commandId: null,
+          before,
+          erasedAt: now,
+        });
+        if (outcome.ok && outcome.eventId !== null) [expired, result.rooms] = [before, result.rooms + 1];
+        // Refused (the retention changed meanwhile) or not appended: nothing more expires this pass.
+        else if (!outcome.ok)
+          this.deps.log.warn('expiring a room’s history failed; the next sweep retries', { roomId, error: outcome.error });
+      }
+      if (expired > 0) result.keys += await this.deps.keys.eraseRoomBefore(roomId, expired, now);
     }
     return result;
   }

@@ -221,10 +221,11 @@ export class PgContentKeys {
     if (cached) return cached;
     const dataKeyId = crypto.randomUUID();
     const { masterKeyId, wrapped } = await this.provider.wrap(newKeyMaterial(), dataKeyId);
-    // Never for an erased user: the insert checks under the same snapshot as eraseUser's mark.
+    // An erased user gets an erased row (no material): what is sealed for them now opens as erased.
     await this.pool.query(
-      `INSERT INTO ${this.dataKeys} (data_key_id, user_id, room_id, day, master_key_id, wrapped)
-       SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM ${this.erasedUsers} WHERE user_id = $2)
+      `INSERT INTO ${this.dataKeys} (data_key_id, user_id, room_id, day, master_key_id, wrapped, erased_at)
+       SELECT $1, $2, $3, $4, CASE WHEN e.user_id IS NULL THEN $5 END, CASE WHEN e.user_id IS NULL THEN $6::bytea END, e.erased_at
+         FROM (SELECT 1) AS one LEFT JOIN ${this.erasedUsers} e ON e.user_id = $2
        ON CONFLICT (user_id, room_id, day) DO NOTHING`,
       [dataKeyId, userId, roomId, day, masterKeyId, wrapped],
     );
@@ -233,9 +234,11 @@ export class PgContentKeys {
       `SELECT data_key_id::text, master_key_id, wrapped FROM ${this.dataKeys} WHERE user_id = $1 AND room_id = $2 AND day = $3`,
       [userId, roomId, day],
     );
-    const row = rows[0];
-    if (!row) throw new ContentIntegrityError(`the content keys of ${userId} are erased (a deleted account)`);
-    if (row.wrapped === null) throw new ContentIntegrityError(`the data key of ${userId} in ${roomId} on day ${day} is erased`);
+    const row = rows[0]!;
+    // Erased (a deleted account, a day past a room's retention, or an eraseUser racing this insert):
+    // content sealed now goes under a key nobody keeps, naming the erased row, so it opens as
+    // erased. Never a throw: sealing runs inside a transaction that carries other rooms' commands.
+    if (row.wrapped === null) return { dataKeyId: row.data_key_id, key: newKeyMaterial() };
     const entry = { dataKeyId: row.data_key_id, key: await this.unwrap(row.data_key_id, row.master_key_id!, row.wrapped) };
     remember(this.current, scope, entry);
     return entry;

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
@@ -177,10 +178,16 @@ export class DataExports {
 async function* gzipped(text: AsyncIterable<string>): AsyncGenerator<Buffer> {
   const gzip = createGzip();
   const feeding = (async () => {
-    for await (const piece of text) if (!gzip.write(piece)) await new Promise((resolve) => gzip.once('drain', resolve));
+    for await (const piece of text) if (!gzip.write(piece)) await once(gzip, 'drain'); // rejects once gzip is destroyed with an error
     gzip.end();
   })();
   feeding.catch((error: unknown) => gzip.destroy(error as Error));
-  for await (const chunk of gzip) yield chunk as Buffer;
-  await feeding;
+  try {
+    for await (const chunk of gzip) yield chunk as Buffer;
+    await feeding;
+  } finally {
+    // The reader gave up (the upload failed): the feeder must not wait for a drain that never comes.
+    if (!gzip.writableFinished) gzip.destroy(new Error('the export was abandoned'));
+    await feeding.catch(() => undefined);
+  }
 }
