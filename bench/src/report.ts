@@ -171,9 +171,9 @@ function render(results: Results, raw: RawLimits, workloads: Workload[], made: s
     '',
     '### Raw limits, measured in the same run before the workloads',
     '',
-    '| Kafka records/s (ProducerPerformance, acks=all, 200 B) | Postgres rows/s (batched INSERT, 1,000 rows a statement) | Redis PUBLISH/s (redis-benchmark, 50 clients) |',
-    '|---|---|---|',
-    `| ${raw.kafkaRecordsPerSecond} | ${raw.postgresRowsPerSecond} | ${raw.redisPublishesPerSecond} |`,
+    '| Kafka records/s (ProducerPerformance, acks=all, 200 B) | Postgres rows/s (batched INSERT, 1,000 rows a statement) | Redis PUBLISH/s (redis-benchmark, 50 clients) | CPU of a loopback round trip, µs: back to back / after 5 ms idle |',
+    '|---|---|---|---|',
+    `| ${raw.kafkaRecordsPerSecond} | ${raw.postgresRowsPerSecond} | ${raw.redisPublishesPerSecond} | ${raw.hopCpuMicroseconds.backToBack} / ${raw.hopCpuMicroseconds.afterIdle} |`,
   ].join('\n');
 }
 
