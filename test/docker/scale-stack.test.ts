@@ -101,7 +101,12 @@ async function history(user: TestUser, roomId: string): Promise<string[]> {
 }
 
 describe('the scale stack', () => {
-  it('loses nothing accepted when a broker and one instance of each service are killed', { timeout: 600_000 }, async () => {
+  it('loses nothing accepted when a broker and one instance of each service are killed', { timeout: 600_000 }, async ({ onTestFailed }) => {
+    // A timeout ends the test from outside, and the stack's logs go with it at teardown: print
+    // where each sender stood and what the services said last, to tell a stack that stayed
+    // unavailable apart from one that was only slow.
+    const progress = { killed: false, accepted: Array<number>(SENDERS).fill(0), tries: Array<number>(SENDERS).fill(0) };
+    onTestFailed(() => console.log(`scale stack at the failure: ${JSON.stringify(progress)}\n${stack.logs(150)}`));
     const senders: { user: TestUser; roomId: string }[] = [];
     for (let i = 0; i < SENDERS; i++) {
       const user = await signUp(endpoint, `sender${i}`);
@@ -129,7 +134,12 @@ describe('the scale stack', () => {
       while (flowing || queues[i]!.length > 0) {
         const body = queues[i]!.shift();
         if (body === undefined) await sleep(20);
-        else done.push(await sendUntilAccepted(user, roomId, body, 120_000));
+        else {
+          const attempt = await sendUntilAccepted(user, roomId, body, 120_000);
+          progress.accepted[i]! += attempt.accepted ? 1 : 0;
+          progress.tries[i]! += attempt.tries;
+          done.push(attempt);
+        }
       }
       return done;
     });
@@ -137,7 +147,7 @@ describe('the scale stack', () => {
     for (let tick = 0; Date.now() - started < FLOW_MS; tick++) {
       queues.forEach((queue, i) => queue.push(`s${i}-m${tick}`));
       if (!killed && Date.now() - started >= KILL_AT_MS) {
-        killed = true;
+        killed = progress.killed = true;
         stack.kill(KILLED);
       }
       await sleep(Math.max(0, started + (tick + 1) * INTERVAL_MS - Date.now()));

@@ -10,8 +10,8 @@ export interface ComposeStack extends ComposeProject {
   up(services: string[]): Promise<void>;
   /** SIGKILL: the container dies at once, as a crashed host would. */
   kill(services: string[]): void;
-  /** The last lines of each service's log, for a failure's message. */
-  logs(): string;
+  /** The last `tail` lines of each service's log, for a failure's message. */
+  logs(tail?: number): string;
   down(): void;
 }
 
@@ -31,7 +31,7 @@ export async function composeStack(file: string, project: string, portVariables:
       await composeUpAndWait(services, target, 600_000);
     },
     kill: (services) => void compose(['kill', '-s', 'SIGKILL', ...services], target),
-    logs: () => compose(['logs', '--no-color', '--tail', '30'], target),
+    logs: (tail = 30) => compose(['logs', '--no-color', '--tail', String(tail)], target),
     // CHAT_KEEP_STACK=1 leaves the project running after the test, to look at its containers.
     down: () => void (process.env.CHAT_KEEP_STACK === '1' || compose(['down', '-v', '--remove-orphans'], target)),
   };
