@@ -105,8 +105,16 @@ describe('the scale stack', () => {
     // A timeout ends the test from outside, and the stack's logs go with it at teardown: print
     // where each sender stood and what the services said last, to tell a stack that stayed
     // unavailable apart from one that was only slow.
-    const progress = { killed: false, accepted: Array<number>(SENDERS).fill(0), tries: Array<number>(SENDERS).fill(0) };
-    onTestFailed(() => console.log(`scale stack at the failure: ${JSON.stringify(progress)}\n${stack.logs(150)}`));
+    let killed = false;
+    /** Each sender's sends so far, in order. */
+    const results: Attempted[][] = Array.from({ length: SENDERS }, () => []);
+    onTestFailed(() => {
+      const standing = results.map((done) => ({
+        accepted: done.filter((a) => a.accepted).length,
+        tries: done.reduce((n, a) => n + a.tries, 0),
+      }));
+      console.log(`scale stack at the failure: ${JSON.stringify({ killed, senders: standing })}\n${stack.logs(150)}`);
+    });
     const senders: { user: TestUser; roomId: string }[] = [];
     for (let i = 0; i < SENDERS; i++) {
       const user = await signUp(endpoint, `sender${i}`);
@@ -130,30 +138,22 @@ describe('the scale stack', () => {
     const queues: string[][] = senders.map(() => []);
     let flowing = true;
     const outboxes = senders.map(async ({ user, roomId }, i) => {
-      const done: Attempted[] = [];
       while (flowing || queues[i]!.length > 0) {
         const body = queues[i]!.shift();
         if (body === undefined) await sleep(20);
-        else {
-          const attempt = await sendUntilAccepted(user, roomId, body, 120_000);
-          progress.accepted[i]! += attempt.accepted ? 1 : 0;
-          progress.tries[i]! += attempt.tries;
-          done.push(attempt);
-        }
+        else results[i]!.push(await sendUntilAccepted(user, roomId, body, 120_000));
       }
-      return done;
     });
-    let killed = false;
     for (let tick = 0; Date.now() - started < FLOW_MS; tick++) {
       queues.forEach((queue, i) => queue.push(`s${i}-m${tick}`));
       if (!killed && Date.now() - started >= KILL_AT_MS) {
-        killed = progress.killed = true;
+        killed = true;
         stack.kill(KILLED);
       }
       await sleep(Math.max(0, started + (tick + 1) * INTERVAL_MS - Date.now()));
     }
     flowing = false;
-    const results = await Promise.all(outboxes);
+    await Promise.all(outboxes);
 
     const attempted = results.flat();
     const retried = attempted.filter((a) => a.tries > 1).length;
