@@ -149,8 +149,15 @@ export class KafkaOwnership {
   }
 
   private readFrom(partition: number, offset: bigint): void {
-    this.consumer.seek({ topic: this.topic, partition, offset: String(offset) });
-    this.consumer.resume([{ topic: this.topic, partitions: [partition] }]);
+    try {
+      this.consumer.seek({ topic: this.topic, partition, offset: String(offset) });
+      this.consumer.resume([{ topic: this.topic, partitions: [partition] }]);
+    } catch (error) {
+      // kafkajs restarts a consumer that failed (a broker gone, say), and until it runs again
+      // seek throws. Thrown from the watchdog's timer, that killed the instance; the read is not
+      // lost by waiting: the consumer's next join reads every tail on from where it got to.
+      this.log.warn('a tail read waits for the consumer, which is not running; its next join reads on', { partition, error });
+    }
   }
 
   /** Which instance (its advertised URL) owns each partition, as the group coordinator sees it now. */
